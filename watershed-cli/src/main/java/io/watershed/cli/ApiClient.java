@@ -1,0 +1,56 @@
+package io.watershed.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.WatershedException;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A small client of the platform's HTTP API for the CLI. */
+final class ApiClient {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private final String baseUrl;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    ApiClient(String baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+
+    HttpResponse<String> post(String path, HttpRequest.BodyPublisher body, String contentType, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofMinutes(2))
+                .header("Content-Type", contentType).POST(body);
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot reach Watershed at " + baseUrl
+                    + ": is it running? Start it with './watershed up' or './watershed demo', or pass --server URL");
+        } catch (IOException e) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot talk to Watershed at " + baseUrl + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Interrupted", e);
+        }
+    }
+
+    /** The "message" of an API error body, or the body itself. */
+    static String errorMessage(HttpResponse<String> response) {
+        try {
+            JsonNode error = JSON.readTree(response.body()).path("error");
+            if (error.has("message")) {
+                return error.get("message").asText();
+            }
+        } catch (IOException ignored) {
+            // not JSON: show it as is
+        }
+        return "HTTP " + response.statusCode() + ": " + response.body();
+    }
+}

@@ -1,0 +1,35 @@
+package io.watershed.cli;
+
+import io.watershed.server.Platform;
+import java.io.PrintStream;
+
+/** What {@code up} and {@code demo} print once the platform accepts requests. */
+final class Banner {
+    private Banner() {}
+
+    static void print(Platform platform, long startupMillis) {
+        PrintStream out = System.out;
+        String url = platform.url();
+        String env = url.equals("http://127.0.0.1:7070") ? "" : "WATERSHED_URL=" + url + " ";
+        out.println();
+        out.println("  Watershed is up — project '" + platform.project().name() + "' (profile " + platform.project().profile()
+                + "), ready in " + startupMillis + " ms");
+        out.println();
+        out.println("  HTTP API   " + url + "      metrics " + url + "/metrics");
+        out.println("  Kafka      " + platform.bootstrapServers() + (platform.embeddedBus() ? "   (embedded KRaft broker)" : ""));
+        out.println("  Data       " + platform.dataDirectory());
+        out.println("  Streams    " + String.join(", ", platform.project().streams().keySet().isEmpty()
+                ? java.util.List.of("(none declared; created on first use)") : platform.project().streams().keySet()));
+        out.println();
+        out.println("  Try next:");
+        out.println("    echo '{\"user\":\"ada\",\"page\":\"/home\"}' | " + env + "./watershed send clicks -");
+        out.println("    curl -s " + url + "/v1/streams/clicks/events -d '{\"user\":\"bob\",\"page\":\"/cart\"}'");
+        out.println("    " + env + "./watershed sql -c \"SELECT page, count(*) FROM raw.clicks GROUP BY ALL ORDER BY 2 DESC\"");
+        out.println("    " + env + "./watershed sql -c \"SELECT reason, raw FROM raw.clicks__dlq\"");
+        out.println("    " + env + "./watershed sql                 # interactive SQL");
+        out.println();
+        out.println("  Ctrl-C stops the platform, committing what is buffered.");
+        out.println();
+        out.flush();
+    }
+}

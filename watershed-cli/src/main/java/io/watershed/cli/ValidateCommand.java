@@ -1,0 +1,36 @@
+package io.watershed.cli;
+
+import io.watershed.project.Problem;
+import io.watershed.project.ProjectInvalidException;
+import io.watershed.project.ProjectLoader;
+import io.watershed.spi.Project;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code watershed validate}: reports every problem of a project at once, as file:line:col: message. */
+@Command(name = "validate", mixinStandardHelpOptions = true, description = "Check a project; print every problem as file:line:col: message.")
+final class ValidateCommand implements Callable<Integer> {
+    @Option(names = "--project", paramLabel = "DIR", defaultValue = ".", description = "Project folder (default: current directory).")
+    Path project;
+
+    @Option(names = "--profile", paramLabel = "NAME", description = "Profile to validate with.")
+    String profile;
+
+    @Override
+    public Integer call() {
+        try {
+            Project loaded = ProjectLoader.withSystemEnvironment().load(project, profile);
+            System.out.println("ok: project '" + loaded.name() + "' (profile " + loaded.profile() + ") is valid; "
+                    + loaded.streams().size() + " stream(s): " + String.join(", ", loaded.streams().keySet()));
+            return 0;
+        } catch (ProjectInvalidException e) {
+            for (Problem problem : e.problems()) {
+                System.err.println(problem);
+            }
+            System.err.println(e.problems().size() + " problem(s) found");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package io.watershed.ingest;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.EventBus;
+import io.watershed.spi.Settings;
+import io.watershed.spi.StreamRegistry;
+import io.watershed.spi.StreamSpec;
+import io.watershed.spi.WatershedException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+
+/**
+ * Accepts a batch of events for a stream and answers only once all are durable in the bus.
+ * A request is all-or-nothing: malformed input is refused before anything is published; overload
+ * and a full disk are refused before parsing; a bus failure after publishing started is reported as
+ * UNAVAILABLE so the client retries (with an Idempotency-Key, a retry never writes twice).
+ */
+public final class IngestService {
+    private static final Duration OVERLOAD_RETRY = Duration.ofSeconds(1);
+    private static final Duration UNAVAILABLE_RETRY = Duration.ofSeconds(5);
+    private static final Duration DISK_FULL_RETRY = Duration.ofSeconds(30);
+
+    private final EventBus bus;
+    private final StreamRegistry streams;
+    private final Settings settings;
+    private final Path dataDirectory;
+    private final MeterRegistry meters;
+    private final Semaphore inFlight;
+    private final IdempotencyStore idempotency = new IdempotencyStore(Duration.ofHours(24), 100_000);
+
+    public IngestService(EventBus bus, StreamRegistry streams, Settings settings, Path dataDirectory, MeterRegistry meters) {
+        this.bus = bus;
+        this.streams = streams;
+        this.settings = settings;
+        this.dataDirectory = dataDirectory;
+        this.meters = meters;
+        this.inFlight = new Semaphore(settings.maxInFlightRequests());
+    }
+
+    /**
+     * @param body the raw request body
+     * @param contentEncoding the Content-Encoding header (gzip or identity), may be null
+     * @param idempotencyKey the Idempotency-Key header, may be empty
+     */
+    public IngestResult ingest(String streamName, InputStream body, String contentEncoding, Optional<String> idempotencyKey) {
+        if (!StreamSpec.NAME.matcher(streamName).matches()) {
+            throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
+                    + "': stream names match " + StreamSpec.NAME.pattern());
+        }
+        if (streams.resolve(streamName, false).isEmpty() && !settings.autoCreateStreams()) {
+            throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
+                    + "': declare it in streams/" + streamName + ".yaml, or set ingest.auto_create_streams: true");
+        }
+        long usable = dataDirectory.toFile().getUsableSpace();
+        if (usable < settings.minFreeDiskBytes()) {
+            rejected(streamName, "disk_full");
+            throw WatershedException.unavailable("Cannot accept events: only " + usable
+                    + " bytes are free in the data directory (ingest.min_free_disk is " + settings.minFreeDiskBytes()
+                    + "); free space, then retry", DISK_FULL_RETRY, null);
+        }
+        if (!inFlight.tryAcquire()) {
+            rejected(streamName, "overloaded");
+            throw WatershedException.overloaded("Cannot accept events now: " + settings.maxInFlightRequests()
+                    + " requests are already in flight (ingest.max_in_flight_requests); retry after the delay",
+                    OVERLOAD_RETRY);
+        }
+        try {
+            if (idempotencyKey.isEmpty()) {
+                return new IngestResult(publish(streamName, body, contentEncoding), false);
+            }
+            String key = idempotencyKey.get();
+            ReentrantLock lock = idempotency.lock(streamName, key);
+            lock.lock();
+            try {
+                Integer earlier = idempotency.acknowledgedCount(streamName, key);
+                if (earlier != null) {
+                    body.transferTo(java.io.OutputStream.nullOutputStream());
+                    return new IngestResult(earlier, true);
+                }
+                int accepted = publish(streamName, body, contentEncoding);
+                idempotency.remember(streamName, key, accepted);
+                return new IngestResult(accepted, false);
+            } finally {
+                idempotency.release(streamName, key, lock);
+            }
+        } catch (IOException e) {
+            throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot read the request body: " + e.getMessage(), e);
+        } finally {
+            inFlight.release();
+        }
+    }
+
+    private int publish(String streamName, InputStream rawBody, String contentEncoding) throws IOException {
+        InputStream body = new LimitedInputStream(decode(rawBody, contentEncoding), settings.maxBodyBytes());
+        Optional<StreamSpec> declared = streams.resolve(streamName, false);
+        List<EventParser.ParsedEvent> parsed;
+        try {
+            parsed = EventParser.parse(body, declared.flatMap(StreamSpec::key));
+        } catch (WatershedException e) {
+            rejected(streamName, e.code() == ErrorCode.PAYLOAD_TOO_LARGE ? "too_large" : "malformed");
+            throw e;
+        } catch (ZipException e) {
+            rejected(streamName, "malformed");
+            throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot decompress the body: " + e.getMessage()
+                    + "; it was sent with Content-Encoding: gzip but is not valid gzip", e);
+        }
+        StreamSpec stream = streams.resolve(streamName, settings.autoCreateStreams())
+                .orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName + "'"));
+        long now = System.currentTimeMillis();
+        List<EventBus.Event> events = new ArrayList<>(parsed.size());
+        for (EventParser.ParsedEvent event : parsed) {
+            byte[] key = event.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
+            events.add(new EventBus.Event(key, event.json(), now));
+        }
+        try {
+            bus.publish(stream.topic(), events).get(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot confirm events are durable: interrupted; retry", UNAVAILABLE_RETRY, e);
+        } catch (TimeoutException e) {
+            rejected(streamName, "bus_timeout");
+            throw WatershedException.unavailable("Cannot confirm events are durable: the bus did not acknowledge within "
+                    + settings.produceTimeout().toSeconds() + "s; retry with the same Idempotency-Key", UNAVAILABLE_RETRY, e);
+        } catch (ExecutionException e) {
+            rejected(streamName, "bus_error");
+            Throwable cause = e.getCause();
+            if (cause instanceof WatershedException w) {
+                throw w;
+            }
+            throw WatershedException.unavailable("Cannot confirm events are durable: " + cause.getMessage()
+                    + "; retry with the same Idempotency-Key", UNAVAILABLE_RETRY, cause);
+        }
+        Counter.builder("watershed.ingest.events.accepted").tag("stream", streamName)
+                .description("Events acknowledged as durable in the bus").register(meters).increment(events.size());
+        return events.size();
+    }
+
+    private static InputStream decode(InputStream body, String contentEncoding) throws IOException {
+        if (contentEncoding == null || contentEncoding.isBlank() || contentEncoding.equalsIgnoreCase("identity")) {
+            return body;
+        }
+        if (contentEncoding.equalsIgnoreCase("gzip") || contentEncoding.equalsIgnoreCase("x-gzip")) {
+            try {
+                return new GZIPInputStream(body, 64 * 1024);
+            } catch (ZipException e) {
+                throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot decompress the body: " + e.getMessage()
+                        + "; it was sent with Content-Encoding: gzip but is not valid gzip", e);
+            }
+        }
+        throw new WatershedException(ErrorCode.UNSUPPORTED_MEDIA, "Cannot decode the body: Content-Encoding '"
+                + contentEncoding + "' is not supported; use gzip or none", Map.of("content_encoding", contentEncoding),
+                null, null);
+    }
+
+    private void rejected(String stream, String reason) {
+        Counter.builder("watershed.ingest.requests.rejected").tag("stream", stream).tag("reason", reason)
+                .description("Ingest requests refused, by reason").register(meters).increment();
+    }
+}

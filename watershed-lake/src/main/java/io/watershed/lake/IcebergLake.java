@@ -1,0 +1,143 @@
+package io.watershed.lake;
+
+import io.watershed.spi.LakeCatalog;
+import io.watershed.spi.LakeTableView;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.FileScanTask;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.jdbc.JdbcCatalog;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+
+/**
+ * The lake: an Iceberg JDBC catalog on SQLite with a local warehouse directory. Owns the catalog
+ * connection, serialises commits (SQLite takes one writer at a time), and keeps, for the query
+ * engine, a view of every table at its current snapshot, refreshed after each commit.
+ */
+public final class IcebergLake implements LakeCatalog, AutoCloseable {
+    public static final Namespace RAW = Namespace.of("raw");
+
+    private final Path warehouse;
+    private final JdbcCatalog catalog;
+    private final Object commitLock = new Object();
+    private final Map<TableIdentifier, LakeTableView> views = new ConcurrentHashMap<>();
+
+    public IcebergLake(Path lakeDirectory) {
+        this.warehouse = lakeDirectory.resolve("warehouse").toAbsolutePath();
+        try {
+            Files.createDirectories(warehouse);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create the lake warehouse " + warehouse, e);
+        }
+        Map<String, String> properties = new HashMap<>();
+        properties.put(CatalogProperties.URI, "jdbc:sqlite:" + lakeDirectory.resolve("catalog.db").toAbsolutePath()
+                + "?journal_mode=WAL&busy_timeout=30000");
+        properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString());
+        properties.put("jdbc.schema-version", "V1");
+        properties.put(CatalogProperties.CLIENT_POOL_SIZE, "1");
+        this.catalog = new JdbcCatalog();
+        catalog.setConf(new Configuration());
+        catalog.initialize("watershed", properties);
+        if (!catalog.namespaceExists(RAW)) {
+            try {
+                catalog.createNamespace(RAW);
+            } catch (AlreadyExistsException ignored) {
+                // created concurrently
+            }
+        }
+        for (Namespace namespace : catalog.listNamespaces()) {
+            for (TableIdentifier id : catalog.listTables(namespace)) {
+                refreshView(catalog.loadTable(id));
+            }
+        }
+    }
+
+    public JdbcCatalog catalog() {
+        return catalog;
+    }
+
+    /** Runs a catalog commit while no other commit of this process runs. */
+    public <T> T commit(java.util.function.Supplier<T> action) {
+        synchronized (commitLock) {
+            return action.get();
+        }
+    }
+
+    @Override
+    public Path warehouse() {
+        return warehouse;
+    }
+
+    @Override
+    public List<LakeTableView> tables() {
+        return List.copyOf(views.values());
+    }
+
+    /** Recomputes the query view of a table after it changed. */
+    public void refreshView(Table table) {
+        TableIdentifier id = TableIdentifier.parse(table.name().substring(table.name().indexOf('.') + 1));
+        views.put(id, viewOf(id, table));
+    }
+
+    static LakeTableView viewOf(TableIdentifier id, Table table) {
+        List<LakeTableView.Column> columns = new ArrayList<>();
+        for (Types.NestedField field : table.schema().columns()) {
+            columns.add(new LakeTableView.Column(field.fieldId(), field.name(), duckDbType(field.type())));
+        }
+        List<LakeTableView.DataFile> files = new ArrayList<>();
+        Snapshot current = table.currentSnapshot();
+        if (current != null) {
+            try (CloseableIterable<FileScanTask> tasks = table.newScan().includeColumnStats().planFiles()) {
+                for (FileScanTask task : tasks) {
+                    Set<Integer> ids = task.file().valueCounts() == null
+                            ? new HashSet<>() : new HashSet<>(task.file().valueCounts().keySet());
+                    files.add(new LakeTableView.DataFile(localPath(task.file().location()), ids, task.file().recordCount()));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot list the files of " + id, e);
+            }
+        }
+        return new LakeTableView(id.namespace().toString(), id.name(), current == null ? -1 : current.snapshotId(),
+                columns, files);
+    }
+
+    private static String localPath(String location) {
+        return location.startsWith("file:") ? java.net.URI.create(location).getPath() : location;
+    }
+
+    static String duckDbType(Type type) {
+        return switch (type.typeId()) {
+            case INTEGER -> "INTEGER";
+            case LONG -> "BIGINT";
+            case FLOAT -> "FLOAT";
+            case DOUBLE -> "DOUBLE";
+            case BOOLEAN -> "BOOLEAN";
+            case DATE -> "DATE";
+            case TIMESTAMP -> ((Types.TimestampType) type).shouldAdjustToUTC() ? "TIMESTAMPTZ" : "TIMESTAMP";
+            case DECIMAL -> "DECIMAL(" + ((Types.DecimalType) type).precision() + "," + ((Types.DecimalType) type).scale() + ")";
+            default -> "VARCHAR";
+        };
+    }
+
+    @Override
+    public void close() {
+        catalog.close();
+    }
+}

@@ -1,0 +1,65 @@
+package io.watershed.lake;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.watershed.spi.StreamSpec;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Runs one {@link StreamLakeWriter} thread per stream; {@link #close()} commits what is buffered and stops them. */
+public final class RawLakeWriter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RawLakeWriter.class);
+
+    private final IcebergLake lake;
+    private final String bootstrapServers;
+    private final Duration commitInterval;
+    private final long targetFileSize;
+    private final MeterRegistry meters;
+    private final Map<String, StreamLakeWriter> writers = new ConcurrentHashMap<>();
+
+    public RawLakeWriter(IcebergLake lake, String bootstrapServers, Duration commitInterval, long targetFileSize,
+            MeterRegistry meters) {
+        this.lake = lake;
+        this.bootstrapServers = bootstrapServers;
+        this.commitInterval = commitInterval;
+        this.targetFileSize = targetFileSize;
+        this.meters = meters;
+    }
+
+    /** Starts landing the stream (idempotent). Its topic must exist. */
+    public void start(StreamSpec stream) {
+        writers.computeIfAbsent(stream.name(), name -> {
+            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bootstrapServers, commitInterval, targetFileSize, meters);
+            Thread thread = new Thread(writer, "lake-writer-" + name);
+            thread.setDaemon(false);
+            thread.start();
+            return writer;
+        });
+    }
+
+    /** Records per stream that are in the bus but not yet committed to the lake. */
+    public Map<String, Long> lag() {
+        Map<String, Long> lag = new TreeMap<>();
+        writers.forEach((name, writer) -> lag.put(name, writer.lag()));
+        return lag;
+    }
+
+    @Override
+    public void close() {
+        for (Map.Entry<String, StreamLakeWriter> entry : writers.entrySet()) {
+            try {
+                if (!entry.getValue().stop(Duration.ofSeconds(60))) {
+                    LOG.warn("Lake writer for '{}' did not stop within 60s; its uncommitted records are re-read at the next start",
+                            entry.getKey());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        writers.clear();
+    }
+}

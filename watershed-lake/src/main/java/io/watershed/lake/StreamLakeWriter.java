@@ -1,0 +1,450 @@
+package io.watershed.lake;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.watershed.spi.StreamSpec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.iceberg.AppendFiles;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.PartitionKey;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.UpdateSchema;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.GenericFileWriterFactory;
+import org.apache.iceberg.data.GenericRecord;
+import org.apache.iceberg.data.InternalRecordWrapper;
+import org.apache.iceberg.data.Record;
+import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.io.FanoutDataWriter;
+import org.apache.iceberg.io.OutputFileFactory;
+import org.apache.iceberg.types.Types;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lands one stream in {@code raw.<stream>}, exactly once. Reads the stream's topic from the offsets
+ * the table's current snapshot records, writes Parquet files, and every commit interval commits
+ * them in one Iceberg append whose summary records the offsets it covers. Records that cannot fit
+ * go to {@code raw.<stream>__dlq} with the reason; that table is committed first and records its own
+ * offsets, so after a crash between the two commits nothing is written twice to either.
+ */
+final class StreamLakeWriter implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamLakeWriter.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final StreamSpec stream;
+    private final IcebergLake lake;
+    private final String bootstrapServers;
+    private final Duration commitInterval;
+    private final long targetFileSize;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicLong lag = new AtomicLong();
+    private final AtomicLong committedRows = new AtomicLong();
+    private final Counter rowsWritten;
+    private final Counter dlqRows;
+    private final Counter commits;
+    private final Counter filesWritten;
+    private final Counter failures;
+    private final Timer commitTimer;
+    private volatile boolean running = true;
+    private volatile KafkaConsumer<byte[], byte[]> consumer;
+
+    private Table table;
+    private Table dlqTable;
+    private Map<Integer, Long> mainCommitted;
+    private Map<Integer, Long> dlqCommitted;
+    private final Map<Integer, Long> next = new HashMap<>();
+    private FanoutDataWriter<Record> mainWriter;
+    private FanoutDataWriter<Record> dlqWriter;
+    private final List<DataFile> pendingMain = new ArrayList<>();
+    private final List<DataFile> pendingDlq = new ArrayList<>();
+    private long pendingMainRows;
+    private long pendingDlqRows;
+    private PartitionKey mainKey;
+    private InternalRecordWrapper mainWrapper;
+    private long fileSequence;
+
+    StreamLakeWriter(StreamSpec stream, IcebergLake lake, String bootstrapServers, Duration commitInterval,
+            long targetFileSize, MeterRegistry meters) {
+        this.stream = stream;
+        this.lake = lake;
+        this.bootstrapServers = bootstrapServers;
+        this.commitInterval = commitInterval;
+        this.targetFileSize = targetFileSize;
+        String name = stream.name();
+        this.rowsWritten = Counter.builder("watershed.lake.rows.written").tag("stream", name)
+                .description("Rows committed to the raw lake table").register(meters);
+        this.dlqRows = Counter.builder("watershed.lake.dlq.rows").tag("stream", name)
+                .description("Records committed to the dead-letter table").register(meters);
+        this.commits = Counter.builder("watershed.lake.commits").tag("stream", name)
+                .description("Iceberg commits of the lake writer").register(meters);
+        this.filesWritten = Counter.builder("watershed.lake.files.written").tag("stream", name)
+                .description("Parquet data files committed").register(meters);
+        this.failures = Counter.builder("watershed.lake.writer.failures").tag("stream", name)
+                .description("Times the lake writer failed and restarted from its last commit").register(meters);
+        this.commitTimer = Timer.builder("watershed.lake.commit.duration").tag("stream", name).register(meters);
+        Gauge.builder("watershed.lake.lag.offsets", lag, AtomicLong::get).tag("stream", name)
+                .description("Records in the bus not yet committed to the lake").register(meters);
+    }
+
+    long lag() {
+        return lag.get();
+    }
+
+    /** Asks the writer to commit what it has buffered and stop; waits up to {@code timeout}. */
+    boolean stop(Duration timeout) throws InterruptedException {
+        running = false;
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                try {
+                    runOnce();
+                } catch (WakeupException e) {
+                    // stop() was called; runOnce committed what it could
+                } catch (RuntimeException e) {
+                    if (!running) {
+                        break;
+                    }
+                    failures.increment();
+                    LOG.error("Lake writer for stream '{}' failed; it restarts from its last commit in 5s", stream.name(), e);
+                    abandonPending();
+                    if (waitForStop(Duration.ofSeconds(5))) {
+                        break;
+                    }
+                }
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private boolean waitForStop(Duration duration) {
+        long deadline = System.nanoTime() + duration.toNanos();
+        while (running && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+        }
+        return !running;
+    }
+
+    private void runOnce() {
+        table = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name()), RawSchema.initial(), true);
+        dlqTable = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name() + "__dlq"), RawSchema.dlqSchema(), false);
+        mainCommitted = CommittedOffsets.of(table);
+        dlqCommitted = CommittedOffsets.of(dlqTable);
+        next.clear();
+        try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(consumerProperties())) {
+            consumer = kafka;
+            if (!running) {
+                return;
+            }
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (PartitionInfo info : kafka.partitionsFor(stream.topic(), Duration.ofSeconds(30))) {
+                partitions.add(new TopicPartition(info.topic(), info.partition()));
+            }
+            kafka.assign(partitions);
+            Map<TopicPartition, Long> beginnings = kafka.beginningOffsets(partitions);
+            for (TopicPartition tp : partitions) {
+                long from = Math.max(mainCommitted.getOrDefault(tp.partition(), 0L), beginnings.get(tp));
+                kafka.seek(tp, from);
+                next.put(tp.partition(), from);
+            }
+            LOG.info("Lake writer for '{}' resumes at offsets {}", stream.name(), next);
+            long lastCommit = System.nanoTime();
+            try {
+                while (running) {
+                    ConsumerRecords<byte[], byte[]> records = kafka.poll(Duration.ofMillis(200));
+                    for (ConsumerRecord<byte[], byte[]> record : records) {
+                        land(record);
+                    }
+                    if (System.nanoTime() - lastCommit >= commitInterval.toNanos()) {
+                        commit(kafka);
+                        lastCommit = System.nanoTime();
+                    }
+                }
+            } catch (WakeupException e) {
+                // graceful stop: fall through to the final commit
+            }
+            commit(kafka);
+        } finally {
+            consumer = null;
+        }
+    }
+
+    private Properties consumerProperties() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "watershed-lake-" + stream.name());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(64 << 20));
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "watershed-lake-" + stream.name());
+        return p;
+    }
+
+    private Table loadOrCreate(TableIdentifier id, Schema schema, boolean withDeclaredFields) {
+        if (lake.catalog().tableExists(id)) {
+            return lake.catalog().loadTable(id);
+        }
+        Schema initial = schema;
+        if (withDeclaredFields && !stream.fields().isEmpty()) {
+            List<Types.NestedField> columns = new ArrayList<>(schema.columns());
+            int id0 = schema.highestFieldId();
+            for (Map.Entry<String, String> field : stream.fields().entrySet()) {
+                columns.add(Types.NestedField.optional(++id0, field.getKey(), RawSchema.declaredType(field.getValue())));
+            }
+            initial = new Schema(columns);
+        }
+        Schema finalSchema = initial;
+        try {
+            return lake.commit(() -> lake.catalog().buildTable(id, finalSchema)
+                    .withPartitionSpec(RawSchema.spec(finalSchema))
+                    .withProperty(TableProperties.FORMAT_VERSION, "2")
+                    .withProperty(TableProperties.PARQUET_COMPRESSION, "zstd")
+                    .withProperty(TableProperties.DEFAULT_WRITE_METRICS_MODE, "counts")
+                    .withProperty("write.metadata.metrics.max-inferred-column-defaults", String.valueOf(RawSchema.MAX_COLUMNS))
+                    .withProperty(TableProperties.COMMIT_NUM_RETRIES, "10")
+                    .withProperty("watershed.stream", stream.name())
+                    .create());
+        } catch (AlreadyExistsException e) {
+            return lake.catalog().loadTable(id);
+        }
+    }
+
+    private void land(ConsumerRecord<byte[], byte[]> record) {
+        int partition = record.partition();
+        long offset = record.offset();
+        next.put(partition, offset + 1);
+        OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
+        ObjectNode event;
+        try {
+            JsonNode node = record.value() == null ? null : JSON.readTree(record.value());
+            if (!(node instanceof ObjectNode object)) {
+                deadLetter(record, ingestedAt, "the record is not a JSON object"
+                        + (node == null ? " (null value)" : " (got " + node.getNodeType().name().toLowerCase() + ")"));
+                return;
+            }
+            event = object;
+        } catch (JsonProcessingException e) {
+            deadLetter(record, ingestedAt, "the record is not valid JSON: " + e.getOriginalMessage());
+            return;
+        } catch (java.io.IOException e) {
+            deadLetter(record, ingestedAt, "the record cannot be read: " + e.getMessage());
+            return;
+        }
+        try {
+            RawSchema.Changes changes = RawSchema.changesFor(table.schema(), event, stream.fields());
+            if (!changes.isEmpty()) {
+                evolve(changes);
+            }
+            GenericRecord row = RawSchema.toRecord(table.schema(), event, partition, offset, ingestedAt);
+            FanoutDataWriter<Record> writer = mainWriter();
+            mainKey.partition(mainWrapper.wrap(row));
+            writer.write(row, table.spec(), mainKey);
+            pendingMainRows++;
+        } catch (RawSchema.Conflict conflict) {
+            deadLetter(record, ingestedAt, conflict.getMessage());
+        }
+    }
+
+    private FanoutDataWriter<Record> mainWriter() {
+        if (mainWriter == null) {
+            mainWriter = newWriter(table);
+        }
+        return mainWriter;
+    }
+
+    private FanoutDataWriter<Record> newWriter(Table target) {
+        if (target == table) {
+            mainKey = new PartitionKey(table.spec(), table.schema());
+            mainWrapper = new InternalRecordWrapper(table.schema().asStruct());
+        }
+        GenericFileWriterFactory factory = new GenericFileWriterFactory.Builder(target)
+                .dataFileFormat(FileFormat.PARQUET)
+                .dataSchema(target.schema())
+                .build();
+        OutputFileFactory files = OutputFileFactory.builderFor(target, 0, System.currentTimeMillis() * 1000 + (fileSequence++ % 1000))
+                .format(FileFormat.PARQUET).build();
+        return new FanoutDataWriter<>(factory, files, target.io(), targetFileSize);
+    }
+
+    private void evolve(RawSchema.Changes changes) {
+        closeMainWriter();
+        lake.commit(() -> {
+            table.refresh();
+            UpdateSchema update = table.updateSchema();
+            changes.additions().forEach(update::addColumn);
+            changes.widenToLong().forEach(name -> update.updateColumn(name, Types.LongType.get()));
+            update.commit();
+            return null;
+        });
+        table.refresh();
+        LOG.info("raw.{}: schema evolved (added {}, widened to long {})", stream.name(), changes.additions().keySet(),
+                changes.widenToLong());
+        mainKey = new PartitionKey(table.spec(), table.schema());
+        mainWrapper = new InternalRecordWrapper(table.schema().asStruct());
+    }
+
+    private void deadLetter(ConsumerRecord<byte[], byte[]> record, OffsetDateTime ingestedAt, String reason) {
+        if (record.offset() < dlqCommitted.getOrDefault(record.partition(), -1L)) {
+            return; // already committed to the dead-letter table before a crash
+        }
+        if (dlqWriter == null) {
+            dlqWriter = newWriter(dlqTable);
+        }
+        GenericRecord row = GenericRecord.create(dlqTable.schema());
+        row.setField(RawSchema.PARTITION, record.partition());
+        row.setField(RawSchema.OFFSET, record.offset());
+        row.setField(RawSchema.INGESTED_AT, ingestedAt);
+        row.setField("raw", record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8));
+        row.setField("reason", reason);
+        row.setField("failed_at", OffsetDateTime.now(ZoneOffset.UTC));
+        PartitionKey key = new PartitionKey(dlqTable.spec(), dlqTable.schema());
+        key.partition(new InternalRecordWrapper(dlqTable.schema().asStruct()).wrap(row));
+        dlqWriter.write(row, dlqTable.spec(), key);
+        pendingDlqRows++;
+    }
+
+    private void closeMainWriter() {
+        if (mainWriter != null) {
+            close(mainWriter, pendingMain);
+            mainWriter = null;
+        }
+    }
+
+    private static void close(FanoutDataWriter<Record> writer, List<DataFile> into) {
+        try {
+            writer.close();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("Cannot close a Parquet writer", e);
+        }
+        into.addAll(writer.result().dataFiles());
+    }
+
+    private void commit(KafkaConsumer<byte[], byte[]> kafka) {
+        closeMainWriter();
+        if (dlqWriter != null) {
+            close(dlqWriter, pendingDlq);
+            dlqWriter = null;
+        }
+        boolean advanced = !next.equals(mainCommitted) && (pendingMainRows > 0 || pendingDlqRows > 0);
+        if (advanced || !pendingMain.isEmpty() || !pendingDlq.isEmpty()) {
+            Timer.Sample sample = Timer.start();
+            String offsets = CommittedOffsets.encode(next);
+            if (!pendingDlq.isEmpty()) {
+                append(dlqTable, pendingDlq, offsets);
+                dlqCommitted = new HashMap<>(next);
+                dlqRows.increment(pendingDlqRows);
+            }
+            append(table, pendingMain, offsets);
+            mainCommitted = new HashMap<>(next);
+            rowsWritten.increment(pendingMainRows);
+            committedRows.addAndGet(pendingMainRows);
+            filesWritten.increment(pendingMain.size() + pendingDlq.size());
+            commits.increment();
+            sample.stop(commitTimer);
+            lake.refreshView(table);
+            if (!pendingDlq.isEmpty()) {
+                lake.refreshView(dlqTable);
+            }
+            pendingMain.clear();
+            pendingDlq.clear();
+            pendingMainRows = 0;
+            pendingDlqRows = 0;
+            Map<TopicPartition, OffsetAndMetadata> forGroup = new HashMap<>();
+            next.forEach((p, o) -> forGroup.put(new TopicPartition(stream.topic(), p), new OffsetAndMetadata(o)));
+            // informational only (kafka-consumer-groups shows the lake's progress); the truth is in Iceberg
+            kafka.commitAsync(forGroup, null);
+        }
+        updateLag(kafka);
+    }
+
+    private void append(Table target, List<DataFile> files, String offsets) {
+        lake.commit(() -> {
+            AppendFiles append = target.newAppend();
+            files.forEach(append::appendFile);
+            append.set(CommittedOffsets.SUMMARY_KEY, offsets);
+            append.set(CommittedOffsets.TOPIC_KEY, stream.topic());
+            append.commit();
+            return null;
+        });
+    }
+
+    private void updateLag(KafkaConsumer<byte[], byte[]> kafka) {
+        try {
+            Map<TopicPartition, Long> ends = kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5));
+            long total = 0;
+            for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+                total += Math.max(0, end.getValue() - mainCommitted.getOrDefault(end.getKey().partition(), 0L));
+            }
+            lag.set(total);
+        } catch (RuntimeException e) {
+            LOG.debug("Cannot read end offsets of {}", stream.topic(), e);
+        }
+    }
+
+    private void abandonPending() {
+        for (FanoutDataWriter<Record> writer : new FanoutDataWriter[] {mainWriter, dlqWriter}) {
+            if (writer != null) {
+                try {
+                    writer.close();
+                } catch (Exception ignored) {
+                    // the files are orphans either way; the next run rewrites their records
+                }
+            }
+        }
+        mainWriter = null;
+        dlqWriter = null;
+        pendingMain.clear();
+        pendingDlq.clear();
+        pendingMainRows = 0;
+        pendingDlqRows = 0;
+    }
+}

@@ -1,0 +1,408 @@
+package io.watershed.project;
+
+import io.watershed.project.SettingKey.ValueKind;
+import io.watershed.spi.Project;
+import io.watershed.spi.Settings;
+import io.watershed.spi.StreamSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+
+/**
+ * Loads a project folder ({@code watershed.yaml}, {@code streams/*.yaml}) into an immutable
+ * {@link Project}. Validates everything before returning: unknown keys, wrong types, unresolvable
+ * {@code ${VAR}} references and bad references between files are all collected, and reported
+ * together as {@code file:line:col: message} in a {@link ProjectInvalidException}.
+ */
+public final class ProjectLoader {
+    public static final String PROJECT_FILE = "watershed.yaml";
+    public static final Set<String> FIELD_TYPES = Set.of("string", "int", "long", "double", "boolean", "timestamp", "json");
+    private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query");
+    private static final Set<String> STREAM_KEYS =
+            Set.of("name", "description", "partitions", "key", "event_time", "retention", "fields");
+
+    private final Map<String, String> environment;
+
+    public ProjectLoader(Map<String, String> environment) {
+        this.environment = environment;
+    }
+
+    public static ProjectLoader withSystemEnvironment() {
+        return new ProjectLoader(System.getenv());
+    }
+
+    /** Loads and validates; {@code profileOverride} (may be null) wins over the file's {@code profile}. */
+    public Project load(Path directory, String profileOverride) {
+        List<Problem> problems = new ArrayList<>();
+        Path projectFile = directory.resolve(PROJECT_FILE);
+        if (!Files.isRegularFile(projectFile)) {
+            problems.add(new Problem(projectFile.toString(), 1, 1,
+                    "no " + PROJECT_FILE + " here; run 'watershed init' or pass --project DIR"));
+            throw new ProjectInvalidException(problems);
+        }
+        FileReader root = new FileReader(directory, projectFile, problems);
+        Optional<MappingNode> doc = root.document();
+        Map<String, Object> values = new HashMap<>();
+        Map<String, Map<String, Object>> profileBodies = new TreeMap<>();
+        String name = directory.toAbsolutePath().normalize().getFileName().toString();
+        String profile = "local";
+        if (doc.isPresent()) {
+            Map<String, NodeTuple> top = root.entries(doc.get(), TOP_LEVEL, "watershed.yaml");
+            if (top.containsKey("name")) {
+                name = root.string(top.get("name").getValueNode()).orElse(name);
+            }
+            if (top.containsKey("profile")) {
+                profile = root.string(top.get("profile").getValueNode()).orElse(profile);
+            }
+            if (profileOverride != null) {
+                profile = profileOverride;
+            }
+            root.readSections(top, values);
+            if (top.containsKey("profiles")) {
+                root.mapping(top.get("profiles").getValueNode(), "profiles").ifPresent(profiles -> {
+                    for (NodeTuple entry : profiles.getValue()) {
+                        root.string(entry.getKeyNode()).ifPresent(profileName -> root
+                                .mapping(entry.getValueNode(), "profile " + profileName)
+                                .ifPresent(body -> {
+                                    Map<String, Object> overrides = new HashMap<>();
+                                    Set<String> allowed = Set.of("http", "ingest", "bus", "lake", "query");
+                                    root.readSections(root.entries(body, allowed, "profile " + profileName), overrides);
+                                    profileBodies.put(profileName, overrides);
+                                }));
+                    }
+                });
+            }
+        } else if (profileOverride != null) {
+            profile = profileOverride;
+        }
+        Map<String, Object> profileValues = profileBodies.get(profile);
+        if (profileValues != null) {
+            values.putAll(profileValues);
+        } else if (!profile.equals("local") && !profileBodies.isEmpty()) {
+            problems.add(new Problem(projectFile.toString(), 1, 1,
+                    "profile '" + profile + "' is not defined under profiles: (defined: " + profileBodies.keySet() + ")"));
+        }
+
+        Settings settings = bind(values, profile);
+        Map<String, StreamSpec> streams = loadStreams(directory, settings, problems);
+        if (!problems.isEmpty()) {
+            throw new ProjectInvalidException(problems);
+        }
+        return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams);
+    }
+
+    private static Settings bind(Map<String, Object> v, String profile) {
+        Settings d = Settings.defaults();
+        boolean autoCreateDefault = profile.equals("local");
+        String bootstrap = (String) v.getOrDefault("bus.bootstrap_servers", "");
+        return new Settings(
+                (String) v.getOrDefault("http.host", d.host()),
+                (Integer) v.getOrDefault("http.port", d.port()),
+                (Long) v.getOrDefault("http.max_body", d.maxBodyBytes()),
+                (Boolean) v.getOrDefault("ingest.auto_create_streams", autoCreateDefault),
+                (Integer) v.getOrDefault("ingest.default_partitions", d.defaultPartitions()),
+                (Integer) v.getOrDefault("ingest.max_in_flight_requests", d.maxInFlightRequests()),
+                (Long) v.getOrDefault("ingest.min_free_disk", d.minFreeDiskBytes()),
+                (Duration) v.getOrDefault("ingest.produce_timeout", d.produceTimeout()),
+                bootstrap.isBlank() ? Optional.empty() : Optional.of(bootstrap.trim()),
+                (Integer) v.getOrDefault("bus.port", d.busPort()),
+                (Duration) v.getOrDefault("lake.commit_interval", d.commitInterval()),
+                (Long) v.getOrDefault("lake.target_file_size", d.targetFileSizeBytes()),
+                (Duration) v.getOrDefault("query.timeout", d.queryTimeout()),
+                (Integer) v.getOrDefault("query.max_rows", d.queryMaxRows()),
+                (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()));
+    }
+
+    private Map<String, StreamSpec> loadStreams(Path directory, Settings settings, List<Problem> problems) {
+        Map<String, StreamSpec> streams = new LinkedHashMap<>();
+        Map<String, String> declaredIn = new HashMap<>();
+        Path streamsDir = directory.resolve("streams");
+        if (!Files.isDirectory(streamsDir)) {
+            return streams;
+        }
+        List<Path> files;
+        try (Stream<Path> list = Files.list(streamsDir)) {
+            files = list.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list " + streamsDir, e);
+        }
+        for (Path file : files) {
+            FileReader reader = new FileReader(directory, file, problems);
+            String fileStem = file.getFileName().toString().replaceFirst("\\.ya?ml$", "");
+            Optional<MappingNode> doc = reader.document();
+            if (doc.isEmpty()) {
+                reader.problem(null, "empty stream file; declare at least 'name: " + fileStem + "'");
+                continue;
+            }
+            Map<String, NodeTuple> e = reader.entries(doc.get(), STREAM_KEYS, "a stream");
+            String name = fileStem;
+            if (e.containsKey("name")) {
+                Node nameNode = e.get("name").getValueNode();
+                name = reader.string(nameNode).orElse(fileStem);
+                if (!name.equals(fileStem)) {
+                    reader.problem(nameNode, "stream name '" + name + "' does not match its file name '"
+                            + file.getFileName() + "'; rename one of them");
+                }
+            }
+            if (!StreamSpec.NAME.matcher(name).matches()) {
+                reader.problem(e.containsKey("name") ? e.get("name").getValueNode() : null,
+                        "stream name '" + name + "' must match " + StreamSpec.NAME.pattern());
+                continue;
+            }
+            if (declaredIn.containsKey(name)) {
+                reader.problem(doc.get(), "stream '" + name + "' is already declared in " + declaredIn.get(name));
+                continue;
+            }
+            declaredIn.put(name, directory.relativize(file).toString());
+            int partitions = e.containsKey("partitions")
+                    ? reader.integer(e.get("partitions").getValueNode(), 1, 10_000).orElse(settings.defaultPartitions())
+                    : settings.defaultPartitions();
+            Optional<String> key = e.containsKey("key") ? reader.string(e.get("key").getValueNode()) : Optional.empty();
+            Optional<String> eventTime =
+                    e.containsKey("event_time") ? reader.string(e.get("event_time").getValueNode()) : Optional.empty();
+            Optional<Duration> retention = e.containsKey("retention")
+                    ? reader.convert(e.get("retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                    : Optional.empty();
+            if (e.containsKey("description")) {
+                reader.string(e.get("description").getValueNode());
+            }
+            Map<String, String> fields = new LinkedHashMap<>();
+            if (e.containsKey("fields")) {
+                reader.mapping(e.get("fields").getValueNode(), "fields").ifPresent(m -> {
+                    for (NodeTuple field : m.getValue()) {
+                        Optional<String> fieldName = reader.string(field.getKeyNode());
+                        Optional<String> type = reader.string(field.getValueNode());
+                        if (fieldName.isPresent() && type.isPresent()) {
+                            if (!FIELD_TYPES.contains(type.get())) {
+                                reader.problem(field.getValueNode(), "unknown type '" + type.get() + "' for field '"
+                                        + fieldName.get() + "'; expected one of " + new java.util.TreeSet<>(FIELD_TYPES));
+                            }
+                            fields.put(fieldName.get(), type.get());
+                        }
+                    }
+                });
+            }
+            if (!fields.isEmpty()) {
+                checkReference(reader, e, "key", key, fields);
+                checkReference(reader, e, "event_time", eventTime, fields);
+            }
+            if (eventTime.isPresent() && fields.containsKey(eventTime.get())
+                    && !Set.of("timestamp", "long", "string").contains(fields.get(eventTime.get()))) {
+                reader.problem(e.get("event_time").getValueNode(), "event_time field '" + eventTime.get()
+                        + "' has type " + fields.get(eventTime.get()) + "; it must be timestamp, long (epoch millis) or string");
+            }
+            streams.put(name, new StreamSpec(name, partitions, key, eventTime, retention, fields));
+        }
+        return streams;
+    }
+
+    private static void checkReference(FileReader reader, Map<String, NodeTuple> e, String what, Optional<String> field,
+            Map<String, String> fields) {
+        if (field.isPresent() && !fields.containsKey(field.get())) {
+            reader.problem(e.get(what).getValueNode(), what + " refers to field '" + field.get()
+                    + "', which is not among the declared fields " + fields.keySet());
+        }
+    }
+
+    /** Reads one YAML file, recording problems with positions relative to the project folder. */
+    private final class FileReader {
+        private final String displayName;
+        private final Path file;
+        private final List<Problem> problems;
+        private final Interpolator interpolator = new Interpolator(environment);
+
+        FileReader(Path projectDir, Path file, List<Problem> problems) {
+            this.file = file;
+            this.displayName = projectDir.relativize(file).toString();
+            this.problems = problems;
+        }
+
+        Optional<MappingNode> document() {
+            String text;
+            try {
+                text = Files.readString(file, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                problems.add(new Problem(displayName, 1, 1, "cannot read file: " + e.getMessage()));
+                return Optional.empty();
+            }
+            Node node;
+            try {
+                node = new Yaml(new LoaderOptions()).compose(new java.io.StringReader(text));
+            } catch (MarkedYAMLException e) {
+                Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+                problems.add(new Problem(displayName, mark == null ? 1 : mark.getLine() + 1,
+                        mark == null ? 1 : mark.getColumn() + 1, "invalid YAML: " + e.getProblem()));
+                return Optional.empty();
+            } catch (RuntimeException e) {
+                problems.add(new Problem(displayName, 1, 1, "invalid YAML: " + e.getMessage()));
+                return Optional.empty();
+            }
+            if (node == null) {
+                return Optional.empty();
+            }
+            return mapping(node, "the document");
+        }
+
+        void problem(Node at, String message) {
+            Mark mark = at == null ? null : at.getStartMark();
+            problems.add(new Problem(displayName, mark == null ? 1 : mark.getLine() + 1,
+                    mark == null ? 1 : mark.getColumn() + 1, message));
+        }
+
+        Optional<MappingNode> mapping(Node node, String what) {
+            if (node instanceof MappingNode m) {
+                return Optional.of(m);
+            }
+            problem(node, what + " must be a mapping of keys to values");
+            return Optional.empty();
+        }
+
+        Map<String, NodeTuple> entries(MappingNode node, Set<String> allowed, String context) {
+            Map<String, NodeTuple> result = new LinkedHashMap<>();
+            for (NodeTuple tuple : node.getValue()) {
+                Optional<String> key = tuple.getKeyNode() instanceof ScalarNode s ? Optional.of(s.getValue()) : Optional.empty();
+                if (key.isEmpty()) {
+                    problem(tuple.getKeyNode(), "keys must be plain strings");
+                } else if (!allowed.contains(key.get())) {
+                    problem(tuple.getKeyNode(), "unknown key '" + key.get() + "' in " + context
+                            + suggestion(key.get(), allowed) + "; allowed: " + new java.util.TreeSet<>(allowed));
+                } else if (result.containsKey(key.get())) {
+                    problem(tuple.getKeyNode(), "duplicate key '" + key.get() + "'");
+                } else {
+                    result.put(key.get(), tuple);
+                }
+            }
+            return result;
+        }
+
+        /** Reads http/ingest/bus/lake/query sections of a mapping into typed values keyed "section.leaf". */
+        void readSections(Map<String, NodeTuple> top, Map<String, Object> into) {
+            for (Map.Entry<String, NodeTuple> section : top.entrySet()) {
+                String sectionName = section.getKey();
+                List<SettingKey> keys = SettingKey.ALL.stream().filter(k -> k.section().equals(sectionName)).toList();
+                if (keys.isEmpty()) {
+                    continue;
+                }
+                Set<String> leaves = new java.util.TreeSet<>();
+                keys.forEach(k -> leaves.add(k.leaf()));
+                mapping(section.getValue().getValueNode(), "section '" + sectionName + "'").ifPresent(m -> {
+                    for (Map.Entry<String, NodeTuple> entry : entries(m, leaves, "section '" + sectionName + "'").entrySet()) {
+                        SettingKey key = SettingKey.BY_NAME.get(sectionName + "." + entry.getKey());
+                        Node valueNode = entry.getValue().getValueNode();
+                        Optional<Object> value = convert(valueNode, key.kind());
+                        if (value.isPresent() && (key.name().equals("http.port") || key.name().equals("bus.port"))) {
+                            int port = (Integer) value.get();
+                            if (port < 0 || port > 65535) {
+                                problem(valueNode, key.name() + " must be between 0 and 65535, got " + port);
+                            }
+                        }
+                        if (value.isPresent() && key.kind() == ValueKind.INTEGER && !(key.name().equals("http.port") || key.name().equals("bus.port"))
+                                && (Integer) value.get() < 1) {
+                            problem(valueNode, key.name() + " must be at least 1, got " + value.get());
+                        }
+                        value.ifPresent(v -> into.put(key.name(), v));
+                    }
+                });
+            }
+        }
+
+        Optional<String> string(Node node) {
+            if (!(node instanceof ScalarNode scalar)) {
+                problem(node, "expected a string value");
+                return Optional.empty();
+            }
+            int before = problems.size();
+            String value = interpolator.apply(scalar.getValue(), message -> problem(node, message));
+            return problems.size() == before ? Optional.of(value) : Optional.empty();
+        }
+
+        Optional<Integer> integer(Node node, int min, int max) {
+            return convert(node, ValueKind.INTEGER).map(Integer.class::cast).filter(v -> {
+                if (v < min || v > max) {
+                    problem(node, "expected an integer from " + min + " to " + max + ", got " + v);
+                    return false;
+                }
+                return true;
+            });
+        }
+
+        Optional<Object> convert(Node node, ValueKind kind) {
+            Optional<String> text = string(node);
+            if (text.isEmpty()) {
+                return Optional.empty();
+            }
+            String s = text.get().trim();
+            try {
+                return Optional.of(switch (kind) {
+                    case STRING -> text.get();
+                    case INTEGER -> Integer.parseInt(s);
+                    case BOOLEAN -> {
+                        if (!s.equals("true") && !s.equals("false")) {
+                            throw new IllegalArgumentException("expected true or false, got '" + s + "'");
+                        }
+                        yield Boolean.parseBoolean(s);
+                    }
+                    case SIZE -> Values.size(s);
+                    case DURATION -> Values.duration(s);
+                });
+            } catch (NumberFormatException e) {
+                problem(node, "expected an integer, got '" + s + "'");
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                problem(node, e.getMessage());
+            }
+            return Optional.empty();
+        }
+    }
+
+    private static String suggestion(String key, Set<String> allowed) {
+        String best = null;
+        int bestDistance = 3;
+        for (String candidate : allowed) {
+            int d = distance(key, candidate);
+            if (d < bestDistance) {
+                best = candidate;
+                bestDistance = d;
+            }
+        }
+        return best == null ? "" : " (did you mean '" + best + "'?)";
+    }
+
+    private static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+}

@@ -1,0 +1,57 @@
+package io.watershed.project;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Every key of {@code watershed.yaml}, declared once with its type, default and description. The
+ * validator, the settings binding and {@code watershed config} (the reference) all read this list.
+ */
+public record SettingKey(String name, ValueKind kind, String defaultValue, String description) {
+
+    public enum ValueKind {
+        STRING, INTEGER, BOOLEAN, SIZE, DURATION
+    }
+
+    public static final List<SettingKey> ALL = List.of(
+            new SettingKey("http.host", ValueKind.STRING, "127.0.0.1",
+                    "Address the HTTP API listens on. Loopback by default; set 0.0.0.0 to expose it."),
+            new SettingKey("http.port", ValueKind.INTEGER, "7070", "HTTP API port (0 picks a free port)."),
+            new SettingKey("http.max_body", ValueKind.SIZE, "16MiB",
+                    "Largest ingest request body, after gzip decompression; larger bodies get 413."),
+            new SettingKey("ingest.auto_create_streams", ValueKind.BOOLEAN, "true in profile local, else false",
+                    "Create a stream on its first event instead of answering 404."),
+            new SettingKey("ingest.default_partitions", ValueKind.INTEGER, "2",
+                    "Kafka partitions of streams that do not declare their own."),
+            new SettingKey("ingest.max_in_flight_requests", ValueKind.INTEGER, "64",
+                    "Ingest requests handled at once; more get 429 with Retry-After."),
+            new SettingKey("ingest.min_free_disk", ValueKind.SIZE, "256MiB",
+                    "Below this free space in the data directory ingest answers 503 with Retry-After."),
+            new SettingKey("ingest.produce_timeout", ValueKind.DURATION, "30s",
+                    "How long ingest waits for the bus to acknowledge a request before answering 503."),
+            new SettingKey("bus.bootstrap_servers", ValueKind.STRING, "(empty: embedded broker)",
+                    "An external Kafka cluster; empty starts the in-process KRaft broker in the data directory."),
+            new SettingKey("bus.port", ValueKind.INTEGER, "9092",
+                    "Client port of the embedded broker on 127.0.0.1 (0 picks a free port); ignored with bootstrap_servers."),
+            new SettingKey("lake.commit_interval", ValueKind.DURATION, "5s",
+                    "How often the lake writer commits to Iceberg; a row is queryable within about this long."),
+            new SettingKey("lake.target_file_size", ValueKind.SIZE, "128MiB",
+                    "Size at which the lake writer starts a new Parquet file within one commit."),
+            new SettingKey("query.timeout", ValueKind.DURATION, "30s", "Statements running longer are cancelled."),
+            new SettingKey("query.max_rows", ValueKind.INTEGER, "10000",
+                    "Rows an API answer carries at most; the answer says when it was truncated."),
+            new SettingKey("query.memory_limit", ValueKind.STRING, "1GB", "DuckDB memory limit."));
+
+    public static final Map<String, SettingKey> BY_NAME =
+            ALL.stream().collect(Collectors.toMap(SettingKey::name, Function.identity()));
+
+    public String section() {
+        return name.substring(0, name.indexOf('.'));
+    }
+
+    public String leaf() {
+        return name.substring(name.indexOf('.') + 1);
+    }
+}

@@ -1,0 +1,266 @@
+package io.watershed.query;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.LakeCatalog;
+import io.watershed.spi.LakeTableView;
+import io.watershed.spi.QueryEngine;
+import io.watershed.spi.WatershedException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.SQLTimeoutException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Collectors;
+import org.duckdb.DuckDBConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SQL over the lake with DuckDB, sandboxed. Each lake table is a view named like the table
+ * ({@code raw.clicks}) over the Parquet files of its current Iceberg snapshot, rebuilt when the
+ * snapshot changes. The sandbox: only one read-only SELECT per request (checked with DuckDB's own
+ * parser before anything runs); no file outside the lake warehouse can be opened (DuckDB's
+ * {@code enable_external_access=false} with the warehouse as the only allowed directory); no extension
+ * can be installed or loaded; the configuration is locked; statements time out.
+ */
+public final class DuckDbQueryEngine implements QueryEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(DuckDbQueryEngine.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final LakeCatalog lake;
+    private final Duration timeout;
+    private final DuckDBConnection connection;
+    private final Map<String, Long> viewSnapshots = new HashMap<>();
+    private final Set<String> schemas = new HashSet<>();
+    private final ReentrantReadWriteLock viewLock = new ReentrantReadWriteLock();
+
+    /**
+     * @param tempDirectory DuckDB's spill directory, inside the data directory
+     * @param memoryLimit DuckDB memory limit, e.g. {@code 1GB}
+     */
+    public DuckDbQueryEngine(LakeCatalog lake, Path tempDirectory, Duration timeout, String memoryLimit) {
+        this.lake = lake;
+        this.timeout = timeout;
+        try {
+            Files.createDirectories(tempDirectory);
+            Properties properties = new Properties();
+            properties.setProperty("memory_limit", memoryLimit);
+            properties.setProperty("autoinstall_known_extensions", "false");
+            properties.setProperty("autoload_known_extensions", "false");
+            this.connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:", properties);
+            try (Statement s = connection.createStatement()) {
+                s.execute("SET temp_directory = " + literal(tempDirectory.toAbsolutePath().toString()));
+                s.execute("SET extension_directory = " + literal(tempDirectory.resolve("extensions").toAbsolutePath().toString()));
+                s.execute("SET allowed_directories = [" + literal(lake.warehouse().toAbsolutePath() + "/") + "]");
+                s.execute("SET enable_external_access = false");
+                s.execute("SET allow_community_extensions = false");
+                s.execute("SET lock_configuration = true");
+            }
+        } catch (SQLException e) {
+            throw new WatershedException(ErrorCode.INTERNAL, "Cannot start DuckDB: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create DuckDB's temp directory " + tempDirectory, e);
+        }
+    }
+
+    @Override
+    public QueryResult query(String sql, int maxRows) {
+        if (sql == null || sql.isBlank()) {
+            throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run an empty statement; send {\"sql\": \"SELECT ...\"}");
+        }
+        long started = System.nanoTime();
+        syncViews();
+        viewLock.readLock().lock();
+        try (DuckDBConnection session = (DuckDBConnection) connection.duplicate()) {
+            checkSingleSelect(session, sql);
+            try (Statement statement = session.createStatement()) {
+                statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
+                try (ResultSet rs = statement.executeQuery(sql)) {
+                    ResultSetMetaData meta = rs.getMetaData();
+                    List<String> columns = new ArrayList<>();
+                    List<String> types = new ArrayList<>();
+                    for (int i = 1; i <= meta.getColumnCount(); i++) {
+                        columns.add(meta.getColumnLabel(i));
+                        types.add(meta.getColumnTypeName(i));
+                    }
+                    List<List<Object>> rows = new ArrayList<>();
+                    boolean truncated = false;
+                    while (rs.next()) {
+                        if (rows.size() >= maxRows) {
+                            truncated = true;
+                            break;
+                        }
+                        List<Object> row = new ArrayList<>(columns.size());
+                        for (int i = 1; i <= columns.size(); i++) {
+                            row.add(plain(rs.getObject(i)));
+                        }
+                        rows.add(row);
+                    }
+                    return new QueryResult(columns, types, rows, truncated, (System.nanoTime() - started) / 1_000_000);
+                }
+            }
+        } catch (SQLTimeoutException e) {
+            throw new WatershedException(ErrorCode.QUERY_TIMEOUT, "Cannot finish the query: it ran longer than query.timeout ("
+                    + timeout.toSeconds() + "s) and was cancelled; narrow it with WHERE or LIMIT", e);
+        } catch (SQLException e) {
+            throw translate(e);
+        } finally {
+            viewLock.readLock().unlock();
+        }
+    }
+
+    /** Parses with DuckDB's own parser: exactly one statement, and a SELECT (json_serialize_sql only serialises SELECTs). */
+    private static void checkSingleSelect(Connection session, String sql) throws SQLException {
+        try (PreparedStatement check = session.prepareStatement("SELECT json_serialize_sql(?::VARCHAR)")) {
+            check.setString(1, sql);
+            try (ResultSet rs = check.executeQuery()) {
+                rs.next();
+                JsonNode parsed = JSON.readTree(rs.getString(1));
+                if (parsed.path("error").asBoolean(false)) {
+                    String type = parsed.path("error_type").asText();
+                    String message = parsed.path("error_message").asText();
+                    if (type.equals("not implemented")) {
+                        throw new WatershedException(ErrorCode.QUERY_FORBIDDEN, "Cannot run this statement: only read-only "
+                                + "SELECT queries run here (COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CREATE and other "
+                                + "statements are refused)");
+                    }
+                    throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot parse the query: " + message);
+                }
+                if (parsed.path("statements").size() != 1) {
+                    throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run " + parsed.path("statements").size()
+                            + " statements at once: send exactly one SELECT per request");
+                }
+            } catch (IOException e) {
+                throw new WatershedException(ErrorCode.INTERNAL, "Cannot read DuckDB's parse of the query", e);
+            }
+        }
+    }
+
+    private static WatershedException translate(SQLException e) {
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        if (message.contains("Permission Error") || message.contains("disabled by configuration")
+                || message.contains("has been locked")) {
+            return new WatershedException(ErrorCode.QUERY_FORBIDDEN, "Cannot run the query: it reaches outside the lake ("
+                    + firstLine(message) + "). Queries may read lake tables by name, e.g. SELECT * FROM raw.clicks", e);
+        }
+        if (message.contains("INTERRUPT") || message.contains("Interrupted")) {
+            return new WatershedException(ErrorCode.QUERY_TIMEOUT, "Cannot finish the query: it was cancelled", e);
+        }
+        return new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run the query: " + firstLine(message), e);
+    }
+
+    private static String firstLine(String message) {
+        String trimmed = message.strip();
+        int newline = trimmed.indexOf('\n');
+        return newline < 0 ? trimmed : trimmed.substring(0, newline) + " " + trimmed.substring(newline + 1).strip().split("\n")[0];
+    }
+
+    /** Rebuilds the view of every table whose snapshot changed since the last query. */
+    private void syncViews() {
+        List<LakeTableView> tables = lake.tables();
+        boolean stale = false;
+        synchronized (viewSnapshots) {
+            for (LakeTableView table : tables) {
+                Long known = viewSnapshots.get(table.qualifiedName());
+                if (known == null || known != table.snapshotId()) {
+                    stale = true;
+                    break;
+                }
+            }
+        }
+        if (!stale) {
+            return;
+        }
+        viewLock.writeLock().lock();
+        try (Statement s = connection.createStatement()) {
+            for (LakeTableView table : tables) {
+                Long known = viewSnapshots.get(table.qualifiedName());
+                if (known != null && known == table.snapshotId()) {
+                    continue;
+                }
+                if (schemas.add(table.namespace())) {
+                    s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
+                }
+                s.execute("CREATE OR REPLACE VIEW " + identifier(table.namespace()) + "." + identifier(table.name())
+                        + " AS " + viewQuery(table));
+                synchronized (viewSnapshots) {
+                    viewSnapshots.put(table.qualifiedName(), table.snapshotId());
+                }
+            }
+        } catch (SQLException e) {
+            throw new WatershedException(ErrorCode.INTERNAL, "Cannot refresh the lake views: " + e.getMessage(), e);
+        } finally {
+            viewLock.writeLock().unlock();
+        }
+    }
+
+    static String viewQuery(LakeTableView table) {
+        Set<Integer> present = new HashSet<>();
+        table.files().forEach(f -> present.addAll(f.columnIds()));
+        String select = table.columns().stream().map(c -> present.contains(c.id())
+                        ? "CAST(" + identifier(c.name()) + " AS " + c.sqlType() + ") AS " + identifier(c.name())
+                        : "CAST(NULL AS " + c.sqlType() + ") AS " + identifier(c.name()))
+                .collect(Collectors.joining(", "));
+        if (table.files().isEmpty()) {
+            return "SELECT " + select + " WHERE false";
+        }
+        String files = table.files().stream().map(f -> literal(f.path())).collect(Collectors.joining(", "));
+        return "SELECT " + select + " FROM read_parquet([" + files + "], union_by_name = true)";
+    }
+
+    private static Object plain(Object value) throws SQLException {
+        if (value == null || value instanceof String || value instanceof Boolean || value instanceof Integer
+                || value instanceof Long || value instanceof Double || value instanceof Float || value instanceof Short
+                || value instanceof Byte || value instanceof BigInteger) {
+            return value;
+        }
+        if (value instanceof BigDecimal decimal) {
+            return decimal;
+        }
+        if (value instanceof java.sql.Array array) {
+            List<Object> items = new ArrayList<>();
+            for (Object item : (Object[]) array.getArray()) {
+                items.add(plain(item));
+            }
+            return items;
+        }
+        return value.toString();
+    }
+
+    static String identifier(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    static String literal(String text) {
+        return "'" + text.replace("'", "''") + "'";
+    }
+
+    @Override
+    public void close() {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            LOG.warn("Cannot close DuckDB cleanly", e);
+        }
+    }
+}

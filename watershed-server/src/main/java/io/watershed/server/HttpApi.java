@@ -1,0 +1,161 @@
+package io.watershed.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson;
+import io.watershed.ingest.IngestResult;
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.QueryEngine.QueryResult;
+import io.watershed.spi.Settings;
+import io.watershed.spi.StreamSpec;
+import io.watershed.spi.WatershedException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP API. Every error has one JSON shape, {@code {"error": {"code", "message", "retriable", ...details}}},
+ * with the status of its {@link ErrorCode} and, for retriable refusals, a {@code Retry-After} header.
+ */
+final class HttpApi implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Javalin app;
+    private final Platform platform;
+    private final Settings settings;
+
+    HttpApi(Platform platform, Settings settings) {
+        this.platform = platform;
+        this.settings = settings;
+        this.app = Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            config.jsonMapper(new JavalinJackson(JSON, false));
+            config.http.maxRequestSize = settings.maxBodyBytes();
+            config.useVirtualThreads = false;
+        });
+        app.get("/v1/health", this::health);
+        app.get("/v1/streams", this::listStreams);
+        app.post("/v1/streams/{stream}/events", this::ingest);
+        app.post("/v1/sql", this::sql);
+        app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(platform.meters().scrape()));
+        app.exception(WatershedException.class, (e, ctx) -> error(ctx, e));
+        app.exception(Exception.class, (e, ctx) -> {
+            LOG.error("Unexpected failure on {} {}", ctx.method(), ctx.path(), e);
+            error(ctx, new WatershedException(ErrorCode.INTERNAL, "Cannot complete the request: an internal error occurred ("
+                    + e.getClass().getSimpleName() + "); see the server log", e));
+        });
+        app.error(404, ctx -> {
+            if (ctx.result() == null || ctx.result().isEmpty()) {
+                error(ctx, new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find " + ctx.method() + " " + ctx.path()
+                        + ": no such endpoint; see the API in README.md"));
+            }
+        });
+        app.start(settings.host(), settings.port());
+    }
+
+    int port() {
+        return app.port();
+    }
+
+    private void health(Context ctx) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", "ok");
+        body.put("project", platform.project().name());
+        body.put("uptime_seconds", platform.uptime().toSeconds());
+        body.put("bus", platform.embeddedBus() ? "embedded " + platform.bootstrapServers() : platform.bootstrapServers());
+        body.put("streams", platform.streams().streams().size());
+        ctx.json(body);
+    }
+
+    private void listStreams(Context ctx) {
+        Map<String, Long> lag = platform.lakeWriter().lag();
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (StreamSpec s : platform.streams().streams()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("partitions", s.partitions());
+            m.put("table", s.rawTable());
+            m.put("dead_letter_table", s.rawTable() + "__dlq");
+            m.put("lake_lag", lag.getOrDefault(s.name(), 0L));
+            m.put("declared", platform.project().streams().containsKey(s.name()));
+            out.add(m);
+        }
+        out.sort((a, b) -> ((String) a.get("name")).compareTo((String) b.get("name")));
+        ctx.json(Map.of("streams", out));
+    }
+
+    private void ingest(Context ctx) throws Exception {
+        long contentLength = ctx.req().getContentLengthLong();
+        if (contentLength > settings.maxBodyBytes()) {
+            throw new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE, "Cannot accept events: the body has " + contentLength
+                    + " bytes, more than http.max_body (" + settings.maxBodyBytes() + "); split it into smaller requests",
+                    Map.of("limit_bytes", settings.maxBodyBytes()), null, null);
+        }
+        Optional<String> idempotencyKey = Optional.ofNullable(ctx.header("Idempotency-Key")).filter(k -> !k.isBlank());
+        IngestResult result = platform.ingest().ingest(ctx.pathParam("stream"), ctx.req().getInputStream(),
+                ctx.header("Content-Encoding"), idempotencyKey);
+        if (result.replayed()) {
+            ctx.header("Idempotent-Replayed", "true");
+        }
+        ctx.json(Map.of("accepted", result.accepted()));
+    }
+
+    private void sql(Context ctx) throws Exception {
+        String sql;
+        try {
+            sql = JSON.readTree(ctx.bodyInputStream()).path("sql").asText(null);
+        } catch (Exception e) {
+            throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot read the request: send JSON like {\"sql\": \"SELECT 1\"}", e);
+        }
+        if (sql == null) {
+            throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run a query: the body has no \"sql\" field");
+        }
+        QueryResult result = platform.query().query(sql, settings.queryMaxRows());
+        String accept = Optional.ofNullable(ctx.header("Accept")).orElse("");
+        if (accept.contains("text/csv")) {
+            if (result.truncated()) {
+                ctx.header("X-Watershed-Truncated", "true");
+            }
+            ctx.contentType("text/csv; charset=utf-8").result(Csv.write(result));
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("columns", result.columns());
+        body.put("types", result.types());
+        body.put("rows", result.rows());
+        body.put("truncated", result.truncated());
+        if (result.truncated()) {
+            body.put("note", "Only the first " + settings.queryMaxRows() + " rows are returned (query.max_rows); "
+                    + "add LIMIT/OFFSET or aggregate to see the rest");
+        }
+        body.put("elapsed_ms", result.elapsedMillis());
+        ctx.json(body);
+    }
+
+    private static void error(Context ctx, WatershedException e) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", e.code().name());
+        error.put("message", e.getMessage());
+        error.put("retriable", e.code().retriable());
+        error.putAll(e.details());
+        e.retryAfter().ifPresent(d -> {
+            ctx.header("Retry-After", String.valueOf(Math.max(1, d.toSeconds())));
+            error.put("retry_after_seconds", Math.max(1, d.toSeconds()));
+        });
+        if (e.code().category() == io.watershed.spi.ErrorCategory.INTERNAL) {
+            LOG.error("{}", e.getMessage(), e);
+        }
+        ctx.status(e.code().httpStatus()).json(Map.of("error", error));
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

@@ -1,0 +1,198 @@
+package io.watershed.server;
+
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.watershed.bus.EmbeddedKafkaBroker;
+import io.watershed.bus.KafkaEventBus;
+import io.watershed.ingest.IngestService;
+import io.watershed.lake.IcebergLake;
+import io.watershed.lake.RawLakeWriter;
+import io.watershed.query.DuckDbQueryEngine;
+import io.watershed.spi.Project;
+import io.watershed.spi.Settings;
+import io.watershed.spi.StreamSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: starts the bus (embedded Kafka unless a cluster is configured), the lake,
+ * the lake writers, the query engine and the HTTP API for one project and data directory, and stops
+ * them in reverse order, committing what is buffered.
+ */
+public final class Platform implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
+
+    private final Project project;
+    private final Path dataDirectory;
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+    private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final String bootstrapServers;
+    private final boolean embeddedBus;
+    private final IcebergLake lake;
+    private final RawLakeWriter lakeWriter;
+    private final StreamCatalog streams;
+    private final IngestService ingest;
+    private final DuckDbQueryEngine query;
+    private final HttpApi http;
+    private final long startedAtNanos;
+    private volatile boolean closed;
+
+    private Platform(Project project, Path dataDirectory, long startedAtNanos) {
+        this.project = project;
+        this.dataDirectory = dataDirectory.toAbsolutePath().normalize();
+        this.startedAtNanos = startedAtNanos;
+        Settings settings = project.settings();
+        try {
+            Files.createDirectories(this.dataDirectory);
+            new JvmMemoryMetrics().bindTo(meters);
+            new JvmThreadMetrics().bindTo(meters);
+            new ProcessorMetrics().bindTo(meters);
+            if (settings.bootstrapServers().isPresent()) {
+                bootstrapServers = settings.bootstrapServers().get();
+                embeddedBus = false;
+            } else {
+                EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.busPort());
+                started.push(broker);
+                bootstrapServers = broker.bootstrapServers();
+                embeddedBus = true;
+            }
+            KafkaEventBus bus = new KafkaEventBus(bootstrapServers, settings.produceTimeout());
+            started.push(bus);
+            lake = new IcebergLake(this.dataDirectory.resolve("lake"));
+            started.push(lake);
+            lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.commitInterval(), settings.targetFileSizeBytes(), meters);
+            started.push(lakeWriter);
+            streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
+            for (StreamSpec stream : project.streams().values()) {
+                streams.open(stream);
+            }
+            reopenStreamsCreatedOnFirstUse(settings);
+            ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
+            query = new DuckDbQueryEngine(lake, this.dataDirectory.resolve("tmp").resolve("duckdb"), settings.queryTimeout(),
+                    settings.queryMemoryLimit());
+            started.push(query);
+            http = new HttpApi(this, settings);
+            started.push(http);
+        } catch (IOException e) {
+            closeQuietly();
+            throw new UncheckedIOException("Cannot create the data directory " + dataDirectory, e);
+        } catch (RuntimeException e) {
+            closeQuietly();
+            throw e;
+        }
+    }
+
+    /** Starts everything; returns when the HTTP API accepts requests. */
+    public static Platform start(Project project, Path dataDirectory) {
+        long t0 = System.nanoTime();
+        Platform platform = new Platform(project, dataDirectory, t0);
+        LOG.info("Watershed '{}' up in {} ms: http://{}:{}", project.name(), (System.nanoTime() - t0) / 1_000_000,
+                project.settings().host(), platform.port());
+        return platform;
+    }
+
+    /** Streams created on first use live on as topics; start their lake writers again. */
+    private void reopenStreamsCreatedOnFirstUse(Settings settings) {
+        java.util.Properties p = new java.util.Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (Admin admin = Admin.create(p)) {
+            Set<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            for (String topic : topics) {
+                if (project.streams().containsKey(topic) || !StreamSpec.NAME.matcher(topic).matches()) {
+                    continue;
+                }
+                TopicDescription description = admin.describeTopics(Set.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+                streams.open(StreamSpec.inferred(topic, description.partitions().size()));
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot list the bus's topics at " + bootstrapServers + ": " + e.getMessage(), e);
+        }
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public String url() {
+        String host = project.settings().host().equals("0.0.0.0") ? "127.0.0.1" : project.settings().host();
+        return "http://" + host + ":" + port();
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public boolean embeddedBus() {
+        return embeddedBus;
+    }
+
+    public Project project() {
+        return project;
+    }
+
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    public Duration uptime() {
+        return Duration.ofNanos(System.nanoTime() - startedAtNanos);
+    }
+
+    IngestService ingest() {
+        return ingest;
+    }
+
+    DuckDbQueryEngine query() {
+        return query;
+    }
+
+    StreamCatalog streams() {
+        return streams;
+    }
+
+    RawLakeWriter lakeWriter() {
+        return lakeWriter;
+    }
+
+    PrometheusMeterRegistry meters() {
+        return meters;
+    }
+
+    /** Stops HTTP first (no new acknowledgements), then commits what the lake writers hold, then the engines. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LOG.info("Shutting down: committing buffered events to the lake");
+        closeQuietly();
+        LOG.info("Watershed stopped");
+    }
+
+    private void closeQuietly() {
+        while (!started.isEmpty()) {
+            AutoCloseable part = started.pop();
+            try {
+                part.close();
+            } catch (Exception e) {
+                LOG.warn("Cannot stop {} cleanly: {}", part.getClass().getSimpleName(), e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package io.watershed.spi;
+
+/**
+ * Stable error codes of the platform. Each has a category, whether retrying the same request may
+ * succeed, and the HTTP status the API answers with.
+ */
+public enum ErrorCode {
+    INVALID_INPUT(ErrorCategory.USER, false, 400),
+    INVALID_CONFIG(ErrorCategory.USER, false, 400),
+    PAYLOAD_TOO_LARGE(ErrorCategory.USER, false, 413),
+    UNKNOWN_STREAM(ErrorCategory.USER, false, 404),
+    UNSUPPORTED_MEDIA(ErrorCategory.USER, false, 415),
+    QUERY_INVALID(ErrorCategory.USER, false, 400),
+    QUERY_FORBIDDEN(ErrorCategory.USER, false, 403),
+    QUERY_TIMEOUT(ErrorCategory.USER, true, 408),
+    OVERLOADED(ErrorCategory.EXTERNAL, true, 429),
+    UNAVAILABLE(ErrorCategory.EXTERNAL, true, 503),
+    INTERNAL(ErrorCategory.INTERNAL, false, 500);
+
+    private final ErrorCategory category;
+    private final boolean retriable;
+    private final int httpStatus;
+
+    ErrorCode(ErrorCategory category, boolean retriable, int httpStatus) {
+        this.category = category;
+        this.retriable = retriable;
+        this.httpStatus = httpStatus;
+    }
+
+    public ErrorCategory category() {
+        return category;
+    }
+
+    public boolean retriable() {
+        return retriable;
+    }
+
+    public int httpStatus() {
+        return httpStatus;
+    }
+}
