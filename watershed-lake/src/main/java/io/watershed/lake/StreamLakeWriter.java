@@ -172,6 +172,8 @@ final class StreamLakeWriter implements Runnable {
     private void runOnce() {
         table = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name()), RawSchema.initial(), true);
         dlqTable = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name() + "__dlq"), RawSchema.dlqSchema(), false);
+        lake.refreshView(table);
+        lake.refreshView(dlqTable);
         mainCommitted = CommittedOffsets.of(table);
         dlqCommitted = CommittedOffsets.of(dlqTable);
         next.clear();
@@ -401,7 +403,11 @@ final class StreamLakeWriter implements Runnable {
             Map<TopicPartition, OffsetAndMetadata> forGroup = new HashMap<>();
             next.forEach((p, o) -> forGroup.put(new TopicPartition(stream.topic(), p), new OffsetAndMetadata(o)));
             // informational only (kafka-consumer-groups shows the lake's progress); the truth is in Iceberg
-            kafka.commitAsync(forGroup, null);
+            kafka.commitAsync(forGroup, (committed, error) -> {
+                if (error != null) {
+                    LOG.debug("Cannot record lake progress in consumer group of {}: {}", stream.topic(), error.toString());
+                }
+            });
         }
         updateLag(kafka);
     }

@@ -1,0 +1,235 @@
+package io.watershed.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.watershed.server.Platform;
+import io.watershed.spi.Project;
+import io.watershed.testing.Await;
+import io.watershed.testing.TestProject;
+import io.watershed.testing.WatershedHttp;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Ingest over HTTP into the real embedded broker, lake writer, Iceberg catalog and DuckDB, checked event by event. */
+class IngestToLakeIT {
+    @TempDir
+    static Path root;
+
+    static Project project;
+    static Platform platform;
+    static WatershedHttp http;
+
+    @BeforeAll
+    static void start() {
+        project = TestProject.in(root.resolve("project"))
+                .yaml("ingest:\n  auto_create_streams: false\nquery:\n  max_rows: 200000")
+                .stream("events", "partitions: 3\nkey: user\n")
+                .stream("evolving", "partitions: 1\n")
+                .stream("misc", "partitions: 1\n")
+                .load();
+        platform = Platform.start(project, root.resolve("data"));
+        http = new WatershedHttp(platform.url());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    /** What the client was told about each event id. */
+    enum Fate { LANDED, DEAD_LETTER, REFUSED }
+
+    @Test
+    void hundredThousandEventsLandExactlyOnceOrAreRefusedOrDeadLetteredWithAReason() throws Exception {
+        int batches = 100;
+        int perBatch = 1000;
+        Map<Long, Fate> fates = new ConcurrentHashMap<>();
+        // establish amount as an integer column before any conflicting value arrives
+        assertThat(http.events("events", "{\"id\":-1,\"user\":\"seed\",\"amount\":0,\"pad\":\"\"}").status()).isEqualTo(200);
+        Await.until("amount column exists", Duration.ofSeconds(30), () -> http.sql("SELECT amount FROM raw.events").status() == 200);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<?>> sends = new ArrayList<>();
+        for (int b = 0; b < batches; b++) {
+            int batch = b;
+            sends.add(pool.submit(() -> sendBatch(batch, perBatch, fates)));
+        }
+        for (Future<?> send : sends) {
+            send.get();
+        }
+        pool.shutdown();
+        long expectedLanded = fates.values().stream().filter(f -> f == Fate.LANDED).count();
+        long expectedDead = fates.values().stream().filter(f -> f == Fate.DEAD_LETTER).count();
+        assertThat(fates).hasSize(batches * perBatch);
+        assertThat(expectedDead).as("some events carry type conflicts").isPositive();
+        assertThat(fates.values()).as("some batches carry malformed lines").contains(Fate.REFUSED);
+
+        awaitLake(expectedLanded, expectedDead);
+        assertExactlyOnce(fates);
+
+        Await.until("lake lag 0 in /metrics", Duration.ofSeconds(30),
+                () -> http.get("/metrics").body().contains("watershed_lake_lag_offsets{stream=\"events\"} 0.0"));
+        String metrics = http.get("/metrics").body();
+        assertThat(metrics)
+                .contains("watershed_ingest_events_accepted_total{stream=\"events\"} " + (expectedLanded + expectedDead + 1) + ".0")
+                .contains("watershed_lake_rows_written_total{stream=\"events\"} " + (expectedLanded + 1) + ".0")
+                .contains("watershed_lake_dlq_rows_total{stream=\"events\"} " + expectedDead + ".0")
+                .containsPattern("watershed_ingest_requests_rejected_total\\{reason=\"malformed\",stream=\"events\"} [1-9]");
+
+        // a graceful restart changes nothing: no row lost, none written twice
+        platform.close();
+        platform = Platform.start(project, root.resolve("data"));
+        http = new WatershedHttp(platform.url());
+        awaitLake(expectedLanded, expectedDead);
+        assertExactlyOnce(fates);
+    }
+
+    /**
+     * Every 7th batch has a malformed line (the whole batch must be refused); in every 5th batch every
+     * 50th event has a string where the lake holds a number (it must land in the DLQ).
+     */
+    private static void sendBatch(int batch, int perBatch, Map<Long, Fate> fates) {
+        StringBuilder body = new StringBuilder();
+        boolean malformed = batch % 7 == 3;
+        int badLine = 1 + (batch * 31) % perBatch;
+        Map<Long, Fate> planned = new HashMap<>();
+        for (int i = 0; i < perBatch; i++) {
+            long id = (long) batch * perBatch + i;
+            boolean conflict = batch % 5 == 1 && i % 50 == 49;
+            if (malformed && i + 1 == badLine) {
+                body.append("{\"id\": ").append(id).append(", \"user\": \"u").append(id % 97).append("\", \"amount\": }\n");
+            } else {
+                body.append("{\"id\":").append(id).append(",\"user\":\"u").append(id % 97).append("\",\"amount\":")
+                        .append(conflict ? "\"lots\"" : String.valueOf(id % 1000)).append(",\"pad\":\"")
+                        .append("x".repeat(120)).append("\"}\n");
+            }
+            planned.put(id, conflict ? Fate.DEAD_LETTER : Fate.LANDED);
+        }
+        WatershedHttp.Response response = http.events("events", body.toString());
+        if (malformed) {
+            assertThat(response.status()).as(response.body()).isEqualTo(400);
+            JsonNode error = response.json().path("error");
+            assertThat(error.path("code").asText()).isEqualTo("INVALID_INPUT");
+            assertThat(error.path("line").asInt()).isEqualTo(badLine);
+            assertThat(error.path("column").asInt()).isPositive();
+            assertThat(error.path("reason").asText()).isNotBlank();
+            planned.replaceAll((id, fate) -> Fate.REFUSED);
+        } else {
+            assertThat(response.status()).as(response.body()).isEqualTo(200);
+            assertThat(response.json().path("accepted").asInt()).isEqualTo(perBatch);
+        }
+        fates.putAll(planned);
+    }
+
+    private static void awaitLake(long landed, long dead) {
+        Await.until("the lake to hold " + landed + " rows and " + dead + " dead letters", Duration.ofSeconds(120),
+                () -> http.count("SELECT count(*) FROM raw.events WHERE id >= 0") == landed
+                        && http.count("SELECT count(*) FROM raw.events__dlq") == dead);
+    }
+
+    private static void assertExactlyOnce(Map<Long, Fate> fates) {
+        List<Long> landed = new ArrayList<>();
+        for (JsonNode row : http.query("SELECT id FROM raw.events WHERE id >= 0").path("rows")) {
+            landed.add(row.get(0).asLong());
+        }
+        Set<Long> distinct = new HashSet<>(landed);
+        assertThat(distinct).as("no event written twice").hasSameSizeAs(landed);
+        Set<Long> expected = new HashSet<>();
+        fates.forEach((id, fate) -> {
+            if (fate == Fate.LANDED) {
+                expected.add(id);
+            }
+        });
+        assertThat(distinct).as("every acknowledged event landed, and nothing refused").isEqualTo(expected);
+
+        List<Long> deadIds = new ArrayList<>();
+        for (JsonNode row : http.query("SELECT CAST(json_extract(raw, '$.id') AS BIGINT), reason, _offset FROM raw.events__dlq").path("rows")) {
+            deadIds.add(row.get(0).asLong());
+            assertThat(row.get(1).asText()).isEqualTo("field 'amount': expected int, got string \"lots\"");
+            assertThat(row.get(2).isNull()).isFalse();
+        }
+        Set<Long> expectedDead = new HashSet<>();
+        fates.forEach((id, fate) -> {
+            if (fate == Fate.DEAD_LETTER) {
+                expectedDead.add(id);
+            }
+        });
+        assertThat(new HashSet<>(deadIds)).hasSameSizeAs(deadIds).isEqualTo(expectedDead);
+    }
+
+    @Test
+    void schemaEvolvesNewFieldsBecomeColumnsAndIntWidensToLong() {
+        assertThat(http.events("evolving", "{\"k\":1,\"n\":5}\n{\"k\":2,\"n\":7}").status()).isEqualTo(200);
+        Await.until("first rows", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.evolving") == 2);
+        assertThat(http.query("SELECT n FROM raw.evolving").path("types").get(0).asText()).isEqualTo("INTEGER");
+
+        assertThat(http.events("evolving", "{\"k\":3,\"n\":3000000000,\"extra\":{\"deep\":[1,2]},\"flag\":true}").status()).isEqualTo(200);
+        Await.until("widened row", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.evolving") == 3);
+        JsonNode result = http.query("SELECT k, n, extra, extra->>'$.deep[1]' AS deep, flag FROM raw.evolving ORDER BY k");
+        assertThat(result.path("types").get(1).asText()).isEqualTo("BIGINT");
+        assertThat(result.path("rows").toString()).isEqualTo(
+                "[[1,5,null,null,null],[2,7,null,null,null],[3,3000000000,\"{\\\"deep\\\":[1,2]}\",\"2\",true]]");
+    }
+
+    @Test
+    void unknownStreamIs404WhenCreationOnFirstUseIsOff() {
+        WatershedHttp.Response response = http.events("nope", "{\"a\":1}");
+        assertThat(response.status()).isEqualTo(404);
+        assertThat(response.json().path("error").path("message").asText())
+                .contains("declare it in streams/nope.yaml, or set ingest.auto_create_streams: true");
+    }
+
+    @Test
+    void bodyOverTheLimitIs413AndStoresNothing() {
+        String big = ("{\"pad\":\"" + "y".repeat(1000) + "\"}\n").repeat(17_000); // ~17 MB > 16 MiB default
+        WatershedHttp.Response response = http.events("misc", big);
+        assertThat(response.status()).isEqualTo(413);
+        assertThat(response.json().path("error").path("code").asText()).isEqualTo("PAYLOAD_TOO_LARGE");
+    }
+
+    @Test
+    void gzipBodiesAndIdempotencyKeysWork() throws Exception {
+        ByteArrayOutputStream compressed = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(compressed)) {
+            gzip.write("{\"m\":1}\n{\"m\":2}\n{\"m\":3}\n".getBytes(StandardCharsets.UTF_8));
+        }
+        WatershedHttp.Response first = http.post("/v1/streams/misc/events", compressed.toByteArray(),
+                "Content-Encoding", "gzip", "Idempotency-Key", "batch-42");
+        assertThat(first.status()).isEqualTo(200);
+        assertThat(first.json().path("accepted").asInt()).isEqualTo(3);
+        WatershedHttp.Response retry = http.post("/v1/streams/misc/events", compressed.toByteArray(),
+                "Content-Encoding", "gzip", "Idempotency-Key", "batch-42");
+        assertThat(retry.status()).isEqualTo(200);
+        assertThat(retry.json().path("accepted").asInt()).isEqualTo(3);
+        assertThat(retry.header("Idempotent-Replayed")).isEqualTo("true");
+
+        WatershedHttp.Response notGzip = http.post("/v1/streams/misc/events", "{\"m\":9}".getBytes(StandardCharsets.UTF_8),
+                "Content-Encoding", "gzip");
+        assertThat(notGzip.status()).isEqualTo(400);
+
+        Await.until("gzip rows", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.misc WHERE m IS NOT NULL") == 3);
+        // the retry did not write again, even after more commits
+        assertThat(http.events("misc", "{\"m\":100}").status()).isEqualTo(200);
+        Await.until("marker row", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.misc WHERE m = 100") == 1);
+        assertThat(http.count("SELECT count(*) FROM raw.misc WHERE m BETWEEN 1 AND 3")).isEqualTo(3);
+    }
+}

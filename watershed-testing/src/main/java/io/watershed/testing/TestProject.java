@@ -1,0 +1,54 @@
+package io.watershed.testing;
+
+import io.watershed.project.ProjectLoader;
+import io.watershed.spi.Project;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Writes a project folder for a test: free ports, a short commit interval, and the given streams. */
+public final class TestProject {
+    private final Path directory;
+    private final StringBuilder yaml = new StringBuilder();
+    private final Map<String, String> streams = new LinkedHashMap<>();
+
+    private TestProject(Path directory) {
+        this.directory = directory;
+        yaml.append("name: test\nhttp:\n  port: 0\nbus:\n  port: 0\nlake:\n  commit_interval: 1s\n");
+    }
+
+    public static TestProject in(Path directory) {
+        return new TestProject(directory);
+    }
+
+    /** Appends raw YAML to watershed.yaml (sections must not repeat the ones above). */
+    public TestProject yaml(String text) {
+        yaml.append(text).append('\n');
+        return this;
+    }
+
+    public TestProject stream(String name, String body) {
+        streams.put(name, body);
+        return this;
+    }
+
+    public Path write() {
+        try {
+            Files.createDirectories(directory.resolve("streams"));
+            Files.writeString(directory.resolve("watershed.yaml"), yaml);
+            for (Map.Entry<String, String> s : streams.entrySet()) {
+                Files.writeString(directory.resolve("streams").resolve(s.getKey() + ".yaml"), "name: " + s.getKey() + "\n" + s.getValue());
+            }
+            return directory;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Project load() {
+        return new ProjectLoader(Map.of()).load(write(), null);
+    }
+}

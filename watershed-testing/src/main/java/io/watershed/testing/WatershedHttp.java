@@ -1,0 +1,88 @@
+package io.watershed.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/** A test client of the HTTP API. */
+public final class WatershedHttp {
+    public static final ObjectMapper JSON = new ObjectMapper();
+    private final String baseUrl;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public WatershedHttp(String baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+
+    public record Response(int status, String body, Map<String, java.util.List<String>> headers) {
+        public JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new UncheckedIOException("not JSON: " + body, e);
+            }
+        }
+
+        public String header(String name) {
+            return headers.entrySet().stream().filter(h -> h.getKey().equalsIgnoreCase(name)).findFirst()
+                    .map(h -> h.getValue().get(0)).orElse(null);
+        }
+    }
+
+    public Response post(String path, byte[] body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return send(request.build());
+    }
+
+    public Response get(String path) {
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build());
+    }
+
+    public Response events(String stream, String body, String... headers) {
+        return post("/v1/streams/" + stream + "/events", body.getBytes(java.nio.charset.StandardCharsets.UTF_8), headers);
+    }
+
+    public Response sql(String sql, String... headers) {
+        try {
+            return post("/v1/sql", JSON.writeValueAsBytes(Map.of("sql", sql)), headers);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs a query that must succeed; returns its JSON answer. */
+    public JsonNode query(String sql) {
+        Response r = sql(sql);
+        if (r.status() != 200) {
+            throw new AssertionError("query failed (" + r.status() + "): " + r.body());
+        }
+        return r.json();
+    }
+
+    public long count(String sql) {
+        return query(sql).path("rows").get(0).get(0).asLong();
+    }
+
+    private Response send(HttpRequest request) {
+        try {
+            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body(), r.headers().map());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
