@@ -6,6 +6,7 @@ import io.watershed.spi.Project;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import sun.misc.Signal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -40,20 +41,24 @@ final class UpCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Platform platform = Platform.start(loaded, data);
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            platform.close();
-            stopped.countDown();
-        }, "watershed-shutdown"));
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        // Ctrl-C and SIGTERM end in an orderly stop and exit 0; the hook covers other ways the JVM is asked to exit
+        for (String signal : new String[] {"INT", "TERM"}) {
+            Signal.handle(new Signal(signal), s -> stopRequested.countDown());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(platform::close, "watershed-shutdown"));
         Banner.print(platform, ms);
         if (whileUp != null) {
             whileUp.accept(platform);
         }
         try {
-            stopped.await();
+            stopRequested.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        System.out.println("Stopping: committing buffered events to the lake...");
+        platform.close();
+        System.out.println("Stopped.");
         return 0;
     }
 }

@@ -51,7 +51,8 @@ final class HttpApi implements AutoCloseable {
                     + e.getClass().getSimpleName() + "); see the server log", e));
         });
         app.error(404, ctx -> {
-            if (ctx.result() == null || ctx.result().isEmpty()) {
+            String type = ctx.res().getContentType();
+            if (type == null || !type.startsWith("application/json")) {
                 error(ctx, new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find " + ctx.method() + " " + ctx.path()
                         + ": no such endpoint; see the API in README.md"));
             }

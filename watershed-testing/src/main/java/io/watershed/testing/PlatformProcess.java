@@ -1,0 +1,112 @@
+package io.watershed.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code watershed up} in its own JVM (the test's classpath), so a test can kill it with SIGKILL or stop it with
+ * SIGTERM like a user's Ctrl-C. Its address is read from the banner it prints.
+ */
+public final class PlatformProcess implements AutoCloseable {
+    private static final Pattern ADDRESS = Pattern.compile("HTTP API\\s+(http://\\S+)");
+
+    private final Process process;
+    private final String url;
+
+    private PlatformProcess(Process process, String url) {
+        this.process = process;
+        this.url = url;
+    }
+
+    public static PlatformProcess start(Path project, Path dataDirectory, Path log) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx768m");
+        command.add("--add-opens=java.base/java.nio=ALL-UNNAMED");
+        command.add("--add-opens=java.base/java.lang=ALL-UNNAMED");
+        command.add("--add-opens=java.base/java.util=ALL-UNNAMED");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("io.watershed.cli.WatershedCommand");
+        command.add("up");
+        command.add("--project");
+        command.add(project.toString());
+        command.add("--data-dir");
+        command.add(dataDirectory.toString());
+        try {
+            Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            CompletableFuture<String> address = new CompletableFuture<>();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = out.readLine()) != null) {
+                        Matcher m = ADDRESS.matcher(line);
+                        if (m.find()) {
+                            address.complete(m.group(1));
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the process died; the future below reports it
+                }
+                address.completeExceptionally(new IllegalStateException("watershed up exited before printing its address; see " + log));
+            }, "platform-stdout");
+            reader.setDaemon(true);
+            reader.start();
+            String url = address.get(90, TimeUnit.SECONDS);
+            return new PlatformProcess(process, url);
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot start watershed up: " + e.getMessage(), e);
+        }
+    }
+
+    public String url() {
+        return url;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL: no shutdown hook runs, nothing buffered is committed. */
+    public void kill() {
+        process.destroyForcibly();
+        waitFor(Duration.ofSeconds(30));
+    }
+
+    /** SIGTERM, like Ctrl-C: the platform commits what is buffered and exits 0. */
+    public int stop(Duration timeout) {
+        process.destroy();
+        return waitFor(timeout);
+    }
+
+    private int waitFor(Duration timeout) {
+        try {
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError("watershed did not exit within " + timeout.toSeconds() + "s");
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UncheckedIOException(new IOException(e));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+        }
+    }
+}
