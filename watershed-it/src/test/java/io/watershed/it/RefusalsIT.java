@@ -1,0 +1,75 @@
+package io.watershed.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.watershed.server.Platform;
+import io.watershed.testing.Await;
+import io.watershed.testing.TestProject;
+import io.watershed.testing.WatershedHttp;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Overload and a full disk are refused with Retry-After before anything is acknowledged — never acknowledged and then dropped. */
+class RefusalsIT {
+    @TempDir
+    Path root;
+
+    @Test
+    void overloadIsRefusedWith429AndRetryAfterAndEveryAcceptedEventLands() throws Exception {
+        try (Platform platform = Platform.start(TestProject.in(root.resolve("p")).yaml("ingest:\n  max_in_flight_requests: 1").load(),
+                root.resolve("d"))) {
+            WatershedHttp http = new WatershedHttp(platform.url());
+            String body = "{\"v\":1,\"pad\":\"" + "z".repeat(200) + "\"}\n";
+            String batch = body.repeat(20_000);
+            int clients = 8;
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<WatershedHttp.Response>> responses = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                responses.add(pool.submit(() -> {
+                    go.await();
+                    return http.events("burst", batch);
+                }));
+            }
+            go.countDown();
+            long accepted = 0;
+            int refused = 0;
+            for (Future<WatershedHttp.Response> f : responses) {
+                WatershedHttp.Response r = f.get();
+                assertThat(r.status()).as(r.body()).isIn(200, 429);
+                if (r.status() == 429) {
+                    refused++;
+                    assertThat(r.header("Retry-After")).isEqualTo("1");
+                    assertThat(r.json().path("error").path("retriable").asBoolean()).isTrue();
+                } else {
+                    accepted += r.json().path("accepted").asLong();
+                }
+            }
+            pool.shutdown();
+            assertThat(refused).as("8 simultaneous 4 MB requests against one slot").isPositive();
+            long expected = accepted;
+            Await.until(expected + " rows", Duration.ofSeconds(60), () -> http.count("SELECT count(*) FROM raw.burst") == expected);
+        }
+    }
+
+    @Test
+    void fullDiskIsRefusedWith503AndRetryAfter() {
+        try (Platform platform = Platform.start(TestProject.in(root.resolve("p2")).yaml("ingest:\n  min_free_disk: 1000000TiB").load(),
+                root.resolve("d2"))) {
+            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp.Response r = http.events("anything", "{\"a\":1}");
+            assertThat(r.status()).isEqualTo(503);
+            assertThat(r.header("Retry-After")).isEqualTo("30");
+            assertThat(r.json().path("error").path("message").asText()).contains("free space, then retry");
+            assertThat(http.get("/v1/streams").json().path("streams")).as("nothing was created").isEmpty();
+        }
+    }
+}

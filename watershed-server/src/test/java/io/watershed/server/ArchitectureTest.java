@@ -1,0 +1,41 @@
+package io.watershed.server;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Parts do not import each other: what one needs of another is an interface in watershed-spi, and
+ * watershed-server wires the implementations together (DESIGN.md, "Module layout").
+ */
+class ArchitectureTest {
+    private static final List<String> PARTS = List.of("project", "bus", "ingest", "lake", "query");
+    private static final JavaClasses CLASSES = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.watershed");
+
+    @Test
+    void partsDependOnlyOnTheSpi() {
+        for (String part : PARTS) {
+            String[] others = PARTS.stream().filter(p -> !p.equals(part)).map(p -> "io.watershed." + p + "..")
+                    .toArray(String[]::new);
+            noClasses().that().resideInAPackage("io.watershed." + part + "..")
+                    .should().dependOnClassesThat().resideInAnyPackage(others)
+                    .orShould().dependOnClassesThat().resideInAnyPackage("io.watershed.server..", "io.watershed.cli..")
+                    .because("part '" + part + "' may use only io.watershed.spi; put what it needs of another part "
+                            + "behind an interface in watershed-spi and wire it in watershed-server")
+                    .check(CLASSES);
+        }
+    }
+
+    @Test
+    void spiDependsOnNoPart() {
+        noClasses().that().resideInAPackage("io.watershed.spi..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.watershed.project..", "io.watershed.bus..",
+                        "io.watershed.ingest..", "io.watershed.lake..", "io.watershed.query..", "io.watershed.server..")
+                .because("the SPI holds contracts only").check(CLASSES);
+    }
+}
