@@ -20,19 +20,27 @@ import java.util.regex.Pattern;
  */
 public final class PlatformProcess implements AutoCloseable {
     private static final Pattern ADDRESS = Pattern.compile("HTTP API\\s+(http://\\S+)");
+    private static final Pattern KAFKA = Pattern.compile("Kafka\\s+(\\S+:\\d+)");
 
     private final Process process;
     private final String url;
+    private final String bootstrapServers;
 
-    private PlatformProcess(Process process, String url) {
+    private PlatformProcess(Process process, String url, String bootstrapServers) {
         this.process = process;
         this.url = url;
+        this.bootstrapServers = bootstrapServers;
     }
 
     public static PlatformProcess start(Path project, Path dataDirectory, Path log) {
+        return start(project, dataDirectory, log, List.of("-Xmx768m"));
+    }
+
+    /** @param jvmOptions heap and other options for the platform's JVM */
+    public static PlatformProcess start(Path project, Path dataDirectory, Path log, List<String> jvmOptions) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx768m");
+        command.addAll(jvmOptions);
         command.add("--add-opens=java.base/java.nio=ALL-UNNAMED");
         command.add("--add-opens=java.base/java.lang=ALL-UNNAMED");
         command.add("--add-opens=java.base/java.util=ALL-UNNAMED");
@@ -47,6 +55,7 @@ public final class PlatformProcess implements AutoCloseable {
         try {
             Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             CompletableFuture<String> address = new CompletableFuture<>();
+            CompletableFuture<String> kafka = new CompletableFuture<>();
             Thread reader = new Thread(() -> {
                 try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
@@ -54,6 +63,10 @@ public final class PlatformProcess implements AutoCloseable {
                         Matcher m = ADDRESS.matcher(line);
                         if (m.find()) {
                             address.complete(m.group(1));
+                        }
+                        Matcher k = KAFKA.matcher(line);
+                        if (k.find()) {
+                            kafka.complete(k.group(1));
                         }
                     }
                 } catch (IOException ignored) {
@@ -64,7 +77,7 @@ public final class PlatformProcess implements AutoCloseable {
             reader.setDaemon(true);
             reader.start();
             String url = address.get(90, TimeUnit.SECONDS);
-            return new PlatformProcess(process, url);
+            return new PlatformProcess(process, url, kafka.get(5, TimeUnit.SECONDS));
         } catch (Exception e) {
             throw new IllegalStateException("Cannot start watershed up: " + e.getMessage(), e);
         }
@@ -72,6 +85,11 @@ public final class PlatformProcess implements AutoCloseable {
 
     public String url() {
         return url;
+    }
+
+    /** The bootstrap address of the platform's Kafka broker. */
+    public String bootstrapServers() {
+        return bootstrapServers;
     }
 
     public long pid() {

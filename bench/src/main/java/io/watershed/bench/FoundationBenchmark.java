@@ -1,0 +1,366 @@
+package io.watershed.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.watershed.testing.PlatformProcess;
+import io.watershed.testing.WatershedHttp;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Exit;
+import org.apache.kafka.tools.ProducerPerformance;
+
+/**
+ * The foundation benchmark, run against {@code watershed up} in its own JVM (as users run it), side by
+ * side with Kafka's own producer perf tool on the same embedded broker in the same run. Writes
+ * {@code docs/benchmarks.md}.
+ *
+ * <p>Phases: cold start to first HTTP answer, and idle RSS; kafka-producer-perf-test (256-byte
+ * records, acks=all, idempotent); HTTP NDJSON ingest of the same records; lake writer throughput and
+ * lag while a raw producer floods a stream; acknowledged → queryable latency; peak RSS.
+ */
+public final class FoundationBenchmark {
+    private static final int RECORD_SIZE = 256;
+
+    public static void main(String[] args) throws Exception {
+        long records = args.length > 0 ? Long.parseLong(args[0]) : 1_000_000;
+        Path out = Path.of(args.length > 1 ? args[1] : "docs/benchmarks.md");
+        Path work = Files.createTempDirectory("watershed-bench");
+        Results r = new Results();
+        int port = freePort();
+        Path project = work.resolve("project");
+        Files.createDirectories(project.resolve("streams"));
+        Files.writeString(project.resolve("watershed.yaml"),
+                "name: bench\nhttp:\n  port: " + port + "\nbus:\n  port: 0\nlake:\n  commit_interval: 5s\n");
+        Files.writeString(project.resolve("streams/ingest.yaml"), "name: ingest\npartitions: 2\n");
+        Files.writeString(project.resolve("streams/lakebench.yaml"), "name: lakebench\npartitions: 2\n");
+        Files.writeString(project.resolve("streams/latency.yaml"), "name: latency\npartitions: 2\n");
+
+        // 1. cold start: process spawn → first 200 from /v1/health
+        long spawn = System.nanoTime();
+        AtomicLong firstHealthy = new AtomicLong();
+        Thread poller = new Thread(() -> {
+            HttpClient c = HttpClient.newHttpClient();
+            while (firstHealthy.get() == 0) {
+                try {
+                    HttpResponse<Void> h = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/health")).build(),
+                            HttpResponse.BodyHandlers.discarding());
+                    if (h.statusCode() == 200) {
+                        firstHealthy.set(System.nanoTime());
+                    }
+                } catch (Exception e) {
+                    Thread.onSpinWait();
+                }
+            }
+        });
+        poller.start();
+        try (PlatformProcess platform = PlatformProcess.start(project, work.resolve("data"), work.resolve("platform.log"),
+                List.of("-Xmx1g"))) {
+            poller.join();
+            r.startupMillis = (firstHealthy.get() - spawn) / 1_000_000;
+            WatershedHttp http = new WatershedHttp(platform.url());
+            awaitIdle(http);
+            r.idleRssMb = rssMb(platform.pid(), "VmRSS");
+            System.out.printf("startup %d ms, idle RSS %d MB%n", r.startupMillis, r.idleRssMb);
+
+            // 2. the peer: Kafka's own producer perf tool on the same broker, same producer settings as ingest
+            r.peerEventsPerSecond = producerPerfTest(platform.bootstrapServers(), records);
+            System.out.printf("kafka-producer-perf-test: %.0f records/s%n", r.peerEventsPerSecond);
+
+            // 3. HTTP NDJSON ingest of 256-byte events
+            r.httpEventsPerSecond = httpIngest(platform.url(), records);
+            System.out.printf("HTTP ingest: %.0f events/s%n", r.httpEventsPerSecond);
+            awaitCount(http, "raw.ingest", records, Duration.ofMinutes(5));
+
+            // 4. the lake writer against a flood from a raw producer
+            lakeWriter(platform, http, records * 2, r);
+            System.out.printf("lake writer: %.0f rows/s, peak lag %d, final lag %d%n", r.lakeRowsPerSecond, r.lakePeakLag, r.lakeFinalLag);
+
+            // 5. acknowledged → queryable
+            latency(http, r);
+            System.out.printf("ack→queryable p50 %d ms, p95 %d ms, max %d ms%n", r.latencyP50, r.latencyP95, r.latencyMax);
+
+            r.peakRssMb = rssMb(platform.pid(), "VmHWM");
+            System.out.printf("peak RSS %d MB%n", r.peakRssMb);
+            platform.stop(Duration.ofSeconds(60));
+        }
+        Files.writeString(out, r.markdown(records));
+        System.out.println("wrote " + out);
+    }
+
+    private static double producerPerfTest(String bootstrap, long records) throws Exception {
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream original = System.out;
+        Exit.setExitProcedure((code, message) -> {
+            throw new IllegalStateException("kafka-producer-perf-test exited " + code + ": " + message);
+        });
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            ProducerPerformance.main(new String[] {"--topic", "ingest-peer", "--num-records", String.valueOf(records),
+                    "--record-size", String.valueOf(RECORD_SIZE), "--throughput", "-1", "--producer-props",
+                    "bootstrap.servers=" + bootstrap, "acks=all", "enable.idempotence=true", "linger.ms=5", "batch.size=262144",
+                    "compression.type=lz4"});
+        } finally {
+            System.setOut(original);
+            Exit.resetExitProcedure();
+        }
+        String output = captured.toString(StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile("(\\d+) records sent, ([\\d.]+) records/sec").matcher(output);
+        double last = -1;
+        long sent = -1;
+        while (m.find()) {
+            sent = Long.parseLong(m.group(1));
+            last = Double.parseDouble(m.group(2));
+        }
+        if (sent != records) {
+            throw new IllegalStateException("kafka-producer-perf-test sent " + sent + " of " + records + ":\n" + output);
+        }
+        return last;
+    }
+
+    /** 256-byte JSON events as NDJSON, 1000 per request, from 4 concurrent clients. */
+    private static double httpIngest(String url, long records) throws Exception {
+        int perRequest = 1000;
+        int clients = 4;
+        String event = "{\"id\":%012d,\"user\":\"u%04d\",\"page\":\"/product/%05d\",\"pad\":\"%s\"}";
+        int padding = RECORD_SIZE - String.format(event, 0, 0, 0, "").length();
+        String pad = "x".repeat(padding);
+        HttpClient client = HttpClient.newBuilder().build();
+        AtomicLong next = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<?>> done = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int c = 0; c < clients; c++) {
+            done.add(pool.submit(() -> {
+                long first;
+                while ((first = next.getAndAdd(perRequest)) < records) {
+                    StringBuilder body = new StringBuilder(perRequest * (RECORD_SIZE + 1));
+                    for (long id = first; id < Math.min(first + perRequest, records); id++) {
+                        body.append(String.format(Locale.ROOT, event, id, id % 1000, id % 50000, pad)).append('\n');
+                    }
+                    HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(url + "/v1/streams/ingest/events"))
+                            .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+                    if (response.statusCode() != 200) {
+                        throw new IllegalStateException("ingest answered " + response.statusCode() + ": " + response.body());
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+        pool.shutdown();
+        return records / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private static void lakeWriter(PlatformProcess platform, WatershedHttp http, long records, Results r) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        String event = "{\"id\":%012d,\"user\":\"u%04d\",\"page\":\"/product/%05d\",\"pad\":\"%s\"}";
+        String pad = "x".repeat(RECORD_SIZE - String.format(event, 0, 0, 0, "").length());
+        List<Long> lagSamples = Collections.synchronizedList(new ArrayList<>());
+        AtomicLong producing = new AtomicLong(1);
+        Thread sampler = new Thread(() -> {
+            while (producing.get() != 0) {
+                try {
+                    for (JsonNode s : http.get("/v1/streams").json().path("streams")) {
+                        if (s.path("name").asText().equals("lakebench")) {
+                            lagSamples.add(s.path("lake_lag").asLong());
+                        }
+                    }
+                    Thread.sleep(1000);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        long start = System.nanoTime();
+        sampler.start();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (long id = 0; id < records; id++) {
+                producer.send(new ProducerRecord<>("lakebench",
+                        String.format(Locale.ROOT, event, id, id % 1000, id % 50000, pad).getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+        double produceSeconds = (System.nanoTime() - start) / 1e9;
+        awaitCount(http, "raw.lakebench", records, Duration.ofMinutes(10));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        producing.set(0);
+        sampler.join();
+        r.lakeRecords = records;
+        r.lakeProduceSeconds = produceSeconds;
+        r.lakeSeconds = seconds;
+        r.lakeRowsPerSecond = records / seconds;
+        r.lakePeakLag = lagSamples.stream().mapToLong(Long::longValue).max().orElse(0);
+        r.lakeFinalLag = lagSamples.isEmpty() ? 0 : lagSamples.get(lagSamples.size() - 1);
+        r.lakeLagSamples = new ArrayList<>(lagSamples);
+    }
+
+    /** A steady 2,000 events/s with 100 markers; each marker's ack time against the moment a query first sees it. */
+    private static void latency(WatershedHttp http, Results r) throws Exception {
+        Map<Long, Long> ackedAt = new ConcurrentHashMap<>();
+        Map<Long, Long> latencies = new ConcurrentHashMap<>();
+        int markers = 100;
+        Thread watcher = new Thread(() -> {
+            while (latencies.size() < markers) {
+                try {
+                    long now = System.nanoTime();
+                    for (JsonNode row : http.query("SELECT marker FROM raw.latency WHERE marker IS NOT NULL").path("rows")) {
+                        long marker = row.get(0).asLong();
+                        Long acked = ackedAt.get(marker);
+                        if (acked != null) {
+                            latencies.putIfAbsent(marker, (now - acked) / 1_000_000);
+                        }
+                    }
+                    Thread.sleep(100);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        watcher.start();
+        String filler = "{\"kind\":\"filler\",\"pad\":\"" + "f".repeat(200) + "\"}\n";
+        for (long m = 0; m < markers; m++) {
+            http.events("latency", filler.repeat(199));
+            if (http.events("latency", "{\"marker\":" + m + "}").status() == 200) {
+                ackedAt.put(m, System.nanoTime());
+            }
+            Thread.sleep(100);
+        }
+        watcher.join(Duration.ofMinutes(2).toMillis());
+        List<Long> sorted = new ArrayList<>(latencies.values());
+        Collections.sort(sorted);
+        r.latencySamples = sorted.size();
+        r.latencyP50 = sorted.get(sorted.size() / 2);
+        r.latencyP95 = sorted.get((int) Math.ceil(sorted.size() * 0.95) - 1);
+        r.latencyMax = sorted.get(sorted.size() - 1);
+    }
+
+    private static void awaitCount(WatershedHttp http, String table, long expected, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (http.count("SELECT count(*) FROM " + table) >= expected) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException(table + " did not reach " + expected + " rows within " + timeout);
+    }
+
+    private static void awaitIdle(WatershedHttp http) throws InterruptedException {
+        // let start-up work (first commits, JIT, DuckDB load) settle before reading idle RSS
+        http.query("SELECT 1");
+        Thread.sleep(15_000);
+    }
+
+    private static long rssMb(long pid, String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.replaceAll("\\D+", "")) / 1024;
+            }
+        }
+        throw new IllegalStateException("no " + field + " for pid " + pid);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    static final class Results {
+        long startupMillis;
+        long idleRssMb;
+        long peakRssMb;
+        double peerEventsPerSecond;
+        double httpEventsPerSecond;
+        long lakeRecords;
+        double lakeProduceSeconds;
+        double lakeSeconds;
+        double lakeRowsPerSecond;
+        long lakePeakLag;
+        long lakeFinalLag;
+        List<Long> lakeLagSamples = List.of();
+        int latencySamples;
+        long latencyP50;
+        long latencyP95;
+        long latencyMax;
+
+        String markdown(long records) throws IOException {
+            String cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown");
+            long memGb = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal"))
+                    .findFirst().map(l -> Long.parseLong(l.replaceAll("\\D+", "")) / 1024 / 1024).orElse(0L);
+            double ratio = httpEventsPerSecond / peerEventsPerSecond;
+            StringBuilder md = new StringBuilder();
+            md.append("# Benchmarks\n\n");
+            md.append("Generated by `bench/run` (`FoundationBenchmark`) on ").append(LocalDate.now()).append(". One run; the platform ")
+                    .append("is `watershed up` in its own JVM (`-Xmx1g`), the load and the peer tool run in the benchmark's JVM on the same machine.\n\n");
+            md.append("Machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores (").append(cpu).append("), ")
+                    .append(memGb).append(" GiB RAM, Java ").append(System.getProperty("java.version")).append(", ")
+                    .append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.version")).append(".\n\n");
+            md.append("| Measure | Result | Target | Verdict |\n|---|---|---|---|\n");
+            md.append(String.format(Locale.ROOT, "| HTTP NDJSON ingest, %d × %d-byte events, acks=all | %,.0f events/s | ≥ 40%% of the peer | %.0f%% of the peer: %s |%n",
+                    records, RECORD_SIZE, httpEventsPerSecond, ratio * 100, ratio >= 0.4 ? "met" : "**not met**"));
+            md.append(String.format(Locale.ROOT, "| Peer: `kafka-producer-perf-test`, same broker, same records and producer settings | %,.0f records/s | — | — |%n",
+                    peerEventsPerSecond));
+            md.append(String.format(Locale.ROOT, "| Lake writer: %,d events flooded by a raw producer, until all are queryable | %,.0f rows/s (produced in %.1f s, all queryable after %.1f s) | ≥ 100,000 events/s without growing lag | %s |%n",
+                    lakeRecords, lakeRowsPerSecond, lakeProduceSeconds, lakeSeconds, lakeRowsPerSecond >= 100_000 ? "met" : "**not met**"));
+            md.append(String.format(Locale.ROOT, "| Lake lag while flooding (peak → last sample) | %,d → %,d records | no growth | samples each second: %s |%n",
+                    lakePeakLag, lakeFinalLag, abbreviate(lakeLagSamples)));
+            md.append(String.format(Locale.ROOT, "| Acknowledged → queryable (%d markers, commit interval 5 s) | p50 %,d ms, p95 %,d ms, max %,d ms | p95 ≤ 10,000 ms | %s |%n",
+                    latencySamples, latencyP50, latencyP95, latencyMax, latencyP95 <= 10_000 ? "met" : "**not met**"));
+            md.append(String.format(Locale.ROOT, "| Cold start: process spawn → first HTTP 200 | %,d ms | ≤ 10,000 ms | %s |%n",
+                    startupMillis, startupMillis <= 10_000 ? "met" : "**not met**"));
+            md.append(String.format(Locale.ROOT, "| Idle RSS (15 s after start) | %,d MB | ≤ 1,536 MB | %s |%n", idleRssMb, idleRssMb <= 1536 ? "met" : "**not met**"));
+            md.append(String.format(Locale.ROOT, "| Peak RSS (VmHWM) over the whole run | %,d MB | — | — |%n", peakRssMb));
+            md.append("\nReproduce: `bench/run [RECORDS]` (default 1,000,000). The peer runs in-process through ")
+                    .append("`org.apache.kafka.tools.ProducerPerformance` with `acks=all enable.idempotence=true linger.ms=5 ")
+                    .append("batch.size=262144 compression.type=lz4`, the settings of Watershed's own ingest producer. HTTP ingest posts ")
+                    .append("NDJSON, 1,000 events per request from 4 client threads; every event is parsed, re-serialised and ")
+                    .append("acknowledged only once durable. All parts share the machine's cores with the load generators.\n");
+            return md.toString();
+        }
+
+        private static String abbreviate(List<Long> samples) {
+            if (samples.size() <= 12) {
+                return samples.toString();
+            }
+            List<Long> head = samples.subList(0, 6);
+            List<Long> tail = samples.subList(samples.size() - 6, samples.size());
+            return head + " … " + tail;
+        }
+    }
+}
