@@ -81,8 +81,10 @@ public final class FoundationBenchmark {
             }
         });
         poller.start();
+        // the platform runs from the built distribution, exactly as ./watershed runs it
+        String distribution = "watershed-cli/target/watershed-cli.jar:watershed-cli/target/lib/*";
         try (PlatformProcess platform = PlatformProcess.start(project, work.resolve("data"), work.resolve("platform.log"),
-                List.of("-Xmx1g"))) {
+                List.of("-Xmx1g"), distribution)) {
             poller.join();
             r.startupMillis = (firstHealthy.get() - spawn) / 1_000_000;
             WatershedHttp http = new WatershedHttp(platform.url());

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -32,6 +33,7 @@ public final class KafkaEventBus implements EventBus {
     private final String bootstrapServers;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Admin admin;
+    private final IdempotencyLog idempotencyLog;
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
 
     public KafkaEventBus(String bootstrapServers, Duration deliveryTimeout) {
@@ -58,6 +60,10 @@ public final class KafkaEventBus implements EventBus {
         a.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         a.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-admin");
         this.admin = Admin.create(a);
+        Properties transactional = new Properties();
+        transactional.putAll(p);
+        transactional.put(ProducerConfig.CLIENT_ID_CONFIG, "watershed-ingest-idempotent");
+        this.idempotencyLog = new IdempotencyLog(bootstrapServers, admin, transactional);
     }
 
     @Override
@@ -110,7 +116,18 @@ public final class KafkaEventBus implements EventBus {
     }
 
     @Override
+    public void publishIdempotent(String topic, List<Event> events, String idempotencyKey) {
+        idempotencyLog.publish(topic, events, idempotencyKey);
+    }
+
+    @Override
+    public Optional<Integer> publishedUnder(String topic, String idempotencyKey) {
+        return idempotencyLog.publishedUnder(topic, idempotencyKey);
+    }
+
+    @Override
     public void close() {
+        idempotencyLog.close();
         producer.close(Duration.ofSeconds(30));
         admin.close(Duration.ofSeconds(5));
     }

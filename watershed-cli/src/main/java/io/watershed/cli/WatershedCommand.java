@@ -13,7 +13,15 @@ public final class WatershedCommand implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (Throwable fatal) {
+            // an Error escaped (e.g. a broken classpath): exit anyway, or engine threads keep the JVM alive
+            fatal.printStackTrace();
+            code = 70;
+        }
+        System.exit(code);
     }
 
     public static CommandLine commandLine() {

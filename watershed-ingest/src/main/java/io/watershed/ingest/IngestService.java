@@ -42,7 +42,7 @@ public final class IngestService {
     private final Path dataDirectory;
     private final MeterRegistry meters;
     private final Semaphore inFlight;
-    private final IdempotencyStore idempotency = new IdempotencyStore(Duration.ofHours(24), 100_000);
+    private final KeyLocks keyLocks = new KeyLocks();
 
     public IngestService(EventBus bus, StreamRegistry streams, Settings settings, Path dataDirectory, MeterRegistry meters) {
         this.bus = bus;
@@ -82,22 +82,19 @@ public final class IngestService {
         }
         try {
             if (idempotencyKey.isEmpty()) {
-                return new IngestResult(publish(streamName, body, contentEncoding), false);
+                return new IngestResult(publish(streamName, body, contentEncoding, null), false);
             }
             String key = idempotencyKey.get();
-            ReentrantLock lock = idempotency.lock(streamName, key);
-            lock.lock();
+            ReentrantLock lock = keyLocks.lock(streamName, key);
             try {
-                Integer earlier = idempotency.acknowledgedCount(streamName, key);
-                if (earlier != null) {
+                Optional<Integer> earlier = bus.publishedUnder(streamName, key);
+                if (earlier.isPresent()) {
                     body.transferTo(java.io.OutputStream.nullOutputStream());
-                    return new IngestResult(earlier, true);
+                    return new IngestResult(earlier.get(), true);
                 }
-                int accepted = publish(streamName, body, contentEncoding);
-                idempotency.remember(streamName, key, accepted);
-                return new IngestResult(accepted, false);
+                return new IngestResult(publish(streamName, body, contentEncoding, key), false);
             } finally {
-                idempotency.release(streamName, key, lock);
+                keyLocks.release(streamName, key, lock);
             }
         } catch (IOException e) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot read the request body: " + e.getMessage(), e);
@@ -106,7 +103,9 @@ public final class IngestService {
         }
     }
 
-    private int publish(String streamName, InputStream rawBody, String contentEncoding) throws IOException {
+    /** @param idempotencyKey when not null, the events and the key are published in one Kafka transaction */
+    private int publish(String streamName, InputStream rawBody, String contentEncoding, String idempotencyKey)
+            throws IOException {
         InputStream body = new LimitedInputStream(decode(rawBody, contentEncoding), settings.maxBodyBytes());
         Optional<StreamSpec> declared = streams.resolve(streamName, false);
         List<EventParser.ParsedEvent> parsed;
@@ -129,7 +128,11 @@ public final class IngestService {
             events.add(new EventBus.Event(key, event.json(), now));
         }
         try {
-            bus.publish(stream.topic(), events).get(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (idempotencyKey == null) {
+                bus.publish(stream.topic(), events).get(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            } else {
+                bus.publishIdempotent(stream.topic(), events, idempotencyKey);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw WatershedException.unavailable("Cannot confirm events are durable: interrupted; retry", UNAVAILABLE_RETRY, e);

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,42 +26,44 @@ class CrashRecoveryIT {
     Path root;
 
     @Test
-    void acknowledgedEventsSurviveRepeatedKillNine() throws Exception {
+    void acknowledgedEventsSurviveRepeatedKillNineAndKeyedRetriesWriteOnce() throws Exception {
         Path project = TestProject.in(root.resolve("project")).yaml("query:\n  max_rows: 1000000")
                 .stream("orders", "partitions: 2\nkey: customer\n").write();
         Path data = root.resolve("data");
         Path log = root.resolve("platform.log");
-        Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
-        AtomicLong nextId = new AtomicLong();
+        Client client = new Client();
 
         for (int kill = 1; kill <= KILLS; kill++) {
             try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
                 WatershedHttp http = new WatershedHttp(platform.url());
                 AtomicBoolean sending = new AtomicBoolean(true);
-                long before = acknowledged.size();
-                Thread client = new Thread(() -> ingestUntilStopped(http, sending, nextId, acknowledged), "client");
-                client.start();
-                // kill at a different point of the commit cycle each time: after some acknowledged batches
-                long target = before + 2_000L * kill;
-                Await.until("acknowledged events to reach " + target, Duration.ofSeconds(90), () -> acknowledged.size() >= target);
+                long target = client.acknowledged.size() + 2_000L * kill;
+                Thread sender = new Thread(() -> client.sendUntilStopped(http, sending), "client");
+                sender.start();
+                // kill at a different point of the commit cycle each time: after more acknowledged batches
+                Await.until("acknowledged events to reach " + target, Duration.ofSeconds(90), () -> client.acknowledged.size() >= target);
                 platform.kill();
                 sending.set(false);
-                client.join();
+                sender.join();
             }
         }
 
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            Await.until("the lake to hold every acknowledged event", Duration.ofSeconds(90),
-                    () -> lakeIds(http).containsAll(acknowledged));
+            client.finishPending(http);
+            Set<Long> sent = new HashSet<>();
+            for (long id = 0; id < client.nextId; id++) {
+                sent.add(id);
+            }
+            assertThat(client.acknowledged).as("every batch was eventually acknowledged").isEqualTo(sent);
+            Await.until("the lake to hold every acknowledged event", Duration.ofSeconds(90), () -> lakeIds(http).size() >= sent.size());
             List<Long> ids = new ArrayList<>();
             for (JsonNode row : http.query("SELECT id FROM raw.orders").path("rows")) {
                 ids.add(row.get(0).asLong());
             }
-            assertThat(new HashSet<>(ids)).as("no event written twice").hasSameSizeAs(ids);
-            assertThat(new HashSet<>(ids)).as("every acknowledged event is in the lake").containsAll(acknowledged);
-            assertThat(ids.size() - acknowledged.size()).as("only requests cut off by a kill may land unacknowledged")
-                    .isLessThanOrEqualTo(KILLS * 4 * 250);
+            assertThat(new HashSet<>(ids)).as("no event written twice, even when its batch was retried").hasSameSizeAs(ids);
+            assertThat(new HashSet<>(ids)).as("every acknowledged event is in the lake, and nothing else").isEqualTo(sent);
+            assertThat(client.retries).as("some batches were cut off by a kill and retried").isPositive();
             assertThat(http.count("SELECT count(*) FROM raw.orders__dlq")).isZero();
             assertThat(platform.stop(Duration.ofSeconds(60))).as("SIGTERM exits cleanly").isZero();
         }
@@ -76,24 +77,58 @@ class CrashRecoveryIT {
         return ids;
     }
 
-    /** Sends batches of 250 from 2 threads' worth of ids; remembers an id only when its batch was acknowledged. */
-    private static void ingestUntilStopped(WatershedHttp http, AtomicBoolean sending, AtomicLong nextId, Set<Long> acknowledged) {
-        while (sending.get()) {
-            long first = nextId.getAndAdd(250);
+    /**
+     * Sends batches of 250 events, each with its own Idempotency-Key. A batch that gets no answer (the
+     * platform was killed mid-request) is retried with the same key against the next incarnation.
+     */
+    private static final class Client {
+        final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
+        volatile long nextId;
+        volatile long pendingFirst = -1;
+        volatile int retries;
+
+        void sendUntilStopped(WatershedHttp http, AtomicBoolean sending) {
+            while (sending.get()) {
+                if (!sendOne(http)) {
+                    return;
+                }
+            }
+        }
+
+        void finishPending(WatershedHttp http) {
+            if (pendingFirst >= 0 && !sendOne(http)) {
+                throw new AssertionError("the retried batch was not acknowledged by a healthy platform");
+            }
+        }
+
+        /** Returns false when the platform did not answer. */
+        private boolean sendOne(WatershedHttp http) {
+            long first;
+            if (pendingFirst >= 0) {
+                first = pendingFirst;
+                retries++;
+            } else {
+                first = nextId;
+                nextId = first + 250;
+                pendingFirst = first;
+            }
             StringBuilder body = new StringBuilder();
             for (long id = first; id < first + 250; id++) {
                 body.append("{\"id\":").append(id).append(",\"customer\":\"c").append(id % 31).append("\",\"total\":")
                         .append(id % 977).append(".5}\n");
             }
             try {
-                WatershedHttp.Response response = http.events("orders", body.toString());
-                if (response.status() == 200) {
-                    for (long id = first; id < first + 250; id++) {
-                        acknowledged.add(id);
-                    }
+                WatershedHttp.Response response = http.events("orders", body.toString(), "Idempotency-Key", "batch-" + first);
+                if (response.status() != 200) {
+                    throw new AssertionError("unexpected answer " + response.status() + ": " + response.body());
                 }
-            } catch (RuntimeException e) {
-                return; // the platform was killed mid-request: this batch is not acknowledged
+                for (long id = first; id < first + 250; id++) {
+                    acknowledged.add(id);
+                }
+                pendingFirst = -1;
+                return true;
+            } catch (java.io.UncheckedIOException e) {
+                return false; // killed mid-request: not acknowledged, retried later with the same key
             }
         }
     }

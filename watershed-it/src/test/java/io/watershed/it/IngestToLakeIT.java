@@ -95,12 +95,20 @@ class IngestToLakeIT {
                 .contains("watershed_lake_dlq_rows_total{stream=\"events\"} " + expectedDead + ".0")
                 .containsPattern("watershed_ingest_requests_rejected_total\\{reason=\"malformed\",stream=\"events\"} [1-9]");
 
+        // an Idempotency-Key outlives a restart: it is kept in Kafka, in the same transaction as the events
+        String keyed = "{\"id\":-2,\"user\":\"keyed\",\"amount\":1,\"pad\":\"\"}";
+        assertThat(http.events("events", keyed, "Idempotency-Key", "survives-restart").status()).isEqualTo(200);
+
         // a graceful restart changes nothing: no row lost, none written twice
         platform.close();
         platform = Platform.start(project, root.resolve("data"));
         http = new WatershedHttp(platform.url());
         awaitLake(expectedLanded, expectedDead);
         assertExactlyOnce(fates);
+        WatershedHttp.Response retried = http.events("events", keyed, "Idempotency-Key", "survives-restart");
+        assertThat(retried.status()).isEqualTo(200);
+        assertThat(retried.header("Idempotent-Replayed")).isEqualTo("true");
+        Await.until("the keyed event", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.events WHERE id = -2") == 1);
     }
 
     /**

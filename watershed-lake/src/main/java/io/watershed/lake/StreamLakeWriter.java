@@ -371,6 +371,11 @@ final class StreamLakeWriter implements Runnable {
     }
 
     private void commit(KafkaConsumer<byte[], byte[]> kafka) {
+        // every polled record has been landed: the consumer's position is where the next run starts
+        // (it is past transaction markers too, which carry no record)
+        for (TopicPartition tp : kafka.assignment()) {
+            next.put(tp.partition(), kafka.position(tp));
+        }
         closeMainWriter();
         if (dlqWriter != null) {
             close(dlqWriter, pendingDlq);
@@ -428,7 +433,8 @@ final class StreamLakeWriter implements Runnable {
             Map<TopicPartition, Long> ends = kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5));
             long total = 0;
             for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-                total += Math.max(0, end.getValue() - mainCommitted.getOrDefault(end.getKey().partition(), 0L));
+                // called right after a commit: everything consumed so far is committed (or was a transaction marker)
+                total += Math.max(0, end.getValue() - next.getOrDefault(end.getKey().partition(), 0L));
             }
             lag.set(total);
         } catch (RuntimeException e) {

@@ -91,7 +91,7 @@ public final class Platform implements AutoCloseable {
         } catch (IOException e) {
             closeQuietly();
             throw new UncheckedIOException("Cannot create the data directory " + dataDirectory, e);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             closeQuietly();
             throw e;
         }

@@ -1,6 +1,7 @@
 package io.watershed.spi;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -20,6 +21,19 @@ public interface EventBus extends AutoCloseable {
      * broker, or exceptionally with a {@link WatershedException} (UNAVAILABLE) if any failed.
      */
     CompletableFuture<Void> publish(String topic, List<Event> events);
+
+    /**
+     * Publishes the records and a record of {@code idempotencyKey} in one Kafka transaction: either
+     * both become visible to read-committed consumers or neither does, even if the process dies
+     * between them. Callers must not publish the same key twice concurrently.
+     */
+    void publishIdempotent(String topic, List<Event> events, String idempotencyKey);
+
+    /**
+     * How many records an earlier {@link #publishIdempotent} with this key published, if it
+     * committed within the retention of idempotency keys (24 hours); survives restarts.
+     */
+    Optional<Integer> publishedUnder(String topic, String idempotencyKey);
 
     @Override
     void close();

@@ -33,11 +33,14 @@ public final class PlatformProcess implements AutoCloseable {
     }
 
     public static PlatformProcess start(Path project, Path dataDirectory, Path log) {
-        return start(project, dataDirectory, log, List.of("-Xmx768m"));
+        return start(project, dataDirectory, log, List.of("-Xmx768m"), System.getProperty("java.class.path"));
     }
 
-    /** @param jvmOptions heap and other options for the platform's JVM */
-    public static PlatformProcess start(Path project, Path dataDirectory, Path log, List<String> jvmOptions) {
+    /**
+     * @param jvmOptions heap and other options for the platform's JVM
+     * @param classpath the platform's classpath, e.g. the distribution's {@code watershed-cli.jar:lib/*}
+     */
+    public static PlatformProcess start(Path project, Path dataDirectory, Path log, List<String> jvmOptions, String classpath) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
@@ -45,19 +48,21 @@ public final class PlatformProcess implements AutoCloseable {
         command.add("--add-opens=java.base/java.lang=ALL-UNNAMED");
         command.add("--add-opens=java.base/java.util=ALL-UNNAMED");
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(classpath);
         command.add("io.watershed.cli.WatershedCommand");
         command.add("up");
         command.add("--project");
         command.add(project.toString());
         command.add("--data-dir");
         command.add(dataDirectory.toString());
+        Process process = null;
         try {
-            Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             CompletableFuture<String> address = new CompletableFuture<>();
             CompletableFuture<String> kafka = new CompletableFuture<>();
+            Process started = process;
             Thread reader = new Thread(() -> {
-                try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader out = new BufferedReader(new InputStreamReader(started.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     while ((line = out.readLine()) != null) {
                         Matcher m = ADDRESS.matcher(line);
@@ -79,7 +84,10 @@ public final class PlatformProcess implements AutoCloseable {
             String url = address.get(90, TimeUnit.SECONDS);
             return new PlatformProcess(process, url, kafka.get(5, TimeUnit.SECONDS));
         } catch (Exception e) {
-            throw new IllegalStateException("Cannot start watershed up: " + e.getMessage(), e);
+            if (process != null) {
+                process.destroyForcibly();
+            }
+            throw new IllegalStateException("Cannot start watershed up (see " + log + "): " + e, e);
         }
     }
 

@@ -1,0 +1,181 @@
+package io.watershed.bus;
+
+import io.watershed.spi.EventBus.Event;
+import io.watershed.spi.WatershedException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Idempotency keys kept in Kafka itself. A request with a key is published in a transaction
+ * together with a record {@code stream/key → count} on the compacted topic {@value #TOPIC}; at start
+ * the topic is read back, so a retry after a crash or restart is recognised. Transactions are what
+ * make this exact: if the process dies before the commit, neither the events nor the key become
+ * visible (the lake writer reads committed records only), and the retry writes them once.
+ */
+final class IdempotencyLog implements AutoCloseable {
+    static final String TOPIC = "_watershed_idempotency";
+    static final Duration RETENTION = Duration.ofHours(24);
+    private static final int PRODUCERS = 2;
+
+    private final String bootstrapServers;
+    private final Map<String, Acknowledged> keys = new ConcurrentHashMap<>();
+    /** Free slots; slot i owns transactional id {@code watershed-ingest-i} and its producer, created on first use. */
+    private final BlockingQueue<Integer> freeSlots = new ArrayBlockingQueue<>(PRODUCERS);
+    private final KafkaProducer<byte[], byte[]>[] producers;
+    private final Properties producerProperties;
+
+    private record Acknowledged(int count, long atMillis) {}
+
+    IdempotencyLog(String bootstrapServers, Admin admin, Properties baseProducerProperties) {
+        this.bootstrapServers = bootstrapServers;
+        this.producerProperties = baseProducerProperties;
+        @SuppressWarnings("unchecked")
+        KafkaProducer<byte[], byte[]>[] slots = new KafkaProducer[PRODUCERS];
+        this.producers = slots;
+        for (int i = 0; i < PRODUCERS; i++) {
+            freeSlots.add(i);
+        }
+        createTopic(admin);
+        load();
+    }
+
+    private static void createTopic(Admin admin) {
+        NewTopic topic = new NewTopic(TOPIC, 1, (short) 1).configs(Map.of(
+                "cleanup.policy", "compact,delete", "retention.ms", String.valueOf(RETENTION.toMillis())));
+        try {
+            admin.createTopics(List.of(topic)).all().get();
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException("Cannot create " + TOPIC + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void load() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        TopicPartition partition = new TopicPartition(TOPIC, 0);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            long oldest = System.currentTimeMillis() - RETENTION.toMillis();
+            while (consumer.position(partition) < end) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    if (record.key() != null && record.value() != null && record.timestamp() >= oldest) {
+                        keys.put(new String(record.key(), StandardCharsets.UTF_8),
+                                new Acknowledged(Integer.parseInt(new String(record.value(), StandardCharsets.UTF_8)), record.timestamp()));
+                    }
+                }
+            }
+        }
+    }
+
+    Optional<Integer> publishedUnder(String topic, String key) {
+        Acknowledged ack = keys.get(topic + '/' + key);
+        if (ack == null || ack.atMillis() < System.currentTimeMillis() - RETENTION.toMillis()) {
+            return Optional.empty();
+        }
+        return Optional.of(ack.count());
+    }
+
+    void publish(String topic, List<Event> events, String key) {
+        int slot = borrowSlot();
+        boolean healthy = true;
+        try {
+            KafkaProducer<byte[], byte[]> producer = producer(slot);
+            producer.beginTransaction();
+            for (Event event : events) {
+                producer.send(new ProducerRecord<>(topic, null, event.acceptedAtMillis(), event.key(), event.value()));
+            }
+            String record = topic + '/' + key;
+            Future<?> marker = producer.send(new ProducerRecord<>(TOPIC, record.getBytes(StandardCharsets.UTF_8),
+                    String.valueOf(events.size()).getBytes(StandardCharsets.UTF_8)));
+            producer.commitTransaction();
+            marker.get();
+            keys.put(record, new Acknowledged(events.size(), System.currentTimeMillis()));
+        } catch (ProducerFencedException e) {
+            healthy = false;
+            throw WatershedException.unavailable("Cannot write to topic '" + topic + "': the transactional producer was fenced; "
+                    + "retry with the same Idempotency-Key", Duration.ofSeconds(1), e);
+        } catch (KafkaException | ExecutionException e) {
+            try {
+                producers[slot].abortTransaction();
+            } catch (RuntimeException abortFailed) {
+                healthy = false;
+            }
+            throw WatershedException.unavailable("Cannot write to topic '" + topic + "': " + e.getMessage()
+                    + "; nothing was written, retry with the same Idempotency-Key", Duration.ofSeconds(5), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            healthy = false;
+            throw WatershedException.unavailable("Cannot write to topic '" + topic + "': interrupted", Duration.ofSeconds(1), e);
+        } finally {
+            if (!healthy && producers[slot] != null) {
+                producers[slot].close(Duration.ZERO);
+                producers[slot] = null;
+            }
+            freeSlots.add(slot);
+        }
+    }
+
+    private int borrowSlot() {
+        try {
+            return freeSlots.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot write: interrupted while waiting for a producer", Duration.ofSeconds(1), e);
+        }
+    }
+
+    /** The slot's producer; only the thread holding the slot calls this. */
+    private KafkaProducer<byte[], byte[]> producer(int slot) {
+        if (producers[slot] == null) {
+            Properties p = new Properties();
+            p.putAll(producerProperties);
+            // a fixed id per slot: after a crash, the next start aborts whatever the old process left open
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "watershed-ingest-" + slot);
+            KafkaProducer<byte[], byte[]> created = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+            created.initTransactions();
+            producers[slot] = created;
+        }
+        return producers[slot];
+    }
+
+    @Override
+    public void close() {
+        for (KafkaProducer<byte[], byte[]> producer : producers) {
+            if (producer != null) {
+                producer.close(Duration.ofSeconds(10));
+            }
+        }
+    }
+}
