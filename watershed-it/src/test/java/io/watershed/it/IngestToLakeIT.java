@@ -185,7 +185,7 @@ class IngestToLakeIT {
     }
 
     @Test
-    void schemaEvolvesNewFieldsBecomeColumnsAndIntWidensToLong() {
+    void schemaEvolvesNewFieldsBecomeColumnsAndNumbersWidenIntToLongToDouble() {
         assertThat(http.events("evolving", "{\"k\":1,\"n\":5}\n{\"k\":2,\"n\":7}").status()).isEqualTo(200);
         Await.until("first rows", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.evolving") == 2);
         assertThat(http.query("SELECT n FROM raw.evolving").path("types").get(0).asText()).isEqualTo("INTEGER");
@@ -196,6 +196,14 @@ class IngestToLakeIT {
         assertThat(result.path("types").get(1).asText()).isEqualTo("BIGINT");
         assertThat(result.path("rows").toString()).isEqualTo(
                 "[[1,5,null,null,null],[2,7,null,null,null],[3,3000000000,\"{\\\"deep\\\":[1,2]}\",\"2\",true]]");
+
+        // long → double: Iceberg has no such promotion, so the table is rewritten in one commit; nothing lost or doubled
+        assertThat(http.events("evolving", "{\"k\":4,\"n\":2.5}\n{\"k\":5,\"n\":9}").status()).isEqualTo(200);
+        Await.until("rows after widening", Duration.ofSeconds(30), () -> http.count("SELECT count(*) FROM raw.evolving") == 5);
+        JsonNode widened = http.query("SELECT k, n FROM raw.evolving ORDER BY k");
+        assertThat(widened.path("types").get(1).asText()).isEqualTo("DOUBLE");
+        assertThat(widened.path("rows").toString()).isEqualTo("[[1,5.0],[2,7.0],[3,3.0E9],[4,2.5],[5,9.0]]");
+        assertThat(http.count("SELECT count(*) FROM raw.evolving__dlq")).isZero();
     }
 
     @Test

@@ -27,8 +27,10 @@ import org.apache.iceberg.types.Types;
  *   <li>nested objects and arrays are kept whole as JSON text in a {@code string} column (query them
  *       with DuckDB's {@code ->>} / {@code json_extract});
  *   <li>a new field adds an optional column; an {@code int} column widens to {@code long}
- *       (Iceberg's own promotion); anything else that does not fit is a {@link Conflict} and the record
- *       goes to the dead-letter table with the reason.
+ *       (Iceberg's own promotion) and an {@code int} or {@code long} column to {@code double} when a
+ *       fraction arrives (Iceberg has no such promotion: the writer rewrites the table in one commit);
+ *       anything else that does not fit is a {@link Conflict} and the record goes to the dead-letter
+ *       table with the reason.
  * </ul>
  * Declared field types from the stream file take precedence over inference.
  */
@@ -80,10 +82,10 @@ final class RawSchema {
         }
     }
 
-    /** Schema changes a record needs: columns to add and int columns to widen to long. */
-    record Changes(Map<String, Type> additions, List<String> widenToLong) {
+    /** Schema changes a record needs: columns to add, int columns to widen to long, int/long columns to widen to double. */
+    record Changes(Map<String, Type> additions, List<String> widenToLong, List<String> widenToDouble) {
         boolean isEmpty() {
-            return additions.isEmpty() && widenToLong.isEmpty();
+            return additions.isEmpty() && widenToLong.isEmpty() && widenToDouble.isEmpty();
         }
     }
 
@@ -95,6 +97,7 @@ final class RawSchema {
     static Changes changesFor(Schema schema, ObjectNode event, Map<String, String> declared) throws Conflict {
         Map<String, Type> additions = new LinkedHashMap<>();
         List<String> widen = new ArrayList<>();
+        List<String> widenToDouble = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String name = entry.getKey();
@@ -117,6 +120,9 @@ final class RawSchema {
             } else if (column.type().typeId() == Type.TypeID.INTEGER && value.isIntegralNumber() && !value.canConvertToInt()
                     && value.canConvertToLong()) {
                 widen.add(name);
+            } else if ((column.type().typeId() == Type.TypeID.INTEGER || column.type().typeId() == Type.TypeID.LONG)
+                    && value.isNumber() && !value.isIntegralNumber() && !declared.containsKey(name)) {
+                widenToDouble.add(name);
             } else {
                 convert(name, column.type(), value);
             }
@@ -125,7 +131,7 @@ final class RawSchema {
             throw new Conflict("the event would grow the table past " + MAX_COLUMNS
                     + " columns; keep variable keys inside a nested object (stored as JSON)");
         }
-        return new Changes(additions, widen);
+        return new Changes(additions, widen, widenToDouble);
     }
 
     static Type inferred(JsonNode value) {
@@ -213,8 +219,8 @@ final class RawSchema {
         String got = describe(value);
         if (value.isNumber() && !value.isIntegralNumber()
                 && (type.typeId() == Type.TypeID.INTEGER || type.typeId() == Type.TypeID.LONG)) {
-            throw new Conflict("field '" + field + "': column is " + type + " and cannot widen to double "
-                    + "(Iceberg allows int→long only); got " + value.asText());
+            throw new Conflict("field '" + field + "': column is declared " + type + " in the stream file; got "
+                    + value.asText() + " (declare it double to accept fractions)");
         }
         throw new Conflict("field '" + field + "': expected " + type + ", got " + got);
     }

@@ -319,19 +319,103 @@ final class StreamLakeWriter implements Runnable {
 
     private void evolve(RawSchema.Changes changes) {
         closeMainWriter();
+        if (!changes.widenToDouble().isEmpty()) {
+            widenToDouble(changes.widenToDouble());
+        }
+        if (!changes.additions().isEmpty() || !changes.widenToLong().isEmpty()) {
+            lake.commit(() -> {
+                table.refresh();
+                UpdateSchema update = table.updateSchema();
+                changes.additions().forEach(update::addColumn);
+                changes.widenToLong().forEach(name -> update.updateColumn(name, Types.LongType.get()));
+                update.commit();
+                return null;
+            });
+        }
+        table.refresh();
+        LOG.info("raw.{}: schema evolved (added {}, widened to long {}, to double {})", stream.name(), changes.additions().keySet(),
+                changes.widenToLong(), changes.widenToDouble());
+        mainKey = new PartitionKey(table.spec(), table.schema());
+        mainWrapper = new InternalRecordWrapper(table.schema().asStruct());
+    }
+
+    /**
+     * Iceberg cannot promote int or long to double, so the column is replaced: one transaction drops it,
+     * adds it back as double, and rewrites every committed data file with the values converted, keeping
+     * the snapshot's offsets. Files written since the last commit are rewritten too and stay pending.
+     */
+    private void widenToDouble(List<String> columns) {
+        Schema oldSchema = table.schema();
+        List<DataFile> committed = new ArrayList<>();
+        if (table.currentSnapshot() != null) {
+            try (var tasks = table.newScan().planFiles()) {
+                tasks.forEach(task -> committed.add(task.file()));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("Cannot list the files of raw." + stream.name(), e);
+            }
+        }
+        org.apache.iceberg.Transaction transaction = table.newTransaction();
+        UpdateSchema drop = transaction.updateSchema();
+        columns.forEach(drop::deleteColumn);
+        drop.commit();
+        UpdateSchema add = transaction.updateSchema();
+        columns.forEach(c -> add.addColumn(c, Types.DoubleType.get()));
+        add.commit();
+        Table widened = transaction.table();
+        if (!committed.isEmpty()) {
+            List<DataFile> rewritten = rewrite(committed, oldSchema, widened, columns);
+            org.apache.iceberg.OverwriteFiles overwrite = transaction.newOverwrite();
+            committed.forEach(overwrite::deleteFile);
+            rewritten.forEach(overwrite::addFile);
+            overwrite.set(CommittedOffsets.SUMMARY_KEY, CommittedOffsets.encode(mainCommitted));
+            overwrite.set(CommittedOffsets.TOPIC_KEY, stream.topic());
+            overwrite.set("watershed.operation", "widen " + columns + " to double");
+            overwrite.commit();
+        }
         lake.commit(() -> {
-            table.refresh();
-            UpdateSchema update = table.updateSchema();
-            changes.additions().forEach(update::addColumn);
-            changes.widenToLong().forEach(name -> update.updateColumn(name, Types.LongType.get()));
-            update.commit();
+            transaction.commitTransaction();
             return null;
         });
         table.refresh();
-        LOG.info("raw.{}: schema evolved (added {}, widened to long {})", stream.name(), changes.additions().keySet(),
-                changes.widenToLong());
-        mainKey = new PartitionKey(table.spec(), table.schema());
-        mainWrapper = new InternalRecordWrapper(table.schema().asStruct());
+        List<DataFile> oldPending = new ArrayList<>(pendingMain);
+        pendingMain.clear();
+        pendingMain.addAll(rewrite(oldPending, oldSchema, table, columns));
+        oldPending.forEach(f -> table.io().deleteFile(f.location()));
+        lake.refreshView(table);
+        LOG.info("raw.{}: widened {} to double; rewrote {} committed and {} pending file(s) in one commit", stream.name(), columns,
+                committed.size(), oldPending.size());
+    }
+
+    private List<DataFile> rewrite(List<DataFile> files, Schema oldSchema, Table target, List<String> toDouble) {
+        Schema newSchema = target.schema();
+        PartitionKey key = new PartitionKey(target.spec(), newSchema);
+        InternalRecordWrapper wrapper = new InternalRecordWrapper(newSchema.asStruct());
+        FanoutDataWriter<Record> writer = newWriter(target);
+        List<DataFile> out = new ArrayList<>();
+        try {
+            for (DataFile file : files) {
+                try (org.apache.iceberg.io.CloseableIterable<Record> rows = org.apache.iceberg.parquet.Parquet
+                        .read(target.io().newInputFile(file.location())).project(oldSchema)
+                        .createReaderFunc(fileSchema -> org.apache.iceberg.data.parquet.GenericParquetReaders.buildReader(oldSchema, fileSchema))
+                        .build()) {
+                    for (Record old : rows) {
+                        GenericRecord row = GenericRecord.create(newSchema);
+                        for (Types.NestedField field : newSchema.columns()) {
+                            Object value = old.getField(field.name());
+                            row.setField(field.name(), value != null && toDouble.contains(field.name())
+                                    ? ((Number) value).doubleValue() : value);
+                        }
+                        key.partition(wrapper.wrap(row));
+                        writer.write(row, target.spec(), key);
+                    }
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("Cannot rewrite the files of raw." + stream.name(), e);
+        } finally {
+            close(writer, out);
+        }
+        return out;
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, OffsetDateTime ingestedAt, String reason) {

@@ -48,6 +48,10 @@ class RawSchemaTest {
     void intWidensToLongAndIntegersFitDoubles() throws Exception {
         assertThat(RawSchema.changesFor(withColumn("n", Types.IntegerType.get()), json("{\"n\":3000000000}"), Map.of())
                 .widenToLong()).containsExactly("n");
+        assertThat(RawSchema.changesFor(withColumn("n", Types.LongType.get()), json("{\"n\":2.5}"), Map.of())
+                .widenToDouble()).containsExactly("n");
+        assertThat(RawSchema.changesFor(withColumn("n", Types.IntegerType.get()), json("{\"n\":2.5}"), Map.of())
+                .widenToDouble()).containsExactly("n");
         assertThat(RawSchema.convert("d", Types.DoubleType.get(), json("{\"d\":3}").get("d"))).isEqualTo(3.0);
     }
 
@@ -55,8 +59,8 @@ class RawSchemaTest {
     void valuesThatCannotFitAreConflictsWithAPreciseReason() {
         assertThatThrownBy(() -> RawSchema.changesFor(withColumn("price", Types.DoubleType.get()), json("{\"price\":\"free\"}"), Map.of()))
                 .isInstanceOf(RawSchema.Conflict.class).hasMessage("field 'price': expected double, got string \"free\"");
-        assertThatThrownBy(() -> RawSchema.changesFor(withColumn("n", Types.LongType.get()), json("{\"n\":1.5}"), Map.of()))
-                .hasMessageContaining("field 'n': column is long and cannot widen to double");
+        assertThatThrownBy(() -> RawSchema.changesFor(withColumn("n", Types.LongType.get()), json("{\"n\":1.5}"), Map.of("n", "long")))
+                .hasMessageContaining("field 'n': column is declared long in the stream file; got 1.5");
         assertThatThrownBy(() -> RawSchema.changesFor(withColumn("s", Types.StringType.get()), json("{\"s\":5}"), Map.of()))
                 .hasMessage("field 's': expected string, got integer 5");
         assertThatThrownBy(() -> RawSchema.changesFor(RawSchema.initial(), json("{\"_offset\":5}"), Map.of()))

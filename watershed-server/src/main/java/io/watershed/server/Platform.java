@@ -22,6 +22,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -62,19 +64,41 @@ public final class Platform implements AutoCloseable {
             new JvmMemoryMetrics().bindTo(meters);
             new JvmThreadMetrics().bindTo(meters);
             new ProcessorMetrics().bindTo(meters);
-            if (settings.bootstrapServers().isPresent()) {
-                bootstrapServers = settings.bootstrapServers().get();
-                embeddedBus = false;
-            } else {
-                EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.busPort());
-                started.push(broker);
-                bootstrapServers = broker.bootstrapServers();
-                embeddedBus = true;
+            // the lake and DuckDB start while Kafka does: they do not need each other, and it saves seconds of start-up
+            CompletableFuture<LakeParts> lakeParts = CompletableFuture.supplyAsync(() -> startLake(settings),
+                    task -> new Thread(task, "watershed-start-lake").start());
+            try {
+                if (settings.bootstrapServers().isPresent()) {
+                    bootstrapServers = settings.bootstrapServers().get();
+                    embeddedBus = false;
+                } else {
+                    EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.busPort());
+                    started.push(broker);
+                    bootstrapServers = broker.bootstrapServers();
+                    embeddedBus = true;
+                }
+            } catch (RuntimeException | Error e) {
+                lakeParts.thenAccept(LakeParts::close);
+                throw e;
             }
-            KafkaEventBus bus = new KafkaEventBus(bootstrapServers, settings.produceTimeout());
+            KafkaEventBus bus;
+            try {
+                bus = new KafkaEventBus(bootstrapServers, settings.produceTimeout());
+            } catch (RuntimeException | Error e) {
+                lakeParts.thenAccept(LakeParts::close);
+                throw e;
+            }
             started.push(bus);
-            lake = new IcebergLake(this.dataDirectory.resolve("lake"));
+            LakeParts parts;
+            try {
+                parts = lakeParts.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+            lake = parts.lake();
             started.push(lake);
+            query = parts.query();
+            started.push(query);
             lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.commitInterval(), settings.targetFileSizeBytes(), meters);
             started.push(lakeWriter);
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
@@ -83,9 +107,6 @@ public final class Platform implements AutoCloseable {
             }
             reopenStreamsCreatedOnFirstUse(settings);
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
-            query = new DuckDbQueryEngine(lake, this.dataDirectory.resolve("tmp").resolve("duckdb"), settings.queryTimeout(),
-                    settings.queryMemoryLimit());
-            started.push(query);
             http = new HttpApi(this, settings);
             started.push(http);
         } catch (IOException e) {
@@ -93,6 +114,24 @@ public final class Platform implements AutoCloseable {
             throw new UncheckedIOException("Cannot create the data directory " + dataDirectory, e);
         } catch (RuntimeException | Error e) {
             closeQuietly();
+            throw e;
+        }
+    }
+
+    private record LakeParts(IcebergLake lake, DuckDbQueryEngine query) {
+        void close() {
+            query.close();
+            lake.close();
+        }
+    }
+
+    private LakeParts startLake(Settings settings) {
+        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"));
+        try {
+            return new LakeParts(lake, new DuckDbQueryEngine(lake, dataDirectory.resolve("tmp").resolve("duckdb"),
+                    settings.queryTimeout(), settings.queryMemoryLimit()));
+        } catch (RuntimeException | Error e) {
+            lake.close();
             throw e;
         }
     }
