@@ -55,10 +55,13 @@ final class IdempotencyLog implements AutoCloseable {
         @SuppressWarnings("unchecked")
         KafkaProducer<byte[], byte[]>[] slots = new KafkaProducer[PRODUCERS];
         this.producers = slots;
+        createTopic(admin);
+        // initialise every transactional id first: that aborts whatever a killed process left open,
+        // so the read below (read_committed, up to the last stable offset) sees every committed key
         for (int i = 0; i < PRODUCERS; i++) {
+            producer(i);
             freeSlots.add(i);
         }
-        createTopic(admin);
         load();
     }
 
@@ -119,7 +122,16 @@ final class IdempotencyLog implements AutoCloseable {
             String record = topic + '/' + key;
             Future<?> marker = producer.send(new ProducerRecord<>(TOPIC, record.getBytes(StandardCharsets.UTF_8),
                     String.valueOf(events.size()).getBytes(StandardCharsets.UTF_8)));
-            producer.commitTransaction();
+            try {
+                producer.commitTransaction();
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                // the commit may or may not have happened: settle it before answering
+                if (settle(slot, record)) {
+                    return;
+                }
+                throw WatershedException.unavailable("Cannot write to topic '" + topic + "': the transaction timed out and was "
+                        + "aborted; nothing was written, retry with the same Idempotency-Key", Duration.ofSeconds(5), e);
+            }
             marker.get();
             keys.put(record, new Acknowledged(events.size(), System.currentTimeMillis()));
         } catch (ProducerFencedException e) {
@@ -147,6 +159,18 @@ final class IdempotencyLog implements AutoCloseable {
         }
     }
 
+    /**
+     * After a commit of unknown outcome: a new producer with the slot's transactional id completes or
+     * aborts the old transaction, then the key topic is read again. Returns whether the key committed.
+     */
+    private boolean settle(int slot, String record) {
+        producers[slot].close(Duration.ZERO);
+        producers[slot] = null;
+        producer(slot);
+        load();
+        return keys.containsKey(record);
+    }
+
     private int borrowSlot() {
         try {
             return freeSlots.take();
@@ -164,7 +188,12 @@ final class IdempotencyLog implements AutoCloseable {
             // a fixed id per slot: after a crash, the next start aborts whatever the old process left open
             p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "watershed-ingest-" + slot);
             KafkaProducer<byte[], byte[]> created = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-            created.initTransactions();
+            try {
+                created.initTransactions();
+            } catch (RuntimeException e) {
+                created.close(Duration.ZERO);
+                throw e;
+            }
             producers[slot] = created;
         }
         return producers[slot];

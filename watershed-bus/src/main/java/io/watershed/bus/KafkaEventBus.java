@@ -1,5 +1,6 @@
 package io.watershed.bus;
 
+import io.watershed.spi.ErrorCode;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import io.watershed.spi.WatershedException;
@@ -21,6 +22,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -63,7 +65,13 @@ public final class KafkaEventBus implements EventBus {
         Properties transactional = new Properties();
         transactional.putAll(p);
         transactional.put(ProducerConfig.CLIENT_ID_CONFIG, "watershed-ingest-idempotent");
-        this.idempotencyLog = new IdempotencyLog(bootstrapServers, admin, transactional);
+        try {
+            this.idempotencyLog = new IdempotencyLog(bootstrapServers, admin, transactional);
+        } catch (RuntimeException e) {
+            producer.close(Duration.ZERO);
+            admin.close(Duration.ZERO);
+            throw e;
+        }
     }
 
     @Override
@@ -100,7 +108,11 @@ public final class KafkaEventBus implements EventBus {
             for (Event event : events) {
                 producer.send(new ProducerRecord<>(topic, null, event.acceptedAtMillis(), event.key(), event.value()),
                         (metadata, error) -> {
-                            if (error != null) {
+                            if (error instanceof RecordTooLargeException) {
+                                done.completeExceptionally(new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE,
+                                        "Cannot write to topic '" + topic + "': an event is larger than the bus accepts ("
+                                                + error.getMessage() + ")", error));
+                            } else if (error != null) {
                                 done.completeExceptionally(WatershedException.unavailable(
                                         "Cannot write to topic '" + topic + "': " + error.getMessage(), Duration.ofSeconds(5), error));
                             } else if (remaining.decrementAndGet() == 0) {

@@ -6,14 +6,12 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,18 +27,28 @@ public final class EventParser {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
             .build();
-    private static final ObjectMapper MAPPER = new ObjectMapper(FACTORY);
 
     private EventParser() {}
 
     /** One parsed event: its compact JSON bytes and the text of its key field, if any. */
     public record ParsedEvent(byte[] json, Optional<String> key) {}
 
+    /** Largest single event, in bytes: Kafka's default record limit (max.request.size 1 MiB) less room for headers. */
+    public static final int MAX_EVENT_BYTES = 1_000_000;
+
     /**
+     * Each event is stored byte for byte as it was sent (a slice of the body): numbers keep their
+     * digits, nothing is re-encoded.
+     *
      * @param keyField field whose value keys the record, or empty
-     * @throws WatershedException INVALID_INPUT with details {@code line}, {@code column}, {@code reason}
+     * @throws WatershedException INVALID_INPUT with details {@code line}, {@code column}, {@code reason};
+     *     PAYLOAD_TOO_LARGE for an event over {@link #MAX_EVENT_BYTES}
      */
     public static List<ParsedEvent> parse(InputStream body, Optional<String> keyField) throws IOException {
+        return parse(body.readAllBytes(), keyField);
+    }
+
+    public static List<ParsedEvent> parse(byte[] body, Optional<String> keyField) throws IOException {
         List<ParsedEvent> events = new ArrayList<>();
         try (JsonParser parser = FACTORY.createParser(body)) {
             JsonToken first = parser.nextToken();
@@ -50,7 +58,7 @@ public final class EventParser {
             if (first == JsonToken.START_ARRAY) {
                 JsonToken token;
                 while ((token = parser.nextToken()) != JsonToken.END_ARRAY) {
-                    events.add(readObject(parser, token, keyField, "array element " + (events.size() + 1)));
+                    events.add(readObject(body, parser, token, keyField, "array element " + (events.size() + 1)));
                 }
                 JsonToken trailing = parser.nextToken();
                 if (trailing != null) {
@@ -59,7 +67,7 @@ public final class EventParser {
             } else {
                 JsonToken token = first;
                 while (token != null) {
-                    events.add(readObject(parser, token, keyField, "event " + (events.size() + 1)));
+                    events.add(readObject(body, parser, token, keyField, "event " + (events.size() + 1)));
                     token = parser.nextToken();
                 }
             }
@@ -73,15 +81,42 @@ public final class EventParser {
         return events;
     }
 
-    private static ParsedEvent readObject(JsonParser parser, JsonToken token, Optional<String> keyField, String what)
+    private static ParsedEvent readObject(byte[] body, JsonParser parser, JsonToken token, Optional<String> keyField, String what)
             throws IOException {
         if (token != JsonToken.START_OBJECT) {
             throw invalid(parser.currentTokenLocation(), what + " must be a JSON object, got " + describe(token));
         }
-        JsonNode node = MAPPER.readTree(parser);
-        Optional<String> key = keyField.map(node::get).filter(v -> !v.isNull())
-                .map(v -> v.isValueNode() ? v.asText() : v.toString());
-        return new ParsedEvent(MAPPER.writeValueAsBytes((ObjectNode) node), key);
+        JsonLocation start = parser.currentTokenLocation();
+        String key = null;
+        int depth = 1;
+        while (depth > 0) {
+            JsonToken next = parser.nextToken();
+            if (next == null) {
+                throw invalid(parser.currentLocation(), what + " is not closed: the input ends inside it");
+            }
+            if (next == JsonToken.START_OBJECT || next == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (next == JsonToken.END_OBJECT || next == JsonToken.END_ARRAY) {
+                depth--;
+            } else if (depth == 1 && next == JsonToken.FIELD_NAME && keyField.isPresent()
+                    && keyField.get().equals(parser.currentName())) {
+                JsonToken value = parser.nextToken();
+                if (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY) {
+                    depth++;
+                } else if (value != JsonToken.VALUE_NULL) {
+                    key = parser.getText();
+                }
+            }
+        }
+        int from = (int) start.getByteOffset();
+        int to = (int) parser.currentLocation().getByteOffset();
+        if (to - from > MAX_EVENT_BYTES) {
+            throw new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE, "Cannot accept events: " + what + " (line "
+                    + start.getLineNr() + ") has " + (to - from) + " bytes; one event may have at most " + MAX_EVENT_BYTES
+                    + ". Nothing from this request was stored", Map.of("line", start.getLineNr(), "limit_bytes", MAX_EVENT_BYTES),
+                    null, null);
+        }
+        return new ParsedEvent(Arrays.copyOfRange(body, from, to), Optional.ofNullable(key));
     }
 
     private static String describe(JsonToken token) {

@@ -61,7 +61,7 @@ public final class IngestService {
     public IngestResult ingest(String streamName, InputStream body, String contentEncoding, Optional<String> idempotencyKey) {
         if (!StreamSpec.NAME.matcher(streamName).matches()) {
             throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
-                    + "': stream names match " + StreamSpec.NAME.pattern());
+                    + "': stream names are " + StreamSpec.NAME_RULE);
         }
         if (streams.resolve(streamName, false).isEmpty() && !settings.autoCreateStreams()) {
             throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
@@ -89,7 +89,7 @@ public final class IngestService {
             try {
                 Optional<Integer> earlier = bus.publishedUnder(streamName, key);
                 if (earlier.isPresent()) {
-                    body.transferTo(java.io.OutputStream.nullOutputStream());
+                    new LimitedInputStream(body, settings.maxBodyBytes()).transferTo(java.io.OutputStream.nullOutputStream());
                     return new IngestResult(earlier.get(), true);
                 }
                 return new IngestResult(publish(streamName, body, contentEncoding, key), false);

@@ -27,9 +27,26 @@ class EventParserTest {
 
     @Test
     void acceptsOneObjectAnArrayAndNdjson() throws IOException {
-        assertThat(parse("{\"user\": \"ada\", \"n\": 1}")).extracting(EventParserTest::text).containsExactly("{\"user\":\"ada\",\"n\":1}");
+        assertThat(parse("{\"user\": \"ada\", \"n\": 1}")).extracting(EventParserTest::text).containsExactly("{\"user\": \"ada\", \"n\": 1}");
         assertThat(parse("[{\"a\":1},{\"a\":2}]")).hasSize(2);
         assertThat(parse("{\"a\":1}\n{\"a\":2}\n\n{\"a\":3}\n")).hasSize(3);
+    }
+
+    @Test
+    void storesEachEventByteForByte() throws IOException {
+        assertThat(parse("[ {\"big\": 12345678901234567890.123456789, \"é\": \"ü\"} ,{\"x\":1e400}]"))
+                .extracting(EventParserTest::text)
+                .containsExactly("{\"big\": 12345678901234567890.123456789, \"é\": \"ü\"}", "{\"x\":1e400}");
+        assertThat(parse("{\"a\":{\"user\":\"inner\"},\"user\":\"outer\"}")).extracting(EventParser.ParsedEvent::key)
+                .containsExactly(Optional.of("outer"));
+    }
+
+    @Test
+    void refusesAnEventOverTheKafkaRecordLimit() {
+        String big = "{\"pad\":\"" + "x".repeat(EventParser.MAX_EVENT_BYTES) + "\"}";
+        WatershedException e = failure("{\"a\":1}\n" + big);
+        assertThat(e.code()).isEqualTo(ErrorCode.PAYLOAD_TOO_LARGE);
+        assertThat(e.getMessage()).contains("event 2 (line 2) has 1000010 bytes");
     }
 
     @Test

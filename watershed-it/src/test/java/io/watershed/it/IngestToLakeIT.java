@@ -3,7 +3,9 @@ package io.watershed.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.watershed.lake.IcebergLake;
 import io.watershed.server.Platform;
+import io.watershed.spi.LakeTableView;
 import io.watershed.spi.Project;
 import io.watershed.testing.Await;
 import io.watershed.testing.TestProject;
@@ -44,6 +46,7 @@ class IngestToLakeIT {
                 .stream("events", "partitions: 3\nkey: user\n")
                 .stream("evolving", "partitions: 1\n")
                 .stream("misc", "partitions: 1\n")
+                .stream("odd", "partitions: 1\n")
                 .load();
         platform = Platform.start(project, root.resolve("data"));
         http = new WatershedHttp(platform.url());
@@ -99,8 +102,15 @@ class IngestToLakeIT {
         String keyed = "{\"id\":-2,\"user\":\"keyed\",\"amount\":1,\"pad\":\"\"}";
         assertThat(http.events("events", keyed, "Idempotency-Key", "survives-restart").status()).isEqualTo(200);
 
-        // a graceful restart changes nothing: no row lost, none written twice
+        // a graceful stop lands what the bus holds and commits it: the lake alone, with nothing running, has it all
         platform.close();
+        try (IcebergLake lake = new IcebergLake(root.resolve("data").resolve("lake"))) {
+            long rows = lake.tables().stream().filter(t -> t.qualifiedName().equals("raw.events"))
+                    .flatMap(t -> t.files().stream()).mapToLong(LakeTableView.DataFile::rows).sum();
+            assertThat(rows).as("seed, keyed and every landed event, committed by the stop").isEqualTo(expectedLanded + 2);
+        }
+
+        // a restart changes nothing: no row lost, none written twice
         platform = Platform.start(project, root.resolve("data"));
         http = new WatershedHttp(platform.url());
         awaitLake(expectedLanded, expectedDead);
@@ -204,6 +214,29 @@ class IngestToLakeIT {
         assertThat(widened.path("types").get(1).asText()).isEqualTo("DOUBLE");
         assertThat(widened.path("rows").toString()).isEqualTo("[[1,5.0],[2,7.0],[3,3.0E9],[4,2.5],[5,9.0]]");
         assertThat(http.count("SELECT count(*) FROM raw.evolving__dlq")).isZero();
+    }
+
+    @Test
+    void oddFieldNamesAndValuesNeverStopTheStreamOrBreakSql() {
+        String body = """
+                {"k":1,"user-id":"a-1","Size":2,"1st place":true,"naïve":"ok","x":1.5}
+                {"k":2,"a.b":1}
+                {"k":3,"size":5}
+                {"k":4,"x":1e400}
+                {"k":5,"_offset":3}
+                {"k":6,"user-id":"b-2","Size":3}
+                """;
+        assertThat(http.events("odd", body).status()).isEqualTo(200);
+        Await.until("odd rows and dead letters", Duration.ofSeconds(30),
+                () -> http.count("SELECT count(*) FROM raw.odd") == 2 && http.count("SELECT count(*) FROM raw.odd__dlq") == 4);
+        JsonNode rows = http.query("SELECT k, \"user-id\", \"Size\", \"1st place\", \"naïve\", x FROM raw.odd ORDER BY k");
+        assertThat(rows.path("rows").toString()).isEqualTo("[[1,\"a-1\",2,true,\"ok\",1.5],[6,\"b-2\",3,null,null,null]]");
+        JsonNode reasons = http.query("SELECT CAST(json_extract(raw, '$.k') AS INT), reason FROM raw.odd__dlq ORDER BY 1");
+        assertThat(reasons.path("rows").get(0).get(1).asText()).contains("field name 'a.b' contains '.'");
+        assertThat(reasons.path("rows").get(1).get(1).asText()).contains("field 'size' differs only in letter case from column 'Size'");
+        assertThat(reasons.path("rows").get(2).get(1).asText()).contains("1E+400 is beyond the range of a double");
+        assertThat(reasons.path("rows").get(3).get(1).asText()).contains("reserved column name");
+        assertThat(http.events("odd__dlq", "{\"a\":1}").status()).as("__ is reserved for dead-letter tables").isEqualTo(404);
     }
 
     @Test

@@ -8,10 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.CatalogProperties;
@@ -104,11 +102,9 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         List<LakeTableView.DataFile> files = new ArrayList<>();
         Snapshot current = table.currentSnapshot();
         if (current != null) {
-            try (CloseableIterable<FileScanTask> tasks = table.newScan().includeColumnStats().planFiles()) {
+            try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
                 for (FileScanTask task : tasks) {
-                    Set<Integer> ids = task.file().valueCounts() == null
-                            ? new HashSet<>() : new HashSet<>(task.file().valueCounts().keySet());
-                    files.add(new LakeTableView.DataFile(localPath(task.file().location()), ids, task.file().recordCount()));
+                    files.add(new LakeTableView.DataFile(localPath(task.file().location()), task.file().recordCount()));
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot list the files of " + id, e);

@@ -49,6 +49,7 @@ public final class RawLakeWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        writers.values().forEach(StreamLakeWriter::requestStop); // all drain at once
         for (Map.Entry<String, StreamLakeWriter> entry : writers.entrySet()) {
             try {
                 if (!entry.getValue().stop(Duration.ofSeconds(60))) {

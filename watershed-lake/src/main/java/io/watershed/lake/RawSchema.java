@@ -38,7 +38,7 @@ final class RawSchema {
     static final String PARTITION = "_partition";
     static final String OFFSET = "_offset";
     static final String INGESTED_AT = "_ingested_at";
-    static final Set<String> PROVENANCE = Set.of(PARTITION, OFFSET, INGESTED_AT);
+    static final Set<String> PROVENANCE = io.watershed.spi.StreamSpec.RESERVED_FIELDS;
     static final int MAX_COLUMNS = 1000;
 
     private RawSchema() {}
@@ -114,6 +114,15 @@ final class RawSchema {
                 if (value.isNull()) {
                     continue;
                 }
+                if (name.indexOf('.') >= 0) {
+                    throw new Conflict("field name '" + name + "' contains '.', which Iceberg reserves for nesting; "
+                            + "rename the field or nest it as an object");
+                }
+                Types.NestedField sameButCase = schema.caseInsensitiveFindField(name);
+                if (sameButCase != null || additionsIgnoringCase(additions, name)) {
+                    throw new Conflict("field '" + name + "' differs only in letter case from column '"
+                            + (sameButCase != null ? sameButCase.name() : name) + "'; SQL treats them as one name");
+                }
                 Type type = declared.containsKey(name) ? declaredType(declared.get(name)) : inferred(value);
                 convert(name, type, value);
                 additions.put(name, type);
@@ -132,6 +141,15 @@ final class RawSchema {
                     + " columns; keep variable keys inside a nested object (stored as JSON)");
         }
         return new Changes(additions, widen, widenToDouble);
+    }
+
+    private static boolean additionsIgnoringCase(Map<String, Type> additions, String name) {
+        for (String added : additions.keySet()) {
+            if (added.equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static Type inferred(JsonNode value) {
@@ -184,7 +202,11 @@ final class RawSchema {
                 break;
             case DOUBLE:
                 if (value.isNumber()) {
-                    return value.doubleValue();
+                    double d = value.doubleValue();
+                    if (Double.isInfinite(d)) {
+                        throw new Conflict("field '" + field + "': " + value.asText() + " is beyond the range of a double");
+                    }
+                    return d;
                 }
                 break;
             case BOOLEAN:
@@ -202,11 +224,11 @@ final class RawSchema {
                 break;
             case TIMESTAMP:
                 if (value.isIntegralNumber()) {
-                    return OffsetDateTime.ofInstant(Instant.ofEpochMilli(value.longValue()), ZoneOffset.UTC);
+                    return inRange(field, OffsetDateTime.ofInstant(Instant.ofEpochMilli(value.longValue()), ZoneOffset.UTC));
                 }
                 if (value.isTextual()) {
                     try {
-                        return OffsetDateTime.parse(value.textValue()).withOffsetSameInstant(ZoneOffset.UTC);
+                        return inRange(field, OffsetDateTime.parse(value.textValue()).withOffsetSameInstant(ZoneOffset.UTC));
                     } catch (DateTimeParseException e) {
                         throw new Conflict("field '" + field + "': '" + value.textValue()
                                 + "' is not an ISO-8601 timestamp with offset (e.g. 2026-11-21T10:15:30Z)");
@@ -223,6 +245,14 @@ final class RawSchema {
                     + value.asText() + " (declare it double to accept fractions)");
         }
         throw new Conflict("field '" + field + "': expected " + type + ", got " + got);
+    }
+
+    /** Iceberg stores microseconds since 1970 in a long; keep to years 1..9999 like SQL engines do. */
+    private static OffsetDateTime inRange(String field, OffsetDateTime time) throws Conflict {
+        if (time.getYear() < 1 || time.getYear() > 9999) {
+            throw new Conflict("field '" + field + "': " + time + " is outside years 1-9999 (epoch milliseconds expected)");
+        }
+        return time;
     }
 
     private static String describe(JsonNode value) {

@@ -60,7 +60,10 @@ import org.slf4j.LoggerFactory;
  */
 final class StreamLakeWriter implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamLakeWriter.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Fractions as BigDecimal: a value beyond double's range is reported as sent, not as "Infinity". */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    static final Duration DRAIN_LIMIT = Duration.ofSeconds(30);
 
     private final StreamSpec stream;
     private final IcebergLake lake;
@@ -75,6 +78,7 @@ final class StreamLakeWriter implements Runnable {
     private final Counter commits;
     private final Counter filesWritten;
     private final Counter failures;
+    private final Counter expired;
     private final Timer commitTimer;
     private volatile boolean running = true;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
@@ -83,6 +87,7 @@ final class StreamLakeWriter implements Runnable {
     private Table dlqTable;
     private Map<Integer, Long> mainCommitted;
     private Map<Integer, Long> dlqCommitted;
+    private DeadLetterOffsets replayedDeadLetters = DeadLetterOffsets.NONE;
     private final Map<Integer, Long> next = new HashMap<>();
     private FanoutDataWriter<Record> mainWriter;
     private FanoutDataWriter<Record> dlqWriter;
@@ -110,6 +115,8 @@ final class StreamLakeWriter implements Runnable {
                 .description("Iceberg commits of the lake writer").register(meters);
         this.filesWritten = Counter.builder("watershed.lake.files.written").tag("stream", name)
                 .description("Parquet data files committed").register(meters);
+        this.expired = Counter.builder("watershed.lake.records.expired").tag("stream", name)
+                .description("Records Kafka deleted (retention) before the lake committed them").register(meters);
         this.failures = Counter.builder("watershed.lake.writer.failures").tag("stream", name)
                 .description("Times the lake writer failed and restarted from its last commit").register(meters);
         this.commitTimer = Timer.builder("watershed.lake.commit.duration").tag("stream", name).register(meters);
@@ -117,18 +124,30 @@ final class StreamLakeWriter implements Runnable {
                 .description("Records in the bus not yet committed to the lake").register(meters);
     }
 
+    /** Begins the stop without waiting: the writer drains, commits and ends on its own thread. */
+    void requestStop() {
+        running = false;
+    }
+
     long lag() {
         return lag.get();
     }
 
-    /** Asks the writer to commit what it has buffered and stop; waits up to {@code timeout}. */
+    /**
+     * Asks the writer to land what the stream holds now (ingest is already closed), commit, and stop;
+     * waits up to {@code timeout}. If draining takes longer than {@link #DRAIN_LIMIT}, it commits what it
+     * has read and leaves the rest to the next start.
+     */
     boolean stop(Duration timeout) throws InterruptedException {
-        running = false;
+        requestStop();
+        if (stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            return true;
+        }
         KafkaConsumer<byte[], byte[]> c = consumer;
         if (c != null) {
             c.wakeup();
         }
-        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return false;
     }
 
     @Override
@@ -176,6 +195,7 @@ final class StreamLakeWriter implements Runnable {
         lake.refreshView(dlqTable);
         mainCommitted = CommittedOffsets.of(table);
         dlqCommitted = CommittedOffsets.of(dlqTable);
+        replayedDeadLetters = DeadLetterOffsets.between(dlqTable, mainCommitted, dlqCommitted);
         next.clear();
         try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(consumerProperties())) {
             consumer = kafka;
@@ -189,14 +209,33 @@ final class StreamLakeWriter implements Runnable {
             kafka.assign(partitions);
             Map<TopicPartition, Long> beginnings = kafka.beginningOffsets(partitions);
             for (TopicPartition tp : partitions) {
-                long from = Math.max(mainCommitted.getOrDefault(tp.partition(), 0L), beginnings.get(tp));
+                long committed = mainCommitted.getOrDefault(tp.partition(), 0L);
+                if (committed < beginnings.get(tp)) {
+                    long lost = beginnings.get(tp) - committed;
+                    expired.increment(lost);
+                    LOG.error("raw.{}: Kafka no longer holds offsets {}..{} of partition {} (retention deleted them before "
+                            + "the lake committed them); {} records cannot be landed. Lengthen the stream's retention.",
+                            stream.name(), committed, beginnings.get(tp) - 1, tp.partition(), lost);
+                }
+                long from = Math.max(committed, beginnings.get(tp));
                 kafka.seek(tp, from);
                 next.put(tp.partition(), from);
             }
             LOG.info("Lake writer for '{}' resumes at offsets {}", stream.name(), next);
             long lastCommit = System.nanoTime();
+            Map<TopicPartition, Long> drainTo = null;
+            long drainDeadline = 0;
             try {
-                while (running) {
+                while (true) {
+                    if (!running) {
+                        if (drainTo == null) {
+                            drainTo = kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5));
+                            drainDeadline = System.nanoTime() + DRAIN_LIMIT.toNanos();
+                        }
+                        if (caughtUp(kafka, drainTo) || System.nanoTime() > drainDeadline) {
+                            break;
+                        }
+                    }
                     ConsumerRecords<byte[], byte[]> records = kafka.poll(Duration.ofMillis(200));
                     for (ConsumerRecord<byte[], byte[]> record : records) {
                         land(record);
@@ -207,12 +246,21 @@ final class StreamLakeWriter implements Runnable {
                     }
                 }
             } catch (WakeupException e) {
-                // graceful stop: fall through to the final commit
+                // stop() gave up waiting for the drain: commit what was read
             }
             commit(kafka);
         } finally {
             consumer = null;
         }
+    }
+
+    private static boolean caughtUp(KafkaConsumer<byte[], byte[]> kafka, Map<TopicPartition, Long> targets) {
+        for (Map.Entry<TopicPartition, Long> target : targets.entrySet()) {
+            if (kafka.position(target.getKey()) < target.getValue()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Properties consumerProperties() {
@@ -250,8 +298,6 @@ final class StreamLakeWriter implements Runnable {
                     .withPartitionSpec(RawSchema.spec(finalSchema))
                     .withProperty(TableProperties.FORMAT_VERSION, "2")
                     .withProperty(TableProperties.PARQUET_COMPRESSION, "zstd")
-                    .withProperty(TableProperties.DEFAULT_WRITE_METRICS_MODE, "counts")
-                    .withProperty("write.metadata.metrics.max-inferred-column-defaults", String.valueOf(RawSchema.MAX_COLUMNS))
                     .withProperty(TableProperties.COMMIT_NUM_RETRIES, "10")
                     .withProperty("watershed.stream", stream.name())
                     .create());
@@ -281,19 +327,32 @@ final class StreamLakeWriter implements Runnable {
             deadLetter(record, ingestedAt, "the record cannot be read: " + e.getMessage());
             return;
         }
+        if (replayedDeadLetters.contains(partition, offset)) {
+            return; // went to the dead-letter table before a crash; its row there is final
+        }
+        RawSchema.Changes changes;
+        GenericRecord row;
         try {
-            RawSchema.Changes changes = RawSchema.changesFor(table.schema(), event, stream.fields());
+            changes = RawSchema.changesFor(table.schema(), event, stream.fields());
             if (!changes.isEmpty()) {
                 evolve(changes);
             }
-            GenericRecord row = RawSchema.toRecord(table.schema(), event, partition, offset, ingestedAt);
-            FanoutDataWriter<Record> writer = mainWriter();
-            mainKey.partition(mainWrapper.wrap(row));
-            writer.write(row, table.spec(), mainKey);
-            pendingMainRows++;
+            row = RawSchema.toRecord(table.schema(), event, partition, offset, ingestedAt);
         } catch (RawSchema.Conflict conflict) {
             deadLetter(record, ingestedAt, conflict.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            // a record must never stop the stream: whatever Iceberg refuses about it is its dead-letter reason
+            LOG.warn("raw.{}: record {}/{} cannot be written and goes to the dead-letter table: {}", stream.name(), partition,
+                    offset, e.toString());
+            table.refresh();
+            deadLetter(record, ingestedAt, "cannot be written to the lake: " + e.getMessage());
+            return;
         }
+        FanoutDataWriter<Record> writer = mainWriter();
+        mainKey.partition(mainWrapper.wrap(row));
+        writer.write(row, table.spec(), mainKey);
+        pendingMainRows++;
     }
 
     private FanoutDataWriter<Record> mainWriter() {
@@ -419,9 +478,6 @@ final class StreamLakeWriter implements Runnable {
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, OffsetDateTime ingestedAt, String reason) {
-        if (record.offset() < dlqCommitted.getOrDefault(record.partition(), -1L)) {
-            return; // already committed to the dead-letter table before a crash
-        }
         if (dlqWriter == null) {
             dlqWriter = newWriter(dlqTable);
         }

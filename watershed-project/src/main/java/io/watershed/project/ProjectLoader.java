@@ -166,7 +166,7 @@ public final class ProjectLoader {
             }
             if (!StreamSpec.NAME.matcher(name).matches()) {
                 reader.problem(e.containsKey("name") ? e.get("name").getValueNode() : null,
-                        "stream name '" + name + "' must match " + StreamSpec.NAME.pattern());
+                        "stream name '" + name + "' is not valid: use " + StreamSpec.NAME_RULE);
                 continue;
             }
             if (declaredIn.containsKey(name)) {
@@ -192,6 +192,10 @@ public final class ProjectLoader {
                     for (NodeTuple field : m.getValue()) {
                         Optional<String> fieldName = reader.string(field.getKeyNode());
                         Optional<String> type = reader.string(field.getValueNode());
+                        if (fieldName.isPresent() && StreamSpec.RESERVED_FIELDS.contains(fieldName.get())) {
+                            reader.problem(field.getKeyNode(), "field name '" + fieldName.get() + "' is reserved for "
+                                    + "provenance columns " + new java.util.TreeSet<>(StreamSpec.RESERVED_FIELDS));
+                        }
                         if (fieldName.isPresent() && type.isPresent()) {
                             if (!FIELD_TYPES.contains(type.get())) {
                                 reader.problem(field.getValueNode(), "unknown type '" + type.get() + "' for field '"

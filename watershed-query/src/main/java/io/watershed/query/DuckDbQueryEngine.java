@@ -50,7 +50,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
     private final LakeCatalog lake;
     private final Duration timeout;
     private final DuckDBConnection connection;
-    private final Map<String, Long> viewSnapshots = new HashMap<>();
+    private final Map<String, Long> viewSnapshots = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> schemas = new HashSet<>();
     private final ReentrantReadWriteLock viewLock = new ReentrantReadWriteLock();
 
@@ -69,18 +69,26 @@ public final class DuckDbQueryEngine implements QueryEngine {
             properties.setProperty("autoload_known_extensions", "false");
             this.connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:", properties);
             try (Statement s = connection.createStatement()) {
-                s.execute("SET temp_directory = " + literal(tempDirectory.toAbsolutePath().toString()));
-                s.execute("SET extension_directory = " + literal(tempDirectory.resolve("extensions").toAbsolutePath().toString()));
-                s.execute("SET allowed_directories = [" + literal(lake.warehouse().toAbsolutePath() + "/") + "]");
-                s.execute("SET enable_external_access = false");
-                s.execute("SET allow_community_extensions = false");
-                s.execute("SET lock_configuration = true");
+                sandbox(s, tempDirectory, lake);
+            } catch (SQLException e) {
+                connection.close();
+                throw e;
             }
         } catch (SQLException e) {
             throw new WatershedException(ErrorCode.INTERNAL, "Cannot start DuckDB: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create DuckDB's temp directory " + tempDirectory, e);
         }
+    }
+
+    /** Order matters: the allow-list and directories must be set before external access is turned off. */
+    private static void sandbox(Statement s, Path tempDirectory, LakeCatalog lake) throws SQLException {
+        s.execute("SET temp_directory = " + literal(tempDirectory.toAbsolutePath().toString()));
+        s.execute("SET extension_directory = " + literal(tempDirectory.resolve("extensions").toAbsolutePath().toString()));
+        s.execute("SET allowed_directories = [" + literal(lake.warehouse().toAbsolutePath() + "/") + "]");
+        s.execute("SET enable_external_access = false");
+        s.execute("SET allow_community_extensions = false");
+        s.execute("SET lock_configuration = true");
     }
 
     @Override
@@ -95,7 +103,9 @@ public final class DuckDbQueryEngine implements QueryEngine {
             checkSingleSelect(session, sql);
             try (Statement statement = session.createStatement()) {
                 statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
-                try (ResultSet rs = statement.executeQuery(sql)) {
+                // the cap is applied inside DuckDB, so a huge result is never built only to be cut
+                try (ResultSet rs = statement.executeQuery("SELECT * FROM (\n" + stripTrailingSemicolons(sql) + "\n) LIMIT "
+                        + ((long) maxRows + 1))) {
                     ResultSetMetaData meta = rs.getMetaData();
                     List<String> columns = new ArrayList<>();
                     List<String> types = new ArrayList<>();
@@ -156,6 +166,14 @@ public final class DuckDbQueryEngine implements QueryEngine {
         }
     }
 
+    private static String stripTrailingSemicolons(String sql) {
+        String trimmed = sql.strip();
+        while (trimmed.endsWith(";")) {
+            trimmed = trimmed.substring(0, trimmed.length() - 1).strip();
+        }
+        return trimmed;
+    }
+
     private static WatershedException translate(SQLException e) {
         String message = e.getMessage() == null ? e.toString() : e.getMessage();
         if (message.contains("Permission Error") || message.contains("disabled by configuration")
@@ -175,35 +193,32 @@ public final class DuckDbQueryEngine implements QueryEngine {
         return newline < 0 ? trimmed : trimmed.substring(0, newline) + " " + trimmed.substring(newline + 1).strip().split("\n")[0];
     }
 
-    /** Rebuilds the view of every table whose snapshot changed since the last query. */
+    /**
+     * Rebuilds the view of every table whose snapshot changed since the last query. A table whose view
+     * cannot be built is logged and left as it was; it does not take the other tables down.
+     */
     private void syncViews() {
-        List<LakeTableView> tables = lake.tables();
-        boolean stale = false;
-        synchronized (viewSnapshots) {
-            for (LakeTableView table : tables) {
-                Long known = viewSnapshots.get(table.qualifiedName());
-                if (known == null || known != table.snapshotId()) {
-                    stale = true;
-                    break;
-                }
-            }
-        }
-        if (!stale) {
+        if (!stale(lake.tables())) {
             return;
         }
         viewLock.writeLock().lock();
         try (Statement s = connection.createStatement()) {
-            for (LakeTableView table : tables) {
+            // read again under the lock: a thread that read the tables earlier must not install older snapshots
+            for (LakeTableView table : lake.tables()) {
                 Long known = viewSnapshots.get(table.qualifiedName());
                 if (known != null && known == table.snapshotId()) {
                     continue;
                 }
-                if (schemas.add(table.namespace())) {
-                    s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
-                }
-                s.execute("CREATE OR REPLACE VIEW " + identifier(table.namespace()) + "." + identifier(table.name())
-                        + " AS " + viewQuery(table));
-                synchronized (viewSnapshots) {
+                try {
+                    if (schemas.add(table.namespace())) {
+                        s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
+                    }
+                    s.execute("CREATE OR REPLACE VIEW " + identifier(table.namespace()) + "." + identifier(table.name())
+                            + " AS " + viewQuery(table));
+                    viewSnapshots.put(table.qualifiedName(), table.snapshotId());
+                } catch (SQLException e) {
+                    LOG.error("Cannot refresh the view of {} (snapshot {}); queries see its previous snapshot: {}",
+                            table.qualifiedName(), table.snapshotId(), e.getMessage());
                     viewSnapshots.put(table.qualifiedName(), table.snapshotId());
                 }
             }
@@ -214,18 +229,32 @@ public final class DuckDbQueryEngine implements QueryEngine {
         }
     }
 
-    static String viewQuery(LakeTableView table) {
-        Set<Integer> present = new HashSet<>();
-        table.files().forEach(f -> present.addAll(f.columnIds()));
-        String select = table.columns().stream().map(c -> present.contains(c.id())
-                        ? "CAST(" + identifier(c.name()) + " AS " + c.sqlType() + ") AS " + identifier(c.name())
-                        : "CAST(NULL AS " + c.sqlType() + ") AS " + identifier(c.name()))
-                .collect(Collectors.joining(", "));
-        if (table.files().isEmpty()) {
-            return "SELECT " + select + " WHERE false";
+    private boolean stale(List<LakeTableView> tables) {
+        for (LakeTableView table : tables) {
+            Long known = viewSnapshots.get(table.qualifiedName());
+            if (known == null || known != table.snapshotId()) {
+                return true;
+            }
         }
+        return false;
+    }
+
+    /**
+     * Reads the table's files by Iceberg field id, not by name: Iceberg stores non-Avro-safe names
+     * ({@code user-id}) under escaped Parquet names, and files written before a column was added or
+     * widened hold it under another type or not at all (DuckDB fills the default, NULL).
+     */
+    static String viewQuery(LakeTableView table) {
+        if (table.files().isEmpty()) {
+            return "SELECT " + table.columns().stream()
+                    .map(c -> "CAST(NULL AS " + c.sqlType() + ") AS " + identifier(c.name()))
+                    .collect(Collectors.joining(", ")) + " WHERE false";
+        }
+        String schema = table.columns().stream()
+                .map(c -> c.id() + ": {name: " + literal(c.name()) + ", type: " + literal(c.sqlType()) + ", default_value: NULL}")
+                .collect(Collectors.joining(", "));
         String files = table.files().stream().map(f -> literal(f.path())).collect(Collectors.joining(", "));
-        return "SELECT " + select + " FROM read_parquet([" + files + "], union_by_name = true)";
+        return "SELECT * FROM read_parquet([" + files + "], schema = MAP {" + schema + "})";
     }
 
     private static Object plain(Object value) throws SQLException {

@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * What the query engine needs to read one lake table at its current snapshot: its name, the
- * snapshot id, its columns in schema order, and the live data files with the columns each holds.
+ * snapshot id, its columns in schema order (with their Iceberg field ids), and its live data files.
  */
 public record LakeTableView(String namespace, String name, long snapshotId, List<Column> columns, List<DataFile> files) {
     public LakeTableView {
@@ -19,6 +19,9 @@ public record LakeTableView(String namespace, String name, long snapshotId, List
     /** @param sqlType the DuckDB type name of the column (BIGINT, VARCHAR, TIMESTAMPTZ...) */
     public record Column(int id, String name, String sqlType) {}
 
-    /** @param path absolute local path of a Parquet file; @param columnIds ids of the columns present in it */
-    public record DataFile(String path, java.util.Set<Integer> columnIds, long rows) {}
+    /**
+     * @param path absolute local path of a Parquet file
+     * @param rows its record count
+     */
+    public record DataFile(String path, long rows) {}
 }

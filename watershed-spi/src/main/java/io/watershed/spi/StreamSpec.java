@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * A declared (or created-on-first-use) event stream. Its Kafka topic has the stream's name; its raw
  * lake table is {@code raw.<name>}.
  *
- * @param name stream name, {@code [a-z][a-z0-9_]*}
+ * @param name stream name: lowercase letters, digits and single underscores, starting with a letter, at most 63
  * @param partitions Kafka partitions of the stream's topic
  * @param key optional field whose value keys the Kafka record (same key, same partition)
  * @param eventTime optional field holding the event time
@@ -25,12 +25,17 @@ public record StreamSpec(
         Optional<Duration> retention,
         Map<String, String> fields) {
 
-    public static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,62}");
+    /** Lowercase words joined by single underscores; {@code __} is reserved ({@code raw.<stream>__dlq}). */
+    public static final Pattern NAME = Pattern.compile("(?=.{1,63}$)[a-z][a-z0-9]*(_[a-z0-9]+)*");
+    public static final String NAME_RULE = "lowercase letters, digits and single underscores, starting with a letter, "
+            + "at most 63 characters";
+    /** Columns every raw table has; events may not use these field names. */
+    public static final java.util.Set<String> RESERVED_FIELDS = java.util.Set.of("_partition", "_offset", "_ingested_at");
 
     public StreamSpec {
         if (!NAME.matcher(name).matches()) {
             throw new WatershedException(ErrorCode.INVALID_INPUT,
-                    "Cannot use stream name '" + name + "': it must match " + NAME.pattern());
+                    "Cannot use stream name '" + name + "': use " + NAME_RULE);
         }
         if (partitions < 1) {
             throw new WatershedException(ErrorCode.INVALID_INPUT,
