@@ -104,7 +104,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
             try (Statement statement = session.createStatement()) {
                 statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
                 // the cap is applied inside DuckDB, so a huge result is never built only to be cut
-                try (ResultSet rs = statement.executeQuery("SELECT * FROM (\n" + stripTrailingSemicolons(sql) + "\n) LIMIT "
+                try (ResultSet rs = statement.executeQuery("SELECT * FROM (" + stripTrailingSemicolons(sql) + "\n) LIMIT "
                         + ((long) maxRows + 1))) {
                     ResultSetMetaData meta = rs.getMetaData();
                     List<String> columns = new ArrayList<>();
