@@ -258,43 +258,16 @@ public final class FoundationBenchmark {
         return sampler;
     }
 
+    /** Floods the stream with {@code records} from a raw producer as fast as it goes; how fast does the lake take them? */
     private static void lakeWriter(PlatformProcess platform, WatershedHttp http, long records, Results r) throws Exception {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        p.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
-        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
-        String event = "{\"id\":\"%012d\",\"user\":\"u%04d\",\"page\":\"/product/%05d\",\"pad\":\"%s\"}";
-        String pad = "x".repeat(RECORD_SIZE - String.format(event, 0, 0, 0, "").length());
         List<Long> lagSamples = Collections.synchronizedList(new ArrayList<>());
-        AtomicLong producing = new AtomicLong(1);
-        Thread sampler = new Thread(() -> {
-            while (producing.get() != 0) {
-                try {
-                    for (JsonNode s : http.get("/v1/streams").json().path("streams")) {
-                        if (s.path("name").asText().equals("lakebench")) {
-                            lagSamples.add(s.path("lake_lag").asLong());
-                        }
-                    }
-                    Thread.sleep(1000);
-                } catch (Exception e) {
-                    return;
-                }
-            }
-        });
+        AtomicLong running = new AtomicLong(1);
         long start = System.nanoTime();
-        sampler.start();
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (long id = 0; id < records; id++) {
-                producer.send(new ProducerRecord<>("lakebench",
-                        String.format(Locale.ROOT, event, id, id % 1000, id % 50000, pad).getBytes(StandardCharsets.UTF_8)));
-            }
-        }
-        double produceSeconds = (System.nanoTime() - start) / 1e9;
+        Thread sampler = lagSampler(http, "lakebench", lagSamples, running);
+        double produceSeconds = produce(platform.bootstrapServers(), "lakebench", records, 0);
         awaitCount(http, "raw.lakebench", records, Duration.ofMinutes(10));
         double seconds = (System.nanoTime() - start) / 1e9;
-        producing.set(0);
+        running.set(0);
         sampler.join();
         r.lakeRecords = records;
         r.lakeProduceSeconds = produceSeconds;

@@ -72,7 +72,6 @@ final class StreamLakeWriter implements Runnable {
     private final long targetFileSize;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong lag = new AtomicLong();
-    private final AtomicLong committedRows = new AtomicLong();
     private final Counter rowsWritten;
     private final Counter dlqRows;
     private final Counter commits;
@@ -254,6 +253,13 @@ final class StreamLakeWriter implements Runnable {
         }
     }
 
+    /** The writer's uncommitted state can no longer be trusted; the run restarts from the last commit. */
+    private static final class WriterStateLost extends RuntimeException {
+        WriterStateLost(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private static boolean caughtUp(KafkaConsumer<byte[], byte[]> kafka, Map<TopicPartition, Long> targets) {
         for (Map.Entry<TopicPartition, Long> target : targets.entrySet()) {
             if (kafka.position(target.getKey()) < target.getValue()) {
@@ -341,6 +347,8 @@ final class StreamLakeWriter implements Runnable {
         } catch (RawSchema.Conflict conflict) {
             deadLetter(record, ingestedAt, conflict.getMessage());
             return;
+        } catch (WriterStateLost e) {
+            throw e; // not the record's fault: restart from the last commit
         } catch (RuntimeException e) {
             // a record must never stop the stream: whatever Iceberg refuses about it is its dead-letter reason
             LOG.warn("raw.{}: record {}/{} cannot be written and goes to the dead-letter table: {}", stream.name(), partition,
@@ -379,7 +387,11 @@ final class StreamLakeWriter implements Runnable {
     private void evolve(RawSchema.Changes changes) {
         closeMainWriter();
         if (!changes.widenToDouble().isEmpty()) {
-            widenToDouble(changes.widenToDouble());
+            try {
+                widenToDouble(changes.widenToDouble());
+            } catch (RuntimeException e) {
+                throw new WriterStateLost("Cannot widen " + changes.widenToDouble() + " of raw." + stream.name() + " to double", e);
+            }
         }
         if (!changes.additions().isEmpty() || !changes.widenToLong().isEmpty()) {
             lake.commit(() -> {
@@ -437,8 +449,9 @@ final class StreamLakeWriter implements Runnable {
         });
         table.refresh();
         List<DataFile> oldPending = new ArrayList<>(pendingMain);
+        List<DataFile> rewrittenPending = rewrite(oldPending, oldSchema, table, columns);
         pendingMain.clear();
-        pendingMain.addAll(rewrite(oldPending, oldSchema, table, columns));
+        pendingMain.addAll(rewrittenPending);
         oldPending.forEach(f -> table.io().deleteFile(f.location()));
         lake.refreshView(table);
         LOG.info("raw.{}: widened {} to double; rewrote {} committed and {} pending file(s) in one commit", stream.name(), columns,
@@ -533,7 +546,6 @@ final class StreamLakeWriter implements Runnable {
             append(table, pendingMain, offsets);
             mainCommitted = new HashMap<>(next);
             rowsWritten.increment(pendingMainRows);
-            committedRows.addAndGet(pendingMainRows);
             filesWritten.increment(pendingMain.size() + pendingDlq.size());
             commits.increment();
             sample.stop(commitTimer);
