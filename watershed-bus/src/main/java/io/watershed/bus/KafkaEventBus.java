@@ -5,6 +5,8 @@ import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import io.watershed.spi.WatershedException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +22,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -35,7 +38,8 @@ public final class KafkaEventBus implements EventBus {
     private final String bootstrapServers;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Admin admin;
-    private final IdempotencyLog idempotencyLog;
+    /** Started in the background: reading back the keys must not delay start-up; keyed requests wait for it. */
+    private final CompletableFuture<IdempotencyLog> idempotencyLog;
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
 
     public KafkaEventBus(String bootstrapServers, Duration deliveryTimeout) {
@@ -65,13 +69,8 @@ public final class KafkaEventBus implements EventBus {
         Properties transactional = new Properties();
         transactional.putAll(p);
         transactional.put(ProducerConfig.CLIENT_ID_CONFIG, "watershed-ingest-idempotent");
-        try {
-            this.idempotencyLog = new IdempotencyLog(bootstrapServers, admin, transactional);
-        } catch (RuntimeException e) {
-            producer.close(Duration.ZERO);
-            admin.close(Duration.ZERO);
-            throw e;
-        }
+        this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(bootstrapServers, admin, transactional),
+                task -> new Thread(task, "watershed-idempotency-log").start());
     }
 
     @Override
@@ -81,23 +80,37 @@ public final class KafkaEventBus implements EventBus {
 
     @Override
     public void ensureTopic(StreamSpec stream) {
-        if (knownTopics.contains(stream.topic())) {
+        ensureTopics(List.of(stream));
+    }
+
+    @Override
+    public void ensureTopics(Collection<StreamSpec> streams) {
+        List<NewTopic> missing = new ArrayList<>();
+        for (StreamSpec stream : streams) {
+            if (!knownTopics.contains(stream.topic())) {
+                Map<String, String> configs = new HashMap<>();
+                stream.retention().ifPresent(r -> configs.put("retention.ms", String.valueOf(r.toMillis())));
+                missing.add(new NewTopic(stream.topic(), stream.partitions(), (short) 1).configs(configs));
+            }
+        }
+        if (missing.isEmpty()) {
             return;
         }
-        Map<String, String> configs = new HashMap<>();
-        stream.retention().ifPresent(r -> configs.put("retention.ms", String.valueOf(r.toMillis())));
-        NewTopic topic = new NewTopic(stream.topic(), stream.partitions(), (short) 1).configs(configs);
-        try {
-            admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw WatershedException.unavailable("Cannot create topic '" + stream.topic() + "': "
-                        + e.getCause().getMessage(), Duration.ofSeconds(5), e.getCause());
+        // one request for all of them: at start-up the project's streams are created together
+        Map<String, KafkaFuture<Void>> results = admin.createTopics(missing).values();
+        for (Map.Entry<String, KafkaFuture<Void>> result : results.entrySet()) {
+            try {
+                result.getValue().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw WatershedException.unavailable("Cannot create topic '" + result.getKey() + "': "
+                            + e.getCause().getMessage(), Duration.ofSeconds(5), e.getCause());
+                }
+            } catch (Exception e) {
+                throw WatershedException.unavailable("Cannot create topic '" + result.getKey() + "': " + e, Duration.ofSeconds(5), e);
             }
-        } catch (Exception e) {
-            throw WatershedException.unavailable("Cannot create topic '" + stream.topic() + "': " + e, Duration.ofSeconds(5), e);
+            knownTopics.add(result.getKey());
         }
-        knownTopics.add(stream.topic());
     }
 
     @Override
@@ -129,17 +142,33 @@ public final class KafkaEventBus implements EventBus {
 
     @Override
     public void publishIdempotent(String topic, List<Event> events, String idempotencyKey) {
-        idempotencyLog.publish(topic, events, idempotencyKey);
+        idempotencyLog().publish(topic, events, idempotencyKey);
     }
 
     @Override
     public Optional<Integer> publishedUnder(String topic, String idempotencyKey) {
-        return idempotencyLog.publishedUnder(topic, idempotencyKey);
+        return idempotencyLog().publishedUnder(topic, idempotencyKey);
+    }
+
+    private IdempotencyLog idempotencyLog() {
+        try {
+            return idempotencyLog.get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot check the Idempotency-Key: interrupted", Duration.ofSeconds(1), e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw WatershedException.unavailable("Cannot check the Idempotency-Key: the key log on topic "
+                    + IdempotencyLog.TOPIC + " is not available (" + e + "); retry later", Duration.ofSeconds(5), e);
+        }
     }
 
     @Override
     public void close() {
-        idempotencyLog.close();
+        try {
+            idempotencyLog.get(60, TimeUnit.SECONDS).close();
+        } catch (Exception e) {
+            // it never started: nothing of it to close
+        }
         producer.close(Duration.ofSeconds(30));
         admin.close(Duration.ofSeconds(5));
     }

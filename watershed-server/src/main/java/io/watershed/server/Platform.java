@@ -102,9 +102,7 @@ public final class Platform implements AutoCloseable {
             lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.commitInterval(), settings.targetFileSizeBytes(), meters);
             started.push(lakeWriter);
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
-            for (StreamSpec stream : project.streams().values()) {
-                streams.open(stream);
-            }
+            streams.openAll(project.streams().values());
             reopenStreamsCreatedOnFirstUse(settings);
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
             http = new HttpApi(this, settings);
@@ -150,14 +148,20 @@ public final class Platform implements AutoCloseable {
         java.util.Properties p = new java.util.Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         try (Admin admin = Admin.create(p)) {
-            Set<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-            for (String topic : topics) {
-                if (project.streams().containsKey(topic) || !StreamSpec.NAME.matcher(topic).matches()) {
-                    continue;
+            Set<String> created = new java.util.HashSet<>();
+            for (String topic : admin.listTopics().names().get(30, TimeUnit.SECONDS)) {
+                if (!project.streams().containsKey(topic) && StreamSpec.NAME.matcher(topic).matches()) {
+                    created.add(topic);
                 }
-                TopicDescription description = admin.describeTopics(Set.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
-                streams.open(StreamSpec.inferred(topic, description.partitions().size()));
             }
+            if (created.isEmpty()) {
+                return;
+            }
+            java.util.List<StreamSpec> specs = new java.util.ArrayList<>();
+            for (TopicDescription description : admin.describeTopics(created).allTopicNames().get(30, TimeUnit.SECONDS).values()) {
+                specs.add(StreamSpec.inferred(description.name(), description.partitions().size()));
+            }
+            streams.openAll(specs);
         } catch (Exception e) {
             throw new IllegalStateException("Cannot list the bus's topics at " + bootstrapServers + ": " + e.getMessage(), e);
         }

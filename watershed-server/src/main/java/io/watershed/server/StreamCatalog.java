@@ -31,9 +31,16 @@ final class StreamCatalog implements StreamRegistry {
     }
 
     void open(StreamSpec stream) {
-        bus.ensureTopic(stream);
-        lakeWriter.start(stream);
-        streams.put(stream.name(), stream);
+        openAll(List.of(stream));
+    }
+
+    /** Creates the topics (in one request), then starts the lake writers. */
+    void openAll(Collection<StreamSpec> specs) {
+        bus.ensureTopics(specs);
+        for (StreamSpec stream : specs) {
+            lakeWriter.start(stream);
+            streams.put(stream.name(), stream);
+        }
     }
 
     @Override

@@ -16,6 +16,9 @@ public interface EventBus extends AutoCloseable {
     /** Creates the stream's topic if it is missing; idempotent. */
     void ensureTopic(StreamSpec stream);
 
+    /** Creates the missing topics of all these streams in one request; idempotent. */
+    void ensureTopics(java.util.Collection<StreamSpec> streams);
+
     /**
      * Publishes the records in order per key. The future completes when all are acknowledged by the
      * broker, or exceptionally with a {@link WatershedException} (UNAVAILABLE) if any failed.
