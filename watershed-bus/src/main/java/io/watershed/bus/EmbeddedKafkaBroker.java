@@ -37,8 +37,30 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param port the client port on 127.0.0.1, or 0 for a free one
      */
     public EmbeddedKafkaBroker(Path logDirectory, int port) {
-        this.port = port == 0 ? freePort() : port;
-        int controllerPort = freePort();
+        // Ports chosen for a data directory are kept for its next start: the metadata log remembers the
+        // broker's endpoints, and a broker that comes back elsewhere leaves the transaction coordinator
+        // writing commit markers to the old address for a while (transactions then resolve late).
+        Path portsFile = logDirectory.resolveSibling("kafka-ports.properties");
+        Properties ports = new Properties();
+        if (Files.exists(portsFile)) {
+            try (var in = Files.newInputStream(portsFile)) {
+                ports.load(in);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot read " + portsFile, e);
+            }
+        }
+        this.port = port != 0 ? port : reuseOrFree(ports.getProperty("broker"));
+        int controllerPort = reuseOrFree(ports.getProperty("controller"));
+        ports.setProperty("broker", String.valueOf(this.port));
+        ports.setProperty("controller", String.valueOf(controllerPort));
+        try {
+            Files.createDirectories(logDirectory);
+            try (var out = Files.newOutputStream(portsFile)) {
+                ports.store(out, "ports of the embedded Kafka broker, reused at the next start");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + portsFile, e);
+        }
         String logDir = logDirectory.toAbsolutePath().toString();
         Properties props = new Properties();
         props.put("process.roles", "broker,controller");
@@ -67,6 +89,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         props.put("num.io.threads", "4");
         props.put("log.cleaner.threads", "1");
         props.put("unclean.leader.election.enable", "false");
+        // one in-process node: after a kill -9 its old registration must expire before it may rejoin,
+        // so keep the session short (the default 9 s adds that much to every restart after a crash)
+        props.put("broker.session.timeout.ms", "4000");
+        props.put("broker.heartbeat.interval.ms", "1000");
         try {
             Files.createDirectories(logDirectory);
             if (!Files.exists(logDirectory.resolve("meta.properties"))) {
@@ -90,6 +116,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 .setControllerListenerName("CONTROLLER")
                 .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
                 .run();
+    }
+
+    private static int reuseOrFree(String previous) {
+        if (previous != null) {
+            int candidate = Integer.parseInt(previous.trim());
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.setReuseAddress(true); // as Kafka's acceptor does: connections of the last run may linger in TIME_WAIT
+                socket.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), candidate));
+                return candidate;
+            } catch (IOException taken) {
+                LOG.warn("Port {} used by the embedded broker last time is taken; picking another", candidate);
+            }
+        }
+        return freePort();
     }
 
     private static int freePort() {

@@ -14,7 +14,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -36,6 +39,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * visible (the lake writer reads committed records only), and the retry writes them once.
  */
 final class IdempotencyLog implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(IdempotencyLog.class);
     static final String TOPIC = "_watershed_idempotency";
     static final Duration RETENTION = Duration.ofHours(24);
     private static final int PRODUCERS = 2;
@@ -62,6 +66,7 @@ final class IdempotencyLog implements AutoCloseable {
             producer(i);
             freeSlots.add(i);
         }
+        awaitNoOpenTransactions(admin);
         load();
     }
 
@@ -77,6 +82,41 @@ final class IdempotencyLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Waits until no transaction is open on the key topic (its last stable offset reaches its end). Our
+     * own transactional ids were just initialised, so an open one is left over from a process that died:
+     * the coordinator commits or aborts it shortly. Reading keys before that could miss a key whose
+     * events become visible a moment later, and a retry would then write them twice.
+     */
+    private static void awaitNoOpenTransactions(Admin admin) {
+        TopicPartition partition = new TopicPartition(TOPIC, 0);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        try {
+            while (true) {
+                long stable = admin.listOffsets(Map.of(partition, OffsetSpec.latest()),
+                        new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).partitionResult(partition).get().offset();
+                long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest()),
+                        new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).partitionResult(partition).get().offset();
+                if (stable >= end) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    // longer than the transaction timeout (20 s): reading on is the best left; a key whose
+                    // transaction commits after this point is not known, and its retry could write twice
+                    LOG.warn("A transaction on {} is still open after 30 s (stable offset {}, end {}); reading the "
+                            + "Idempotency-Keys without it", TOPIC, stable, end);
+                    return;
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for open transactions on " + TOPIC, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Cannot read the offsets of " + TOPIC + ": " + e.getCause().getMessage(), e.getCause());
         }
     }
 
@@ -187,6 +227,9 @@ final class IdempotencyLog implements AutoCloseable {
             p.putAll(producerProperties);
             // a fixed id per slot: after a crash, the next start aborts whatever the old process left open
             p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "watershed-ingest-" + slot);
+            // a transaction a dead process left open holds back every read-committed reader until it is
+            // aborted: keep that bound short (a request's transaction takes well under a second)
+            p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "20000");
             KafkaProducer<byte[], byte[]> created = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
             try {
                 created.initTransactions();

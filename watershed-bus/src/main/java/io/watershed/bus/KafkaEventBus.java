@@ -79,11 +79,6 @@ public final class KafkaEventBus implements EventBus {
     }
 
     @Override
-    public void ensureTopic(StreamSpec stream) {
-        ensureTopics(List.of(stream));
-    }
-
-    @Override
     public void ensureTopics(Collection<StreamSpec> streams) {
         List<NewTopic> missing = new ArrayList<>();
         for (StreamSpec stream : streams) {

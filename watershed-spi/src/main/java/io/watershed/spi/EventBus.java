@@ -13,9 +13,6 @@ public interface EventBus extends AutoCloseable {
     /** Bootstrap servers a Kafka client (kcat, a consumer in another part) can reach. */
     String bootstrapServers();
 
-    /** Creates the stream's topic if it is missing; idempotent. */
-    void ensureTopic(StreamSpec stream);
-
     /** Creates the missing topics of all these streams in one request; idempotent. */
     void ensureTopics(java.util.Collection<StreamSpec> streams);
 

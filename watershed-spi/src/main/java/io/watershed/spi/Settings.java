@@ -34,10 +34,4 @@ public record Settings(
                 minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout,
                 queryMaxRows, queryMemoryLimit);
     }
-
-    public Settings withCommitInterval(Duration interval) {
-        return new Settings(host, port, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests,
-                minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, interval, targetFileSizeBytes, queryTimeout,
-                queryMaxRows, queryMemoryLimit);
-    }
 }
