@@ -87,6 +87,7 @@ final class StreamLakeWriter implements Runnable {
     private Map<Integer, Long> mainCommitted;
     private Map<Integer, Long> dlqCommitted;
     private DeadLetterOffsets replayedDeadLetters = DeadLetterOffsets.NONE;
+    private final Map<Integer, Long> expiredCountedUpTo = new HashMap<>();
     private final Map<Integer, Long> next = new HashMap<>();
     private FanoutDataWriter<Record> mainWriter;
     private FanoutDataWriter<Record> dlqWriter;
@@ -209,9 +210,12 @@ final class StreamLakeWriter implements Runnable {
             Map<TopicPartition, Long> beginnings = kafka.beginningOffsets(partitions);
             for (TopicPartition tp : partitions) {
                 long committed = mainCommitted.getOrDefault(tp.partition(), 0L);
-                if (committed < beginnings.get(tp)) {
-                    long lost = beginnings.get(tp) - committed;
+                // a writer restart must not count the same expired range again
+                long countedUpTo = Math.max(committed, expiredCountedUpTo.getOrDefault(tp.partition(), committed));
+                if (countedUpTo < beginnings.get(tp)) {
+                    long lost = beginnings.get(tp) - countedUpTo;
                     expired.increment(lost);
+                    expiredCountedUpTo.put(tp.partition(), beginnings.get(tp));
                     LOG.error("raw.{}: Kafka no longer holds offsets {}..{} of partition {} (retention deleted them before "
                             + "the lake committed them); {} records cannot be landed. Lengthen the stream's retention.",
                             stream.name(), committed, beginnings.get(tp) - 1, tp.partition(), lost);
