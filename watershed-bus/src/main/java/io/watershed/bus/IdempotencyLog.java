@@ -13,6 +13,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.admin.AbortTransactionSpec;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -50,12 +51,18 @@ final class IdempotencyLog implements AutoCloseable {
     private final BlockingQueue<Integer> freeSlots = new ArrayBlockingQueue<>(PRODUCERS);
     private final KafkaProducer<byte[], byte[]>[] producers;
     private final Properties producerProperties;
+    private final Admin admin;
+    private final TopicPartition keyPartition = new TopicPartition(TOPIC, 0);
+    /** The key topic's last stable offset as last seen: every key record below it has its commit marker. */
+    private volatile long stableOffset;
 
-    private record Acknowledged(int count, long atMillis) {}
+    /** A key, the number of events written under it, when, and the offset of its record on {@value #TOPIC}. */
+    private record Acknowledged(int count, long atMillis, long offset) {}
 
     IdempotencyLog(String bootstrapServers, Admin admin, Properties baseProducerProperties) {
         this.bootstrapServers = bootstrapServers;
         this.producerProperties = baseProducerProperties;
+        this.admin = admin;
         @SuppressWarnings("unchecked")
         KafkaProducer<byte[], byte[]>[] slots = new KafkaProducer[PRODUCERS];
         this.producers = slots;
@@ -66,8 +73,55 @@ final class IdempotencyLog implements AutoCloseable {
             producer(i);
             freeSlots.add(i);
         }
+        abortHangingTransactions(admin);
         awaitNoOpenTransactions(admin);
         load();
+    }
+
+    /**
+     * Aborts transactions of our transactional ids that are still open on some partition after those ids
+     * were initialised. Initialising an id makes its coordinator finish the id's last transaction, so
+     * anything still open is one whose markers the coordinator will never write: Kafka skips the markers
+     * of a partition that has no leader at that moment ("these partitions are likely deleted already"),
+     * which after a kill -9 of this single-node broker is every partition until the broker rejoins. Such
+     * a transaction would hold back every read-committed reader and be silently committed by the next
+     * transaction of the same producer. Aborting it is safe: a request is answered only once its commit
+     * marker is on the key topic (see {@link #awaitStable}), so nothing in it was acknowledged.
+     */
+    private void abortHangingTransactions(Admin admin) {
+        try {
+            List<String> ids = java.util.stream.IntStream.range(0, PRODUCERS).mapToObj(IdempotencyLog::transactionalId).toList();
+            java.util.Set<Long> ours = new java.util.HashSet<>();
+            for (var description : admin.describeTransactions(ids).all().get().values()) {
+                ours.add(description.producerId());
+            }
+            java.util.Set<String> topics = admin.listTopics().names().get();
+            List<TopicPartition> partitions = new java.util.ArrayList<>();
+            for (var topic : admin.describeTopics(topics).allTopicNames().get().values()) {
+                topic.partitions().forEach(p -> partitions.add(new TopicPartition(topic.name(), p.partition())));
+            }
+            for (var entry : admin.describeProducers(partitions).all().get().entrySet()) {
+                for (var producer : entry.getValue().activeProducers()) {
+                    if (ours.contains(producer.producerId()) && producer.currentTransactionStartOffset().isPresent()) {
+                        LOG.warn("Aborting a transaction a killed process left open on {} (producer {}, epoch {}, from offset {}); "
+                                + "none of its events was acknowledged", entry.getKey(), producer.producerId(),
+                                producer.producerEpoch(), producer.currentTransactionStartOffset().getAsLong());
+                        admin.abortTransaction(new AbortTransactionSpec(entry.getKey(), producer.producerId(),
+                                (short) producer.producerEpoch(), producer.coordinatorEpoch().orElse(0))).all().get();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while looking for transactions left open", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Cannot look for transactions left open by a killed process: "
+                    + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    private static String transactionalId(int slot) {
+        return "watershed-ingest-" + slot;
     }
 
     private static void createTopic(Admin admin) {
@@ -131,11 +185,13 @@ final class IdempotencyLog implements AutoCloseable {
             consumer.seekToBeginning(List.of(partition));
             long end = consumer.endOffsets(List.of(partition)).get(partition);
             long oldest = System.currentTimeMillis() - RETENTION.toMillis();
+            stableOffset = Math.max(stableOffset, end); // read_committed: the end is the last stable offset
             while (consumer.position(partition) < end) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     if (record.key() != null && record.value() != null && record.timestamp() >= oldest) {
                         keys.put(new String(record.key(), StandardCharsets.UTF_8),
-                                new Acknowledged(Integer.parseInt(new String(record.value(), StandardCharsets.UTF_8)), record.timestamp()));
+                                new Acknowledged(Integer.parseInt(new String(record.value(), StandardCharsets.UTF_8)), record.timestamp(),
+                                        record.offset()));
                     }
                 }
             }
@@ -147,7 +203,42 @@ final class IdempotencyLog implements AutoCloseable {
         if (ack == null || ack.atMillis() < System.currentTimeMillis() - RETENTION.toMillis()) {
             return Optional.empty();
         }
+        if (!awaitStable(ack.offset(), Duration.ofSeconds(5))) {
+            throw WatershedException.unavailable("The batch under Idempotency-Key '" + key + "' is committed but its commit "
+                    + "is not visible yet; retry with the same key", Duration.ofSeconds(1), null);
+        }
         return Optional.of(ack.count());
+    }
+
+    /**
+     * Waits until the key record at {@code offset} is below the key topic's last stable offset, that is,
+     * until its commit marker is written. The producer's commit returns once the coordinator has decided;
+     * the markers follow. Answering only after them means that no acknowledged batch can be caught by a
+     * crash between decision and markers, whose transaction {@link #abortHangingTransactions} would abort.
+     */
+    private boolean awaitStable(long offset, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            while (offset >= stableOffset) {
+                long stable = admin.listOffsets(Map.of(keyPartition, OffsetSpec.latest()),
+                        new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).partitionResult(keyPartition).get().offset();
+                stableOffset = Math.max(stableOffset, stable);
+                if (offset < stable) {
+                    return true;
+                }
+                if (System.nanoTime() > deadline) {
+                    return false;
+                }
+                Thread.sleep(2);
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            LOG.warn("Cannot read the last stable offset of {}: {}", TOPIC, e.getCause().toString());
+            return false;
+        }
     }
 
     void publish(String topic, List<Event> events, String key) {
@@ -160,7 +251,7 @@ final class IdempotencyLog implements AutoCloseable {
                 producer.send(new ProducerRecord<>(topic, null, event.acceptedAtMillis(), event.key(), event.value()));
             }
             String record = topic + '/' + key;
-            Future<?> marker = producer.send(new ProducerRecord<>(TOPIC, record.getBytes(StandardCharsets.UTF_8),
+            Future<org.apache.kafka.clients.producer.RecordMetadata> marker = producer.send(new ProducerRecord<>(TOPIC, record.getBytes(StandardCharsets.UTF_8),
                     String.valueOf(events.size()).getBytes(StandardCharsets.UTF_8)));
             try {
                 producer.commitTransaction();
@@ -172,8 +263,12 @@ final class IdempotencyLog implements AutoCloseable {
                 throw WatershedException.unavailable("Cannot write to topic '" + topic + "': the transaction timed out and was "
                         + "aborted; nothing was written, retry with the same Idempotency-Key", Duration.ofSeconds(5), e);
             }
-            marker.get();
-            keys.put(record, new Acknowledged(events.size(), System.currentTimeMillis()));
+            long offset = marker.get().offset();
+            keys.put(record, new Acknowledged(events.size(), System.currentTimeMillis(), offset));
+            if (!awaitStable(offset, Duration.ofSeconds(30))) {
+                throw WatershedException.unavailable("Cannot confirm the write to topic '" + topic + "': it is committed but "
+                        + "its commit is not visible after 30 s; retry with the same Idempotency-Key", Duration.ofSeconds(5), null);
+            }
         } catch (ProducerFencedException e) {
             healthy = false;
             throw WatershedException.unavailable("Cannot write to topic '" + topic + "': the transactional producer was fenced; "
@@ -226,7 +321,7 @@ final class IdempotencyLog implements AutoCloseable {
             Properties p = new Properties();
             p.putAll(producerProperties);
             // a fixed id per slot: after a crash, the next start aborts whatever the old process left open
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "watershed-ingest-" + slot);
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(slot));
             // a transaction a dead process left open holds back every read-committed reader until it is
             // aborted: keep that bound short (a request's transaction takes well under a second)
             p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "20000");

@@ -16,7 +16,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,8 +69,6 @@ class CrashRecoveryIT {
     }
 
     @Test
-    @Disabled("Known defect, see the session note on issue 2: after a kill -9 a transaction of the killed process can stay "
-            + "open longer than the key log waits (30 s); a keyed retry in that window writes its batch twice")
     void acknowledgedEventsSurviveRepeatedKillNineAndKeyedRetriesWriteOnce() throws Exception {
         Path project = TestProject.in(root.resolve("project")).yaml("query:\n  max_rows: 1000000")
                 .stream("orders", "partitions: 2\nkey: customer\n").write();
