@@ -35,7 +35,7 @@ final class UpCommand implements Callable<Integer> {
     /** Starts, prints the banner, runs {@code whileUp} (may be null) and blocks until the JVM is asked to stop. */
     static int run(Project loaded, Path data, Integer port, java.util.function.Consumer<Platform> whileUp) {
         if (port != null) {
-            loaded = new Project(loaded.directory(), loaded.name(), loaded.profile(), loaded.settings().withPort(port), loaded.streams());
+            loaded = loaded.withSettings(loaded.settings().withPort(port));
         }
         DataDirectory.prepare(data);
         long t0 = System.nanoTime();

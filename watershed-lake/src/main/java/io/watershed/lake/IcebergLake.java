@@ -36,6 +36,10 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     private final JdbcCatalog catalog;
     private final Object commitLock = new Object();
     private final Map<TableIdentifier, LakeTableView> views = new ConcurrentHashMap<>();
+    /** The catalog's name; a JDBC catalog keeps each name's tables apart, so every client must use this one. */
+    public static final String CATALOG_NAME = "watershed";
+    private final Map<String, String> catalogProperties;
+    private volatile java.util.concurrent.ScheduledExecutorService refresher;
 
     public IcebergLake(Path lakeDirectory) {
         this.warehouse = lakeDirectory.resolve("warehouse").toAbsolutePath();
@@ -50,9 +54,10 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString());
         properties.put("jdbc.schema-version", "V1");
         properties.put(CatalogProperties.CLIENT_POOL_SIZE, "1");
+        this.catalogProperties = Map.copyOf(properties);
         this.catalog = new JdbcCatalog();
         catalog.setConf(new Configuration());
-        catalog.initialize("watershed", properties);
+        catalog.initialize(CATALOG_NAME, properties);
         if (!catalog.namespaceExists(RAW)) {
             try {
                 catalog.createNamespace(RAW);
@@ -65,6 +70,45 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
                 refreshView(catalog.loadTable(id));
             }
         }
+    }
+
+    /** What another Iceberg client (Flink's catalog) needs to open this catalog: catalog-impl, uri, warehouse, ... */
+    public Map<String, String> catalogProperties() {
+        Map<String, String> p = new HashMap<>(catalogProperties);
+        p.put(CatalogProperties.CATALOG_IMPL, JdbcCatalog.class.getName());
+        return p;
+    }
+
+    /**
+     * Reloads, every {@code interval}, the tables other writers (pipelines) commit to, so that queries
+     * see their new snapshots. The raw tables are refreshed by their lake writer at each commit.
+     */
+    public void refreshTablesWrittenElsewhere(java.time.Duration interval) {
+        java.util.concurrent.ScheduledExecutorService executor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "watershed-lake-refresh");
+            t.setDaemon(true);
+            return t;
+        });
+        refresher = executor;
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                for (Namespace namespace : catalog.listNamespaces()) {
+                    if (namespace.equals(RAW)) {
+                        continue;
+                    }
+                    for (TableIdentifier id : catalog.listTables(namespace)) {
+                        Table table = catalog.loadTable(id);
+                        LakeTableView view = views.get(id);
+                        long snapshot = table.currentSnapshot() == null ? -1 : table.currentSnapshot().snapshotId();
+                        if (view == null || view.snapshotId() != snapshot || view.columns().size() != table.schema().columns().size()) {
+                            refreshView(table);
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(IcebergLake.class).warn("Cannot refresh the lake's tables: {}", e.toString());
+            }
+        }, 0, interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     public JdbcCatalog catalog() {
@@ -134,6 +178,9 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     @Override
     public void close() {
+        if (refresher != null) {
+            refresher.shutdownNow();
+        }
         catalog.close();
     }
 }

@@ -1,6 +1,7 @@
 package io.watershed.project;
 
 import io.watershed.project.SettingKey.ValueKind;
+import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.Project;
 import io.watershed.spi.Settings;
 import io.watershed.spi.StreamSpec;
@@ -39,7 +40,7 @@ public final class ProjectLoader {
     public static final Set<String> FIELD_TYPES = Set.of("string", "int", "long", "double", "boolean", "timestamp", "json");
     private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query");
     private static final Set<String> STREAM_KEYS =
-            Set.of("name", "description", "partitions", "key", "event_time", "retention", "fields");
+            Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields");
 
     private final Map<String, String> environment;
 
@@ -105,10 +106,11 @@ public final class ProjectLoader {
 
         Settings settings = bind(values, profile);
         Map<String, StreamSpec> streams = loadStreams(directory, settings, problems);
+        Map<String, PipelineSpec> pipelines = loadPipelines(directory, problems);
         if (!problems.isEmpty()) {
             throw new ProjectInvalidException(problems);
         }
-        return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams);
+        return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams, pipelines);
     }
 
     private static Settings bind(Map<String, Object> v, String profile) {
@@ -131,6 +133,43 @@ public final class ProjectLoader {
                 (Duration) v.getOrDefault("query.timeout", d.queryTimeout()),
                 (Integer) v.getOrDefault("query.max_rows", d.queryMaxRows()),
                 (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()));
+    }
+
+    /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */
+    private static Map<String, PipelineSpec> loadPipelines(Path directory, List<Problem> problems) {
+        Map<String, PipelineSpec> pipelines = new java.util.TreeMap<>();
+        Path dir = directory.resolve("pipelines");
+        if (!Files.isDirectory(dir)) {
+            return pipelines;
+        }
+        List<Path> files;
+        try (Stream<Path> list = Files.list(dir)) {
+            files = list.filter(p -> p.toString().endsWith(".sql")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list " + dir, e);
+        }
+        for (Path file : files) {
+            String fileName = file.getFileName().toString();
+            String name = fileName.substring(0, fileName.length() - ".sql".length());
+            String shown = directory.relativize(file).toString();
+            if (!StreamSpec.NAME.matcher(name).matches()) {
+                problems.add(new Problem(shown, 1, 1, "pipeline file name '" + name + "' is not a valid pipeline name; use "
+                        + StreamSpec.NAME_RULE));
+                continue;
+            }
+            try {
+                String sql = Files.readString(file);
+                if (sql.isBlank()) {
+                    problems.add(new Problem(shown, 1, 1, "pipeline '" + name + "' is empty; write an INSERT INTO or a "
+                            + "CREATE LIVE VIEW statement"));
+                    continue;
+                }
+                pipelines.put(name, new PipelineSpec(name, file.toAbsolutePath().normalize(), sql));
+            } catch (IOException e) {
+                problems.add(new Problem(shown, 1, 1, "cannot read: " + e.getMessage()));
+            }
+        }
+        return pipelines;
     }
 
     private Map<String, StreamSpec> loadStreams(Path directory, Settings settings, List<Problem> problems) {
@@ -183,6 +222,10 @@ public final class ProjectLoader {
             Optional<Duration> retention = e.containsKey("retention")
                     ? reader.convert(e.get("retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
                     : Optional.empty();
+            Duration lateness = e.containsKey("lateness")
+                    ? reader.convert(e.get("lateness").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                            .orElse(StreamSpec.DEFAULT_LATENESS)
+                    : StreamSpec.DEFAULT_LATENESS;
             if (e.containsKey("description")) {
                 reader.string(e.get("description").getValueNode());
             }
@@ -215,7 +258,7 @@ public final class ProjectLoader {
                 reader.problem(e.get("event_time").getValueNode(), "event_time field '" + eventTime.get()
                         + "' has type " + fields.get(eventTime.get()) + "; it must be timestamp, long (epoch millis) or string");
             }
-            streams.put(name, new StreamSpec(name, partitions, key, eventTime, retention, fields));
+            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields));
         }
         return streams;
     }

@@ -41,6 +41,7 @@ final class HttpApi implements AutoCloseable {
         });
         app.get("/v1/health", this::health);
         app.get("/v1/streams", this::listStreams);
+        app.get("/v1/pipelines", this::listPipelines);
         app.post("/v1/streams/{stream}/events", this::ingest);
         app.post("/v1/sql", this::sql);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(platform.meters().scrape()));
@@ -72,6 +73,20 @@ final class HttpApi implements AutoCloseable {
         body.put("bus", platform.embeddedBus() ? "embedded " + platform.bootstrapServers() : platform.bootstrapServers());
         body.put("streams", platform.streams().streams().size());
         ctx.json(body);
+    }
+
+    private void listPipelines(Context ctx) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (io.watershed.spi.StreamProcessor.PipelineStatus p : platform.pipelines().pipelines()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", p.name());
+            m.put("state", p.state());
+            m.put("outputs", p.outputs());
+            m.put("job_id", p.jobId().orElse(null));
+            m.put("error", p.error().orElse(null));
+            out.add(m);
+        }
+        ctx.json(Map.of("pipelines", out));
     }
 
     private void listStreams(Context ctx) {

@@ -12,6 +12,8 @@ import io.watershed.lake.IcebergLake;
 import io.watershed.lake.RawLakeWriter;
 import io.watershed.query.DuckDbQueryEngine;
 import io.watershed.spi.Project;
+import io.watershed.spi.StreamProcessor;
+import io.watershed.stream.PipelineRunner;
 import io.watershed.spi.Settings;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
@@ -21,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -51,6 +54,16 @@ public final class Platform implements AutoCloseable {
     private final IngestService ingest;
     private final DuckDbQueryEngine query;
     private final HttpApi http;
+    private final StreamProcessor pipelines;
+    private static final StreamProcessor NO_PIPELINES = new StreamProcessor() {
+        @Override
+        public List<PipelineStatus> pipelines() {
+            return List.of();
+        }
+
+        @Override
+        public void close() {}
+    };
     private final long startedAtNanos;
     private volatile boolean closed;
 
@@ -104,6 +117,15 @@ public final class Platform implements AutoCloseable {
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
             streams.openAll(project.streams().values());
             reopenStreamsCreatedOnFirstUse(settings);
+            if (project.pipelines().isEmpty()) {
+                pipelines = NO_PIPELINES;
+            } else {
+                lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
+                pipelines = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"), bootstrapServers,
+                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, bus, List.copyOf(streams.streams()),
+                        settings.defaultPartitions(), settings.commitInterval()), project.pipelines().values());
+                started.push(pipelines);
+            }
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
             http = new HttpApi(this, settings);
             started.push(http);
@@ -182,6 +204,11 @@ public final class Platform implements AutoCloseable {
 
     public boolean embeddedBus() {
         return embeddedBus;
+    }
+
+    /** The project's continuous pipelines. */
+    public StreamProcessor pipelines() {
+        return pipelines;
     }
 
     public Project project() {

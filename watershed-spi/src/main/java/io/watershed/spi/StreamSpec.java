@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  * @param partitions Kafka partitions of the stream's topic
  * @param key optional field whose value keys the Kafka record (same key, same partition)
  * @param eventTime optional field holding the event time
+ * @param lateness how late an event may arrive after a later one and still count in its event-time window (the
+ *        watermark's delay in pipelines)
  * @param retention how long Kafka keeps the stream's records; empty means the bus default
  * @param fields declared field types (may be empty: types are inferred)
  */
@@ -22,6 +24,7 @@ public record StreamSpec(
         int partitions,
         Optional<String> key,
         Optional<String> eventTime,
+        Duration lateness,
         Optional<Duration> retention,
         Map<String, String> fields) {
 
@@ -31,6 +34,9 @@ public record StreamSpec(
             + "at most 63 characters";
     /** Columns every raw table has; events may not use these field names. */
     public static final java.util.Set<String> RESERVED_FIELDS = java.util.Set.of("_partition", "_offset", "_ingested_at");
+
+    /** Lateness when a stream declares none. */
+    public static final Duration DEFAULT_LATENESS = Duration.ofSeconds(5);
 
     public StreamSpec {
         if (!NAME.matcher(name).matches()) {
@@ -46,7 +52,7 @@ public record StreamSpec(
 
     /** A stream created on first use: inferred schema, default partitions. */
     public static StreamSpec inferred(String name, int partitions) {
-        return new StreamSpec(name, partitions, Optional.empty(), Optional.empty(), Optional.empty(), Map.of());
+        return new StreamSpec(name, partitions, Optional.empty(), Optional.empty(), DEFAULT_LATENESS, Optional.empty(), Map.of());
     }
 
     public String topic() {

@@ -30,13 +30,27 @@ public final class TestProject {
         return this;
     }
 
+    private final Map<String, String> pipelines = new java.util.LinkedHashMap<>();
+
     public TestProject stream(String name, String body) {
         streams.put(name, body);
         return this;
     }
 
+    /** Adds {@code pipelines/<name>.sql}. */
+    public TestProject pipeline(String name, String sql) {
+        pipelines.put(name, sql);
+        return this;
+    }
+
     public Path write() {
         try {
+            if (!pipelines.isEmpty()) {
+                Files.createDirectories(directory.resolve("pipelines"));
+            }
+            for (Map.Entry<String, String> p : pipelines.entrySet()) {
+                Files.writeString(directory.resolve("pipelines").resolve(p.getKey() + ".sql"), p.getValue());
+            }
             Files.createDirectories(directory.resolve("streams"));
             Files.writeString(directory.resolve("watershed.yaml"), yaml);
             for (Map.Entry<String, String> s : streams.entrySet()) {

@@ -1,0 +1,383 @@
+package io.watershed.stream;
+
+import io.watershed.spi.EventBus;
+import io.watershed.spi.LakeCatalog;
+import io.watershed.spi.LakeTableView;
+import io.watershed.spi.PipelineSpec;
+import io.watershed.spi.StreamProcessor;
+import io.watershed.spi.StreamSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.table.api.StatementSet;
+import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.catalog.Column;
+import org.apache.flink.table.catalog.ResolvedSchema;
+import org.apache.flink.table.types.logical.LocalZonedTimestampType;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.TimestampType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs each pipeline of the project as one Flink job on an in-process MiniCluster. A pipeline is a
+ * file of Flink SQL statements: {@code INSERT INTO} a lake table (created from the query's columns
+ * when missing; committed exactly once at each checkpoint) or a stream (a Kafka topic other pipelines
+ * read as {@code streams.<name>}), plus any {@code CREATE TEMPORARY VIEW}, {@code CREATE TEMPORARY
+ * FUNCTION} or {@code SET} statements before them. Each job checkpoints into the data directory and
+ * resumes from its latest checkpoint when the platform starts again.
+ */
+public final class PipelineRunner implements StreamProcessor {
+    private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
+    private static final Pattern INSERT = Pattern.compile("(?is)INSERT\\s+INTO\\s+((?:`[^`]+`|[\\w]+)(?:\\s*\\.\\s*(?:`[^`]+`|[\\w]+)){0,2})\\s+(.*)");
+    private static final Pattern LIVE_VIEW = Pattern.compile("(?is)CREATE\\s+LIVE\\s+VIEW\\b.*");
+    private static final Pattern POSITION = Pattern.compile("line (\\d+), column (\\d+)");
+
+    /**
+     * What the runner needs from the rest of the platform.
+     *
+     * @param catalogName the Iceberg catalog's name (Flink's catalog gets the same one, and is the current catalog)
+     * @param catalogProperties the Iceberg catalog's properties (catalog-impl, uri, warehouse, ...)
+     */
+    public record Context(Path directory, String bootstrapServers, String catalogName, Map<String, String> catalogProperties,
+            LakeCatalog lake, EventBus bus, Collection<StreamSpec> streams, int defaultPartitions, Duration checkpointInterval) {}
+
+    private final Context context;
+    private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+    private final Thread starter;
+    private volatile FlinkRuntime runtime;
+    private volatile boolean closed;
+
+    private static final class Pipeline {
+        final PipelineSpec spec;
+        volatile String state = "STARTING";
+        volatile String error;
+        volatile JobClient job;
+        final List<String> outputs = new ArrayList<>();
+
+        Pipeline(PipelineSpec spec) {
+            this.spec = spec;
+        }
+    }
+
+    public PipelineRunner(Context context, Collection<PipelineSpec> specs) {
+        this.context = context;
+        specs.stream().sorted(Comparator.comparing(PipelineSpec::name)).forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
+        // Flink starts in the background: ingest and queries do not wait for it
+        this.starter = new Thread(this::startAll, "watershed-pipelines-start");
+        starter.setDaemon(true);
+        starter.start();
+    }
+
+    private void startAll() {
+        try {
+            runtime = new FlinkRuntime(context.directory(), Math.max(4, pipelines.size() * 2));
+        } catch (Exception e) {
+            LOG.error("Cannot start the Flink MiniCluster: {}", e.toString(), e);
+            pipelines.values().forEach(p -> fail(p, "the Flink MiniCluster did not start: " + e.getMessage()));
+            return;
+        }
+        for (Pipeline pipeline : pipelines.values()) {
+            if (closed) {
+                return;
+            }
+            try {
+                submit(pipeline);
+                LOG.info("Pipeline '{}' submitted as job {}, writing {}", pipeline.spec.name(), pipeline.job.getJobID(), pipeline.outputs);
+            } catch (PipelineException e) {
+                fail(pipeline, e.getMessage());
+            } catch (RuntimeException e) {
+                fail(pipeline, pipeline.spec.file().getFileName() + ": " + rootMessage(e));
+            }
+        }
+    }
+
+    private void fail(Pipeline pipeline, String message) {
+        pipeline.state = "FAILED";
+        pipeline.error = message;
+        LOG.error("Pipeline '{}' failed: {}", pipeline.spec.name(), message);
+    }
+
+    private void submit(Pipeline pipeline) {
+        String name = pipeline.spec.name();
+        Path checkpoints = runtime.checkpoints().resolve(name);
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.NAME, name);
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, context.checkpointInterval());
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
+        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        // a partition without new records for a second stops holding back event time (its watermark is the
+        // minimum over partitions); without this a quiet partition would keep every window open
+        conf.setString("table.exec.source.idle-timeout", "1 s");
+        latestCheckpoint(checkpoints).ifPresent(path -> {
+            LOG.info("Pipeline '{}' resumes from checkpoint {}", name, path);
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toString());
+        });
+        TableEnvironment env = runtime.tableEnvironment(conf);
+        registerCatalog(env);
+        registerStreams(env, name);
+        StatementSet inserts = env.createStatementSet();
+        int count = 0;
+        for (SqlScript.Statement statement : SqlScript.split(pipeline.spec.sql())) {
+            try {
+                if (LIVE_VIEW.matcher(statement.text()).matches()) {
+                    throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW is not available yet; "
+                            + "write the result to a lake table with INSERT INTO <namespace>.<table> SELECT ...");
+                }
+                Matcher insert = INSERT.matcher(statement.text());
+                if (insert.matches()) {
+                    // the query keeps its place in the statement (the INSERT INTO part blanked), so the planner's positions hold
+                    String query = statement.text().substring(0, insert.start(2)).replaceAll("[^\n]", " ") + insert.group(2);
+                    pipeline.outputs.add(prepareTarget(env, pipeline, statement, insert.group(1), query));
+                    inserts.addInsertSql(statement.text());
+                    count++;
+                } else {
+                    env.executeSql(statement.text());
+                }
+            } catch (PipelineException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new PipelineException(located(pipeline, statement, e), e);
+            }
+        }
+        if (count == 0) {
+            throw new PipelineException(pipeline.spec.file().getFileName() + ":1:1: pipeline '" + name
+                    + "' has no INSERT INTO statement, so it has no output");
+        }
+        pipeline.job = inserts.execute().getJobClient().orElseThrow();
+        pipeline.state = "RUNNING";
+    }
+
+    private void registerCatalog(TableEnvironment env) {
+        StringBuilder ddl = new StringBuilder("CREATE CATALOG ").append(StreamTables.quote(context.catalogName()))
+                .append(" WITH (\n  'type' = 'iceberg'");
+        context.catalogProperties().forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
+        env.executeSql(ddl.append("\n)").toString());
+        env.useCatalog(context.catalogName());
+    }
+
+    private void registerStreams(TableEnvironment env, String pipeline) {
+        Map<String, LakeTableView> raw = new LinkedHashMap<>();
+        for (LakeTableView table : context.lake().tables()) {
+            if (table.namespace().equals("raw")) {
+                raw.put(table.name(), table);
+            }
+        }
+        for (StreamSpec stream : context.streams()) {
+            Map<String, String> columns = StreamTables.columns(stream, Optional.ofNullable(raw.get(stream.name())));
+            if (columns.isEmpty()) {
+                LOG.debug("Stream '{}' has neither declared fields nor data yet; pipelines cannot read it", stream.name());
+                continue;
+            }
+            env.executeSql(StreamTables.ddl(streamTable(stream.name()), stream, columns, context.bootstrapServers(),
+                    "watershed-pipeline-" + pipeline));
+        }
+    }
+
+    private String streamTable(String stream) {
+        return StreamTables.quote(context.catalogName()) + ".`streams`." + StreamTables.quote(stream);
+    }
+
+    /** Makes sure the INSERT's target exists (a lake table, or a stream's topic and sink); returns its name. */
+    private String prepareTarget(TableEnvironment env, Pipeline pipeline, SqlScript.Statement statement, String target, String query) {
+        List<String> parts = new ArrayList<>();
+        for (String part : target.split("\\s*\\.\\s*")) {
+            parts.add(part.startsWith("`") ? part.substring(1, part.length() - 1) : part);
+        }
+        if (parts.size() == 3 && parts.get(0).equals(context.catalogName())) {
+            parts.remove(0);
+        }
+        if (parts.size() != 2) {
+            throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO " + target + ": name the target as "
+                    + "<namespace>.<table> for a lake table or streams.<name> for a stream");
+        }
+        String namespace = parts.get(0);
+        String table = parts.get(1);
+        if (namespace.equals("raw")) {
+            throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO raw." + table + ": raw tables are "
+                    + "written by the lake writer only; write to streams." + table + " (it lands in raw." + table
+                    + ") or to a table in another namespace");
+        }
+        if (!StreamSpec.NAME.matcher(namespace).matches() || !StreamSpec.NAME.matcher(table).matches()) {
+            throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO " + target + ": namespace and table "
+                    + "names use " + StreamSpec.NAME_RULE);
+        }
+        if (namespace.equals("streams")) {
+            if (context.streams().stream().noneMatch(s -> s.name().equals(table))) {
+                ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
+                context.bus().ensureTopics(List.of(StreamSpec.inferred(table, context.defaultPartitions())));
+                env.executeSql(StreamTables.sinkDdl(streamTable(table), table, columnDefinitions(schema),
+                        context.bootstrapServers(), pipeline.spec.name()));
+            }
+            return "streams." + table;
+        }
+        if (!tableExists(env, namespace, table)) {
+            ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
+            env.executeSql("CREATE DATABASE IF NOT EXISTS " + StreamTables.quote(namespace));
+            env.executeSql("CREATE TABLE IF NOT EXISTS " + StreamTables.quote(namespace) + "." + StreamTables.quote(table)
+                    + " (\n  " + String.join(",\n  ", columnDefinitions(schema)) + "\n) WITH ('format-version' = '2', "
+                    + "'write.parquet.compression-codec' = 'zstd')");
+            LOG.info("Created lake table {}.{} for pipeline '{}'", namespace, table, pipeline.spec.name());
+        }
+        return namespace + "." + table;
+    }
+
+    private boolean tableExists(TableEnvironment env, String namespace, String table) {
+        return env.getCatalog(context.catalogName()).map(c -> c.tableExists(
+                new org.apache.flink.table.catalog.ObjectPath(namespace, table))).orElse(false);
+    }
+
+    private static List<String> columnDefinitions(ResolvedSchema schema) {
+        List<String> columns = new ArrayList<>();
+        for (Column column : schema.getColumns()) {
+            columns.add(StreamTables.quote(column.getName()) + " " + plain(column.getDataType().getLogicalType()).asSerializableString());
+        }
+        return columns;
+    }
+
+    /** The type without its time attribute (a window's rowtime is a plain timestamp in a table). */
+    private static LogicalType plain(LogicalType type) {
+        if (type instanceof TimestampType t) {
+            return new TimestampType(t.isNullable(), t.getPrecision());
+        }
+        if (type instanceof LocalZonedTimestampType t) {
+            return new LocalZonedTimestampType(t.isNullable(), t.getPrecision());
+        }
+        return type;
+    }
+
+    /** The error with its position in the file: Flink's "line L, column C" is relative to the statement. */
+    private static String located(Pipeline pipeline, SqlScript.Statement statement, RuntimeException e) {
+        String message = rootMessage(e);
+        int line = 1;
+        int column = 1;
+        // the planner puts the position in an outer exception ("From line 2, column 52 to ...") and the reason in the root
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            Matcher m = POSITION.matcher(String.valueOf(t.getMessage()));
+            if (m.find()) {
+                line = Integer.parseInt(m.group(1));
+                column = Integer.parseInt(m.group(2));
+                break;
+            }
+        }
+        return where(pipeline, statement, line, column) + message;
+    }
+
+    private static String where(Pipeline pipeline, SqlScript.Statement statement, int line, int column) {
+        int fileLine = statement.line() + line - 1;
+        int fileColumn = line == 1 ? statement.column() + column - 1 : column;
+        return "pipelines/" + pipeline.spec.file().getFileName() + ":" + fileLine + ":" + fileColumn + ": ";
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable cause = e;
+        String message = e.getMessage();
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+            if (cause.getMessage() != null) {
+                message = cause.getMessage();
+            }
+        }
+        return message == null ? e.toString() : message.strip();
+    }
+
+    /** The newest complete checkpoint ({@code chk-N} with its {@code _metadata}) of any earlier job of this pipeline. */
+    static Optional<Path> latestCheckpoint(Path checkpoints) {
+        if (!Files.isDirectory(checkpoints)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> files = Files.find(checkpoints, 3, (p, a) -> p.getFileName().toString().equals("_metadata")
+                && p.getParent().getFileName().toString().startsWith("chk-"))) {
+            return files.max(Comparator.comparing(PipelineRunner::modified)).map(Path::getParent);
+        } catch (IOException e) {
+            LOG.warn("Cannot look for checkpoints in {}: {}", checkpoints, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private static long modified(Path path) {
+        try {
+            return Files.getLastModifiedTime(path).toMillis();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public List<PipelineStatus> pipelines() {
+        List<PipelineStatus> statuses = new ArrayList<>();
+        for (Pipeline p : pipelines.values()) {
+            String state = p.state;
+            JobClient job = p.job;
+            if (job != null && state.equals("RUNNING")) {
+                try {
+                    state = job.getJobStatus().get(5, TimeUnit.SECONDS).name();
+                } catch (Exception e) {
+                    state = "UNKNOWN";
+                }
+            }
+            statuses.add(new PipelineStatus(p.spec.name(), state, Optional.ofNullable(p.error),
+                    Optional.ofNullable(job).map(j -> j.getJobID().toString()), List.copyOf(p.outputs)));
+        }
+        return statuses;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            starter.join(TimeUnit.SECONDS.toMillis(60));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Pipeline p : pipelines.values()) {
+            if (p.job != null) {
+                try {
+                    // the last checkpoint is kept (RETAIN_ON_CANCELLATION): the next start resumes from it
+                    p.job.cancel().get(30, TimeUnit.SECONDS);
+                    p.state = "STOPPED";
+                } catch (Exception e) {
+                    LOG.warn("Cannot cancel pipeline '{}': {}", p.spec.name(), e.toString());
+                }
+            }
+        }
+        if (runtime != null) {
+            try {
+                runtime.close();
+            } catch (Exception e) {
+                LOG.warn("Cannot stop the Flink MiniCluster: {}", e.toString());
+            }
+        }
+    }
+
+    /** A pipeline that cannot start, with a message that names the file, line and column. */
+    static final class PipelineException extends RuntimeException {
+        PipelineException(String message) {
+            super(message);
+        }
+
+        PipelineException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package io.watershed.stream;
+
+import io.watershed.spi.LakeTableView;
+import io.watershed.spi.StreamSpec;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The Flink table {@code streams.<name>} of a stream: a Kafka source on the stream's topic, reading
+ * committed records only, with the stream's fields as columns, the provenance columns
+ * {@code _partition}, {@code _offset} and {@code _ingested_at}, and, when the stream declares an
+ * event-time field, a watermark that trails it by the stream's lateness.
+ */
+final class StreamTables {
+    /** The computed event-time column of a stream whose event_time field holds epoch milliseconds. */
+    static final String ROWTIME = "rowtime";
+
+    private StreamTables() {}
+
+    /**
+     * Flink column types of a stream: its declared fields, else the columns its raw lake table has
+     * inferred so far; empty when neither exists yet.
+     */
+    static Map<String, String> columns(StreamSpec stream, Optional<LakeTableView> rawTable) {
+        Map<String, String> columns = new LinkedHashMap<>();
+        if (!stream.fields().isEmpty()) {
+            stream.fields().forEach((field, type) -> columns.put(field, flinkType(type, stream.eventTime().filter(field::equals).isPresent())));
+        } else if (rawTable.isPresent()) {
+            for (LakeTableView.Column column : rawTable.get().columns()) {
+                if (!StreamSpec.RESERVED_FIELDS.contains(column.name())) {
+                    columns.put(column.name(), fromDuckDb(column.sqlType()));
+                }
+            }
+            stream.eventTime().ifPresent(field -> columns.computeIfPresent(field,
+                    (f, type) -> type.equals("BIGINT") ? type : "TIMESTAMP_LTZ(3)"));
+        }
+        return columns;
+    }
+
+    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, String bootstrapServers, String groupId) {
+        StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n");
+        columns.forEach((name, type) -> sql.append("  ").append(quote(name)).append(' ').append(type).append(",\n"));
+        sql.append("  `_partition` INT METADATA FROM 'partition' VIRTUAL,\n");
+        sql.append("  `_offset` BIGINT METADATA FROM 'offset' VIRTUAL,\n");
+        sql.append("  `_ingested_at` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL");
+        Optional<String> eventTime = stream.eventTime().filter(columns::containsKey);
+        if (eventTime.isPresent()) {
+            String rowtime = quote(eventTime.get());
+            if (columns.get(eventTime.get()).equals("BIGINT")) {
+                sql.append(",\n  `").append(ROWTIME).append("` AS TO_TIMESTAMP_LTZ(").append(rowtime).append(", 3)");
+                rowtime = '`' + ROWTIME + '`';
+            }
+            java.time.Duration d = stream.lateness();
+            sql.append(",\n  WATERMARK FOR ").append(rowtime).append(" AS ").append(rowtime).append(" - INTERVAL '")
+                    .append(String.format("%d %02d:%02d:%02d.%03d", d.toDays(), d.toHoursPart(), d.toMinutesPart(),
+                            d.toSecondsPart(), d.toMillisPart())).append("' DAY TO SECOND(3)");
+        }
+        sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, Map.of(
+                "properties.group.id", groupId,
+                "properties.isolation.level", "read_committed",
+                "scan.startup.mode", "earliest-offset",
+                // a record that is not a JSON object of these types does not stop the pipeline; the raw
+                // table keeps it in full (and its dead-letter table says why it does not fit)
+                "json.ignore-parse-errors", "true"))).append(')');
+        return sql.toString();
+    }
+
+    /** An append-only Kafka sink for a stream a pipeline writes, exactly once through Kafka transactions. */
+    static String sinkDdl(String identifier, String topic, List<String> columnDefinitions, String bootstrapServers, String pipeline) {
+        StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n  ")
+                .append(String.join(",\n  ", columnDefinitions)).append("\n) WITH (\n");
+        sql.append(options(topic, bootstrapServers, Map.of(
+                "sink.delivery-guarantee", "exactly-once",
+                "sink.transactional-id-prefix", "watershed-pipeline-" + pipeline,
+                // below the broker's transaction.max.timeout.ms (15 min); Flink's default is an hour
+                "properties.transaction.timeout.ms", "600000"))).append(')');
+        return sql.toString();
+    }
+
+    private static String options(String topic, String bootstrapServers, Map<String, String> extra) {
+        Map<String, String> options = new LinkedHashMap<>();
+        options.put("connector", "kafka");
+        options.put("topic", topic);
+        options.put("properties.bootstrap.servers", bootstrapServers);
+        options.put("format", "json");
+        options.put("json.timestamp-format.standard", "ISO-8601");
+        options.putAll(new java.util.TreeMap<>(extra));
+        StringBuilder sql = new StringBuilder();
+        options.forEach((k, v) -> sql.append("  '").append(k).append("' = '").append(v.replace("'", "''")).append("',\n"));
+        sql.setLength(sql.length() - 2);
+        return sql.append('\n').toString();
+    }
+
+    static String quote(String identifier) {
+        return '`' + identifier.replace("`", "``") + '`';
+    }
+
+    private static String flinkType(String declared, boolean eventTime) {
+        return switch (declared) {
+            case "int" -> "INT";
+            case "long" -> "BIGINT";
+            case "double" -> "DOUBLE";
+            case "boolean" -> "BOOLEAN";
+            case "timestamp" -> "TIMESTAMP_LTZ(3)";
+            case "string" -> eventTime ? "TIMESTAMP_LTZ(3)" : "STRING";
+            default -> "STRING"; // json: the nested value as JSON text
+        };
+    }
+
+    private static String fromDuckDb(String sqlType) {
+        return switch (sqlType) {
+            case "INTEGER" -> "INT";
+            case "BIGINT" -> "BIGINT";
+            case "DOUBLE" -> "DOUBLE";
+            case "FLOAT" -> "FLOAT";
+            case "BOOLEAN" -> "BOOLEAN";
+            case "DATE" -> "DATE";
+            case "TIMESTAMPTZ" -> "TIMESTAMP_LTZ(6)";
+            case "TIMESTAMP" -> "TIMESTAMP(6)";
+            default -> "STRING";
+        };
+    }
+}

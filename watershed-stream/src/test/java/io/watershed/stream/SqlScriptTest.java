@@ -1,0 +1,29 @@
+package io.watershed.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SqlScriptTest {
+    @Test
+    void splitsAtSemicolonsOutsideQuotesAndCommentsAndKeepsWhereEachStatementStarts() {
+        String sql = """
+                -- a comment; not a statement
+                SET 'a' = 'x;y';
+                  INSERT INTO t /* ; */ SELECT 'it''s; fine', `odd;name` FROM s;
+
+                SELECT "q;" FROM u""";
+        List<SqlScript.Statement> statements = SqlScript.split(sql);
+        assertThat(statements).extracting(SqlScript.Statement::text).containsExactly(
+                "SET 'a' = 'x;y'",
+                "INSERT INTO t   SELECT 'it''s; fine', `odd;name` FROM s",
+                "SELECT \"q;\" FROM u");
+        assertThat(statements).extracting(s -> s.line() + ":" + s.column()).containsExactly("2:1", "3:3", "5:1");
+    }
+
+    @Test
+    void anEmptyOrCommentOnlyFileHasNoStatements() {
+        assertThat(SqlScript.split("  -- nothing\n/* here */ ;\n")).isEmpty();
+    }
+}
