@@ -41,6 +41,21 @@ final class ApiClient {
         }
     }
 
+    HttpResponse<String> get(String path) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build();
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot reach Watershed at " + baseUrl
+                    + ": is it running? Start it with './watershed up' or './watershed demo', or pass --server URL");
+        } catch (IOException e) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot talk to Watershed at " + baseUrl + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Interrupted", e);
+        }
+    }
+
     /** The "message" of an API error body, or the body itself. */
     static String errorMessage(HttpResponse<String> response) {
         try {

@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "watershed", mixinStandardHelpOptions = true, versionProvider = WatershedCommand.Version.class,
         description = "A data platform in one program: ingest → Kafka → exactly-once Iceberg lake → SQL.",
         subcommands = {UpCommand.class, DemoCommand.class, ValidateCommand.class, SendCommand.class, SqlCommand.class,
+                PipelinesCommand.class,
                 ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class WatershedCommand implements Runnable {
     @CommandLine.Spec
