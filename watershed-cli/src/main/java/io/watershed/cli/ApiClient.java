@@ -28,21 +28,14 @@ final class ApiClient {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
         }
-        try {
-            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (ConnectException e) {
-            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot reach Watershed at " + baseUrl
-                    + ": is it running? Start it with './watershed up' or './watershed demo', or pass --server URL");
-        } catch (IOException e) {
-            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot talk to Watershed at " + baseUrl + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WatershedException(ErrorCode.UNAVAILABLE, "Interrupted", e);
-        }
+        return send(request.build());
     }
 
     HttpResponse<String> get(String path) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build();
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build());
+    }
+
+    private HttpResponse<String> send(HttpRequest request) {
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
