@@ -73,4 +73,108 @@ class PipelinesIT {
             assertThat(rows).containsExactly("10:00:00 cart 1 1", "10:00:00 home 3 2", "10:00:10 home 2 2");
         }
     }
+
+    @Test
+    void liveViewsHoldTheExactCurrentResultOfUpdatingQueriesAndWindowTopNAndSurviveARestart() throws Exception {
+        TestProject project = TestProject.in(root.resolve("p"))
+                .stream("searches", "partitions: 1\nevent_time: ts\nlateness: 1s\nfields:\n  term: string\n  ts: timestamp\n")
+                .pipeline("search_rank", """
+                        -- the top 2 terms of each 10 seconds, and every term's running total
+                        CREATE LIVE VIEW search_rank AS
+                        SELECT window_start, term, cnt FROM (
+                          SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY cnt DESC, term) AS rk
+                          FROM (SELECT window_start, window_end, term, COUNT(*) AS cnt
+                                FROM TABLE(TUMBLE(TABLE streams.searches, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+                                GROUP BY window_start, window_end, term))
+                        WHERE rk <= 2;
+
+                        CREATE LIVE VIEW term_totals AS SELECT term, COUNT(*) AS cnt FROM streams.searches GROUP BY term;
+                        """);
+        Path data = root.resolve("d");
+        Instant t0 = Instant.parse("2026-11-21T10:00:00Z");
+        // window 10:00:00: a 3, b 2, c 1; window 10:00:10: c 2, b 1; z at 10:00:30 closes both
+        String[][] events = {{"a", "1"}, {"b", "2"}, {"a", "3"}, {"c", "4"}, {"a", "5"}, {"b", "6"},
+                {"c", "11"}, {"b", "12"}, {"c", "13"}, {"z", "30"}};
+        StringBuilder body = new StringBuilder();
+        for (String[] e : events) {
+            body.append("{\"term\":\"").append(e[0]).append("\",\"ts\":\"").append(t0.plusSeconds(Long.parseLong(e[1]))).append("\"}\n");
+        }
+        List<String> expectedRank = List.of("10:00:00 a 3", "10:00:00 b 2", "10:00:10 c 2", "10:00:10 b 1");
+        try (Platform platform = Platform.start(project.load(), data)) {
+            WatershedHttp http = new WatershedHttp(platform.url());
+            awaitRunning(http, 1);
+            assertThat(http.events("searches", body.toString()).status()).isEqualTo(200);
+            assertThat(http.get("/v1/pipelines").json().path("pipelines").get(0).path("outputs").toString())
+                    .isEqualTo("[\"live.search_rank\",\"live.term_totals\"]");
+
+            // an updating aggregate: each new count replaces the old one (no stale rows left behind)
+            Await.until("every term's total in live.term_totals", Duration.ofSeconds(120),
+                    () -> termTotals(http).equals(List.of("a 3", "b 3", "c 3", "z 1")));
+            Await.until("both closed windows in live.search_rank", Duration.ofSeconds(60), () -> rank(http).equals(expectedRank));
+
+            // fresh: an acknowledged event shows in the view as soon as the job has seen it
+            long sent = System.nanoTime();
+            assertThat(http.events("searches", "{\"term\":\"a\",\"ts\":\"" + t0.plusSeconds(31) + "\"}").status()).isEqualTo(200);
+            Await.until("the new search in live.term_totals", Duration.ofSeconds(30), () -> termTotals(http).contains("a 4"));
+            System.out.printf("live view fresh %d ms after the acknowledgement%n", (System.nanoTime() - sent) / 1_000_000);
+
+            // a checkpoint taken after the view is complete, so the restart below resumes from state, not from the start
+            long checkpoint = newestCheckpoint(data);
+            Await.until("a checkpoint after the last change", Duration.ofSeconds(60), () -> newestCheckpoint(data) > checkpoint);
+        }
+        try (Platform platform = Platform.start(project.load(), data)) {
+            WatershedHttp http = new WatershedHttp(platform.url());
+            awaitRunning(http, 1);
+            Await.until("the views restored from the checkpoint", Duration.ofSeconds(120),
+                    () -> termTotals(http).equals(List.of("a 4", "b 3", "c 3", "z 1")) && rank(http).equals(expectedRank));
+            assertThat(http.sql("SELECT * FROM live.nope").status()).isEqualTo(400);
+        }
+    }
+
+    private static void awaitRunning(WatershedHttp http, int pipelines) {
+        Await.until("the pipelines to run", Duration.ofSeconds(120), () -> {
+            JsonNode list = http.get("/v1/pipelines").json().path("pipelines");
+            int running = 0;
+            for (JsonNode p : list) {
+                assertThat(p.path("state").asText()).as(p.toString()).isNotEqualTo("FAILED");
+                running += p.path("state").asText().equals("RUNNING") ? 1 : 0;
+            }
+            return running == pipelines;
+        });
+    }
+
+    private static List<String> termTotals(WatershedHttp http) {
+        return rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY term");
+    }
+
+    private static List<String> rank(WatershedHttp http) {
+        return rows(http, "SELECT strftime(window_start, '%H:%M:%S'), term, cnt FROM live.search_rank ORDER BY 1, 3 DESC");
+    }
+
+    private static List<String> rows(WatershedHttp http, String sql) {
+        WatershedHttp.Response response = http.sql(sql);
+        List<String> rows = new ArrayList<>();
+        if (response.status() != 200) {
+            return List.of("status " + response.status() + ": " + response.body());
+        }
+        for (JsonNode row : response.json().path("rows")) {
+            List<String> values = new ArrayList<>();
+            row.forEach(v -> values.add(v.asText()));
+            rows.add(String.join(" ", values));
+        }
+        return rows;
+    }
+
+    /** The highest chk-N of any job of any pipeline, or -1. */
+    private static long newestCheckpoint(Path data) {
+        Path checkpoints = data.resolve("flink").resolve("checkpoints");
+        if (!java.nio.file.Files.isDirectory(checkpoints)) {
+            return -1;
+        }
+        try (var files = java.nio.file.Files.find(checkpoints, 4, (p, a) -> p.getFileName().toString().equals("_metadata"))) {
+            return files.mapToLong(p -> Long.parseLong(p.getParent().getFileName().toString().substring(4))).max().orElse(-1);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }

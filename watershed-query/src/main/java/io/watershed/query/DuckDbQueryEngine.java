@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
+import io.watershed.spi.LiveTableSource;
+import io.watershed.spi.LiveTableSource.LiveTable;
 import io.watershed.spi.QueryEngine;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
@@ -22,6 +24,10 @@ import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -31,6 +37,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Collectors;
+import org.duckdb.DuckDBAppender;
 import org.duckdb.DuckDBConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +60,8 @@ public final class DuckDbQueryEngine implements QueryEngine {
     private final Map<String, Long> viewSnapshots = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> schemas = new HashSet<>();
     private final ReentrantReadWriteLock viewLock = new ReentrantReadWriteLock();
+    private final List<LiveTableSource> liveSources = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final Map<String, Long> liveVersions = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * @param tempDirectory DuckDB's spill directory, inside the data directory
@@ -89,6 +98,14 @@ public final class DuckDbQueryEngine implements QueryEngine {
         s.execute("SET enable_external_access = false");
         s.execute("SET allow_community_extensions = false");
         s.execute("SET lock_configuration = true");
+    }
+
+    /**
+     * Serves the source's tables to SQL as well: each is copied into a DuckDB table of the same name
+     * when a query comes and its version has changed since the last copy.
+     */
+    public void addLiveTables(LiveTableSource source) {
+        liveSources.add(source);
     }
 
     @Override
@@ -198,7 +215,8 @@ public final class DuckDbQueryEngine implements QueryEngine {
      * cannot be built is logged and left as it was; it does not take the other tables down.
      */
     private void syncViews() {
-        if (!stale(lake.tables())) {
+        List<LiveTable> live = liveTables();
+        if (!stale(lake.tables()) && !liveStale(live)) {
             return;
         }
         viewLock.writeLock().lock();
@@ -222,10 +240,105 @@ public final class DuckDbQueryEngine implements QueryEngine {
                     viewSnapshots.put(table.qualifiedName(), table.snapshotId());
                 }
             }
+            syncLiveTables(s, liveTables());
         } catch (SQLException e) {
             throw new WatershedException(ErrorCode.INTERNAL, "Cannot refresh the lake views: " + e.getMessage(), e);
         } finally {
             viewLock.writeLock().unlock();
+        }
+    }
+
+    private List<LiveTable> liveTables() {
+        List<LiveTable> tables = new ArrayList<>();
+        for (LiveTableSource source : liveSources) {
+            tables.addAll(source.liveTables());
+        }
+        return tables;
+    }
+
+    private boolean liveStale(List<LiveTable> tables) {
+        if (tables.size() != liveVersions.size()) {
+            return true;
+        }
+        for (LiveTable table : tables) {
+            Long known = liveVersions.get(table.qualifiedName());
+            if (known == null || known != table.version()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Copies each changed live table into DuckDB, and drops those no longer served. Runs under the write lock. */
+    private void syncLiveTables(Statement s, List<LiveTable> tables) throws SQLException {
+        Set<String> current = new HashSet<>();
+        for (LiveTable table : tables) {
+            current.add(table.qualifiedName());
+            Long known = liveVersions.get(table.qualifiedName());
+            if (known != null && known == table.version()) {
+                continue;
+            }
+            // the version is read before the rows: a change in between makes the next query copy again
+            long version = table.version();
+            List<Object[]> rows = table.rows().get();
+            if (schemas.add(table.namespace())) {
+                s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
+            }
+            String columns = table.columns().stream().map(c -> identifier(c.name()) + " " + c.sqlType())
+                    .collect(Collectors.joining(", "));
+            s.execute("CREATE OR REPLACE TABLE " + identifier(table.namespace()) + "." + identifier(table.name())
+                    + " (" + columns + ")");
+            try (DuckDBAppender appender = connection.createAppender(table.namespace(), table.name())) {
+                for (Object[] row : rows) {
+                    appender.beginRow();
+                    for (Object value : row) {
+                        append(appender, value);
+                    }
+                    appender.endRow();
+                }
+            }
+            liveVersions.put(table.qualifiedName(), version);
+        }
+        for (String gone : new ArrayList<>(liveVersions.keySet())) {
+            if (!current.contains(gone)) {
+                int dot = gone.indexOf('.');
+                s.execute("DROP TABLE IF EXISTS " + identifier(gone.substring(0, dot)) + "." + identifier(gone.substring(dot + 1)));
+                liveVersions.remove(gone);
+            }
+        }
+    }
+
+    private static void append(DuckDBAppender appender, Object value) throws SQLException {
+        if (value == null) {
+            appender.appendNull();
+        } else if (value instanceof String v) {
+            appender.append(v);
+        } else if (value instanceof Boolean v) {
+            appender.append(v.booleanValue());
+        } else if (value instanceof Byte v) {
+            appender.append(v.byteValue());
+        } else if (value instanceof Short v) {
+            appender.append(v.shortValue());
+        } else if (value instanceof Integer v) {
+            appender.append(v.intValue());
+        } else if (value instanceof Long v) {
+            appender.append(v.longValue());
+        } else if (value instanceof Float v) {
+            appender.append(v.floatValue());
+        } else if (value instanceof Double v) {
+            appender.append(v.doubleValue());
+        } else if (value instanceof BigDecimal v) {
+            appender.append(v);
+        } else if (value instanceof LocalDate v) {
+            appender.append(v);
+        } else if (value instanceof LocalTime v) {
+            appender.append(v);
+        } else if (value instanceof LocalDateTime v) {
+            appender.append(v);
+        } else if (value instanceof OffsetDateTime v) {
+            appender.append(v);
+        } else {
+            appender.append(value.toString());
         }
     }
 

@@ -121,10 +121,13 @@ public final class Platform implements AutoCloseable {
                 pipelines = NO_PIPELINES;
             } else {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
-                pipelines = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"), bootstrapServers,
-                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, bus, List.copyOf(streams.streams()),
-                        settings.defaultPartitions(), settings.commitInterval()), project.pipelines().values());
+                PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"),
+                        bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, bus,
+                        List.copyOf(streams.streams()), settings.defaultPartitions(), settings.commitInterval()),
+                        project.pipelines().values());
+                pipelines = runner;
                 started.push(pipelines);
+                query.addLiveTables(runner);
             }
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
             http = new HttpApi(this, settings);

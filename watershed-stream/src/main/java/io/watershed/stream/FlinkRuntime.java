@@ -14,6 +14,7 @@ import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.api.config.TableConfigOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +62,10 @@ final class FlinkRuntime implements AutoCloseable {
         conf.set(RestOptions.ADDRESS, restAddress.getHost());
         conf.set(RestOptions.PORT, restAddress.getPort());
         conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        // results must not depend on the machine's zone: TIMESTAMP values (window_start...) are in UTC unless a pipeline SETs another
+        if (!jobConfiguration.containsKey(TableConfigOptions.LOCAL_TIME_ZONE.key())) {
+            conf.set(TableConfigOptions.LOCAL_TIME_ZONE, "UTC");
+        }
         return TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().withConfiguration(conf).build());
     }
 

@@ -3,6 +3,7 @@ package io.watershed.stream;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
+import io.watershed.spi.LiveTableSource;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.StreamProcessor;
 import io.watershed.spi.StreamSpec;
@@ -29,10 +30,10 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.TableEnvironment;
-import org.apache.flink.table.catalog.Column;
 import org.apache.flink.table.catalog.ResolvedSchema;
 import org.apache.flink.table.types.logical.LocalZonedTimestampType;
 import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.table.types.logical.TimestampType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,10 +46,15 @@ import org.slf4j.LoggerFactory;
  * FUNCTION} or {@code SET} statements before them. Each job checkpoints into the data directory and
  * resumes from its latest checkpoint when the platform starts again.
  */
-public final class PipelineRunner implements StreamProcessor {
+public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
     private static final Pattern INSERT = Pattern.compile("(?is)INSERT\\s+INTO\\s+((?:`[^`]+`|[\\w]+)(?:\\s*\\.\\s*(?:`[^`]+`|[\\w]+)){0,2})\\s+(.*)");
-    private static final Pattern LIVE_VIEW = Pattern.compile("(?is)CREATE\\s+LIVE\\s+VIEW\\b.*");
+    private static final Pattern LIVE_VIEW = Pattern.compile(
+            "(?is)CREATE\\s+LIVE\\s+VIEW\\s+((?:`[^`]+`|[\\w]+)(?:\\s*\\.\\s*(?:`[^`]+`|[\\w]+))?)\\s+AS\\s+(.*)");
+    /** The namespace live views are queried under. */
+    public static final String LIVE = "live";
+    /** Most distinct rows one live view may hold. */
+    static final int LIVE_VIEW_MAX_ROWS = 100_000;
     private static final Pattern POSITION = Pattern.compile("line (\\d+), column (\\d+)");
 
     /**
@@ -63,6 +69,7 @@ public final class PipelineRunner implements StreamProcessor {
     private final Context context;
     private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
     private final Thread starter;
+    private final LiveViews liveViews = LiveViews.open(java.util.UUID.randomUUID().toString());
     private volatile FlinkRuntime runtime;
     private volatile boolean closed;
 
@@ -140,15 +147,15 @@ public final class PipelineRunner implements StreamProcessor {
         int count = 0;
         for (SqlScript.Statement statement : SqlScript.split(pipeline.spec.sql())) {
             try {
-                if (LIVE_VIEW.matcher(statement.text()).matches()) {
-                    throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW is not available yet; "
-                            + "write the result to a lake table with INSERT INTO <namespace>.<table> SELECT ...");
-                }
+                Matcher live = LIVE_VIEW.matcher(statement.text());
                 Matcher insert = INSERT.matcher(statement.text());
-                if (insert.matches()) {
-                    // the query keeps its place in the statement (the INSERT INTO part blanked), so the planner's positions hold
-                    String query = statement.text().substring(0, insert.start(2)).replaceAll("[^\n]", " ") + insert.group(2);
-                    pipeline.outputs.add(prepareTarget(env, pipeline, statement, insert.group(1), query));
+                if (live.matches()) {
+                    String view = prepareLiveView(env, pipeline, statement, live.group(1), placed(statement, live.start(2)));
+                    pipeline.outputs.add(LIVE + "." + view);
+                    inserts.addInsertSql("INSERT INTO " + liveTable(view) + " " + live.group(2));
+                    count++;
+                } else if (insert.matches()) {
+                    pipeline.outputs.add(prepareTarget(env, pipeline, statement, insert.group(1), placed(statement, insert.start(2))));
                     inserts.addInsertSql(statement.text());
                     count++;
                 } else {
@@ -162,7 +169,7 @@ public final class PipelineRunner implements StreamProcessor {
         }
         if (count == 0) {
             throw new PipelineException(pipeline.spec.file().getFileName() + ":1:1: pipeline '" + name
-                    + "' has no INSERT INTO statement, so it has no output");
+                    + "' has no INSERT INTO or CREATE LIVE VIEW statement, so it has no output");
         }
         pipeline.job = inserts.execute().getJobClient().orElseThrow();
         pipeline.state = "RUNNING";
@@ -194,16 +201,72 @@ public final class PipelineRunner implements StreamProcessor {
         }
     }
 
+    /** The statement's query from {@code start} on, in its place (what comes before blanked), so the planner's positions hold. */
+    private static String placed(SqlScript.Statement statement, int start) {
+        return statement.text().substring(0, start).replaceAll("[^\n]", " ") + statement.text().substring(start);
+    }
+
+    private String liveTable(String view) {
+        return StreamTables.quote(context.catalogName()) + ".`" + LIVE + "`." + StreamTables.quote(view);
+    }
+
+    /** Defines the live view and its sink table; returns the view's name. */
+    private String prepareLiveView(TableEnvironment env, Pipeline pipeline, SqlScript.Statement statement, String target,
+            String query) {
+        List<String> parts = nameParts(target);
+        if (parts.size() == 2 && parts.get(0).equals(LIVE)) {
+            parts.remove(0);
+        }
+        String view = parts.get(parts.size() - 1);
+        if (parts.size() != 1 || !StreamSpec.NAME.matcher(view).matches()) {
+            throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW " + target + ": name the view "
+                    + "with one name (it is queried as live.<name>); names use " + StreamSpec.NAME_RULE);
+        }
+        ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
+        for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
+            Optional<String> unsupported = LiveView.unsupported(column.getDataType().getLogicalType());
+            if (unsupported.isPresent()) {
+                throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW " + view + ": column '"
+                        + column.getName() + "': " + unsupported.get());
+            }
+        }
+        List<String> columns = columnDefinitions(schema);
+        RowType type = RowType.of(schema.getColumns().stream().map(c -> plain(c.getDataType().getLogicalType()))
+                .toArray(LogicalType[]::new), schema.getColumnNames().toArray(String[]::new));
+        if (!liveViews.define(new LiveView(view, type, LIVE_VIEW_MAX_ROWS))) {
+            throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW " + view + ": a live view of "
+                    + "that name is defined already by another statement or pipeline; live view names are unique");
+        }
+        env.executeSql("CREATE TEMPORARY TABLE " + liveTable(view) + " (\n  " + String.join(",\n  ", columns) + "\n) WITH (\n"
+                + "  'connector' = '" + LiveViewTableFactory.IDENTIFIER + "',\n  'runner' = '" + liveViews.id() + "',\n"
+                + "  'view' = '" + view + "'\n)");
+        return view;
+    }
+
+    @Override
+    public List<LiveTable> liveTables() {
+        List<LiveTable> tables = new ArrayList<>();
+        for (LiveView view : liveViews.views().values()) {
+            tables.add(new LiveTable(LIVE, view.name(), view.version(), view.columns(), view::rows));
+        }
+        return tables;
+    }
+
+    private static List<String> nameParts(String target) {
+        List<String> parts = new ArrayList<>();
+        for (String part : target.split("\\s*\\.\\s*")) {
+            parts.add(part.startsWith("`") ? part.substring(1, part.length() - 1) : part);
+        }
+        return parts;
+    }
+
     private String streamTable(String stream) {
         return StreamTables.quote(context.catalogName()) + ".`streams`." + StreamTables.quote(stream);
     }
 
     /** Makes sure the INSERT's target exists (a lake table, or a stream's topic and sink); returns its name. */
     private String prepareTarget(TableEnvironment env, Pipeline pipeline, SqlScript.Statement statement, String target, String query) {
-        List<String> parts = new ArrayList<>();
-        for (String part : target.split("\\s*\\.\\s*")) {
-            parts.add(part.startsWith("`") ? part.substring(1, part.length() - 1) : part);
-        }
+        List<String> parts = nameParts(target);
         if (parts.size() == 3 && parts.get(0).equals(context.catalogName())) {
             parts.remove(0);
         }
@@ -217,6 +280,10 @@ public final class PipelineRunner implements StreamProcessor {
             throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO raw." + table + ": raw tables are "
                     + "written by the lake writer only; write to streams." + table + " (it lands in raw." + table
                     + ") or to a table in another namespace");
+        }
+        if (namespace.equals(LIVE)) {
+            throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO live." + table + ": the live namespace "
+                    + "holds live views; define one with CREATE LIVE VIEW " + table + " AS SELECT ...");
         }
         if (!StreamSpec.NAME.matcher(namespace).matches() || !StreamSpec.NAME.matcher(table).matches()) {
             throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO " + target + ": namespace and table "
@@ -249,7 +316,7 @@ public final class PipelineRunner implements StreamProcessor {
 
     private static List<String> columnDefinitions(ResolvedSchema schema) {
         List<String> columns = new ArrayList<>();
-        for (Column column : schema.getColumns()) {
+        for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
             columns.add(StreamTables.quote(column.getName()) + " " + plain(column.getDataType().getLogicalType()).asSerializableString());
         }
         return columns;
@@ -361,6 +428,7 @@ public final class PipelineRunner implements StreamProcessor {
                 }
             }
         }
+        liveViews.close();
         if (runtime != null) {
             try {
                 runtime.close();
