@@ -122,8 +122,8 @@ public final class Platform implements AutoCloseable {
             } else {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
                 PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"),
-                        bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, bus,
-                        List.copyOf(streams.streams()), settings.defaultPartitions(), settings.commitInterval()),
+                        bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
+                        settings.defaultPartitions(), settings.commitInterval(), functionJars(project)),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);
@@ -166,6 +166,19 @@ public final class Platform implements AutoCloseable {
         LOG.info("Watershed '{}' up in {} ms: http://{}:{}", project.name(), (System.nanoTime() - t0) / 1_000_000,
                 project.settings().host(), platform.port());
         return platform;
+    }
+
+    /** The project's jars of user-defined functions, {@code functions/*.jar}, in name order. */
+    private static List<Path> functionJars(Project project) {
+        Path functions = project.directory().resolve("functions");
+        if (!Files.isDirectory(functions)) {
+            return List.of();
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(functions)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list the function jars in " + functions, e);
+        }
     }
 
     /** Streams created on first use live on as topics; start their lake writers again. */

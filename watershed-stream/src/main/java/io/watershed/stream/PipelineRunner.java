@@ -1,11 +1,11 @@
 package io.watershed.stream;
 
-import io.watershed.spi.EventBus;
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LiveTableSource;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.StreamProcessor;
+import io.watershed.spi.StreamRegistry;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,6 +55,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     public static final String LIVE = "live";
     /** Most distinct rows one live view may hold. */
     static final int LIVE_VIEW_MAX_ROWS = 100_000;
+    private static final Pattern STREAM_REFERENCE = Pattern.compile("(?i)(?<![\\w`])`?streams`?\\s*\\.\\s*`?([a-z][a-z0-9_]*)`?");
     private static final Pattern POSITION = Pattern.compile("line (\\d+), column (\\d+)");
 
     /**
@@ -62,9 +63,10 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      *
      * @param catalogName the Iceberg catalog's name (Flink's catalog gets the same one, and is the current catalog)
      * @param catalogProperties the Iceberg catalog's properties (catalog-impl, uri, warehouse, ...)
+     * @param functionJars the project's jars of user-defined functions ({@code functions/*.jar}), on every job's classpath
      */
     public record Context(Path directory, String bootstrapServers, String catalogName, Map<String, String> catalogProperties,
-            LakeCatalog lake, EventBus bus, Collection<StreamSpec> streams, int defaultPartitions, Duration checkpointInterval) {}
+            LakeCatalog lake, StreamRegistry streams, int defaultPartitions, Duration checkpointInterval, List<Path> functionJars) {}
 
     private final Context context;
     private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
@@ -73,15 +75,35 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private volatile FlinkRuntime runtime;
     private volatile boolean closed;
 
+    /** The columns of a stream no file declares, as the pipeline that writes it defined them. */
+    private final Map<String, DerivedStream> derived = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record DerivedStream(String writer, Map<String, String> columns, Optional<String> eventTime) {}
+
     private static final class Pipeline {
         final PipelineSpec spec;
+        /** Streams its INSERTs write, and streams it mentions otherwise (what it reads). */
+        final java.util.Set<String> writes = new java.util.TreeSet<>();
+        final java.util.Set<String> reads = new java.util.TreeSet<>();
         volatile String state = "STARTING";
         volatile String error;
         volatile JobClient job;
+        /** Names this pipeline's state from its first start until it is reset; its stream sinks' commit records use it. */
+        volatile String run;
         final List<String> outputs = new ArrayList<>();
 
         Pipeline(PipelineSpec spec) {
             this.spec = spec;
+            for (SqlScript.Statement statement : SqlScript.split(spec.sql())) {
+                Matcher insert = INSERT.matcher(statement.text());
+                boolean inserts = insert.matches();
+                Matcher m = STREAM_REFERENCE.matcher(statement.text());
+                while (m.find()) {
+                    boolean target = inserts && m.start() >= insert.start(1) && m.end() <= insert.end(1);
+                    (target ? writes : reads).add(m.group(1));
+                }
+            }
+            reads.removeAll(writes);
         }
     }
 
@@ -102,9 +124,12 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             pipelines.values().forEach(p -> fail(p, "the Flink MiniCluster did not start: " + e.getMessage()));
             return;
         }
-        for (Pipeline pipeline : pipelines.values()) {
+        for (Pipeline pipeline : inDependencyOrder()) {
             if (closed) {
                 return;
+            }
+            if (pipeline.state.equals("FAILED")) {
+                continue;
             }
             try {
                 submit(pipeline);
@@ -115,6 +140,43 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 fail(pipeline, pipeline.spec.file().getFileName() + ": " + rootMessage(e));
             }
         }
+    }
+
+    /**
+     * Pipelines that write a stream no file declares go before the pipelines that read it, so its
+     * columns are known when they are planned. Pipelines in a cycle of such streams fail.
+     */
+    private List<Pipeline> inDependencyOrder() {
+        java.util.Set<String> declared = new java.util.HashSet<>();
+        context.streams().streams().stream().filter(s -> !s.fields().isEmpty()).forEach(s -> declared.add(s.name()));
+        Map<String, List<Pipeline>> writers = new java.util.HashMap<>();
+        pipelines.values().forEach(p -> p.writes.forEach(w -> writers.computeIfAbsent(w, k -> new ArrayList<>()).add(p)));
+        List<Pipeline> order = new ArrayList<>();
+        java.util.Set<Pipeline> placed = new java.util.HashSet<>();
+        List<Pipeline> waiting = new ArrayList<>(pipelines.values());
+        boolean progress = true;
+        while (!waiting.isEmpty() && progress) {
+            progress = false;
+            for (java.util.Iterator<Pipeline> it = waiting.iterator(); it.hasNext(); ) {
+                Pipeline p = it.next();
+                boolean ready = p.reads.stream().filter(r -> !declared.contains(r))
+                        .allMatch(r -> placed.containsAll(writers.getOrDefault(r, List.of())));
+                if (ready) {
+                    order.add(p);
+                    placed.add(p);
+                    it.remove();
+                    progress = true;
+                }
+            }
+        }
+        for (Pipeline p : waiting) {
+            fail(p, "pipelines/" + p.spec.file().getFileName() + ":1:1: pipeline '" + p.spec.name() + "' is in a cycle: "
+                    + "it reads streams that are written, directly or through other pipelines, from what it writes "
+                    + p.writes + " (pipelines " + waiting.stream().map(w -> w.spec.name()).toList() + "); declare the streams "
+                    + "in streams/<name>.yaml with fields, or break the cycle");
+            order.add(p);
+        }
+        return order;
     }
 
     private void fail(Pipeline pipeline, String message) {
@@ -136,13 +198,19 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         // a partition without new records for a second stops holding back event time (its watermark is the
         // minimum over partitions); without this a quiet partition would keep every window open
         conf.setString("table.exec.source.idle-timeout", "1 s");
-        latestCheckpoint(checkpoints).ifPresent(path -> {
+        Optional<Path> checkpoint = latestCheckpoint(checkpoints);
+        checkpoint.ifPresent(path -> {
             LOG.info("Pipeline '{}' resumes from checkpoint {}", name, path);
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toString());
         });
+        pipeline.run = run(checkpoints, checkpoint.isPresent());
         TableEnvironment env = runtime.tableEnvironment(conf);
         registerCatalog(env);
-        registerStreams(env, name);
+        for (Path jar : context.functionJars()) {
+            // the planner loads the functions from it, and the job ships it to the task managers
+            env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
+        }
+        registerStreams(env, pipeline);
         StatementSet inserts = env.createStatementSet();
         int count = 0;
         for (SqlScript.Statement statement : SqlScript.split(pipeline.spec.sql())) {
@@ -183,22 +251,62 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         env.useCatalog(context.catalogName());
     }
 
-    private void registerStreams(TableEnvironment env, String pipeline) {
+    /**
+     * Registers every stream as {@code streams.<name>}: declared fields first, then the columns a
+     * pipeline that writes the stream gave it, then the columns its raw table has inferred. A stream
+     * this pipeline writes and no file declares gets its sink from the INSERT instead.
+     */
+    private void registerStreams(TableEnvironment env, Pipeline pipeline) {
         Map<String, LakeTableView> raw = new LinkedHashMap<>();
         for (LakeTableView table : context.lake().tables()) {
             if (table.namespace().equals("raw")) {
                 raw.put(table.name(), table);
             }
         }
-        for (StreamSpec stream : context.streams()) {
-            Map<String, String> columns = StreamTables.columns(stream, Optional.ofNullable(raw.get(stream.name())));
+        Map<String, StreamSpec> streams = new java.util.TreeMap<>();
+        context.streams().streams().forEach(s -> streams.put(s.name(), s));
+        derived.forEach((name, d) -> streams.putIfAbsent(name, StreamSpec.inferred(name, context.defaultPartitions())));
+        for (StreamSpec stream : streams.values()) {
+            DerivedStream written = derived.get(stream.name());
+            Map<String, String> columns;
+            if (pipeline.writes.contains(stream.name())) {
+                if (!stream.fields().isEmpty()) {
+                    // a declared stream keeps its fields: the pipeline's INSERT must give them
+                    Map<String, String> declared = StreamTables.columns(stream, Optional.empty());
+                    env.executeSql(StreamTables.sinkDdl(streamTable(stream.name()), stream.topic(), declared,
+                            context.bootstrapServers(), sinkId(pipeline, stream.name()), pipeline.run));
+                }
+                continue;
+            }
+            if (!stream.fields().isEmpty()) {
+                columns = StreamTables.columns(stream, Optional.empty());
+            } else if (written != null) {
+                columns = written.columns();
+                stream = new StreamSpec(stream.name(), stream.partitions(), stream.key(), written.eventTime(), stream.lateness(),
+                        stream.retention(), stream.fields());
+            } else {
+                columns = StreamTables.columns(stream, Optional.ofNullable(raw.get(stream.name())));
+            }
             if (columns.isEmpty()) {
                 LOG.debug("Stream '{}' has neither declared fields nor data yet; pipelines cannot read it", stream.name());
                 continue;
             }
             env.executeSql(StreamTables.ddl(streamTable(stream.name()), stream, columns, context.bootstrapServers(),
-                    "watershed-pipeline-" + pipeline));
+                    "watershed-pipeline-" + pipeline.spec.name()));
         }
+        for (String read : pipeline.reads) {
+            for (Pipeline writer : pipelines.values()) {
+                if (writer.writes.contains(read) && !streams.containsKey(read) && writer.state.equals("FAILED")) {
+                    throw new PipelineException("pipelines/" + pipeline.spec.file().getFileName() + ":1:1: pipeline '"
+                            + pipeline.spec.name() + "' reads streams." + read + ", which pipeline '" + writer.spec.name()
+                            + "' writes, and that pipeline failed: " + writer.error);
+                }
+            }
+        }
+    }
+
+    private static String sinkId(Pipeline pipeline, String stream) {
+        return pipeline.spec.name() + "-" + stream;
     }
 
     /** The statement's query from {@code start} on, in its place (what comes before blanked), so the planner's positions hold. */
@@ -290,11 +398,24 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                     + "names use " + StreamSpec.NAME_RULE);
         }
         if (namespace.equals("streams")) {
-            if (context.streams().stream().noneMatch(s -> s.name().equals(table))) {
+            Optional<StreamSpec> declared = context.streams().resolve(table, false).filter(s -> !s.fields().isEmpty());
+            if (declared.isEmpty()) {
                 ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
-                context.bus().ensureTopics(List.of(StreamSpec.inferred(table, context.defaultPartitions())));
-                env.executeSql(StreamTables.sinkDdl(streamTable(table), table, columnDefinitions(schema),
-                        context.bootstrapServers(), pipeline.spec.name()));
+                // the topic, and the lake writer that lands it in raw.<table>
+                context.streams().resolve(table, true);
+                Map<String, String> columns = columnTypes(schema);
+                env.executeSql(StreamTables.sinkDdl(streamTable(table), table, columns, context.bootstrapServers(),
+                        sinkId(pipeline, table), pipeline.run));
+                Optional<String> eventTime = schema.getColumns().stream()
+                        .filter(c -> org.apache.flink.table.types.logical.utils.LogicalTypeChecks.isRowtimeAttribute(
+                                c.getDataType().getLogicalType()))
+                        .map(org.apache.flink.table.catalog.Column::getName).findFirst();
+                DerivedStream previous = derived.putIfAbsent(table, new DerivedStream(pipeline.spec.name(), columns, eventTime));
+                if (previous != null && !previous.columns().equals(columns)) {
+                    throw new PipelineException(where(pipeline, statement, 1, 1) + "INSERT INTO streams." + table + ": pipeline '"
+                            + previous.writer() + "' writes this stream with columns " + previous.columns() + ", this one with "
+                            + columns + "; give them the same columns, or declare the stream in streams/" + table + ".yaml");
+                }
             }
             return "streams." + table;
         }
@@ -312,6 +433,15 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private boolean tableExists(TableEnvironment env, String namespace, String table) {
         return env.getCatalog(context.catalogName()).map(c -> c.tableExists(
                 new org.apache.flink.table.catalog.ObjectPath(namespace, table))).orElse(false);
+    }
+
+    /** Column names and Flink types of a query's result, time attributes made plain timestamps. */
+    private static Map<String, String> columnTypes(ResolvedSchema schema) {
+        Map<String, String> columns = new LinkedHashMap<>();
+        for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
+            columns.put(column.getName(), plain(column.getDataType().getLogicalType()).asSerializableString());
+        }
+        return columns;
     }
 
     private static List<String> columnDefinitions(ResolvedSchema schema) {
@@ -366,6 +496,22 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
         }
         return message == null ? e.toString() : message.strip();
+    }
+
+    /** The run the state in {@code checkpoints} belongs to; a new one when the pipeline starts without state. */
+    private static String run(Path checkpoints, boolean resuming) {
+        Path file = checkpoints.resolve("run");
+        try {
+            if (resuming && Files.isRegularFile(file)) {
+                return Files.readString(file).strip();
+            }
+            String run = java.util.UUID.randomUUID().toString();
+            Files.createDirectories(checkpoints);
+            Files.writeString(file, run);
+            return run;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot keep the run id of " + checkpoints, e);
+        }
     }
 
     /** The newest complete checkpoint ({@code chk-N} with its {@code _metadata}) of any earlier job of this pipeline. */

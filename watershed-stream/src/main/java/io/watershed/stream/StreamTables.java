@@ -57,25 +57,34 @@ final class StreamTables {
                     .append(String.format("%d %02d:%02d:%02d.%03d", d.toDays(), d.toHoursPart(), d.toMinutesPart(),
                             d.toSecondsPart(), d.toMillisPart())).append("' DAY TO SECOND(3)");
         }
-        sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, Map.of(
+        Map<String, String> options = new LinkedHashMap<>(Map.of(
                 "properties.group.id", groupId,
                 "properties.isolation.level", "read_committed",
                 "scan.startup.mode", "earliest-offset",
                 // a record that is not a JSON object of these types does not stop the pipeline; the raw
                 // table keeps it in full (and its dead-letter table says why it does not fit)
-                "json.ignore-parse-errors", "true"))).append(')');
+                "json.ignore-parse-errors", "true"));
+        sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, options)).append(')');
         return sql.toString();
     }
 
-    /** An append-only Kafka sink for a stream a pipeline writes, exactly once through Kafka transactions. */
-    static String sinkDdl(String identifier, String topic, List<String> columnDefinitions, String bootstrapServers, String pipeline) {
-        StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n  ")
-                .append(String.join(",\n  ", columnDefinitions)).append("\n) WITH (\n");
-        sql.append(options(topic, bootstrapServers, Map.of(
-                "sink.delivery-guarantee", "exactly-once",
-                "sink.transactional-id-prefix", "watershed-pipeline-" + pipeline,
-                // below the broker's transaction.max.timeout.ms (15 min); Flink's default is an hour
-                "properties.transaction.timeout.ms", "600000"))).append(')');
+
+
+    /** The append-only sink of a stream a pipeline writes, exactly once (see {@link StreamSink}). */
+    static String sinkDdl(String identifier, String topic, Map<String, String> columns, String bootstrapServers, String sinkId,
+            String run) {
+        StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n");
+        columns.forEach((name, type) -> sql.append("  ").append(quote(name)).append(' ').append(type).append(",\n"));
+        sql.setLength(sql.length() - 2);
+        Map<String, String> options = new LinkedHashMap<>();
+        options.put("connector", StreamSinkFactory.IDENTIFIER);
+        options.put("topic", topic);
+        options.put("bootstrap-servers", bootstrapServers);
+        options.put("sink-id", sinkId);
+        options.put("run", run);
+        options.put("format", "json");
+        options.put("json.timestamp-format.standard", "ISO-8601");
+        sql.append("\n) WITH (\n").append(render(options)).append(')');
         return sql.toString();
     }
 
@@ -87,6 +96,10 @@ final class StreamTables {
         options.put("format", "json");
         options.put("json.timestamp-format.standard", "ISO-8601");
         options.putAll(new java.util.TreeMap<>(extra));
+        return render(options);
+    }
+
+    private static String render(Map<String, String> options) {
         StringBuilder sql = new StringBuilder();
         options.forEach((k, v) -> sql.append("  '").append(k).append("' = '").append(v.replace("'", "''")).append("',\n"));
         sql.setLength(sql.length() - 2);

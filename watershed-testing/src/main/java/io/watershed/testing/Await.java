@@ -28,11 +28,15 @@ public final class Await {
     /** Polls {@code value} until {@code condition} holds for it; returns that value. */
     public static <T> T until(String what, Duration timeout, Supplier<T> value, java.util.function.Predicate<T> condition) {
         Object[] holder = new Object[1];
-        until(what, timeout, () -> {
-            T v = value.get();
-            holder[0] = v;
-            return condition.test(v);
-        });
+        try {
+            until(what, timeout, () -> {
+                T v = value.get();
+                holder[0] = v;
+                return condition.test(v);
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the last value was " + holder[0], e.getCause());
+        }
         @SuppressWarnings("unchecked")
         T result = (T) holder[0];
         return result;
