@@ -5,14 +5,18 @@ import io.watershed.spi.ErrorCode;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** {@code watershed pipelines}: each pipeline with its state, outputs and, when it failed, why. */
-@Command(name = "pipelines", description = "List the running platform's pipelines with their state and outputs.",
-        mixinStandardHelpOptions = true)
+/** {@code watershed pipelines [stop|restart NAME]}: each pipeline with its state, throughput, lag and outputs. */
+@Command(name = "pipelines", description = "List the running platform's pipelines with state, throughput, lag and outputs.",
+        mixinStandardHelpOptions = true, subcommands = {PipelinesCommand.Stop.class, PipelinesCommand.Restart.class})
 final class PipelinesCommand implements Callable<Integer> {
     @Mixin
     ServerOptions server;
@@ -24,22 +28,72 @@ final class PipelinesCommand implements Callable<Integer> {
             throw new WatershedException(ErrorCode.UNAVAILABLE, ApiClient.errorMessage(response));
         }
         JsonNode pipelines = ApiClient.JSON.readTree(response.body()).path("pipelines");
-        PrintStream out = System.out;
         if (pipelines.isEmpty()) {
-            out.println("No pipelines. Add Flink SQL files under pipelines/ in the project (see the README).");
+            System.out.println("No pipelines. Add Flink SQL files under pipelines/ in the project (see the README).");
             return 0;
         }
-        out.printf("%-24s %-12s %s%n", "PIPELINE", "STATE", "OUTPUTS");
+        return print(System.out, pipelines);
+    }
+
+    /** One line per pipeline, its error below it; 1 when any has an error. */
+    static int print(PrintStream out, Iterable<JsonNode> pipelines) {
+        out.printf("%-24s %-12s %9s %9s %8s  %s%n", "PIPELINE", "STATE", "EVENTS/S", "LAG", "RESTARTS", "OUTPUTS");
         int failed = 0;
         for (JsonNode p : pipelines) {
             StringBuilder outputs = new StringBuilder();
             p.path("outputs").forEach(o -> outputs.append(outputs.isEmpty() ? "" : ", ").append(o.asText()));
-            out.printf("%-24s %-12s %s%n", p.path("name").asText(), p.path("state").asText(), outputs);
+            out.printf("%-24s %-12s %9.1f %9d %8d  %s%n", p.path("name").asText(), p.path("state").asText(),
+                    p.path("events_per_second").asDouble(), p.path("lag").asLong(), p.path("restarts").asLong(), outputs);
             if (!p.path("error").isNull() && !p.path("error").asText().isEmpty()) {
                 out.println("  " + p.path("error").asText());
                 failed++;
             }
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    private static int post(ServerOptions server, String path) throws IOException {
+        HttpResponse<String> response = new ApiClient(server.url()).post(path, HttpRequest.BodyPublishers.noBody(),
+                "application/json");
+        if (response.statusCode() != 200) {
+            ErrorCode code = response.statusCode() == 404 ? ErrorCode.UNKNOWN_PIPELINE
+                    : response.statusCode() == 409 ? ErrorCode.CONFLICT : ErrorCode.UNAVAILABLE;
+            throw new WatershedException(code, ApiClient.errorMessage(response));
+        }
+        return print(System.out, List.of(ApiClient.JSON.readTree(response.body())));
+    }
+
+    @Command(name = "stop", description = "Stop a pipeline, keeping its state (a savepoint) for its next start.",
+            mixinStandardHelpOptions = true)
+    static final class Stop implements Callable<Integer> {
+        @Mixin
+        ServerOptions server;
+
+        @Parameters(paramLabel = "NAME", description = "The pipeline (its file is pipelines/NAME.sql).")
+        String name;
+
+        @Override
+        public Integer call() throws IOException {
+            return post(server, "/v1/pipelines/" + name + "/stop");
+        }
+    }
+
+    @Command(name = "restart", description = "Stop a pipeline if it runs, read its file again and start it from its state.",
+            mixinStandardHelpOptions = true)
+    static final class Restart implements Callable<Integer> {
+        @Mixin
+        ServerOptions server;
+
+        @Parameters(paramLabel = "NAME", description = "The pipeline (its file is pipelines/NAME.sql).")
+        String name;
+
+        @Option(names = "--reset", description = "Start without state: read the streams from the beginning again, live "
+                + "views start empty; rows already written to lake tables and streams stay.")
+        boolean reset;
+
+        @Override
+        public Integer call() throws IOException {
+            return post(server, "/v1/pipelines/" + name + "/restart" + (reset ? "?reset=true" : ""));
+        }
     }
 }

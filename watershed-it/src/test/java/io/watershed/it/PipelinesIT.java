@@ -7,6 +7,7 @@ import io.watershed.server.Platform;
 import io.watershed.testing.Await;
 import io.watershed.testing.TestProject;
 import io.watershed.testing.WatershedHttp;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -128,6 +129,56 @@ class PipelinesIT {
             Await.until("the views restored from the checkpoint", Duration.ofSeconds(120),
                     () -> termTotals(http).equals(List.of("a 4", "b 3", "c 3", "z 1")) && rank(http).equals(expectedRank));
             assertThat(http.sql("SELECT * FROM live.nope").status()).isEqualTo(400);
+        }
+    }
+
+    @Test
+    void pipelinesStopAndRestartFromTheirSavepointRefuseStateThatDoesNotFitAndShowFailingJobs() throws Exception {
+        TestProject project = TestProject.in(root.resolve("p"))
+                .stream("searches", "partitions: 1\nfields:\n  term: string\n")
+                .pipeline("totals", "CREATE LIVE VIEW term_totals AS SELECT term, COUNT(*) AS cnt FROM streams.searches GROUP BY term;\n")
+                // a one-letter term divides by zero at run time: the job restarts with backoff, and says why
+                .pipeline("fragile", "CREATE LIVE VIEW numbers AS SELECT 10 / (CHAR_LENGTH(term) - 1) AS n FROM streams.searches;\n");
+        Path file = project.write().resolve("pipelines").resolve("totals.sql");
+        try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
+            WatershedHttp http = new WatershedHttp(platform.url());
+            awaitRunning(http, 2);
+            assertThat(http.events("searches", "{\"term\":\"a\"}\n{\"term\":\"b\"}\n{\"term\":\"a\"}").status()).isEqualTo(200);
+            Await.until("totals", Duration.ofSeconds(60), () -> rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY 1"),
+                    List.of("a 2", "b 1")::equals);
+
+            JsonNode fragile = Await.until("the failing job to restart", Duration.ofSeconds(60),
+                    () -> http.get("/v1/pipelines").json().path("pipelines").get(0),
+                    p -> p.path("restarts").asLong() >= 1 && p.path("error").asText().contains("by zero"));
+            assertThat(fragile.path("name").asText()).isEqualTo("fragile");
+            assertThat(fragile.path("error").asText()).startsWith("the job failed and restarts with backoff: ");
+            Await.until("the restarts in /metrics", Duration.ofSeconds(30),
+                    () -> http.get("/metrics").body().lines().filter(l -> l.startsWith("watershed_pipeline_restarts_total")).toList(),
+                    m -> m.stream().anyMatch(l -> l.matches("watershed_pipeline_restarts_total\\{pipeline=\"fragile\",?} [1-9].*")));
+
+            // stop keeps the state; restart with only a comment changed resumes from the savepoint
+            JsonNode stopped = http.post("/v1/pipelines/totals/stop", new byte[0]).json();
+            assertThat(stopped.path("state").asText()).isEqualTo("STOPPED");
+            Files.writeString(file, "-- counted since the first search\n" + Files.readString(file));
+            WatershedHttp.Response restarted = http.post("/v1/pipelines/totals/restart", new byte[0]);
+            assertThat(restarted.status()).as(restarted.body()).isEqualTo(200);
+            assertThat(restarted.json().path("state").asText()).isEqualTo("RUNNING");
+            assertThat(http.events("searches", "{\"term\":\"a\"}").status()).isEqualTo(200);
+            Await.until("totals continued from the savepoint", Duration.ofSeconds(60),
+                    () -> rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY 1"), List.of("a 3", "b 1")::equals);
+
+            // a change its state does not fit is refused, with the way out
+            Files.writeString(file, "CREATE LIVE VIEW term_totals AS SELECT term, COUNT(DISTINCT _offset) AS cnt, MAX(_offset) AS last "
+                    + "FROM streams.searches GROUP BY term;\n");
+            WatershedHttp.Response refused = http.post("/v1/pipelines/totals/restart", new byte[0]);
+            assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+            assertThat(refused.json().path("error").path("message").asText()).contains("does not fit its SQL")
+                    .contains("watershed pipelines restart totals --reset");
+            WatershedHttp.Response reset = http.post("/v1/pipelines/totals/restart?reset=true", new byte[0]);
+            assertThat(reset.status()).as(reset.body()).isEqualTo(200);
+            Await.until("totals recomputed from the start of the stream", Duration.ofSeconds(60),
+                    () -> rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY 1"), List.of("a 3", "b 1")::equals);
+            assertThat(http.post("/v1/pipelines/nope/stop", new byte[0]).status()).isEqualTo(404);
         }
     }
 

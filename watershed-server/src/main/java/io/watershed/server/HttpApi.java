@@ -42,6 +42,9 @@ final class HttpApi implements AutoCloseable {
         app.get("/v1/health", this::health);
         app.get("/v1/streams", this::listStreams);
         app.get("/v1/pipelines", this::listPipelines);
+        app.post("/v1/pipelines/{pipeline}/stop", ctx -> ctx.json(pipelineJson(platform.pipelines().stop(ctx.pathParam("pipeline")))));
+        app.post("/v1/pipelines/{pipeline}/restart", ctx -> ctx.json(pipelineJson(platform.pipelines().restart(
+                ctx.pathParam("pipeline"), "true".equals(ctx.queryParam("reset"))))));
         app.post("/v1/streams/{stream}/events", this::ingest);
         app.post("/v1/sql", this::sql);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(platform.meters().scrape()));
@@ -78,15 +81,22 @@ final class HttpApi implements AutoCloseable {
     private void listPipelines(Context ctx) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (io.watershed.spi.StreamProcessor.PipelineStatus p : platform.pipelines().pipelines()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", p.name());
-            m.put("state", p.state());
-            m.put("outputs", p.outputs());
-            m.put("job_id", p.jobId().orElse(null));
-            m.put("error", p.error().orElse(null));
-            out.add(m);
+            out.add(pipelineJson(p));
         }
         ctx.json(Map.of("pipelines", out));
+    }
+
+    private static Map<String, Object> pipelineJson(io.watershed.spi.StreamProcessor.PipelineStatus p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", p.name());
+        m.put("state", p.state());
+        m.put("outputs", p.outputs());
+        m.put("events_per_second", p.eventsPerSecond());
+        m.put("lag", p.lag());
+        m.put("restarts", p.restarts());
+        m.put("job_id", p.jobId().orElse(null));
+        m.put("error", p.error().orElse(null));
+        return m;
     }
 
     private void listStreams(Context ctx) {

@@ -11,7 +11,9 @@ import io.watershed.ingest.IngestService;
 import io.watershed.lake.IcebergLake;
 import io.watershed.lake.RawLakeWriter;
 import io.watershed.query.DuckDbQueryEngine;
+import io.watershed.spi.ErrorCode;
 import io.watershed.spi.Project;
+import io.watershed.spi.WatershedException;
 import io.watershed.spi.StreamProcessor;
 import io.watershed.stream.PipelineRunner;
 import io.watershed.spi.Settings;
@@ -62,9 +64,25 @@ public final class Platform implements AutoCloseable {
         }
 
         @Override
+        public PipelineStatus stop(String name) {
+            throw none(name);
+        }
+
+        @Override
+        public PipelineStatus restart(String name, boolean reset) {
+            throw none(name);
+        }
+
+        private WatershedException none(String name) {
+            return new WatershedException(ErrorCode.UNKNOWN_PIPELINE, "Cannot find pipeline '" + name + "': the project has no "
+                    + "pipelines (files pipelines/<name>.sql)");
+        }
+
+        @Override
         public void close() {}
     };
     private final long startedAtNanos;
+    private java.util.function.Supplier<java.util.Map<String, StreamProcessor.PipelineStatus>> pipelineStatuses;
     private volatile boolean closed;
 
     private Platform(Project project, Path dataDirectory, long startedAtNanos) {
@@ -128,6 +146,7 @@ public final class Platform implements AutoCloseable {
                 pipelines = runner;
                 started.push(pipelines);
                 query.addLiveTables(runner);
+                pipelineMetrics(runner);
             }
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
             http = new HttpApi(this, settings);
@@ -166,6 +185,39 @@ public final class Platform implements AutoCloseable {
         LOG.info("Watershed '{}' up in {} ms: http://{}:{}", project.name(), (System.nanoTime() - t0) / 1_000_000,
                 project.settings().host(), platform.port());
         return platform;
+    }
+
+    /** Per pipeline: whether it runs, its restarts, its lag; read from one status list per second at most. */
+    private void pipelineMetrics(StreamProcessor runner) {
+        // held by this platform: meters keep only weak references to what they read
+        pipelineStatuses = new java.util.function.Supplier<>() {
+            private volatile java.util.Map<String, StreamProcessor.PipelineStatus> last = java.util.Map.of();
+            private volatile long at = System.nanoTime() - 2_000_000_000L;
+
+            @Override
+            public java.util.Map<String, StreamProcessor.PipelineStatus> get() {
+                if (System.nanoTime() - at > 1_000_000_000L) {
+                    java.util.Map<String, StreamProcessor.PipelineStatus> now = new java.util.HashMap<>();
+                    runner.pipelines().forEach(p -> now.put(p.name(), p));
+                    last = now;
+                    at = System.nanoTime();
+                }
+                return last;
+            }
+        };
+        java.util.function.Supplier<java.util.Map<String, StreamProcessor.PipelineStatus>> statuses = pipelineStatuses;
+        for (String name : project.pipelines().keySet()) {
+            io.micrometer.core.instrument.Gauge.builder("watershed.pipeline.running", statuses,
+                    s -> s.get().containsKey(name) && s.get().get(name).state().equals("RUNNING") ? 1 : 0)
+                    .tag("pipeline", name).description("1 while the pipeline's job runs, else 0").register(meters);
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.pipeline.restarts", statuses,
+                    s -> s.get().containsKey(name) ? s.get().get(name).restarts() : 0)
+                    .tag("pipeline", name).description("Restarts of the pipeline's job after failures").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.pipeline.lag.records", statuses,
+                    s -> s.get().containsKey(name) ? s.get().get(name).lag() : 0)
+                    .tag("pipeline", name).description("Records in the pipeline's input streams past its last checkpoint")
+                    .register(meters);
+        }
     }
 
     /** The project's jars of user-defined functions, {@code functions/*.jar}, in name order. */

@@ -9,6 +9,9 @@ public enum ErrorCode {
     INVALID_CONFIG(ErrorCategory.USER, false, 400),
     PAYLOAD_TOO_LARGE(ErrorCategory.USER, false, 413),
     UNKNOWN_STREAM(ErrorCategory.USER, false, 404),
+    UNKNOWN_PIPELINE(ErrorCategory.USER, false, 404),
+    /** The request conflicts with the state of what it names (a pipeline's state that does not fit its changed SQL). */
+    CONFLICT(ErrorCategory.USER, false, 409),
     UNSUPPORTED_MEDIA(ErrorCategory.USER, false, 415),
     QUERY_INVALID(ErrorCategory.USER, false, 400),
     QUERY_FORBIDDEN(ErrorCategory.USER, false, 403),

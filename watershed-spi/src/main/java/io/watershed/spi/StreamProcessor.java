@@ -9,15 +9,36 @@ public interface StreamProcessor extends AutoCloseable {
     /** Every pipeline of the project with its current state, in name order. */
     List<PipelineStatus> pipelines();
 
+    /**
+     * Stops a pipeline, keeping its state (a savepoint) for the next start.
+     *
+     * @throws WatershedException UNKNOWN_PIPELINE
+     */
+    PipelineStatus stop(String name);
+
+    /**
+     * Stops a pipeline if it runs, reads its file again and starts it from its state (the savepoint
+     * taken as it stopped, else its newest checkpoint), or without state when {@code reset}. Returns
+     * once the new job runs or has failed.
+     *
+     * @throws WatershedException UNKNOWN_PIPELINE; CONFLICT when its state does not fit the changed SQL
+     *         (restart with reset to start over); UNAVAILABLE while the stream processor is starting
+     */
+    PipelineStatus restart(String name, boolean reset);
+
     @Override
     void close();
 
     /**
      * @param name pipeline name
      * @param state STARTING, RUNNING, RESTARTING, FAILED, FINISHED, CANCELED or STOPPED
-     * @param error why it failed, when it did
+     * @param error why it failed, or why it is restarting
      * @param jobId the Flink job, once submitted
-     * @param outputs the tables and streams it writes
+     * @param outputs the tables, streams and live views it writes
+     * @param restarts how often its job restarted after a failure (with a growing backoff)
+     * @param lag records in its input streams it has not yet processed, as of its last checkpoint
+     * @param eventsPerSecond records read per second over the last checkpoints
      */
-    record PipelineStatus(String name, String state, Optional<String> error, Optional<String> jobId, List<String> outputs) {}
+    record PipelineStatus(String name, String state, Optional<String> error, Optional<String> jobId, List<String> outputs,
+            long restarts, long lag, double eventsPerSecond) {}
 }

@@ -1,6 +1,11 @@
 package io.watershed.stream;
 
 import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.runtime.executiongraph.ErrorInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -28,6 +33,7 @@ final class FlinkRuntime implements AutoCloseable {
     private final MiniCluster cluster;
     private final URI restAddress;
     private final Path checkpoints;
+    private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     FlinkRuntime(Path directory, int slots) throws Exception {
         this.checkpoints = directory.resolve("checkpoints").toAbsolutePath();
@@ -67,6 +73,73 @@ final class FlinkRuntime implements AutoCloseable {
             conf.set(TableConfigOptions.LOCAL_TIME_ZONE, "UTC");
         }
         return TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().withConfiguration(conf).build());
+    }
+
+    /** How often the job restarted after a failure (Flink's numRestarts), 0 when unknown. */
+    long restarts(JobID job) {
+        try {
+            java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
+                    restAddress.resolve("/jobs/" + job + "/metrics?get=numRestarts")).timeout(Duration.ofSeconds(5)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"value\"\\s*:\\s*\"(\\d+)\"").matcher(response.body());
+            return m.find() ? Long.parseLong(m.group(1)) : 0;
+        } catch (Exception e) {
+            LOG.debug("Cannot read the restarts of job {}: {}", job, e.toString());
+            return 0;
+        }
+    }
+
+    /** Whether every task of the job runs (its state is restored and its operators are open). */
+    boolean tasksRunning(JobID job) {
+        try {
+            for (var vertex : cluster.getExecutionGraph(job).get(5, TimeUnit.SECONDS).getAllExecutionVertices()) {
+                if (vertex.getExecutionState() != org.apache.flink.runtime.execution.ExecutionState.RUNNING) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** Checkpoints the job completed since it started, or -1 when unknown. */
+    long completedCheckpoints(JobID job) {
+        try {
+            return cluster.getExecutionGraph(job).get(5, TimeUnit.SECONDS).getCheckpointStatsSnapshot().getCounts()
+                    .getNumberOfCompletedCheckpoints();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /** The job's latest failure in full (class names, messages, stack), if it failed since it started. */
+    Optional<String> lastFailureDetail(JobID job) {
+        try {
+            ErrorInfo failure = cluster.getExecutionGraph(job).get(5, TimeUnit.SECONDS).getFailureInfo();
+            return failure == null ? Optional.empty() : Optional.of(failure.getExceptionAsString());
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The root cause of the job's latest failure, if it failed since it started. */
+    Optional<String> lastFailure(JobID job) {
+        try {
+            ErrorInfo failure = cluster.getExecutionGraph(job).get(5, TimeUnit.SECONDS).getFailureInfo();
+            if (failure == null) {
+                return Optional.empty();
+            }
+            Throwable root = failure.getException();
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            String message = root.getMessage() == null ? root.toString() : root.getMessage().strip();
+            return Optional.of(message.lines().findFirst().orElse(message));
+        } catch (Exception e) {
+            LOG.debug("Cannot read the failure of job {}: {}", job, e.toString());
+            return Optional.empty();
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.watershed.stream;
 
+import io.watershed.spi.ErrorCode;
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LiveTableSource;
@@ -7,6 +8,7 @@ import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.StreamProcessor;
 import io.watershed.spi.StreamRegistry;
 import io.watershed.spi.StreamSpec;
+import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -35,6 +38,7 @@ import org.apache.flink.table.types.logical.LocalZonedTimestampType;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.table.types.logical.TimestampType;
+import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,7 +73,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             LakeCatalog lake, StreamRegistry streams, int defaultPartitions, Duration checkpointInterval, List<Path> functionJars) {}
 
     private final Context context;
-    private final Map<String, Pipeline> pipelines = new LinkedHashMap<>();
+    private final Map<String, Pipeline> pipelines = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final Thread starter;
     private final LiveViews liveViews = LiveViews.open(java.util.UUID.randomUUID().toString());
     private volatile FlinkRuntime runtime;
@@ -90,7 +94,16 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         volatile JobClient job;
         /** Names this pipeline's state from its first start until it is reset; its stream sinks' commit records use it. */
         volatile String run;
-        final List<String> outputs = new ArrayList<>();
+        /** Set while the platform stops or restarts it: its job ending then is no failure. */
+        volatile boolean stopping;
+        /** The checkpoint or savepoint its job started from, if any. */
+        volatile String restoredFrom;
+        final List<String> outputs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<String> views = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** Offsets its sources had committed at the last status, for events per second. */
+        long lastCommitted = -1;
+        long lastCommittedAt;
+        double eventsPerSecond;
 
         Pipeline(PipelineSpec spec) {
             this.spec = spec;
@@ -109,7 +122,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     public PipelineRunner(Context context, Collection<PipelineSpec> specs) {
         this.context = context;
-        specs.stream().sorted(Comparator.comparing(PipelineSpec::name)).forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
+        specs.forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
         // Flink starts in the background: ingest and queries do not wait for it
         this.starter = new Thread(this::startAll, "watershed-pipelines-start");
         starter.setDaemon(true);
@@ -131,14 +144,25 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             if (pipeline.state.equals("FAILED")) {
                 continue;
             }
-            try {
-                submit(pipeline);
-                LOG.info("Pipeline '{}' submitted as job {}, writing {}", pipeline.spec.name(), pipeline.job.getJobID(), pipeline.outputs);
-            } catch (PipelineException e) {
-                fail(pipeline, e.getMessage());
-            } catch (RuntimeException e) {
-                fail(pipeline, pipeline.spec.file().getFileName() + ": " + rootMessage(e));
+            start(pipeline);
+            if (pipeline.restoredFrom != null && pipeline.state.equals("RUNNING")) {
+                // the file may have changed while the platform was down
+                Thread watcher = new Thread(() -> awaitStarted(pipeline), "watershed-pipeline-start-" + pipeline.spec.name());
+                watcher.setDaemon(true);
+                watcher.start();
             }
+        }
+    }
+
+    /** Plans and submits the pipeline; a failure is its state, not an exception. */
+    private void start(Pipeline pipeline) {
+        try {
+            submit(pipeline);
+            LOG.info("Pipeline '{}' submitted as job {}, writing {}", pipeline.spec.name(), pipeline.job.getJobID(), pipeline.outputs);
+        } catch (PipelineException e) {
+            fail(pipeline, e.getMessage());
+        } catch (RuntimeException e) {
+            fail(pipeline, pipeline.spec.file().getFileName() + ": " + rootMessage(e));
         }
     }
 
@@ -198,12 +222,21 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         // a partition without new records for a second stops holding back event time (its watermark is the
         // minimum over partitions); without this a quiet partition would keep every window open
         conf.setString("table.exec.source.idle-timeout", "1 s");
+        // a failing job restarts from its last checkpoint after 1 s, 2 s, 4 s ... at most a minute apart, without end;
+        // the backoff starts over after 10 minutes without a failure
+        conf.setString("restart-strategy.type", "exponential-delay");
+        conf.setString("restart-strategy.exponential-delay.initial-backoff", "1 s");
+        conf.setString("restart-strategy.exponential-delay.max-backoff", "1 min");
+        conf.setString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
+        conf.setString("restart-strategy.exponential-delay.reset-backoff-threshold", "10 min");
+        conf.setString("restart-strategy.exponential-delay.jitter-factor", "0.1");
         Optional<Path> checkpoint = latestCheckpoint(checkpoints);
         checkpoint.ifPresent(path -> {
             LOG.info("Pipeline '{}' resumes from checkpoint {}", name, path);
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toString());
         });
         pipeline.run = run(checkpoints, checkpoint.isPresent());
+        pipeline.restoredFrom = checkpoint.map(c -> c.getParent().getFileName() + "/" + c.getFileName()).orElse(null);
         TableEnvironment env = runtime.tableEnvironment(conf);
         registerCatalog(env);
         for (Path jar : context.functionJars()) {
@@ -239,8 +272,180 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             throw new PipelineException(pipeline.spec.file().getFileName() + ":1:1: pipeline '" + name
                     + "' has no INSERT INTO or CREATE LIVE VIEW statement, so it has no output");
         }
-        pipeline.job = inserts.execute().getJobClient().orElseThrow();
+        JobClient job = inserts.execute().getJobClient().orElseThrow();
+        pipeline.job = job;
         pipeline.state = "RUNNING";
+        // a job that ends on its own has failed for good (restarts with backoff come first): say why
+        job.getJobExecutionResult().whenComplete((result, e) -> {
+            if (e != null && pipeline.job == job && !pipeline.stopping && !closed) {
+                fail(pipeline, explain(pipeline, checkpoint, e));
+            }
+        });
+    }
+
+    /** Why a job failed, and for a state that does not fit the changed SQL, what to do. */
+    private static String explain(Pipeline pipeline, Optional<Path> state, Throwable e) {
+        String reason = rootMessage(e);
+        StringBuilder all = new StringBuilder();
+        for (Throwable t = e; t != null && all.length() < 20_000; t = t.getCause() == t ? null : t.getCause()) {
+            all.append(t).append('\n');
+        }
+        String text = all.toString();
+        if (state.isPresent() && stateDoesNotFit(text)) {
+            return stateDoesNotFitMessage(pipeline, state.get().getFileName().toString(), reason);
+        }
+        return "pipelines/" + pipeline.spec.file().getFileName() + ": the job failed: " + reason;
+    }
+
+    private static boolean stateDoesNotFit(String failure) {
+        return failure.contains("Cannot map checkpoint/savepoint state") || failure.contains("StateMigrationException")
+                || failure.contains("rollback to checkpoint/savepoint") || failure.contains("incompatible");
+    }
+
+    private static String stateDoesNotFitMessage(Pipeline pipeline, String state, String reason) {
+        return "pipelines/" + pipeline.spec.file().getFileName() + ": its saved state (" + state + ") does not fit its SQL, "
+                + "most likely because the SQL changed: " + reason + ". Run `watershed pipelines restart " + pipeline.spec.name() + " --reset` to start it over "
+                + "without state: it reads its streams from the beginning again, its live views start empty, and rows it "
+                + "already wrote to lake tables and streams stay";
+    }
+
+    @Override
+    public PipelineStatus stop(String name) {
+        Pipeline pipeline = find(name);
+        synchronized (pipeline) {
+            stopJob(pipeline);
+            pipeline.state = "STOPPED";
+        }
+        return status(pipeline);
+    }
+
+    /** Stops the job with a savepoint (its state for the next start), or cancels it when no savepoint can be taken. */
+    private void stopJob(Pipeline pipeline) {
+        JobClient job = pipeline.job;
+        if (job == null) {
+            return;
+        }
+        pipeline.stopping = true;
+        try {
+            String state = job.getJobStatus().get(10, TimeUnit.SECONDS).name();
+            if (state.equals("RUNNING")) {
+                Path savepoints = runtime.checkpoints().resolve(pipeline.spec.name()).resolve("savepoints");
+                String savepoint = job.stopWithSavepoint(false, savepoints.toUri().toString(),
+                        org.apache.flink.core.execution.SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
+                LOG.info("Pipeline '{}' stopped with savepoint {}", pipeline.spec.name(), savepoint);
+            } else if (!job.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                job.cancel().get(30, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            LOG.warn("Cannot stop pipeline '{}' with a savepoint ({}); cancelling it, its newest checkpoint is kept",
+                    pipeline.spec.name(), rootMessage(e));
+            try {
+                job.cancel().get(30, TimeUnit.SECONDS);
+            } catch (Exception cancel) {
+                LOG.debug("Cancel of pipeline '{}': {}", pipeline.spec.name(), cancel.toString());
+            }
+        }
+    }
+
+    @Override
+    public PipelineStatus restart(String name, boolean reset) {
+        if (runtime == null) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot restart pipeline '" + name + "' yet: Flink is still "
+                    + "starting; try again in a few seconds");
+        }
+        Pipeline old = find(name);
+        Pipeline pipeline;
+        synchronized (old) {
+            stopJob(old);
+            String sql;
+            try {
+                sql = Files.readString(old.spec.file());
+            } catch (IOException e) {
+                throw new WatershedException(ErrorCode.UNKNOWN_PIPELINE, "Cannot restart pipeline '" + name + "': cannot read "
+                        + old.spec.file() + " (" + e + ")", e);
+            }
+            if (reset) {
+                deleteState(name);
+            }
+            old.views.forEach(liveViews.views()::remove);
+            derived.values().removeIf(d -> d.writer().equals(name));
+            pipeline = new Pipeline(new PipelineSpec(name, old.spec.file(), sql));
+            pipelines.put(name, pipeline);
+            start(pipeline);
+        }
+        PipelineStatus status = awaitStarted(pipeline);
+        if (status.state().equals("FAILED") && status.error().orElse("").contains("--reset")) {
+            throw new WatershedException(ErrorCode.CONFLICT, status.error().get());
+        }
+        return status;
+    }
+
+    /**
+     * Waits until a job that started from saved state has completed its first checkpoint, or has
+     * failed. Flink names SQL operators by the shape of the plan, so a changed query may get the
+     * saved state of an operator that now keeps other state, and Flink does not always notice: the job
+     * then fails as it reads that state (an IndexOutOfBoundsException, say), and would fail again at
+     * every restart. A job that fails before its first checkpoint from restored state is therefore
+     * stopped and its pipeline failed, with the way out (restart with --reset).
+     */
+    private PipelineStatus awaitStarted(Pipeline pipeline) {
+        JobClient job = pipeline.job;
+        if (job == null || pipeline.restoredFrom == null) {
+            return status(pipeline);
+        }
+        JobID id = job.getJobID();
+        long deadline = System.nanoTime() + context.checkpointInterval().multipliedBy(3).plusSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && pipeline.job == job && pipeline.state.equals("RUNNING") && !closed) {
+            Optional<String> failure = runtime.lastFailureDetail(id);
+            if (failure.isPresent()) {
+                String detail = failure.get();
+                pipeline.stopping = true;
+                try {
+                    job.cancel().get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    LOG.debug("Cancel of pipeline '{}': {}", pipeline.spec.name(), e.toString());
+                }
+                String reason = detail.lines().filter(PipelineRunner::stateDoesNotFit).findFirst()
+                        .orElse(runtime.lastFailure(id).orElse(detail.lines().findFirst().orElse(""))).strip();
+                fail(pipeline, stateDoesNotFitMessage(pipeline, pipeline.restoredFrom, "the job failed as it started from that "
+                        + "state: " + reason));
+                break;
+            }
+            if (runtime.completedCheckpoints(id) > 0) {
+                break;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return status(pipeline);
+    }
+
+    private void deleteState(String name) {
+        Path state = runtime.checkpoints().resolve(name);
+        if (!Files.exists(state)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(state)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(file);
+            }
+            LOG.info("Pipeline '{}': state deleted for a reset", name);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot delete the state of pipeline '" + name + "' in " + state, e);
+        }
+    }
+
+    private Pipeline find(String name) {
+        Pipeline pipeline = name == null ? null : pipelines.get(name);
+        if (pipeline == null) {
+            throw new WatershedException(ErrorCode.UNKNOWN_PIPELINE, "Cannot find pipeline '" + name + "': the project has "
+                    + (pipelines.isEmpty() ? "none" : String.join(", ", pipelines.keySet())) + " (files pipelines/<name>.sql)");
+        }
+        return pipeline;
     }
 
     private void registerCatalog(TableEnvironment env) {
@@ -342,9 +547,14 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         RowType type = RowType.of(schema.getColumns().stream().map(c -> plain(c.getDataType().getLogicalType()))
                 .toArray(LogicalType[]::new), schema.getColumnNames().toArray(String[]::new));
         if (!liveViews.define(new LiveView(view, type, LIVE_VIEW_MAX_ROWS))) {
+            if (pipeline.views.contains(view)) {
+                throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW " + view + ": defined twice in "
+                        + "this file");
+            }
             throw new PipelineException(where(pipeline, statement, 1, 1) + "CREATE LIVE VIEW " + view + ": a live view of "
                     + "that name is defined already by another statement or pipeline; live view names are unique");
         }
+        pipeline.views.add(view);
         env.executeSql("CREATE TEMPORARY TABLE " + liveTable(view) + " (\n  " + String.join(",\n  ", columns) + "\n) WITH (\n"
                 + "  'connector' = '" + LiveViewTableFactory.IDENTIFIER + "',\n  'runner' = '" + liveViews.id() + "',\n"
                 + "  'view' = '" + view + "'\n)");
@@ -520,7 +730,8 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             return Optional.empty();
         }
         try (Stream<Path> files = Files.find(checkpoints, 3, (p, a) -> p.getFileName().toString().equals("_metadata")
-                && p.getParent().getFileName().toString().startsWith("chk-"))) {
+                && (p.getParent().getFileName().toString().startsWith("chk-")
+                        || p.getParent().getFileName().toString().startsWith("savepoint-")))) {
             return files.max(Comparator.comparing(PipelineRunner::modified)).map(Path::getParent);
         } catch (IOException e) {
             LOG.warn("Cannot look for checkpoints in {}: {}", checkpoints, e.toString());
@@ -540,19 +751,97 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     public List<PipelineStatus> pipelines() {
         List<PipelineStatus> statuses = new ArrayList<>();
         for (Pipeline p : pipelines.values()) {
-            String state = p.state;
-            JobClient job = p.job;
-            if (job != null && state.equals("RUNNING")) {
-                try {
-                    state = job.getJobStatus().get(5, TimeUnit.SECONDS).name();
-                } catch (Exception e) {
-                    state = "UNKNOWN";
-                }
-            }
-            statuses.add(new PipelineStatus(p.spec.name(), state, Optional.ofNullable(p.error),
-                    Optional.ofNullable(job).map(j -> j.getJobID().toString()), List.copyOf(p.outputs)));
+            statuses.add(status(p));
         }
         return statuses;
+    }
+
+    private static String jobState(Pipeline p) {
+        JobClient job = p.job;
+        if (job == null) {
+            return p.state;
+        }
+        try {
+            return job.getJobStatus().get(5, TimeUnit.SECONDS).name();
+        } catch (Exception e) {
+            return "UNKNOWN";
+        }
+    }
+
+    private PipelineStatus status(Pipeline p) {
+        String state = p.state;
+        JobClient job = p.job;
+        String error = p.error;
+        long restarts = 0;
+        if (job != null && state.equals("RUNNING")) {
+            state = jobState(p);
+            FlinkRuntime flink = runtime;
+            if (flink != null) {
+                restarts = flink.restarts(job.getJobID());
+                if (!state.equals("RUNNING") || restarts > 0) {
+                    error = flink.lastFailure(job.getJobID()).map(f -> "the job failed and restarts with backoff: " + f).orElse(null);
+                }
+            }
+        }
+        long lag = 0;
+        if (job != null) {
+            OffsetsAndLag offsets = offsets(p);
+            lag = offsets.lag();
+            long now = System.nanoTime();
+            synchronized (p) {
+                if (p.lastCommitted >= 0 && offsets.committed() >= p.lastCommitted && now - p.lastCommittedAt > 1_000_000_000L) {
+                    p.eventsPerSecond = (offsets.committed() - p.lastCommitted) / ((now - p.lastCommittedAt) / 1e9);
+                }
+                if (p.lastCommitted < 0 || now - p.lastCommittedAt > 1_000_000_000L) {
+                    p.lastCommitted = offsets.committed();
+                    p.lastCommittedAt = now;
+                }
+            }
+        }
+        return new PipelineStatus(p.spec.name(), state, Optional.ofNullable(error),
+                Optional.ofNullable(job).map(j -> j.getJobID().toString()), List.copyOf(p.outputs), restarts, lag,
+                Math.round(p.eventsPerSecond * 10) / 10.0);
+    }
+
+    private record OffsetsAndLag(long committed, long lag) {}
+
+    /** The offsets the pipeline's sources committed at their last checkpoint, and how far their topics' ends are beyond. */
+    private OffsetsAndLag offsets(Pipeline p) {
+        try {
+            Admin admin = admin();
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
+                    admin.listConsumerGroupOffsets("watershed-pipeline-" + p.spec.name()).partitionsToOffsetAndMetadata()
+                            .get(5, TimeUnit.SECONDS);
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new java.util.HashMap<>();
+            committed.keySet().forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
+            var ends = admin.listOffsets(latest, new org.apache.kafka.clients.admin.ListOffsetsOptions(
+                    org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get(5, TimeUnit.SECONDS);
+            long sum = 0;
+            long lag = 0;
+            for (var e : committed.entrySet()) {
+                if (e.getValue() == null) {
+                    continue;
+                }
+                sum += e.getValue().offset();
+                var end = ends.get(e.getKey());
+                lag += end == null ? 0 : Math.max(0, end.offset() - e.getValue().offset());
+            }
+            return new OffsetsAndLag(sum, lag);
+        } catch (Exception e) {
+            LOG.debug("Cannot read the offsets of pipeline '{}': {}", p.spec.name(), e.toString());
+            return new OffsetsAndLag(p.lastCommitted, 0);
+        }
+    }
+
+    private volatile Admin admin;
+
+    private synchronized Admin admin() {
+        if (admin == null) {
+            java.util.Properties props = new java.util.Properties();
+            props.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, context.bootstrapServers());
+            admin = Admin.create(props);
+        }
+        return admin;
     }
 
     @Override
@@ -564,6 +853,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             Thread.currentThread().interrupt();
         }
         for (Pipeline p : pipelines.values()) {
+            p.stopping = true;
             if (p.job != null) {
                 try {
                     // the last checkpoint is kept (RETAIN_ON_CANCELLATION): the next start resumes from it
@@ -575,6 +865,9 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
         }
         liveViews.close();
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
+        }
         if (runtime != null) {
             try {
                 runtime.close();

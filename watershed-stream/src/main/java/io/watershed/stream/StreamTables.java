@@ -60,10 +60,7 @@ final class StreamTables {
         Map<String, String> options = new LinkedHashMap<>(Map.of(
                 "properties.group.id", groupId,
                 "properties.isolation.level", "read_committed",
-                "scan.startup.mode", "earliest-offset",
-                // a record that is not a JSON object of these types does not stop the pipeline; the raw
-                // table keeps it in full (and its dead-letter table says why it does not fit)
-                "json.ignore-parse-errors", "true"));
+                "scan.startup.mode", "earliest-offset"));
         sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, options)).append(')');
         return sql.toString();
     }
@@ -93,8 +90,9 @@ final class StreamTables {
         options.put("connector", "kafka");
         options.put("topic", topic);
         options.put("properties.bootstrap.servers", bootstrapServers);
-        options.put("format", "json");
-        options.put("json.timestamp-format.standard", "ISO-8601");
+        // Flink's JSON format, reading only guarded: see GuardedJsonFormatFactory
+        options.put("format", GuardedJsonFormatFactory.IDENTIFIER);
+        options.put(GuardedJsonFormatFactory.IDENTIFIER + ".timestamp-format.standard", "ISO-8601");
         options.putAll(new java.util.TreeMap<>(extra));
         return render(options);
     }
