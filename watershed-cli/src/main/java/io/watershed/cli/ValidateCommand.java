@@ -4,6 +4,7 @@ import io.watershed.project.Problem;
 import io.watershed.project.ProjectInvalidException;
 import io.watershed.project.ProjectLoader;
 import io.watershed.spi.Project;
+import io.watershed.stream.PipelineRunner;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -22,8 +23,22 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         try {
             Project loaded = ProjectLoader.withSystemEnvironment().load(project, profile);
+            if (!loaded.pipelines().isEmpty()) {
+                // the planner checks each pipeline as the platform would run it, before anything starts
+                System.err.println("planning " + loaded.pipelines().size() + " pipeline(s) with Flink...");
+                PipelineRunner.Validation validation = PipelineRunner.validate(loaded.pipelines().values(),
+                        loaded.streams().values(), PipelineRunner.functionJars(loaded.directory()));
+                validation.unchecked().forEach(System.err::println);
+                if (!validation.problems().isEmpty()) {
+                    validation.problems().forEach(System.err::println);
+                    System.err.println(validation.problems().size() + " problem(s) found");
+                    return 1;
+                }
+            }
             System.out.println("ok: project '" + loaded.name() + "' (profile " + loaded.profile() + ") is valid; "
-                    + loaded.streams().size() + " stream(s): " + String.join(", ", loaded.streams().keySet()));
+                    + loaded.streams().size() + " stream(s): " + String.join(", ", loaded.streams().keySet())
+                    + (loaded.pipelines().isEmpty() ? "" : "; " + loaded.pipelines().size() + " pipeline(s): "
+                            + String.join(", ", loaded.pipelines().keySet())));
             return 0;
         } catch (ProjectInvalidException e) {
             for (Problem problem : e.problems()) {

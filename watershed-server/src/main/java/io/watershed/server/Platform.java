@@ -141,7 +141,7 @@ public final class Platform implements AutoCloseable {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
                 PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"),
                         bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
-                        settings.defaultPartitions(), settings.commitInterval(), functionJars(project)),
+                        settings.defaultPartitions(), settings.commitInterval(), PipelineRunner.functionJars(project.directory())),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);
@@ -217,19 +217,6 @@ public final class Platform implements AutoCloseable {
                     s -> s.get().containsKey(name) ? s.get().get(name).lag() : 0)
                     .tag("pipeline", name).description("Records in the pipeline's input streams past its last checkpoint")
                     .register(meters);
-        }
-    }
-
-    /** The project's jars of user-defined functions, {@code functions/*.jar}, in name order. */
-    private static List<Path> functionJars(Project project) {
-        Path functions = project.directory().resolve("functions");
-        if (!Files.isDirectory(functions)) {
-            return List.of();
-        }
-        try (java.util.stream.Stream<Path> files = Files.list(functions)) {
-            return files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot list the function jars in " + functions, e);
         }
     }
 

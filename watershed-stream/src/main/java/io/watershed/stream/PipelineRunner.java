@@ -31,6 +31,7 @@ import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.table.api.EnvironmentSettings;
 import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.TableEnvironment;
 import org.apache.flink.table.catalog.ResolvedSchema;
@@ -78,6 +79,8 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private final LiveViews liveViews = LiveViews.open(java.util.UUID.randomUUID().toString());
     private volatile FlinkRuntime runtime;
     private volatile boolean closed;
+    /** Plans only (watershed validate): nothing is created, connected or run. */
+    private final boolean dryRun;
 
     /** The columns of a stream no file declares, as the pipeline that writes it defined them. */
     private final Map<String, DerivedStream> derived = new java.util.concurrent.ConcurrentHashMap<>();
@@ -121,12 +124,82 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     }
 
     public PipelineRunner(Context context, Collection<PipelineSpec> specs) {
-        this.context = context;
-        specs.forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
+        this(context, specs, false);
         // Flink starts in the background: ingest and queries do not wait for it
+        starter.start();
+    }
+
+    private PipelineRunner(Context context, Collection<PipelineSpec> specs, boolean dryRun) {
+        this.context = context;
+        this.dryRun = dryRun;
+        specs.forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
         this.starter = new Thread(this::startAll, "watershed-pipelines-start");
         starter.setDaemon(true);
-        starter.start();
+    }
+
+    /**
+     * Plans every pipeline as the platform would, without running anything: streams are the declared
+     * ones (a stream without declared fields has columns only once it has data, so a pipeline reading
+     * it is not checked), {@code raw.<stream>} has their fields, tables the pipelines create are
+     * empty sinks, and nothing is created or connected. Returns every problem as
+     * {@code pipelines/<file>:line:col: reason}, and the pipelines that could not be checked, and why.
+     */
+    public static Validation validate(Collection<PipelineSpec> specs, Collection<StreamSpec> streams, List<Path> functionJars) {
+        Map<String, StreamSpec> known = new java.util.concurrent.ConcurrentHashMap<>();
+        streams.forEach(s -> known.put(s.name(), s));
+        StreamRegistry registry = new StreamRegistry() {
+            @Override
+            public Optional<StreamSpec> resolve(String name, boolean createIfMissing) {
+                return Optional.ofNullable(createIfMissing ? known.computeIfAbsent(name, n -> StreamSpec.inferred(n, 1)) : known.get(name));
+            }
+
+            @Override
+            public Collection<StreamSpec> streams() {
+                return List.copyOf(known.values());
+            }
+        };
+        Context context = new Context(Path.of("."), "127.0.0.1:9092", "watershed", Map.of(), null, registry, 1,
+                Duration.ofSeconds(5), functionJars);
+        PipelineRunner runner = new PipelineRunner(context, specs, true);
+        List<String> problems = new ArrayList<>();
+        List<String> unchecked = new ArrayList<>();
+        try {
+            for (Pipeline pipeline : runner.inDependencyOrder()) {
+                if (!pipeline.state.equals("FAILED")) {
+                    runner.start(pipeline);
+                }
+                if (pipeline.state.equals("FAILED")) {
+                    Matcher missing = MISSING_TABLE.matcher(pipeline.error);
+                    if (missing.find() && !missing.group(1).startsWith("watershed.streams.")) {
+                        unchecked.add(pipeline.error + " (not checked further: lake tables other than raw.<stream> are "
+                                + "known once the platform has run)");
+                    } else {
+                        problems.add(pipeline.error);
+                    }
+                }
+            }
+        } finally {
+            runner.liveViews.close();
+        }
+        return new Validation(problems, unchecked);
+    }
+
+    /** What {@link #validate} found: problems, and pipelines that could not be checked offline. */
+    public record Validation(List<String> problems, List<String> unchecked) {}
+
+    private static final Pattern MISSING_TABLE = Pattern.compile("(?:Object|Table) '([^']+)' not found");
+
+    /** The project's jars of user-defined functions, {@code functions/*.jar}, in name order. */
+    public static List<Path> functionJars(Path projectDirectory) {
+        Path functions = projectDirectory.resolve("functions");
+        if (!Files.isDirectory(functions)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(functions)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot list the function jars in " + functions, e);
+        }
     }
 
     private void startAll() {
@@ -158,7 +231,10 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private void start(Pipeline pipeline) {
         try {
             submit(pipeline);
-            LOG.info("Pipeline '{}' submitted as job {}, writing {}", pipeline.spec.name(), pipeline.job.getJobID(), pipeline.outputs);
+            if (!dryRun) {
+                LOG.info("Pipeline '{}' submitted as job {}, writing {}", pipeline.spec.name(), pipeline.job.getJobID(),
+                        pipeline.outputs);
+            }
         } catch (PipelineException e) {
             fail(pipeline, e.getMessage());
         } catch (RuntimeException e) {
@@ -206,38 +282,48 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private void fail(Pipeline pipeline, String message) {
         pipeline.state = "FAILED";
         pipeline.error = message;
-        LOG.error("Pipeline '{}' failed: {}", pipeline.spec.name(), message);
+        if (!dryRun) {
+            LOG.error("Pipeline '{}' failed: {}", pipeline.spec.name(), message);
+        }
     }
 
     private void submit(Pipeline pipeline) {
         String name = pipeline.spec.name();
-        Path checkpoints = runtime.checkpoints().resolve(name);
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.NAME, name);
-        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, context.checkpointInterval());
-        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
-        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
-                org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
-        // a partition without new records for a second stops holding back event time (its watermark is the
-        // minimum over partitions); without this a quiet partition would keep every window open
-        conf.setString("table.exec.source.idle-timeout", "1 s");
-        // a failing job restarts from its last checkpoint after 1 s, 2 s, 4 s ... at most a minute apart, without end;
-        // the backoff starts over after 10 minutes without a failure
-        conf.setString("restart-strategy.type", "exponential-delay");
-        conf.setString("restart-strategy.exponential-delay.initial-backoff", "1 s");
-        conf.setString("restart-strategy.exponential-delay.max-backoff", "1 min");
-        conf.setString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
-        conf.setString("restart-strategy.exponential-delay.reset-backoff-threshold", "10 min");
-        conf.setString("restart-strategy.exponential-delay.jitter-factor", "0.1");
-        Optional<Path> checkpoint = latestCheckpoint(checkpoints);
-        checkpoint.ifPresent(path -> {
-            LOG.info("Pipeline '{}' resumes from checkpoint {}", name, path);
-            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toString());
-        });
-        pipeline.run = run(checkpoints, checkpoint.isPresent());
-        pipeline.restoredFrom = checkpoint.map(c -> c.getParent().getFileName() + "/" + c.getFileName()).orElse(null);
-        TableEnvironment env = runtime.tableEnvironment(conf);
+        TableEnvironment env;
+        Optional<Path> checkpoint = Optional.empty();
+        if (dryRun) {
+            env = TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().withConfiguration(
+                    Configuration.fromMap(Map.of("table.local-time-zone", "UTC"))).build());
+            pipeline.run = "validate";
+        } else {
+            Path checkpoints = runtime.checkpoints().resolve(name);
+            Configuration conf = new Configuration();
+            conf.set(PipelineOptions.NAME, name);
+            conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, context.checkpointInterval());
+            conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
+            conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                    org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+            // a partition without new records for a second stops holding back event time (its watermark is the
+            // minimum over partitions); without this a quiet partition would keep every window open
+            conf.setString("table.exec.source.idle-timeout", "1 s");
+            // a failing job restarts from its last checkpoint after 1 s, 2 s, 4 s ... at most a minute apart, without end;
+            // the backoff starts over after 10 minutes without a failure
+            conf.setString("restart-strategy.type", "exponential-delay");
+            conf.setString("restart-strategy.exponential-delay.initial-backoff", "1 s");
+            conf.setString("restart-strategy.exponential-delay.max-backoff", "1 min");
+            conf.setString("restart-strategy.exponential-delay.backoff-multiplier", "2.0");
+            conf.setString("restart-strategy.exponential-delay.reset-backoff-threshold", "10 min");
+            conf.setString("restart-strategy.exponential-delay.jitter-factor", "0.1");
+            checkpoint = latestCheckpoint(checkpoints);
+            checkpoint.ifPresent(path -> {
+                LOG.info("Pipeline '{}' resumes from checkpoint {}", name, path);
+                conf.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toString());
+            });
+            pipeline.run = run(checkpoints, checkpoint.isPresent());
+            pipeline.restoredFrom = checkpoint.map(c -> c.getParent().getFileName() + "/" + c.getFileName()).orElse(null);
+            env = runtime.tableEnvironment(conf);
+        }
         registerCatalog(env);
         for (Path jar : context.functionJars()) {
             // the planner loads the functions from it, and the job ships it to the task managers
@@ -245,18 +331,23 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         }
         registerStreams(env, pipeline);
         StatementSet inserts = env.createStatementSet();
+        Map<String, SqlScript.Statement> targets = new java.util.HashMap<>();
         int count = 0;
-        for (SqlScript.Statement statement : SqlScript.split(pipeline.spec.sql())) {
+        for (SqlScript.Statement original : SqlScript.split(pipeline.spec.sql())) {
+            SqlScript.Statement statement = original.withRawQuoted();
             try {
                 Matcher live = LIVE_VIEW.matcher(statement.text());
                 Matcher insert = INSERT.matcher(statement.text());
                 if (live.matches()) {
                     String view = prepareLiveView(env, pipeline, statement, live.group(1), placed(statement, live.start(2)));
                     pipeline.outputs.add(LIVE + "." + view);
+                    targets.put(LIVE + "." + view, statement);
                     inserts.addInsertSql("INSERT INTO " + liveTable(view) + " " + live.group(2));
                     count++;
                 } else if (insert.matches()) {
-                    pipeline.outputs.add(prepareTarget(env, pipeline, statement, insert.group(1), placed(statement, insert.start(2))));
+                    String target = prepareTarget(env, pipeline, statement, insert.group(1), placed(statement, insert.start(2)));
+                    pipeline.outputs.add(target);
+                    targets.put(target, statement);
                     inserts.addInsertSql(statement.text());
                     count++;
                 } else {
@@ -272,13 +363,24 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             throw new PipelineException(pipeline.spec.file().getFileName() + ":1:1: pipeline '" + name
                     + "' has no INSERT INTO or CREATE LIVE VIEW statement, so it has no output");
         }
-        JobClient job = inserts.execute().getJobClient().orElseThrow();
+        JobClient job;
+        try {
+            if (dryRun) {
+                inserts.explain();
+                pipeline.state = "PLANNED";
+                return;
+            }
+            job = inserts.execute().getJobClient().orElseThrow();
+        } catch (RuntimeException e) {
+            throw new PipelineException(locatedAtSink(pipeline, targets, e), e);
+        }
+        Optional<Path> restoredFrom = checkpoint;
         pipeline.job = job;
         pipeline.state = "RUNNING";
         // a job that ends on its own has failed for good (restarts with backoff come first): say why
         job.getJobExecutionResult().whenComplete((result, e) -> {
             if (e != null && pipeline.job == job && !pipeline.stopping && !closed) {
-                fail(pipeline, explain(pipeline, checkpoint, e));
+                fail(pipeline, explain(pipeline, restoredFrom, e));
             }
         });
     }
@@ -449,6 +551,22 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     }
 
     private void registerCatalog(TableEnvironment env) {
+        if (dryRun) {
+            env.executeSql("CREATE CATALOG " + StreamTables.quote(context.catalogName()) + " WITH ('type' = 'generic_in_memory')");
+            env.useCatalog(context.catalogName());
+            // raw.<stream> of each stream with declared fields, as the lake writer makes it
+            for (StreamSpec stream : context.streams().streams()) {
+                if (!stream.fields().isEmpty()) {
+                    StringBuilder raw = new StringBuilder("CREATE TEMPORARY TABLE `raw`.").append(StreamTables.quote(stream.name()))
+                            .append(" (\n");
+                    StreamTables.columns(stream, Optional.empty()).forEach((c, t) -> raw.append("  ").append(StreamTables.quote(c))
+                            .append(' ').append(t).append(",\n"));
+                    env.executeSql(raw.append("  `_partition` INT,\n  `_offset` BIGINT,\n  `_ingested_at` TIMESTAMP_LTZ(6)\n)")
+                            .append(" WITH ('connector' = 'datagen')").toString());
+                }
+            }
+            return;
+        }
         StringBuilder ddl = new StringBuilder("CREATE CATALOG ").append(StreamTables.quote(context.catalogName()))
                 .append(" WITH (\n  'type' = 'iceberg'");
         context.catalogProperties().forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
@@ -463,7 +581,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      */
     private void registerStreams(TableEnvironment env, Pipeline pipeline) {
         Map<String, LakeTableView> raw = new LinkedHashMap<>();
-        for (LakeTableView table : context.lake().tables()) {
+        for (LakeTableView table : dryRun ? List.<LakeTableView>of() : context.lake().tables()) {
             if (table.namespace().equals("raw")) {
                 raw.put(table.name(), table);
             }
@@ -629,6 +747,12 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
             return "streams." + table;
         }
+        if (dryRun) {
+            ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
+            env.executeSql("CREATE TEMPORARY TABLE " + StreamTables.quote(namespace) + "." + StreamTables.quote(table) + " (\n  "
+                    + String.join(",\n  ", columnDefinitions(schema)) + "\n) WITH ('connector' = 'blackhole')");
+            return namespace + "." + table;
+        }
         if (!tableExists(env, namespace, table)) {
             ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
             env.executeSql("CREATE DATABASE IF NOT EXISTS " + StreamTables.quote(namespace));
@@ -673,6 +797,26 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         return type;
     }
 
+    private static final Pattern SINK_TABLE = Pattern.compile("'[^'.]+\\.([^'.]+)\\.([^'.]+)'");
+
+    /**
+     * An error of the whole job (an output that cannot take what its query gives) at the statement that
+     * writes that output, with what to do about it.
+     */
+    private static String locatedAtSink(Pipeline pipeline, Map<String, SqlScript.Statement> targets, RuntimeException e) {
+        String message = rootMessage(e);
+        Matcher sink = SINK_TABLE.matcher(message);
+        SqlScript.Statement statement = sink.find() ? targets.get(sink.group(1) + "." + sink.group(2)) : null;
+        if (message.contains("doesn't support consuming update changes")) {
+            message += ". A stream is a log of events and takes appends only: aggregate over windows (TUMBLE, HOP, "
+                    + "SESSION), or keep the updating result in a live view (CREATE LIVE VIEW) or a lake table";
+        }
+        if (statement == null) {
+            return "pipelines/" + pipeline.spec.file().getFileName() + ": " + message;
+        }
+        return where(pipeline, statement, 1, 1) + message;
+    }
+
     /** The error with its position in the file: Flink's "line L, column C" is relative to the statement. */
     private static String located(Pipeline pipeline, SqlScript.Statement statement, RuntimeException e) {
         String message = rootMessage(e);
@@ -692,6 +836,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     private static String where(Pipeline pipeline, SqlScript.Statement statement, int line, int column) {
         int fileLine = statement.line() + line - 1;
+        column = statement.fileColumn(line, column);
         int fileColumn = line == 1 ? statement.column() + column - 1 : column;
         return "pipelines/" + pipeline.spec.file().getFileName() + ":" + fileLine + ":" + fileColumn + ": ";
     }

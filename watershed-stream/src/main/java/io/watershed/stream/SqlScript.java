@@ -7,8 +7,93 @@ import java.util.List;
 final class SqlScript {
     private SqlScript() {}
 
-    /** One statement without its semicolon; line and column (1-based) of its first character in the file. */
-    record Statement(String text, int line, int column) {}
+    /**
+     * One statement without its semicolon; line and column (1-based) of its first character in the file.
+     *
+     * @param shifts where the text got longer than the file ({line, column} in the statement, 2 characters each)
+     */
+    record Statement(String text, int line, int column, List<int[]> shifts) {
+        Statement(String text, int line, int column) {
+            this(text, line, column, List.of());
+        }
+
+        /**
+         * The statement with the namespace {@code raw} quoted where it names a lake table ({@code raw.clicks}):
+         * Flink reserves RAW as a type name, and its parser would refuse the lake's own naming.
+         */
+        Statement withRawQuoted() {
+            StringBuilder out = new StringBuilder(text.length() + 8);
+            List<int[]> added = new ArrayList<>();
+            int line = 1;
+            int column = 1;
+            int i = 0;
+            while (i < text.length()) {
+                char c = text.charAt(i);
+                int end = i + 1;
+                if (c == '\'' || c == '"' || c == '`') {
+                    end = closing(text, i);
+                } else if (text.regionMatches(true, i, "raw", 0, 3) && (i == 0 || !identifierPart(text.charAt(i - 1)))
+                        && (i + 3 >= text.length() || !Character.isLetterOrDigit(text.charAt(i + 3)) && text.charAt(i + 3) != '_')) {
+                    int k = i + 3;
+                    while (k < text.length() && (text.charAt(k) == ' ' || text.charAt(k) == '\t')) {
+                        k++;
+                    }
+                    if (k < text.length() && text.charAt(k) == '.') {
+                        out.append('`').append(text, i, i + 3).append('`');
+                        added.add(new int[] {line, column});
+                        i += 3;
+                        column += 3;
+                        continue;
+                    }
+                }
+                for (int k = i; k < end; k++) {
+                    char d = text.charAt(k);
+                    out.append(d);
+                    if (d == '\n') {
+                        line++;
+                        column = 1;
+                    } else {
+                        column++;
+                    }
+                }
+                i = end;
+            }
+            return added.isEmpty() ? this : new Statement(out.toString(), this.line, this.column, List.copyOf(added));
+        }
+
+        /** A column the planner reports in this statement's text, as a column of the file's statement. */
+        int fileColumn(int statementLine, int statementColumn) {
+            int column = statementColumn;
+            for (int[] shift : shifts) {
+                if (shift[0] == statementLine && shift[1] < statementColumn) {
+                    column -= 2;
+                }
+            }
+            return column;
+        }
+
+        /** Part of a name, or of a qualified name before {@code raw} ({@code x.raw} is not the namespace). */
+        private static boolean identifierPart(char c) {
+            return Character.isLetterOrDigit(c) || c == '_' || c == '$' || c == '.' || c == '`';
+        }
+    }
+
+    /** The index after the quote that closes the one at {@code start} (a doubled quote escapes it). */
+    private static int closing(String sql, int start) {
+        char quote = sql.charAt(start);
+        int j = start + 1;
+        while (j < sql.length()) {
+            if (sql.charAt(j) == quote) {
+                if (j + 1 < sql.length() && sql.charAt(j + 1) == quote) {
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            j++;
+        }
+        return Math.min(j + 1, sql.length());
+    }
 
     static List<Statement> split(String sql) {
         List<Statement> statements = new ArrayList<>();
@@ -31,18 +116,7 @@ final class SqlScript {
                 consumed = (end < 0 ? sql.length() : end + 2) - i;
                 content = false;
             } else if (c == '\'' || c == '"' || c == '`') {
-                int j = i + 1;
-                while (j < sql.length()) {
-                    if (sql.charAt(j) == c) {
-                        if (j + 1 < sql.length() && sql.charAt(j + 1) == c) {
-                            j += 2; // doubled quote: an escaped one
-                            continue;
-                        }
-                        break;
-                    }
-                    j++;
-                }
-                consumed = Math.min(j + 1, sql.length()) - i;
+                consumed = closing(sql, i) - i;
             } else if (c == ';') {
                 add(statements, current, startLine, startColumn);
                 current.setLength(0);

@@ -26,4 +26,14 @@ class SqlScriptTest {
     void anEmptyOrCommentOnlyFileHasNoStatements() {
         assertThat(SqlScript.split("  -- nothing\n/* here */ ;\n")).isEmpty();
     }
+
+    @Test
+    void rawIsQuotedWhereItNamesTheLakeNamespaceAndPositionsMapBack() {
+        SqlScript.Statement statement = new SqlScript.Statement("SELECT raw . a, 'raw.b', `raw`.c, x.raw.d, draw.e FROM raw.t", 1, 1)
+                .withRawQuoted();
+        assertThat(statement.text()).isEqualTo("SELECT `raw` . a, 'raw.b', `raw`.c, x.raw.d, draw.e FROM `raw`.t");
+        // "t" is at column 60 of the file's text, and 64 in the quoted text
+        assertThat(statement.fileColumn(1, 64)).isEqualTo(60);
+        assertThat(statement.fileColumn(1, 3)).isEqualTo(3);
+    }
 }
