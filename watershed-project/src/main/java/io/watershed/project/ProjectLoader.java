@@ -38,7 +38,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 public final class ProjectLoader {
     public static final String PROJECT_FILE = "watershed.yaml";
     public static final Set<String> FIELD_TYPES = Set.of("string", "int", "long", "double", "boolean", "timestamp", "json");
-    private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query");
+    private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query", "pipelines");
     private static final Set<String> STREAM_KEYS =
             Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields");
 
@@ -86,7 +86,7 @@ public final class ProjectLoader {
                                 .mapping(entry.getValueNode(), "profile " + profileName)
                                 .ifPresent(body -> {
                                     Map<String, Object> overrides = new HashMap<>();
-                                    Set<String> allowed = Set.of("http", "ingest", "bus", "lake", "query");
+                                    Set<String> allowed = Set.of("http", "ingest", "bus", "lake", "query", "pipelines");
                                     root.readSections(root.entries(body, allowed, "profile " + profileName), overrides);
                                     profileBodies.put(profileName, overrides);
                                 }));
@@ -132,7 +132,8 @@ public final class ProjectLoader {
                 (Long) v.getOrDefault("lake.target_file_size", d.targetFileSizeBytes()),
                 (Duration) v.getOrDefault("query.timeout", d.queryTimeout()),
                 (Integer) v.getOrDefault("query.max_rows", d.queryMaxRows()),
-                (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()));
+                (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()),
+                (Duration) v.getOrDefault("pipelines.idle_timeout", d.sourceIdleTimeout()));
     }
 
     /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */

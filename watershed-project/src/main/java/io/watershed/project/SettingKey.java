@@ -42,7 +42,10 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
             new SettingKey("query.timeout", ValueKind.DURATION, "30s", "Statements running longer are cancelled."),
             new SettingKey("query.max_rows", ValueKind.INTEGER, "10000",
                     "Rows an API answer carries at most; the answer says when it was truncated."),
-            new SettingKey("query.memory_limit", ValueKind.STRING, "1GB", "DuckDB memory limit."));
+            new SettingKey("query.memory_limit", ValueKind.STRING, "1GB", "DuckDB memory limit."),
+            new SettingKey("pipelines.idle_timeout", ValueKind.DURATION, "10s",
+                    "A stream partition without records this long stops holding back event time in pipelines. Records it "
+                            + "brings later than the watermark are late; keep it above how long a backlog takes to start flowing."));
 
     public static final Map<String, SettingKey> BY_NAME =
             ALL.stream().collect(Collectors.toMap(SettingKey::name, Function.identity()));

@@ -141,7 +141,8 @@ public final class Platform implements AutoCloseable {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
                 PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"),
                         bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
-                        settings.defaultPartitions(), settings.commitInterval(), PipelineRunner.functionJars(project.directory())),
+                        settings.defaultPartitions(), settings.commitInterval(), PipelineRunner.functionJars(project.directory()),
+                        settings.sourceIdleTimeout()),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);

@@ -71,7 +71,8 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      * @param functionJars the project's jars of user-defined functions ({@code functions/*.jar}), on every job's classpath
      */
     public record Context(Path directory, String bootstrapServers, String catalogName, Map<String, String> catalogProperties,
-            LakeCatalog lake, StreamRegistry streams, int defaultPartitions, Duration checkpointInterval, List<Path> functionJars) {}
+            LakeCatalog lake, StreamRegistry streams, int defaultPartitions, Duration checkpointInterval, List<Path> functionJars,
+            Duration idleTimeout) {}
 
     private final Context context;
     private final Map<String, Pipeline> pipelines = new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -159,7 +160,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
         };
         Context context = new Context(Path.of("."), "127.0.0.1:9092", "watershed", Map.of(), null, registry, 1,
-                Duration.ofSeconds(5), functionJars);
+                Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10));
         PipelineRunner runner = new PipelineRunner(context, specs, true);
         List<String> problems = new ArrayList<>();
         List<String> unchecked = new ArrayList<>();
@@ -180,8 +181,35 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
         } finally {
             runner.liveViews.close();
+            runner.deleteDryWarehouse();
         }
         return new Validation(problems, unchecked);
+    }
+
+    private Path dryWarehouse;
+
+    private synchronized Path dryWarehouse() {
+        if (dryWarehouse == null) {
+            try {
+                dryWarehouse = Files.createTempDirectory("watershed-validate");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("Cannot create a temporary directory to plan in", e);
+            }
+        }
+        return dryWarehouse;
+    }
+
+    private void deleteDryWarehouse() {
+        if (dryWarehouse == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dryWarehouse)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            LOG.debug("Cannot delete {}: {}", dryWarehouse, e.toString());
+        }
     }
 
     /** What {@link #validate} found: problems, and pipelines that could not be checked offline. */
@@ -304,9 +332,11 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
             conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                     org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
-            // a partition without new records for a second stops holding back event time (its watermark is the
-            // minimum over partitions); without this a quiet partition would keep every window open
-            conf.setString("table.exec.source.idle-timeout", "1 s");
+            // a partition without new records this long stops holding back event time (the watermark is the minimum
+            // over partitions); without it a quiet partition would keep every window open. Too short, and a partition
+            // whose backlog is slow to start flowing after a restart is passed over, its records then late
+            conf.setString("table.exec.source.idle-timeout", context.idleTimeout().toMillis() + " ms");
+            LOG.debug("Pipeline '{}': sources idle after {}", name, context.idleTimeout());
             // a failing job restarts from its last checkpoint after 1 s, 2 s, 4 s ... at most a minute apart, without end;
             // the backoff starts over after 10 minutes without a failure
             conf.setString("restart-strategy.type", "exponential-delay");
@@ -552,17 +582,20 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     private void registerCatalog(TableEnvironment env) {
         if (dryRun) {
-            env.executeSql("CREATE CATALOG " + StreamTables.quote(context.catalogName()) + " WITH ('type' = 'generic_in_memory')");
+            // a throwaway Iceberg catalog: the same connector and options as the lake, and no lake touched
+            env.executeSql("CREATE CATALOG " + StreamTables.quote(context.catalogName()) + " WITH ('type' = 'iceberg', "
+                    + "'catalog-type' = 'hadoop', 'warehouse' = '" + dryWarehouse().toUri() + "')");
             env.useCatalog(context.catalogName());
+            env.executeSql("CREATE DATABASE IF NOT EXISTS `raw`");
             // raw.<stream> of each stream with declared fields, as the lake writer makes it
             for (StreamSpec stream : context.streams().streams()) {
                 if (!stream.fields().isEmpty()) {
-                    StringBuilder raw = new StringBuilder("CREATE TEMPORARY TABLE `raw`.").append(StreamTables.quote(stream.name()))
+                    StringBuilder raw = new StringBuilder("CREATE TABLE IF NOT EXISTS `raw`.").append(StreamTables.quote(stream.name()))
                             .append(" (\n");
                     StreamTables.columns(stream, Optional.empty()).forEach((c, t) -> raw.append("  ").append(StreamTables.quote(c))
                             .append(' ').append(t).append(",\n"));
                     env.executeSql(raw.append("  `_partition` INT,\n  `_offset` BIGINT,\n  `_ingested_at` TIMESTAMP_LTZ(6)\n)")
-                            .append(" WITH ('connector' = 'datagen')").toString());
+                            .toString());
                 }
             }
             return;
@@ -747,19 +780,15 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
             return "streams." + table;
         }
-        if (dryRun) {
-            ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
-            env.executeSql("CREATE TEMPORARY TABLE " + StreamTables.quote(namespace) + "." + StreamTables.quote(table) + " (\n  "
-                    + String.join(",\n  ", columnDefinitions(schema)) + "\n) WITH ('connector' = 'blackhole')");
-            return namespace + "." + table;
-        }
         if (!tableExists(env, namespace, table)) {
             ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
             env.executeSql("CREATE DATABASE IF NOT EXISTS " + StreamTables.quote(namespace));
             env.executeSql("CREATE TABLE IF NOT EXISTS " + StreamTables.quote(namespace) + "." + StreamTables.quote(table)
                     + " (\n  " + String.join(",\n  ", columnDefinitions(schema)) + "\n) WITH ('format-version' = '2', "
                     + "'write.parquet.compression-codec' = 'zstd')");
-            LOG.info("Created lake table {}.{} for pipeline '{}'", namespace, table, pipeline.spec.name());
+            if (!dryRun) {
+                LOG.info("Created lake table {}.{} for pipeline '{}'", namespace, table, pipeline.spec.name());
+            }
         }
         return namespace + "." + table;
     }

@@ -114,7 +114,8 @@ final class SqlScript {
             } else if (c == '/' && i + 1 < sql.length() && sql.charAt(i + 1) == '*') {
                 int end = sql.indexOf("*/", i + 2);
                 consumed = (end < 0 ? sql.length() : end + 2) - i;
-                content = false;
+                // a hint (/*+ OPTIONS(...) */) is part of the statement; other comments are not
+                content = i + 2 < sql.length() && sql.charAt(i + 2) == '+';
             } else if (c == '\'' || c == '"' || c == '`') {
                 consumed = closing(sql, i) - i;
             } else if (c == ';') {

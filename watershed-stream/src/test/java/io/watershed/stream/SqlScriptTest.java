@@ -36,4 +36,12 @@ class SqlScriptTest {
         assertThat(statement.fileColumn(1, 64)).isEqualTo(60);
         assertThat(statement.fileColumn(1, 3)).isEqualTo(3);
     }
+
+    @Test
+    void hintsStayInTheStatementAndCommentsDoNot() {
+        List<SqlScript.Statement> statements = SqlScript.split(
+                "SELECT * FROM t /*+ OPTIONS('streaming' = 'true') */ /* a comment; with a semicolon */ WHERE x = 1;");
+        assertThat(statements).singleElement().extracting(SqlScript.Statement::text)
+                .isEqualTo("SELECT * FROM t /*+ OPTIONS('streaming' = 'true') */   WHERE x = 1");
+    }
 }
