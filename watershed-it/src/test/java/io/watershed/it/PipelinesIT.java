@@ -203,17 +203,7 @@ class PipelinesIT {
     }
 
     private static List<String> rows(WatershedHttp http, String sql) {
-        WatershedHttp.Response response = http.sql(sql);
-        List<String> rows = new ArrayList<>();
-        if (response.status() != 200) {
-            return List.of("status " + response.status() + ": " + response.body());
-        }
-        for (JsonNode row : response.json().path("rows")) {
-            List<String> values = new ArrayList<>();
-            row.forEach(v -> values.add(v.asText()));
-            rows.add(String.join(" ", values));
-        }
-        return rows;
+        return http.rows(sql);
     }
 
     /** The highest chk-N of any job of any pipeline, or -1. */

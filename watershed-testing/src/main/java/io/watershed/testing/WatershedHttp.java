@@ -70,6 +70,24 @@ public final class WatershedHttp {
         return r.json();
     }
 
+    /**
+     * The result's rows, each as its values joined by single spaces (easy to compare with expected
+     * lines), or one line "status N: body" when the query is refused (a table not there yet, say).
+     */
+    public java.util.List<String> rows(String sql) {
+        Response response = sql(sql);
+        if (response.status() != 200) {
+            return java.util.List.of("status " + response.status() + ": " + response.body());
+        }
+        java.util.List<String> rows = new java.util.ArrayList<>();
+        for (JsonNode row : response.json().path("rows")) {
+            java.util.List<String> values = new java.util.ArrayList<>();
+            row.forEach(v -> values.add(v.asText()));
+            rows.add(String.join(" ", values));
+        }
+        return rows;
+    }
+
     public long count(String sql) {
         return query(sql).path("rows").get(0).get(0).asLong();
     }
