@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
 /**
  * SQL over the lake with DuckDB, sandboxed. Each lake table is a view named like the table
  * ({@code raw.clicks}) over the Parquet files of its current Iceberg snapshot, rebuilt when the
- * snapshot changes. The sandbox: only one read-only SELECT per request (checked with DuckDB's own
+ * snapshot changes; each live table (a pipeline's live view) is a DuckDB table of the same name
+ * ({@code live.search_rank}), copied again when it has changed. The sandbox: only one read-only SELECT per request (checked with DuckDB's own
  * parser before anything runs); no file outside the lake warehouse can be opened (DuckDB's
  * {@code enable_external_access=false} with the warehouse as the only allowed directory); no extension
  * can be installed or loaded; the configuration is locked; statements time out.
@@ -280,22 +281,27 @@ public final class DuckDbQueryEngine implements QueryEngine {
             }
             // the version is read before the rows: a change in between makes the next query copy again
             long version = table.version();
-            List<Object[]> rows = table.rows().get();
-            if (schemas.add(table.namespace())) {
-                s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
-            }
-            String columns = table.columns().stream().map(c -> identifier(c.name()) + " " + c.sqlType())
-                    .collect(Collectors.joining(", "));
-            s.execute("CREATE OR REPLACE TABLE " + identifier(table.namespace()) + "." + identifier(table.name())
-                    + " (" + columns + ")");
-            try (DuckDBAppender appender = connection.createAppender(table.namespace(), table.name())) {
-                for (Object[] row : rows) {
-                    appender.beginRow();
-                    for (Object value : row) {
-                        append(appender, value);
-                    }
-                    appender.endRow();
+            try {
+                List<Object[]> rows = table.rows().get();
+                if (schemas.add(table.namespace())) {
+                    s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
                 }
+                String columns = table.columns().stream().map(c -> identifier(c.name()) + " " + c.sqlType())
+                        .collect(Collectors.joining(", "));
+                s.execute("CREATE OR REPLACE TABLE " + identifier(table.namespace()) + "." + identifier(table.name())
+                        + " (" + columns + ")");
+                try (DuckDBAppender appender = connection.createAppender(table.namespace(), table.name())) {
+                    for (Object[] row : rows) {
+                        appender.beginRow();
+                        for (Object value : row) {
+                            append(appender, value);
+                        }
+                        appender.endRow();
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                // one table that cannot be copied does not take the others down; it is tried again at its next change
+                LOG.error("Cannot copy live table {} (version {}) into DuckDB: {}", table.qualifiedName(), version, e.toString());
             }
             liveVersions.put(table.qualifiedName(), version);
         }

@@ -139,11 +139,12 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     }
 
     /**
-     * Plans every pipeline as the platform would, without running anything: streams are the declared
-     * ones (a stream without declared fields has columns only once it has data, so a pipeline reading
-     * it is not checked), {@code raw.<stream>} has their fields, tables the pipelines create are
-     * empty sinks, and nothing is created or connected. Returns every problem as
-     * {@code pipelines/<file>:line:col: reason}, and the pipelines that could not be checked, and why.
+     * Plans every pipeline as the platform would, without running anything: the catalog is a
+     * throwaway Iceberg catalog in a temporary directory, holding {@code raw.<stream>} of each stream
+     * with declared fields and the tables the pipelines create; streams are the declared ones and
+     * those pipelines write; no lake, broker or cluster is touched. Returns every problem as
+     * {@code pipelines/<file>:line:col: reason}, and the pipelines that could not be fully checked
+     * because they read a table or stream whose columns are known only once the platform has run.
      */
     public static Validation validate(Collection<PipelineSpec> specs, Collection<StreamSpec> streams, List<Path> functionJars) {
         Map<String, StreamSpec> known = new java.util.concurrent.ConcurrentHashMap<>();
