@@ -55,7 +55,7 @@ class PipelineCrashIT {
         for (int batch = 0; batch < BATCHES; batch++) {
             try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
                 WatershedHttp http = new WatershedHttp(platform.url());
-                awaitRunning(http);
+                http.awaitPipelinesRunning(3, Duration.ofSeconds(180));
                 long before = count(http, "SELECT count(*) FROM marts.per_second");
                 send(http, batch * BATCH, (batch + 1) * BATCH);
                 if (batch == BATCHES - 1) {
@@ -70,7 +70,7 @@ class PipelineCrashIT {
 
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            awaitRunning(http);
+            http.awaitPipelinesRunning(3, Duration.ofSeconds(180));
             // an event an hour later for every customer (so on every partition: no partition has to be found idle)
             // moves event time past every window of the batches; their own window never closes
             StringBuilder markers = new StringBuilder();
@@ -160,18 +160,6 @@ class PipelineCrashIT {
         List<String> rows = new ArrayList<>();
         sums.forEach((k, v) -> rows.add(k + " " + v[0] + " " + v[1]));
         return rows;
-    }
-
-    private static void awaitRunning(WatershedHttp http) {
-        Await.until("the pipelines to run", Duration.ofSeconds(180), () -> {
-            JsonNode list = http.get("/v1/pipelines").json().path("pipelines");
-            int running = 0;
-            for (JsonNode p : list) {
-                assertThat(p.path("state").asText()).as(p.toString()).isNotEqualTo("FAILED");
-                running += p.path("state").asText().equals("RUNNING") ? 1 : 0;
-            }
-            return running == 3;
-        });
     }
 
     /** The count, or -1 while the table is not there yet. */

@@ -110,15 +110,7 @@ class PipelineOperationsIT {
 
         try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            Await.until("all pipelines running", Duration.ofSeconds(180), () -> {
-                JsonNode list = http.get("/v1/pipelines").json().path("pipelines");
-                long running = 0;
-                for (JsonNode p : list) {
-                    assertThat(p.path("state").asText()).as(p.toString()).isNotEqualTo("FAILED");
-                    running += p.path("state").asText().equals("RUNNING") ? 1 : 0;
-                }
-                return running == 7;
-            });
+            http.awaitPipelinesRunning(7, Duration.ofSeconds(180));
 
             // windows: [10:00:00, 10:00:10) gets 4 clicks; 10:00:12 moves event time to 10:00:11, closing it
             send(http, "clicks", click("a", "home", 1), click("b", "home", 2), click("c", "cart", 3), click("a", "health", 4),

@@ -103,7 +103,7 @@ class PipelinesIT {
         List<String> expectedRank = List.of("10:00:00 a 3", "10:00:00 b 2", "10:00:10 c 2", "10:00:10 b 1");
         try (Platform platform = Platform.start(project.load(), data)) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            awaitRunning(http, 1);
+            http.awaitPipelinesRunning(1, Duration.ofSeconds(120));
             assertThat(http.events("searches", body.toString()).status()).isEqualTo(200);
             assertThat(http.get("/v1/pipelines").json().path("pipelines").get(0).path("outputs").toString())
                     .isEqualTo("[\"live.search_rank\",\"live.term_totals\"]");
@@ -125,7 +125,7 @@ class PipelinesIT {
         }
         try (Platform platform = Platform.start(project.load(), data)) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            awaitRunning(http, 1);
+            http.awaitPipelinesRunning(1, Duration.ofSeconds(120));
             Await.until("the views restored from the checkpoint", Duration.ofSeconds(120),
                     () -> termTotals(http).equals(List.of("a 4", "b 3", "c 3", "z 1")) && rank(http).equals(expectedRank));
             assertThat(http.sql("SELECT * FROM live.nope").status()).isEqualTo(400);
@@ -142,7 +142,7 @@ class PipelinesIT {
         Path file = project.write().resolve("pipelines").resolve("totals.sql");
         try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            awaitRunning(http, 2);
+            http.awaitPipelinesRunning(2, Duration.ofSeconds(120));
             assertThat(http.events("searches", "{\"term\":\"a\"}\n{\"term\":\"b\"}\n{\"term\":\"a\"}").status()).isEqualTo(200);
             Await.until("totals", Duration.ofSeconds(60), () -> rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY 1"),
                     List.of("a 2", "b 1")::equals);
@@ -180,18 +180,6 @@ class PipelinesIT {
                     () -> rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY 1"), List.of("a 3", "b 1")::equals);
             assertThat(http.post("/v1/pipelines/nope/stop", new byte[0]).status()).isEqualTo(404);
         }
-    }
-
-    private static void awaitRunning(WatershedHttp http, int pipelines) {
-        Await.until("the pipelines to run", Duration.ofSeconds(120), () -> {
-            JsonNode list = http.get("/v1/pipelines").json().path("pipelines");
-            int running = 0;
-            for (JsonNode p : list) {
-                assertThat(p.path("state").asText()).as(p.toString()).isNotEqualTo("FAILED");
-                running += p.path("state").asText().equals("RUNNING") ? 1 : 0;
-            }
-            return running == pipelines;
-        });
     }
 
     private static List<String> termTotals(WatershedHttp http) {

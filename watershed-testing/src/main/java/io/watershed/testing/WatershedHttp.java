@@ -71,6 +71,23 @@ public final class WatershedHttp {
     }
 
     /**
+     * Waits until {@code count} pipelines run (GET /v1/pipelines); a failed one fails the wait with its
+     * status as the last value seen.
+     */
+    public void awaitPipelinesRunning(int count, java.time.Duration timeout) {
+        Await.until(count + " pipelines to run", timeout, () -> get("/v1/pipelines").json().path("pipelines"), list -> {
+            int running = 0;
+            for (JsonNode p : list) {
+                if (p.path("state").asText().equals("FAILED")) {
+                    throw new AssertionError("pipeline failed: " + p);
+                }
+                running += p.path("state").asText().equals("RUNNING") ? 1 : 0;
+            }
+            return running == count;
+        });
+    }
+
+    /**
      * The result's rows, each as its values joined by single spaces (easy to compare with expected
      * lines), or one line "status N: body" when the query is refused (a table not there yet, say).
      */
