@@ -1,5 +1,6 @@
 package io.watershed.bus;
 
+import io.watershed.spi.EventBus;
 import io.watershed.spi.EventBus.Event;
 import io.watershed.spi.WatershedException;
 import java.nio.charset.StandardCharsets;
@@ -67,34 +68,42 @@ final class IdempotencyLog implements AutoCloseable {
         KafkaProducer<byte[], byte[]>[] slots = new KafkaProducer[PRODUCERS];
         this.producers = slots;
         createTopic(admin);
+        Map<Long, Short> committing = committedDecisions(admin);
         // initialise every transactional id first: that aborts whatever a killed process left open,
         // so the read below (read_committed, up to the last stable offset) sees every committed key
         for (int i = 0; i < PRODUCERS; i++) {
             producer(i);
             freeSlots.add(i);
         }
-        abortHangingTransactions(admin);
+        resolveHangingTransactions(admin, committing);
         awaitNoOpenTransactions(admin);
         load();
     }
 
     /**
-     * Aborts transactions of our transactional ids that are still open on some partition after those ids
-     * were initialised. Initialising an id makes its coordinator finish the id's last transaction, so
-     * anything still open is one whose markers the coordinator will never write: Kafka skips the markers
-     * of a partition that has no leader at that moment ("these partitions are likely deleted already"),
-     * which after a kill -9 of this single-node broker is every partition until the broker rejoins. Such
-     * a transaction would hold back every read-committed reader and be silently committed by the next
-     * transaction of the same producer. Aborting it is safe: a request is answered only once its commit
-     * marker is on the key topic (see {@link #awaitStable}), so nothing in it was acknowledged.
+     * Ends transactions of our transactional ids that are still open on some partition after those ids
+     * were initialised, the way Kafka decided them. Initialising an id makes its coordinator finish the
+     * id's last transaction, so anything still open is one whose markers the coordinator will never
+     * write: Kafka skips the markers of a partition that has no leader at that moment ("these partitions
+     * are likely deleted already"), which after a kill -9 of this single-node broker can be any partition
+     * until the broker rejoins. Such a transaction holds back every read-committed reader, and the next
+     * transaction of the same producer would end it with its own marker, whatever was decided.
+     * <ul>
+     *   <li>Kafka decided to abort it (or never decided): it is aborted. Nothing in it was acknowledged:
+     *       a request is answered only once its commit marker is on the key topic ({@link #awaitStable}).
+     *   <li>Kafka decided to commit it: its other partitions have their commit markers, so aborting these
+     *       would tear it apart (a retry would then write the committed part twice, as CrashRecoveryIT
+     *       once caught). It is committed here as well ({@link #completeCommitted}).
+     * </ul>
      */
-    private void abortHangingTransactions(Admin admin) {
+    private void resolveHangingTransactions(Admin admin, Map<Long, Short> committing) {
         try {
             List<String> ids = java.util.stream.IntStream.range(0, PRODUCERS).mapToObj(IdempotencyLog::transactionalId).toList();
-            java.util.Set<Long> ours = new java.util.HashSet<>();
-            for (var description : admin.describeTransactions(ids).all().get().values()) {
-                ours.add(description.producerId());
+            Map<Long, Integer> ours = new java.util.HashMap<>();
+            for (int slot = 0; slot < PRODUCERS; slot++) {
+                ours.put(admin.describeTransactions(List.of(ids.get(slot))).description(ids.get(slot)).get().producerId(), slot);
             }
+            Map<Integer, List<TopicPartition>> toCommit = new java.util.TreeMap<>();
             java.util.Set<String> topics = admin.listTopics().names().get();
             List<TopicPartition> partitions = new java.util.ArrayList<>();
             for (var topic : admin.describeTopics(topics).allTopicNames().get().values()) {
@@ -102,15 +111,22 @@ final class IdempotencyLog implements AutoCloseable {
             }
             for (var entry : admin.describeProducers(partitions).all().get().entrySet()) {
                 for (var producer : entry.getValue().activeProducers()) {
-                    if (ours.contains(producer.producerId()) && producer.currentTransactionStartOffset().isPresent()) {
-                        LOG.warn("Aborting a transaction a killed process left open on {} (producer {}, epoch {}, from offset {}); "
-                                + "none of its events was acknowledged", entry.getKey(), producer.producerId(),
-                                producer.producerEpoch(), producer.currentTransactionStartOffset().getAsLong());
-                        admin.abortTransaction(new AbortTransactionSpec(entry.getKey(), producer.producerId(),
-                                (short) producer.producerEpoch(), producer.coordinatorEpoch().orElse(0))).all().get();
+                    if (!ours.containsKey(producer.producerId()) || producer.currentTransactionStartOffset().isEmpty()) {
+                        continue;
                     }
+                    Short committed = committing.get(producer.producerId());
+                    if (committed != null && committed == producer.producerEpoch()) {
+                        toCommit.computeIfAbsent(ours.get(producer.producerId()), s -> new java.util.ArrayList<>()).add(entry.getKey());
+                        continue;
+                    }
+                    LOG.warn("Aborting a transaction a killed process left open on {} (producer {}, epoch {}, from offset {}); "
+                            + "Kafka did not decide to commit it, so none of its events was acknowledged", entry.getKey(),
+                            producer.producerId(), producer.producerEpoch(), producer.currentTransactionStartOffset().getAsLong());
+                    admin.abortTransaction(new AbortTransactionSpec(entry.getKey(), producer.producerId(),
+                            (short) producer.producerEpoch(), producer.coordinatorEpoch().orElse(0))).all().get();
                 }
             }
+            toCommit.forEach(this::completeCommitted);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while looking for transactions left open", e);
@@ -118,6 +134,50 @@ final class IdempotencyLog implements AutoCloseable {
             throw new IllegalStateException("Cannot look for transactions left open by a killed process: "
                     + e.getCause().getMessage(), e.getCause());
         }
+    }
+
+    /**
+     * The transactions Kafka had decided to commit when the process died (producer id to epoch), read
+     * before our ids are initialised, which forgets them.
+     */
+    private static Map<Long, Short> committedDecisions(Admin admin) {
+        Map<Long, Short> committing = new java.util.HashMap<>();
+        for (int slot = 0; slot < PRODUCERS; slot++) {
+            String id = transactionalId(slot);
+            try {
+                var description = admin.describeTransactions(List.of(id)).description(id).get();
+                if (description.state() == org.apache.kafka.clients.admin.TransactionState.PREPARE_COMMIT
+                        || description.state() == org.apache.kafka.clients.admin.TransactionState.COMPLETE_COMMIT) {
+                    committing.put(description.producerId(), (short) description.producerEpoch());
+                }
+            } catch (ExecutionException e) {
+                LOG.debug("No transaction state for {} yet: {}", id, e.getCause().toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("Interrupted while reading transaction states", e);
+            }
+        }
+        return committing;
+    }
+
+    /**
+     * Kafka decided to commit this slot's last transaction, and wrote the commit markers of some of its
+     * partitions but skipped these (they had no leader yet as the broker rejoined). Aborting them would
+     * tear the transaction apart: its other partitions are committed. A new transaction of the same
+     * producer that writes a no-op record to each of them ends the open one there with a commit marker.
+     */
+    private void completeCommitted(int slot, List<TopicPartition> partitions) {
+        KafkaProducer<byte[], byte[]> producer = producer(slot);
+        LOG.warn("Committing a transaction Kafka committed but left open on {} after a kill (its markers were skipped); "
+                + "a no-op record ({} header) marks each", partitions, EventBus.NOOP_HEADER);
+        producer.beginTransaction();
+        for (TopicPartition partition : partitions) {
+            ProducerRecord<byte[], byte[]> noop = new ProducerRecord<>(partition.topic(), partition.partition(),
+                    "_watershed_noop".getBytes(StandardCharsets.UTF_8), null);
+            noop.headers().add(EventBus.NOOP_HEADER, new byte[] {1});
+            producer.send(noop);
+        }
+        producer.commitTransaction();
     }
 
     private static String transactionalId(int slot) {
@@ -214,7 +274,7 @@ final class IdempotencyLog implements AutoCloseable {
      * Waits until the key record at {@code offset} is below the key topic's last stable offset, that is,
      * until its commit marker is written. The producer's commit returns once the coordinator has decided;
      * the markers follow. Answering only after them means that no acknowledged batch can be caught by a
-     * crash between decision and markers, whose transaction {@link #abortHangingTransactions} would abort.
+     * crash between decision and markers.
      */
     private boolean awaitStable(long offset, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

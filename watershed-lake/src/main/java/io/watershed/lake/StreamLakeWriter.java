@@ -320,6 +320,9 @@ final class StreamLakeWriter implements Runnable {
         int partition = record.partition();
         long offset = record.offset();
         next.put(partition, offset + 1);
+        if (record.headers().lastHeader(io.watershed.spi.EventBus.NOOP_HEADER) != null) {
+            return; // not an event: it completed a transaction Kafka left open (see IdempotencyLog)
+        }
         OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
         ObjectNode event;
         try {

@@ -10,6 +10,12 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface EventBus extends AutoCloseable {
 
+    /**
+     * A record carrying this header is no event: the bus writes it (with a null value) only to complete
+     * a transaction Kafka committed but left open on a partition. Readers skip it.
+     */
+    String NOOP_HEADER = "watershed-noop";
+
     /** Bootstrap servers a Kafka client (kcat, a consumer in another part) can reach. */
     String bootstrapServers();
 

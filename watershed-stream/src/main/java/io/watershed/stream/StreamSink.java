@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -282,9 +283,11 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
                 p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
                 p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
                 p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+                // what Kafka decided for our last transaction; initialising the id forgets it
+                Optional<Short> committing = committingEpoch(client, transactionalId);
                 producer = new KafkaProducer<>(p);
                 producer.initTransactions();
-                abortHangingTransactions(client, transactionalId);
+                resolveHangingTransactions(client, transactionalId, committing);
                 loadCommitted(client);
             } catch (ExecutionException e) {
                 closeProducer();
@@ -304,13 +307,28 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             }
         }
 
+        private static Optional<Short> committingEpoch(Admin client, String transactionalId) throws InterruptedException {
+            try {
+                var description = client.describeTransactions(List.of(transactionalId)).description(transactionalId).get();
+                return description.state() == org.apache.kafka.clients.admin.TransactionState.PREPARE_COMMIT
+                        || description.state() == org.apache.kafka.clients.admin.TransactionState.COMPLETE_COMMIT
+                        ? Optional.of((short) description.producerEpoch()) : Optional.empty();
+            } catch (ExecutionException e) {
+                return Optional.empty(); // no transaction yet
+            }
+        }
+
         /**
          * After a kill -9 of the single-node broker, Kafka may skip the markers of a transaction it
          * completes while partitions have no leader, leaving it open on them (see IdempotencyLog); our id
-         * was just initialised, so any transaction of ours still open is such a one. Abort it: its batch
-         * is written again from the committable, as its commit record goes with it.
+         * was just initialised, so any transaction of ours still open is such a one. If Kafka decided to
+         * abort it, it is aborted: its batch is written again from the committable, as its commit record
+         * went with it. If Kafka decided to commit it, its other partitions are committed, so it is
+         * committed here too: a transaction of ours writes a no-op record to each such partition.
          */
-        private void abortHangingTransactions(Admin client, String transactionalId) throws ExecutionException, InterruptedException {
+        private void resolveHangingTransactions(Admin client, String transactionalId, Optional<Short> committing)
+                throws ExecutionException, InterruptedException {
+            List<TopicPartition> toCommit = new ArrayList<>();
             long producerId = client.describeTransactions(List.of(transactionalId)).description(transactionalId).get().producerId();
             List<TopicPartition> partitions = new ArrayList<>();
             for (var description : client.describeTopics(Set.of(topic, COMMITS)).allTopicNames().get().values()) {
@@ -319,12 +337,28 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             for (var entry : client.describeProducers(partitions).all().get().entrySet()) {
                 for (var state : entry.getValue().activeProducers()) {
                     if (state.producerId() == producerId && state.currentTransactionStartOffset().isPresent()) {
+                        if (committing.isPresent() && committing.get() == state.producerEpoch()) {
+                            toCommit.add(entry.getKey());
+                            continue;
+                        }
                         LOG.warn("Aborting a transaction left open on {} by a killed process (producer {}, epoch {}); its batch "
                                 + "is written again", entry.getKey(), producerId, state.producerEpoch());
                         client.abortTransaction(new AbortTransactionSpec(entry.getKey(), producerId, (short) state.producerEpoch(),
                                 state.coordinatorEpoch().orElse(0))).all().get();
                     }
                 }
+            }
+            if (!toCommit.isEmpty()) {
+                LOG.warn("Committing a transaction Kafka committed but left open on {} after a kill (its markers were "
+                        + "skipped); a no-op record ({} header) marks each", toCommit, io.watershed.spi.EventBus.NOOP_HEADER);
+                producer.beginTransaction();
+                for (TopicPartition partition : toCommit) {
+                    ProducerRecord<byte[], byte[]> noop = new ProducerRecord<>(partition.topic(), partition.partition(),
+                            "_watershed_noop".getBytes(StandardCharsets.UTF_8), null);
+                    noop.headers().add(io.watershed.spi.EventBus.NOOP_HEADER, new byte[] {1});
+                    producer.send(noop);
+                }
+                producer.commitTransaction();
             }
         }
 
