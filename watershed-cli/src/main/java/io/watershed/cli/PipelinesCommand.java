@@ -63,37 +63,41 @@ final class PipelinesCommand implements Callable<Integer> {
         return print(System.out, List.of(ApiClient.JSON.readTree(response.body())));
     }
 
-    @Command(name = "stop", description = "Stop a pipeline, keeping its state (a savepoint) for its next start.",
-            mixinStandardHelpOptions = true)
-    static final class Stop implements Callable<Integer> {
+    /** An action on one pipeline: POST /v1/pipelines/NAME/ACTION, then its status line. */
+    abstract static class Action implements Callable<Integer> {
         @Mixin
         ServerOptions server;
 
         @Parameters(paramLabel = "NAME", description = "The pipeline (its file is pipelines/NAME.sql).")
         String name;
 
+        abstract String path();
+
         @Override
         public Integer call() throws IOException {
-            return post(server, "/v1/pipelines/" + name + "/stop");
+            return post(server, "/v1/pipelines/" + name + "/" + path());
+        }
+    }
+
+    @Command(name = "stop", description = "Stop a pipeline, keeping its state (a savepoint) for its next start.",
+            mixinStandardHelpOptions = true)
+    static final class Stop extends Action {
+        @Override
+        String path() {
+            return "stop";
         }
     }
 
     @Command(name = "restart", description = "Stop a pipeline if it runs, read its file again and start it from its state.",
             mixinStandardHelpOptions = true)
-    static final class Restart implements Callable<Integer> {
-        @Mixin
-        ServerOptions server;
-
-        @Parameters(paramLabel = "NAME", description = "The pipeline (its file is pipelines/NAME.sql).")
-        String name;
-
+    static final class Restart extends Action {
         @Option(names = "--reset", description = "Start without state: read the streams from the beginning again, live "
                 + "views start empty; rows already written to lake tables and streams stay.")
         boolean reset;
 
         @Override
-        public Integer call() throws IOException {
-            return post(server, "/v1/pipelines/" + name + "/restart" + (reset ? "?reset=true" : ""));
+        String path() {
+            return "restart" + (reset ? "?reset=true" : "");
         }
     }
 }

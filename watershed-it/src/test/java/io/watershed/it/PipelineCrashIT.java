@@ -2,7 +2,6 @@ package io.watershed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.watershed.testing.Await;
 import io.watershed.testing.PlatformProcess;
 import io.watershed.testing.TestProject;

@@ -89,20 +89,6 @@ final class FlinkRuntime implements AutoCloseable {
         }
     }
 
-    /** Whether every task of the job runs (its state is restored and its operators are open). */
-    boolean tasksRunning(JobID job) {
-        try {
-            for (var vertex : cluster.getExecutionGraph(job).get(5, TimeUnit.SECONDS).getAllExecutionVertices()) {
-                if (vertex.getExecutionState() != org.apache.flink.runtime.execution.ExecutionState.RUNNING) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (Exception e) {
-            return false;
-        }
-    }
-
     /** Checkpoints the job completed since it started, or -1 when unknown. */
     long completedCheckpoints(JobID job) {
         try {
