@@ -69,7 +69,7 @@ class IngestToLakeIT {
         Map<Long, Fate> fates = new ConcurrentHashMap<>();
         // establish amount as an integer column before any conflicting value arrives
         assertThat(http.events("events", "{\"id\":-1,\"user\":\"seed\",\"amount\":0,\"pad\":\"\"}").status()).isEqualTo(200);
-        Await.until("amount column exists", Duration.ofSeconds(30), () -> http.sql("SELECT amount FROM raw.events").status() == 200);
+        Await.until("amount column committed", Duration.ofSeconds(30), () -> http.sql("SELECT amount FROM committed.raw.events").status() == 200);
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<?>> sends = new ArrayList<>();
         for (int b = 0; b < batches; b++) {

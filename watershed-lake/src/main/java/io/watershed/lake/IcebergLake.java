@@ -155,7 +155,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             }
         }
         return new LakeTableView(id.namespace().toString(), id.name(), current == null ? -1 : current.snapshotId(),
-                columns, files);
+                columns, files, CommittedOffsets.of(table));
     }
 
     private static String localPath(String location) {

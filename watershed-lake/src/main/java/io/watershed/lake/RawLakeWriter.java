@@ -19,6 +19,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private final long targetFileSize;
     private final MeterRegistry meters;
     private final Map<String, StreamLakeWriter> writers = new ConcurrentHashMap<>();
+    private final RawTail tail;
 
     public RawLakeWriter(IcebergLake lake, String bootstrapServers, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
@@ -27,6 +28,12 @@ public final class RawLakeWriter implements AutoCloseable {
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         this.meters = meters;
+        this.tail = new RawTail(lake, bootstrapServers);
+    }
+
+    /** The events each raw table's lake writer has not committed yet, for queries that want them. */
+    public io.watershed.spi.LakeTail tail() {
+        return tail;
     }
 
     /** Starts landing the stream (idempotent). Its topic must exist. */
@@ -36,6 +43,7 @@ public final class RawLakeWriter implements AutoCloseable {
             Thread thread = new Thread(writer, "lake-writer-" + name);
             thread.setDaemon(false);
             thread.start();
+            tail.add(stream);
             return writer;
         });
     }
@@ -49,6 +57,7 @@ public final class RawLakeWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        tail.close();
         writers.values().forEach(StreamLakeWriter::requestStop); // all drain at once
         for (Map.Entry<String, StreamLakeWriter> entry : writers.entrySet()) {
             try {

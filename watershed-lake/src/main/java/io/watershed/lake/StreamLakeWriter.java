@@ -61,7 +61,7 @@ import org.slf4j.LoggerFactory;
 final class StreamLakeWriter implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamLakeWriter.class);
     /** Fractions as BigDecimal: a value beyond double's range is reported as sent, not as "Infinity". */
-    private static final ObjectMapper JSON = new ObjectMapper()
+    static final ObjectMapper JSON = new ObjectMapper()
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     static final Duration DRAIN_LIMIT = Duration.ofSeconds(30);
 

@@ -133,6 +133,7 @@ public final class ProjectLoader {
                 (Duration) v.getOrDefault("query.timeout", d.queryTimeout()),
                 (Integer) v.getOrDefault("query.max_rows", d.queryMaxRows()),
                 (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()),
+                (Boolean) v.getOrDefault("query.fresh_tail", d.queryFreshTail()),
                 (Duration) v.getOrDefault("pipelines.idle_timeout", d.sourceIdleTimeout()));
     }
 

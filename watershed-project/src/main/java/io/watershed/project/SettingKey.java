@@ -43,6 +43,10 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
             new SettingKey("query.max_rows", ValueKind.INTEGER, "10000",
                     "Rows an API answer carries at most; the answer says when it was truncated."),
             new SettingKey("query.memory_limit", ValueKind.STRING, "1GB", "DuckDB memory limit."),
+            new SettingKey("query.fresh_tail", ValueKind.BOOLEAN, "true",
+                    "raw.<stream> also reads the events the bus holds past the table's last commit, so an acknowledged "
+                            + "event is queryable at once; false serves committed snapshots only (committed.raw.<stream> "
+                            + "always does)."),
             new SettingKey("pipelines.idle_timeout", ValueKind.DURATION, "10s",
                     "A stream partition without records this long stops holding back event time in pipelines. Records it "
                             + "brings later than the watermark are late; keep it above how long a backlog takes to start flowing."));

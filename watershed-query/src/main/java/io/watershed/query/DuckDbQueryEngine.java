@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
+import io.watershed.spi.LakeTail;
 import io.watershed.spi.LiveTableSource;
 import io.watershed.spi.LiveTableSource.LiveTable;
 import io.watershed.spi.QueryEngine;
@@ -45,7 +46,8 @@ import org.slf4j.LoggerFactory;
 /**
  * SQL over the lake with DuckDB, sandboxed. Each lake table is a view named like the table
  * ({@code raw.clicks}) over the Parquet files of its current Iceberg snapshot, rebuilt when the
- * snapshot changes; each live table (a pipeline's live view) is a DuckDB table of the same name
+ * snapshot changes; a raw table's view also reads its fresh tail (see {@link #setTail}), and
+ * {@code committed.raw.clicks} the snapshot alone. Each live table (a pipeline's live view) is a DuckDB table of the same name
  * ({@code live.search_rank}), copied again when it has changed. The sandbox: only one read-only SELECT per request (checked with DuckDB's own
  * parser before anything runs); no file outside the lake warehouse can be opened (DuckDB's
  * {@code enable_external_access=false} with the warehouse as the only allowed directory); no extension
@@ -63,6 +65,15 @@ public final class DuckDbQueryEngine implements QueryEngine {
     private final ReentrantReadWriteLock viewLock = new ReentrantReadWriteLock();
     private final List<LiveTableSource> liveSources = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, Long> liveVersions = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Held while the views are brought up to the lake; guards the tail maps below. */
+    private final Object syncLock = new Object();
+    private volatile LakeTail tail;
+    private final Map<String, Long> tailGenerations = new HashMap<>();
+    private final Map<String, Integer> tailHeld = new HashMap<>();
+    /** The DuckDB catalog whose views read committed snapshots only: {@code committed.raw.clicks}. */
+    static final String COMMITTED = "committed";
+    /** Where the fresh tails of raw tables are kept, one DuckDB table each ({@code _tail.raw__clicks}). */
+    static final String TAIL_SCHEMA = "_tail";
 
     /**
      * @param tempDirectory DuckDB's spill directory, inside the data directory
@@ -93,6 +104,8 @@ public final class DuckDbQueryEngine implements QueryEngine {
 
     /** Order matters: the allow-list and directories must be set before external access is turned off. */
     private static void sandbox(Statement s, Path tempDirectory, LakeCatalog lake) throws SQLException {
+        s.execute("ATTACH ':memory:' AS " + COMMITTED);
+        s.execute("CREATE SCHEMA " + TAIL_SCHEMA);
         s.execute("SET temp_directory = " + literal(tempDirectory.toAbsolutePath().toString()));
         s.execute("SET extension_directory = " + literal(tempDirectory.resolve("extensions").toAbsolutePath().toString()));
         s.execute("SET allowed_directories = [" + literal(lake.warehouse().toAbsolutePath() + "/") + "]");
@@ -107,6 +120,15 @@ public final class DuckDbQueryEngine implements QueryEngine {
      */
     public void addLiveTables(LiveTableSource source) {
         liveSources.add(source);
+    }
+
+    /**
+     * Makes each raw table read its fresh tail too: {@code raw.clicks} is the snapshot's files plus the
+     * events the bus holds past the snapshot's offsets. {@code committed.raw.clicks} keeps reading the
+     * snapshot only.
+     */
+    public void setTail(LakeTail source) {
+        this.tail = source;
     }
 
     @Override
@@ -212,41 +234,143 @@ public final class DuckDbQueryEngine implements QueryEngine {
     }
 
     /**
-     * Rebuilds the view of every table whose snapshot changed since the last query. A table whose view
-     * cannot be built is logged and left as it was; it does not take the other tables down.
+     * Brings DuckDB up to the lake: rebuilds the views of tables whose snapshot changed, brings each raw
+     * table's fresh tail up to the bus, and copies changed live tables. One sync runs at a time, and what
+     * it changes is installed under the write lock, so a query sees each table's snapshot together with
+     * the tail that begins exactly at that snapshot's offsets. A table whose view cannot be built is
+     * logged and left as it was; it does not take the other tables down.
      */
     private void syncViews() {
-        List<LiveTable> live = liveTables();
-        if (!stale(lake.tables()) && !liveStale(live)) {
-            return;
-        }
-        viewLock.writeLock().lock();
-        try (Statement s = connection.createStatement()) {
-            // read again under the lock: a thread that read the tables earlier must not install older snapshots
-            for (LakeTableView table : lake.tables()) {
-                Long known = viewSnapshots.get(table.qualifiedName());
-                if (known != null && known == table.snapshotId()) {
-                    continue;
+        synchronized (syncLock) {
+            List<LakeTableView> tables = lake.tables();
+            List<LakeTail.Tail> tails = List.of();
+            boolean tailLost = false;
+            LakeTail source = tail;
+            if (source != null) {
+                List<LakeTail.Request> requests = new ArrayList<>();
+                for (LakeTableView table : tables) {
+                    requests.add(new LakeTail.Request(table, tailGenerations.getOrDefault(table.qualifiedName(), 0L),
+                            tailHeld.getOrDefault(table.qualifiedName(), 0)));
                 }
                 try {
-                    if (schemas.add(table.namespace())) {
-                        s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
-                    }
-                    s.execute("CREATE OR REPLACE VIEW " + identifier(table.namespace()) + "." + identifier(table.name())
-                            + " AS " + viewQuery(table));
-                    viewSnapshots.put(table.qualifiedName(), table.snapshotId());
-                } catch (SQLException e) {
-                    LOG.error("Cannot refresh the view of {} (snapshot {}); queries see its previous snapshot: {}",
-                            table.qualifiedName(), table.snapshotId(), e.getMessage());
-                    viewSnapshots.put(table.qualifiedName(), table.snapshotId());
+                    tails = source.read(requests);
+                } catch (RuntimeException e) {
+                    // a tail that cannot follow its snapshot must not stay: it could repeat rows the snapshot now holds
+                    LOG.error("Cannot read the fresh tail of the raw tables; queries see committed snapshots only for now", e);
+                    tailLost = !tailGenerations.isEmpty();
                 }
             }
-            syncLiveTables(s, liveTables());
-        } catch (SQLException e) {
-            throw new WatershedException(ErrorCode.INTERNAL, "Cannot refresh the lake views: " + e.getMessage(), e);
-        } finally {
-            viewLock.writeLock().unlock();
+            List<LiveTable> live = liveTables();
+            if (!stale(tables) && !liveStale(live) && !tailsChanged(tails) && !tailLost) {
+                return;
+            }
+            viewLock.writeLock().lock();
+            try (Statement s = connection.createStatement()) {
+                Set<String> tailReplaced = new HashSet<>();
+                if (tailLost) {
+                    for (String name : new ArrayList<>(tailGenerations.keySet())) {
+                        dropTail(s, name);
+                        tailReplaced.add(name);
+                    }
+                }
+                for (LakeTail.Tail t : tails) {
+                    if (installTail(s, t)) {
+                        tailReplaced.add(t.qualifiedName());
+                    }
+                }
+                for (LakeTableView table : tables) {
+                    Long known = viewSnapshots.get(table.qualifiedName());
+                    boolean current = known != null && known == table.snapshotId();
+                    if (current && !tailReplaced.contains(table.qualifiedName())) {
+                        continue;
+                    }
+                    try {
+                        String name = identifier(table.namespace()) + "." + identifier(table.name());
+                        if (schemas.add(COMMITTED + "." + table.namespace())) {
+                            s.execute("CREATE SCHEMA IF NOT EXISTS " + identifier(table.namespace()));
+                            s.execute("CREATE SCHEMA IF NOT EXISTS " + COMMITTED + "." + identifier(table.namespace()));
+                        }
+                        String snapshot = viewQuery(table);
+                        if (!current) {
+                            s.execute("CREATE OR REPLACE VIEW " + COMMITTED + "." + name + " AS " + snapshot);
+                        }
+                        String fresh = tailGenerations.containsKey(table.qualifiedName())
+                                ? snapshot + " UNION ALL BY NAME SELECT * FROM " + tailTable(table.qualifiedName()) : snapshot;
+                        s.execute("CREATE OR REPLACE VIEW " + name + " AS " + fresh);
+                        viewSnapshots.put(table.qualifiedName(), table.snapshotId());
+                    } catch (SQLException e) {
+                        LOG.error("Cannot refresh the view of {} (snapshot {}); queries see its previous snapshot: {}",
+                                table.qualifiedName(), table.snapshotId(), e.getMessage());
+                        viewSnapshots.put(table.qualifiedName(), table.snapshotId());
+                    }
+                }
+                syncLiveTables(s, live);
+            } catch (SQLException e) {
+                throw new WatershedException(ErrorCode.INTERNAL, "Cannot refresh the lake views: " + e.getMessage(), e);
+            } finally {
+                viewLock.writeLock().unlock();
+            }
         }
+    }
+
+    private boolean tailsChanged(List<LakeTail.Tail> tails) {
+        for (LakeTail.Tail t : tails) {
+            if (!t.rows().isEmpty() || !Long.valueOf(t.generation()).equals(tailGenerations.get(t.qualifiedName()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String tailTable(String qualifiedName) {
+        return TAIL_SCHEMA + "." + identifier(qualifiedName.replace(".", "__"));
+    }
+
+    /**
+     * Puts the tail's rows into the table's DuckDB tail table: appends them when they continue the rows
+     * it holds, or replaces the table when the tail's generation changed. Returns whether the table was
+     * replaced or dropped (the view over it is then rebuilt). Runs under the write lock.
+     */
+    private boolean installTail(Statement s, LakeTail.Tail t) {
+        String name = t.qualifiedName();
+        boolean replace = !Long.valueOf(t.generation()).equals(tailGenerations.get(name));
+        try {
+            if (replace) {
+                String columns = t.columns().stream().map(c -> identifier(c.name()) + " " + c.sqlType())
+                        .collect(Collectors.joining(", "));
+                s.execute("CREATE OR REPLACE TABLE " + tailTable(name) + " (" + columns + ")");
+            }
+            if (!t.rows().isEmpty()) {
+                try (DuckDBAppender appender = connection.createAppender(TAIL_SCHEMA, name.replace(".", "__"))) {
+                    for (Object[] row : t.rows()) {
+                        appender.beginRow();
+                        for (Object value : row) {
+                            append(appender, value);
+                        }
+                        appender.endRow();
+                    }
+                }
+            }
+            tailGenerations.put(name, t.generation());
+            tailHeld.put(name, (replace ? 0 : tailHeld.getOrDefault(name, 0)) + t.rows().size());
+            return replace;
+        } catch (SQLException | RuntimeException e) {
+            LOG.error("Cannot copy the fresh tail of {} into DuckDB; its queries see the committed snapshot until the next "
+                    + "query copies it again: {}", name, e.toString());
+            try {
+                dropTail(s, name);
+            } catch (SQLException dropFailed) {
+                throw new WatershedException(ErrorCode.INTERNAL, "Cannot drop the fresh tail of " + name + ": "
+                        + dropFailed.getMessage(), dropFailed);
+            }
+            return true;
+        }
+    }
+
+    private void dropTail(Statement s, String name) throws SQLException {
+        s.execute("DROP TABLE IF EXISTS " + tailTable(name));
+        tailGenerations.remove(name);
+        tailHeld.remove(name);
     }
 
     private List<LiveTable> liveTables() {

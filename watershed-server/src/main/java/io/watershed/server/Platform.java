@@ -132,6 +132,9 @@ public final class Platform implements AutoCloseable {
             started.push(query);
             lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.commitInterval(), settings.targetFileSizeBytes(), meters);
             started.push(lakeWriter);
+            if (settings.queryFreshTail()) {
+                query.setTail(lakeWriter.tail());
+            }
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
             streams.openAll(project.streams().values());
             reopenStreamsCreatedOnFirstUse(settings);

@@ -1,15 +1,20 @@
 package io.watershed.spi;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the query engine needs to read one lake table at its current snapshot: its name, the
- * snapshot id, its columns in schema order (with their Iceberg field ids), and its live data files.
+ * snapshot id, its columns in schema order (with their Iceberg field ids), its live data files, and
+ * for a table landed from a stream the bus offsets the snapshot covers (partition to the next offset
+ * not yet in the table; empty otherwise).
  */
-public record LakeTableView(String namespace, String name, long snapshotId, List<Column> columns, List<DataFile> files) {
+public record LakeTableView(String namespace, String name, long snapshotId, List<Column> columns, List<DataFile> files,
+        Map<Integer, Long> offsets) {
     public LakeTableView {
         columns = List.copyOf(columns);
         files = List.copyOf(files);
+        offsets = Map.copyOf(offsets);
     }
 
     public String qualifiedName() {

@@ -23,17 +23,18 @@ public record Settings(
         Duration queryTimeout,
         int queryMaxRows,
         String queryMemoryLimit,
+        boolean queryFreshTail,
         Duration sourceIdleTimeout) {
 
     public static Settings defaults() {
         return new Settings("127.0.0.1", 7070, 16L << 20, true, 2, 64, 256L << 20, Duration.ofSeconds(30),
                 Optional.empty(), 9092, Duration.ofSeconds(5), 128L << 20, Duration.ofSeconds(30), 10_000, "1GB",
-                Duration.ofSeconds(10));
+                true, Duration.ofSeconds(10));
     }
 
     public Settings withPort(int newPort) {
         return new Settings(host, newPort, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests,
                 minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout,
-                queryMaxRows, queryMemoryLimit, sourceIdleTimeout);
+                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout);
     }
 }

@@ -14,17 +14,24 @@ public final class TestProject {
     private final Path directory;
     private final StringBuilder yaml = new StringBuilder();
     private final Map<String, String> streams = new LinkedHashMap<>();
+    private String commitInterval = "1s";
 
     private TestProject(Path directory) {
         this.directory = directory;
-        yaml.append("name: test\nhttp:\n  port: 0\nbus:\n  port: 0\nlake:\n  commit_interval: 1s\n");
+        yaml.append("name: test\nhttp:\n  port: 0\nbus:\n  port: 0\n");
+    }
+
+    /** The lake writer's commit interval (1s unless set). */
+    public TestProject commitInterval(String interval) {
+        this.commitInterval = interval;
+        return this;
     }
 
     public static TestProject in(Path directory) {
         return new TestProject(directory);
     }
 
-    /** Appends raw YAML to watershed.yaml (sections must not repeat the ones above). */
+    /** Appends raw YAML to watershed.yaml (without http, bus or lake sections, which this class writes). */
     public TestProject yaml(String text) {
         yaml.append(text).append('\n');
         return this;
@@ -52,7 +59,7 @@ public final class TestProject {
                 Files.writeString(directory.resolve("pipelines").resolve(p.getKey() + ".sql"), p.getValue());
             }
             Files.createDirectories(directory.resolve("streams"));
-            Files.writeString(directory.resolve("watershed.yaml"), yaml);
+            Files.writeString(directory.resolve("watershed.yaml"), yaml + "lake:\n  commit_interval: " + commitInterval + "\n");
             for (Map.Entry<String, String> s : streams.entrySet()) {
                 Files.writeString(directory.resolve("streams").resolve(s.getKey() + ".yaml"), "name: " + s.getKey() + "\n" + s.getValue());
             }

@@ -1,0 +1,353 @@
+package io.watershed.lake;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.watershed.spi.EventBus;
+import io.watershed.spi.LakeTableView;
+import io.watershed.spi.LakeTail;
+import io.watershed.spi.StreamSpec;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.data.GenericRecord;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fresh tail of every raw table ({@link LakeTail}). One {@code read_committed} consumer over the
+ * topics of all streams, positioned at the offsets of the snapshot the query engine serves, reads to
+ * the bus's end when a query comes. Records are parsed and typed as {@link StreamLakeWriter} does
+ * (same {@link RawSchema} rules, from the table's schema), so the tail holds what the next commit will.
+ * When a commit moves the base, rows it covers are dropped: the tail never overlaps the snapshot and
+ * never skips an offset after it.
+ */
+final class RawTail implements LakeTail, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RawTail.class);
+    /** How long one query may spend reading the bus; past it the query sees a shorter (still exact) tail. */
+    static final Duration READ_BUDGET = Duration.ofSeconds(1);
+    /** Rows one table's tail holds at most (the lake writer is that far behind); newer events wait for its commit. */
+    static final int MAX_ROWS = 500_000;
+
+    private final IcebergLake lake;
+    private final String bootstrapServers;
+    private final Map<String, StreamSpec> streams = new ConcurrentHashMap<>();
+    private final Map<String, TableTail> tails = new HashMap<>();
+    private final AtomicLong generations = new AtomicLong();
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private boolean closed;
+    private long lastWarning;
+
+    RawTail(IcebergLake lake, String bootstrapServers) {
+        this.lake = lake;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** Serves the tail of the stream's raw table from now on. */
+    void add(StreamSpec stream) {
+        streams.put(stream.rawTable(), stream);
+    }
+
+    @Override
+    public synchronized List<Tail> read(List<Request> requests) {
+        List<Request> served = new ArrayList<>();
+        for (Request request : requests) {
+            String name = request.view().qualifiedName();
+            StreamSpec stream = streams.get(name);
+            if (stream == null) {
+                continue;
+            }
+            TableTail tail = tails.get(name);
+            if (tail == null) {
+                tail = new TableTail(name, stream, lake.catalog().loadTable(TableIdentifier.parse(name)).schema());
+                tails.put(name, tail);
+            }
+            tail.rebase(request.view().offsets());
+            served.add(request);
+        }
+        if (served.isEmpty()) {
+            return List.of();
+        }
+        if (!closed) {
+            try {
+                catchUp();
+            } catch (RuntimeException e) {
+                // the tail stays what it was, a shorter run from the base: queries stay exact, only less fresh
+                long now = System.nanoTime();
+                if (now - lastWarning > Duration.ofMinutes(1).toNanos()) {
+                    lastWarning = now;
+                    LOG.warn("Cannot read the bus for the fresh tail of raw tables; queries see committed rows and the tail "
+                            + "read so far until it answers again: {}", e.toString());
+                }
+                dropConsumer();
+            }
+        }
+        List<Tail> answer = new ArrayList<>(served.size());
+        for (Request request : served) {
+            answer.add(tails.get(request.view().qualifiedName()).answer(request));
+        }
+        return answer;
+    }
+
+    private void catchUp() {
+        if (consumer == null) {
+            consumer = new KafkaConsumer<>(consumerProperties());
+        }
+        Map<TopicPartition, TableTail> owners = new HashMap<>();
+        for (TableTail tail : tails.values()) {
+            if (tail.partitions == null) {
+                List<PartitionInfo> infos = consumer.partitionsFor(tail.stream.topic(), Duration.ofSeconds(2));
+                tail.partitions = infos.stream().map(PartitionInfo::partition).toList();
+            }
+            for (int partition : tail.partitions) {
+                owners.put(new TopicPartition(tail.stream.topic(), partition), tail);
+            }
+        }
+        Set<TopicPartition> before = new HashSet<>(consumer.assignment());
+        if (!before.equals(owners.keySet())) {
+            consumer.assign(owners.keySet());
+        }
+        List<TopicPartition> active = new ArrayList<>();
+        List<TopicPartition> full = new ArrayList<>();
+        for (Map.Entry<TopicPartition, TableTail> entry : owners.entrySet()) {
+            TopicPartition tp = entry.getKey();
+            TableTail tail = entry.getValue();
+            int partition = tp.partition();
+            if (tail.seek.remove(partition) || !before.contains(tp)) {
+                consumer.seek(tp, tail.position.computeIfAbsent(partition, p -> tail.base.getOrDefault(p, 0L)));
+            }
+            (tail.isFull() ? full : active).add(tp);
+        }
+        consumer.pause(full);
+        consumer.resume(active);
+        if (active.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, Long> ends = consumer.endOffsets(active, Duration.ofSeconds(2));
+        long deadline = System.nanoTime() + READ_BUDGET.toNanos();
+        while (behind(ends) && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(20))) {
+                TableTail tail = owners.get(new TopicPartition(record.topic(), record.partition()));
+                if (tail != null) {
+                    tail.land(record);
+                }
+            }
+        }
+        for (TopicPartition tp : active) {
+            // past transaction markers and aborted records too, which carry no row
+            owners.get(tp).position.put(tp.partition(), consumer.position(tp));
+        }
+    }
+
+    private boolean behind(Map<TopicPartition, Long> ends) {
+        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            if (consumer.position(end.getKey()) < end.getValue()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Properties consumerProperties() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "50");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "watershed-query-tail");
+        return p;
+    }
+
+    private void dropConsumer() {
+        if (consumer != null) {
+            try {
+                consumer.close(Duration.ofSeconds(1));
+            } catch (RuntimeException ignored) {
+                // it is being replaced
+            }
+            consumer = null;
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        dropConsumer();
+    }
+
+    private record Row(int partition, long offset, Object[] values) {}
+
+    /** One raw table's tail: the rows at offsets from {@link #base} on, in the order they were read. */
+    private final class TableTail {
+        final String name;
+        final StreamSpec stream;
+        Schema schema;
+        List<Integer> partitions;
+        Map<Integer, Long> base;
+        /** Per partition, the next offset to read. */
+        final Map<Integer, Long> position = new HashMap<>();
+        /** Partitions whose position moved without the consumer: it must seek before reading. */
+        final Set<Integer> seek = new HashSet<>();
+        final List<Row> rows = new ArrayList<>();
+        long generation;
+        boolean warnedFull;
+
+        TableTail(String name, StreamSpec stream, Schema schema) {
+            this.name = name;
+            this.stream = stream;
+            this.schema = schema;
+        }
+
+        /** Makes the tail begin where the snapshot the caller serves ends. */
+        void rebase(Map<Integer, Long> offsets) {
+            if (offsets.equals(base)) {
+                return;
+            }
+            boolean forward = base != null;
+            if (forward) {
+                for (Map.Entry<Integer, Long> old : base.entrySet()) {
+                    forward &= offsets.getOrDefault(old.getKey(), 0L) >= old.getValue();
+                }
+            }
+            if (forward) {
+                rows.removeIf(row -> row.offset < offsets.getOrDefault(row.partition, 0L));
+                offsets.forEach((partition, next) -> {
+                    if (position.getOrDefault(partition, 0L) < next) {
+                        position.put(partition, next); // the commit covers offsets this tail had not read yet
+                        seek.add(partition);
+                    }
+                });
+            } else {
+                // first use, or the table went back (recreated): start over from the snapshot's offsets
+                rows.clear();
+                position.clear();
+                seek.clear();
+                position.putAll(offsets);
+                if (partitions != null) {
+                    seek.addAll(partitions);
+                }
+            }
+            if (rows.size() < MAX_ROWS) {
+                warnedFull = false;
+            }
+            base = Map.copyOf(offsets);
+            generation = generations.incrementAndGet();
+        }
+
+        boolean isFull() {
+            if (rows.size() >= MAX_ROWS && !warnedFull) {
+                warnedFull = true;
+                LOG.warn("{}: the fresh tail holds {} rows, the most it keeps; the lake writer is behind. Queries see events "
+                        + "past them once the writer commits (see watershed_lake_lag_offsets).", name, rows.size());
+            }
+            return rows.size() >= MAX_ROWS;
+        }
+
+        /** Adds the record as the lake writer would land it; records it would dead-letter are left out. */
+        void land(ConsumerRecord<byte[], byte[]> record) {
+            int partition = record.partition();
+            long offset = record.offset();
+            if (offset < position.getOrDefault(partition, 0L) || offset < base.getOrDefault(partition, 0L)) {
+                return; // already held, or covered by the snapshot
+            }
+            position.put(partition, offset + 1);
+            if (record.headers().lastHeader(EventBus.NOOP_HEADER) != null || record.value() == null) {
+                return;
+            }
+            JsonNode node;
+            try {
+                node = StreamLakeWriter.JSON.readTree(record.value());
+            } catch (IOException e) {
+                return;
+            }
+            if (!(node instanceof ObjectNode event)) {
+                return;
+            }
+            try {
+                RawSchema.Changes changes = RawSchema.changesFor(schema, event, stream.fields());
+                if (!changes.isEmpty()) {
+                    evolve(changes);
+                }
+                OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
+                GenericRecord row = RawSchema.toRecord(schema, event, partition, offset, ingestedAt);
+                Object[] values = new Object[row.size()];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = row.get(i);
+                }
+                rows.add(new Row(partition, offset, values));
+            } catch (RawSchema.Conflict | RuntimeException e) {
+                // the writer sends it to raw.<stream>__dlq with this reason
+            }
+        }
+
+        /** Applies the changes the writer will make to the table to this tail's own schema and rows. */
+        private void evolve(RawSchema.Changes changes) {
+            List<Types.NestedField> fields = new ArrayList<>(schema.columns());
+            for (int i = 0; i < fields.size(); i++) {
+                Types.NestedField field = fields.get(i);
+                Type wider = changes.widenToDouble().contains(field.name()) ? Types.DoubleType.get()
+                        : changes.widenToLong().contains(field.name()) ? Types.LongType.get() : null;
+                if (wider != null) {
+                    fields.set(i, Types.NestedField.optional(field.fieldId(), field.name(), wider));
+                    int index = i;
+                    for (Row row : rows) {
+                        if (index < row.values.length && row.values[index] instanceof Number n) {
+                            row.values[index] = wider.typeId() == Type.TypeID.DOUBLE ? (Object) n.doubleValue() : (Object) n.longValue();
+                        }
+                    }
+                }
+            }
+            int id = schema.highestFieldId();
+            for (Map.Entry<String, Type> added : changes.additions().entrySet()) {
+                fields.add(Types.NestedField.optional(++id, added.getKey(), added.getValue()));
+            }
+            schema = new Schema(fields);
+            generation = generations.incrementAndGet();
+        }
+
+        Tail answer(Request request) {
+            List<LakeTableView.Column> columns = new ArrayList<>();
+            for (Types.NestedField field : schema.columns()) {
+                columns.add(new LakeTableView.Column(field.fieldId(), field.name(), IcebergLake.duckDbType(field.type())));
+            }
+            int from = 0;
+            if (request.generation() == generation) {
+                if (request.held() <= rows.size()) {
+                    from = request.held();
+                } else {
+                    generation = generations.incrementAndGet(); // the caller holds more than there is: replace
+                }
+            }
+            List<Object[]> out = new ArrayList<>(rows.size() - from);
+            for (int i = from; i < rows.size(); i++) {
+                out.add(Arrays.copyOf(rows.get(i).values, columns.size()));
+            }
+            return new Tail(name, generation, columns, out);
+        }
+    }
+}
