@@ -861,7 +861,27 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 break;
             }
         }
-        return where(pipeline, statement, line, column) + message;
+        return where(pipeline, statement, line, column) + parserMessage(message);
+    }
+
+    private static final Pattern ENCOUNTERED = Pattern.compile("Encountered \"([A-Za-z_][A-Za-z0-9_]*)\\b");
+
+    /**
+     * The parser's message without its list of every token it would have taken (over a hundred lines),
+     * and for a word it stopped at, the usual cause: a name that Flink SQL reserves ({@code value},
+     * {@code user}, {@code dateTime}...).
+     */
+    static String parserMessage(String message) {
+        int expecting = message.indexOf("Was expecting");
+        if (expecting < 0) {
+            return message;
+        }
+        String shortened = message.substring(0, expecting).strip();
+        Matcher word = ENCOUNTERED.matcher(shortened);
+        if (word.find()) {
+            shortened += " If `" + word.group(1) + "` is a name, quote it with backticks: Flink SQL reserves it as a keyword.";
+        }
+        return shortened;
     }
 
     private static String where(Pipeline pipeline, SqlScript.Statement statement, int line, int column) {

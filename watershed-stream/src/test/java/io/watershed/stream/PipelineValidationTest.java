@@ -57,6 +57,18 @@ class PipelineValidationTest {
     }
 
     @Test
+    void aReservedWordUsedAsANameIsPointedAtWithoutTheParsersTokenList() {
+        PipelineRunner.Validation v = validate("reserved",
+                "CREATE LIVE VIEW x AS\nSELECT window_start, COUNT(*) AS n\n"
+                        + "FROM TABLE(TUMBLE(TABLE streams.clicks, DESCRIPTOR(dateTime), INTERVAL '1' MINUTE)) GROUP BY window_start;");
+        assertThat(v.problems()).singleElement().asString()
+                .startsWith("pipelines/reserved.sql:3:")
+                .contains("Encountered \"dateTime")
+                .endsWith("If `dateTime` is a name, quote it with backticks: Flink SQL reserves it as a keyword.")
+                .doesNotContain("Was expecting");
+    }
+
+    @Test
     void cyclesThroughUndeclaredStreamsAreRefused() {
         PipelineRunner.Validation v = validate(
                 "a", "INSERT INTO streams.x SELECT page FROM streams.y;",
