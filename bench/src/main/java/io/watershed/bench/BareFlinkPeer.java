@@ -29,7 +29,16 @@ import org.apache.flink.table.api.TableEnvironment;
  * <p>Usage: {@code BareFlinkPeer BOOTSTRAP TOPIC GROUP QUERY WORKDIR}
  */
 public final class BareFlinkPeer {
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(1); // the MiniCluster's threads would keep the JVM alive
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         String bootstrap = args[0];
         String topic = args[1];
         String group = args[2];
@@ -60,8 +69,8 @@ public final class BareFlinkPeer {
                 + "'connector' = 'kafka', 'topic' = '" + topic + "', 'properties.bootstrap.servers' = '" + bootstrap + "', "
                 + "'properties.group.id' = '" + group + "', 'properties.isolation.level' = 'read_committed', "
                 + "'scan.startup.mode' = 'earliest-offset', 'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601')");
-        env.executeSql("CREATE TEMPORARY VIEW result AS " + Nexmark.query(query, "bid"));
-        Table result = env.from("result");
+        env.executeSql("CREATE TEMPORARY VIEW nexmark_result AS " + Nexmark.query(query, "bid"));
+        Table result = env.from("nexmark_result");
         result.executeInsert(TableDescriptor.forConnector("blackhole")
                 .schema(Schema.newBuilder().fromResolvedSchema(result.getResolvedSchema()).build()).build());
         System.out.println("peer job submitted");

@@ -48,6 +48,8 @@ class PipelineOperationsIT {
                         + "  ts: timestamp\n")
                 .stream("prices", "partitions: 1\nevent_time: ts\nlateness: 60s\nfields:\n  product: string\n  price: double\n"
                         + "  ts: timestamp\n")
+                .stream("products", "partitions: 1\nfields:\n  id: string\n  name: string\n")
+                .stream("purchases", "partitions: 1\nfields:\n  order_id: string\n  product: string\n")
                 .pipeline("windows", """
                         CREATE LIVE VIEW clicks_10s AS
                         SELECT window_start, COUNT(*) AS clicks
@@ -96,6 +98,14 @@ class PipelineOperationsIT {
                         CREATE LIVE VIEW lake_pages AS SELECT page, COUNT(*) AS n
                         FROM raw.clicks /*+ OPTIONS('streaming' = 'true', 'monitor-interval' = '1s') */ GROUP BY page;
                         """)
+                // a lookup join against a lake table (raw.products), reloaded every second
+                .pipeline("lookup", """
+                        CREATE TEMPORARY VIEW purchases_now AS SELECT *, PROCTIME() AS pt FROM streams.purchases;
+                        CREATE LIVE VIEW purchase_names AS
+                        SELECT o.order_id, p.name
+                        FROM purchases_now AS o
+                        JOIN raw.products /*+ OPTIONS('reload-interval' = '1s') */ FOR SYSTEM_TIME AS OF o.pt AS p ON o.product = p.id;
+                        """)
                 // a_ sorts before b_: the runner must still plan the writer first, as the reader needs its columns
                 .pipeline("a_page_totals", """
                         CREATE LIVE VIEW page_totals AS SELECT page, COUNT(*) AS hits FROM streams.page_views GROUP BY page;
@@ -108,7 +118,7 @@ class PipelineOperationsIT {
 
         try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
             WatershedHttp http = new WatershedHttp(platform.url());
-            http.awaitPipelinesRunning(7, Duration.ofSeconds(180));
+            http.awaitPipelinesRunning(8, Duration.ofSeconds(180));
 
             // windows: [10:00:00, 10:00:10) gets 4 clicks; 10:00:12 moves event time to 10:00:11, closing it
             send(http, "clicks", click("a", "home", 1), click("b", "home", 2), click("c", "cart", 3), click("a", "health", 4),
@@ -165,6 +175,23 @@ class PipelineOperationsIT {
                     List.of("o1 2.0", "o1 2.0", "o2 10.0", "o3 6.0"));
             assertThat(rows(http, "SELECT count(*) FROM live.order_values WHERE order_id = 'o9' AND \"value\" <> 5.0"))
                     .containsExactly("0");
+
+            // lookup join: the restart loads the committed products into the lookup cache before any purchase
+            send(http, "products", "{\"id\":\"p1\",\"name\":\"apple\"}", "{\"id\":\"p2\",\"name\":\"pear\"}");
+            Await.until("products committed", Duration.ofSeconds(60), () -> rows(http, "SELECT count(*) FROM committed.raw.products"),
+                    List.of("2")::equals);
+            assertThat(http.post("/v1/pipelines/lookup/restart", new byte[0]).status()).isEqualTo(200);
+            send(http, "purchases", "{\"order_id\":\"o1\",\"product\":\"p1\"}", "{\"order_id\":\"o2\",\"product\":\"p2\"}",
+                    "{\"order_id\":\"o3\",\"product\":\"p9\"}");
+            awaitRows(http, "purchases with their product's name", "SELECT order_id, name FROM live.purchase_names ORDER BY 1",
+                    List.of("o1 apple", "o2 pear"));
+            // a product committed later is found once the cache reloads (every second): probe until a purchase of it joins
+            send(http, "products", "{\"id\":\"p3\",\"name\":\"plum\"}");
+            java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
+            Await.until("a purchase of the new product to join", Duration.ofSeconds(60), () -> {
+                send(http, "purchases", "{\"order_id\":\"probe" + probes.incrementAndGet() + "\",\"product\":\"p3\"}");
+                return rows(http, "SELECT DISTINCT name FROM live.purchase_names WHERE order_id LIKE 'probe%'");
+            }, List.of("plum")::equals);
         }
     }
 

@@ -361,11 +361,13 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
         }
         registerStreams(env, pipeline);
+        List<SqlScript.Statement> statements = SqlScript.split(pipeline.spec.sql()).stream()
+                .map(SqlScript.Statement::withRawQuoted).toList();
+        registerLookups(env, statements);
         StatementSet inserts = env.createStatementSet();
         Map<String, SqlScript.Statement> targets = new java.util.HashMap<>();
         int count = 0;
-        for (SqlScript.Statement original : SqlScript.split(pipeline.spec.sql())) {
-            SqlScript.Statement statement = original.withRawQuoted();
+        for (SqlScript.Statement statement : statements) {
             try {
                 Matcher live = LIVE_VIEW.matcher(statement.text());
                 Matcher insert = INSERT.matcher(statement.text());
@@ -606,6 +608,50 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         context.catalogProperties().forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
         env.executeSql(ddl.append("\n)").toString());
         env.useCatalog(context.catalogName());
+    }
+
+    /** A join with a table FOR SYSTEM_TIME AS OF (a hint may sit between them). */
+    private static final Pattern LOOKUP = Pattern.compile("(?is)\\bJOIN\\s+((?:`[^`]+`|[A-Za-z_]\\w*)\\s*\\.\\s*"
+            + "(?:`[^`]+`|[A-Za-z_]\\w*))\\s*(?:/\\*\\+.*?\\*/\\s*)?FOR\\s+SYSTEM_TIME\\s+AS\\s+OF\\b");
+
+    /**
+     * Lake tables the pipeline joins {@code FOR SYSTEM_TIME AS OF} are looked up: each is shadowed, for
+     * this pipeline, by a temporary table of the same name and columns on the lake lookup connector
+     * ({@link LakeLookupTableFactory}), since Iceberg's own source cannot be looked up. A view of the
+     * same syntax (an event-time temporal join) is left alone.
+     */
+    private void registerLookups(TableEnvironment env, List<SqlScript.Statement> statements) {
+        if (dryRun) {
+            return; // the throwaway catalog has no lake tables; such reads are reported as unchecked
+        }
+        java.util.Set<String> registered = new java.util.HashSet<>();
+        org.apache.flink.table.catalog.Catalog catalog = env.getCatalog(context.catalogName()).orElseThrow();
+        for (SqlScript.Statement statement : statements) {
+            Matcher lookup = LOOKUP.matcher(statement.text());
+            while (lookup.find()) {
+                String[] parts = lookup.group(1).split("\\s*\\.\\s*");
+                String namespace = parts[0].replace("`", "");
+                String table = parts[1].replace("`", "");
+                if (namespace.equals("streams") || namespace.equals(LIVE) || !registered.add(namespace + "." + table)) {
+                    continue;
+                }
+                org.apache.flink.table.catalog.CatalogBaseTable lakeTable;
+                try {
+                    lakeTable = catalog.getTable(new org.apache.flink.table.catalog.ObjectPath(namespace, table));
+                } catch (org.apache.flink.table.catalog.exceptions.TableNotExistException e) {
+                    continue; // the planner says it is not there, at the statement
+                }
+                org.apache.flink.table.api.TableDescriptor.Builder descriptor = org.apache.flink.table.api.TableDescriptor
+                        .forConnector(LakeLookupTableFactory.IDENTIFIER)
+                        .schema(org.apache.flink.table.api.Schema.newBuilder().fromSchema(lakeTable.getUnresolvedSchema()).build())
+                        .option(LakeLookupTableFactory.TABLE, namespace + "." + table)
+                        .option(LakeLookupTableFactory.CATALOG_NAME, context.catalogName());
+                context.catalogProperties().forEach((k, v) -> descriptor.option(LakeLookupTableFactory.CATALOG_PREFIX + k, v));
+                env.createTemporaryTable(StreamTables.quote(context.catalogName()) + "." + StreamTables.quote(namespace) + "."
+                        + StreamTables.quote(table), descriptor.build());
+                LOG.debug("Lake table {}.{} is looked up through the lake lookup connector", namespace, table);
+            }
+        }
     }
 
     /**
