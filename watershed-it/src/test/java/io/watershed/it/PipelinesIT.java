@@ -135,7 +135,7 @@ class PipelinesIT {
     @Test
     void pipelinesStopAndRestartFromTheirSavepointRefuseStateThatDoesNotFitAndShowFailingJobs() throws Exception {
         TestProject project = TestProject.in(root.resolve("p"))
-                .stream("searches", "partitions: 1\nfields:\n  term: string\n")
+                .stream("searches", "partitions: 1\nfields:\n  term: string\n  n: int\n")
                 .pipeline("totals", "CREATE LIVE VIEW term_totals AS SELECT term, COUNT(*) AS cnt FROM streams.searches GROUP BY term;\n")
                 // a one-letter term divides by zero at run time: the job restarts with backoff, and says why
                 .pipeline("fragile", "CREATE LIVE VIEW numbers AS SELECT 10 / (CHAR_LENGTH(term) - 1) AS n FROM streams.searches;\n");
@@ -144,8 +144,15 @@ class PipelinesIT {
             WatershedHttp http = new WatershedHttp(platform.url());
             http.awaitPipelinesRunning(2, Duration.ofSeconds(120));
             assertThat(http.events("searches", "{\"term\":\"a\"}\n{\"term\":\"b\"}\n{\"term\":\"a\"}").status()).isEqualTo(200);
+            // a record whose n is not an int: acknowledged (the raw table keeps it), skipped by the pipelines, and counted
+            assertThat(http.events("searches", "{\"term\":\"zz\",\"n\":\"many\"}").status()).isEqualTo(200);
             Await.until("totals", Duration.ofSeconds(60), () -> rows(http, "SELECT term, cnt FROM live.term_totals ORDER BY 1"),
                     List.of("a 2", "b 1")::equals);
+            Await.until("the unreadable record counted", Duration.ofSeconds(30),
+                    () -> http.get("/metrics").body().lines().filter(l -> l.startsWith("watershed_pipeline_unreadable_records_total")).toList(),
+                    m -> m.contains("watershed_pipeline_unreadable_records_total{pipeline=\"totals\"} 1.0"));
+            Await.until("the record in the dead-letter table, with its reason", Duration.ofSeconds(30),
+                    () -> rows(http, "SELECT count(*) FROM raw.searches__dlq WHERE reason LIKE '%expected int%'"), List.of("1")::equals);
 
             JsonNode fragile = Await.until("the failing job to restart", Duration.ofSeconds(60),
                     () -> http.get("/v1/pipelines").json().path("pipelines").get(0),

@@ -94,6 +94,7 @@ final class HttpApi implements AutoCloseable {
         m.put("events_per_second", p.eventsPerSecond());
         m.put("lag", p.lag());
         m.put("restarts", p.restarts());
+        m.put("unreadable_records", p.unreadableRecords());
         m.put("job_id", p.jobId().orElse(null));
         m.put("error", p.error().orElse(null));
         return m;

@@ -217,6 +217,10 @@ public final class Platform implements AutoCloseable {
             io.micrometer.core.instrument.FunctionCounter.builder("watershed.pipeline.restarts", statuses,
                     s -> s.get().containsKey(name) ? s.get().get(name).restarts() : 0)
                     .tag("pipeline", name).description("Restarts of the pipeline's job after failures").register(meters);
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.pipeline.unreadable.records", statuses,
+                    s -> s.get().containsKey(name) ? s.get().get(name).unreadableRecords() : 0)
+                    .tag("pipeline", name).description("Records the pipeline skipped because they do not fit the stream's columns")
+                    .register(meters);
             io.micrometer.core.instrument.Gauge.builder("watershed.pipeline.lag.records", statuses,
                     s -> s.get().containsKey(name) ? s.get().get(name).lag() : 0)
                     .tag("pipeline", name).description("Records in the pipeline's input streams past its last checkpoint")

@@ -38,7 +38,9 @@ public interface StreamProcessor extends AutoCloseable {
      * @param restarts how often its job restarted after a failure (with a growing backoff)
      * @param lag records in its input streams it has not yet processed, as of its last checkpoint
      * @param eventsPerSecond records read per second over the last checkpoints
+     * @param unreadableRecords records its sources skipped because they do not fit the stream's columns (the
+     *     raw table keeps them, and its dead-letter table says why when the lake's columns refuse them too)
      */
     record PipelineStatus(String name, String state, Optional<String> error, Optional<String> jobId, List<String> outputs,
-            long restarts, long lag, double eventsPerSecond) {}
+            long restarts, long lag, double eventsPerSecond, long unreadableRecords) {}
 }

@@ -35,6 +35,9 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
     static final String IDENTIFIER = "watershed-json";
     private static final Logger LOG = LoggerFactory.getLogger(GuardedJsonFormatFactory.class);
     private final JsonFormatFactory json = new JsonFormatFactory();
+    /** The pipeline that reads the stream, to count its unreadable records under ({@link UnreadableRecords}). */
+    static final ConfigOption<String> PIPELINE = org.apache.flink.configuration.ConfigOptions.key("pipeline").stringType()
+            .noDefaultValue();
 
     @Override
     public String factoryIdentifier() {
@@ -48,7 +51,9 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        return json.optionalOptions();
+        Set<ConfigOption<?>> options = new java.util.HashSet<>(json.optionalOptions());
+        options.add(PIPELINE);
+        return options;
     }
 
     @Override
@@ -62,10 +67,11 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
         options.set(JsonFormatOptions.IGNORE_PARSE_ERRORS, false);
         DecodingFormat<DeserializationSchema<RowData>> decoding = json.createDecodingFormat(context, options);
         String table = context.getObjectIdentifier().getObjectName();
+        String pipeline = formatOptions.getOptional(PIPELINE).orElse("");
         return new DecodingFormat<>() {
             @Override
             public DeserializationSchema<RowData> createRuntimeDecoder(DynamicTableSource.Context source, DataType type) {
-                return new Guarded(decoding.createRuntimeDecoder(source, type), table);
+                return new Guarded(decoding.createRuntimeDecoder(source, type), table, pipeline);
             }
 
             @Override
@@ -79,11 +85,13 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
         private static final long serialVersionUID = 1L;
         private final DeserializationSchema<RowData> json;
         private final String stream;
+        private final String pipeline;
         private transient Counter unreadable;
 
-        Guarded(DeserializationSchema<RowData> json, String stream) {
+        Guarded(DeserializationSchema<RowData> json, String stream, String pipeline) {
             this.json = json;
             this.stream = stream;
+            this.pipeline = pipeline;
         }
 
         @Override
@@ -106,13 +114,15 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
                 json.deserialize(message, new ListCollector<>(rows));
             } catch (IOException | RuntimeException e) {
                 // the raw table keeps the record in full, and its dead-letter table says why it does not fit
+                UnreadableRecords.record(pipeline);
                 long count = 1;
                 if (unreadable != null) {
                     unreadable.inc();
                     count = unreadable.getCount();
                 }
                 if (count <= 10 || Long.bitCount(count) == 1) {
-                    LOG.warn("Skipping record {} of stream '{}' that does not fit its columns: {}", count, stream,
+                    LOG.warn("Pipeline '{}' skips record {} of stream '{}' that does not fit its columns (the raw table keeps it): {}",
+                            pipeline, count, stream,
                             e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
                 }
                 return;

@@ -39,7 +39,7 @@ final class StreamTables {
         return columns;
     }
 
-    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, String bootstrapServers, String groupId) {
+    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, String bootstrapServers, String pipeline) {
         StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n");
         columns.forEach((name, type) -> sql.append("  ").append(quote(name)).append(' ').append(type).append(",\n"));
         sql.append("  `_partition` INT METADATA FROM 'partition' VIRTUAL,\n");
@@ -58,7 +58,8 @@ final class StreamTables {
                             d.toSecondsPart(), d.toMillisPart())).append("' DAY TO SECOND(3)");
         }
         Map<String, String> options = new LinkedHashMap<>(Map.of(
-                "properties.group.id", groupId,
+                "properties.group.id", "watershed-pipeline-" + pipeline,
+                GuardedJsonFormatFactory.IDENTIFIER + "." + GuardedJsonFormatFactory.PIPELINE.key(), pipeline,
                 "properties.isolation.level", "read_committed",
                 "scan.startup.mode", "earliest-offset"));
         sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, options)).append(')');
