@@ -104,9 +104,9 @@ public final class FoundationBenchmark {
             // 3. HTTP NDJSON ingest of the same events; two interleaved rounds of each, the best of each counts
             for (int round = 1; round <= 2; round++) {
                 double peer = producerPerfTest(platform.bootstrapServers(), records, payloads);
-                awaitCount(http, "raw.peer", records * round, Duration.ofMinutes(5));
+                awaitCount(http, "committed.raw.peer", records * round, Duration.ofMinutes(5));
                 double viaHttp = httpIngest(platform.url(), records, (round - 1) * records);
-                awaitCount(http, "raw.ingest", records * round, Duration.ofMinutes(5));
+                awaitCount(http, "committed.raw.ingest", records * round, Duration.ofMinutes(5));
                 System.out.printf("round %d: kafka-producer-perf-test %.0f records/s, HTTP ingest %.0f events/s%n", round, peer, viaHttp);
                 r.peerRounds.add(peer);
                 r.httpRounds.add(viaHttp);
@@ -250,7 +250,7 @@ public final class FoundationBenchmark {
         Thread sampler = lagSampler(http, "paced", samples, running);
         double seconds = produce(platform.bootstrapServers(), "paced", records, rate);
         long producedAt = System.nanoTime();
-        awaitCount(http, "raw.paced", records, Duration.ofMinutes(5));
+        awaitCount(http, "committed.raw.paced", records, Duration.ofMinutes(5));
         r.pacedDrainSeconds = (System.nanoTime() - producedAt) / 1e9;
         running.set(0);
         sampler.join();
@@ -284,7 +284,7 @@ public final class FoundationBenchmark {
         long start = System.nanoTime();
         Thread sampler = lagSampler(http, "lakebench", lagSamples, running);
         double produceSeconds = produce(platform.bootstrapServers(), "lakebench", records, 0);
-        awaitCount(http, "raw.lakebench", records, Duration.ofMinutes(10));
+        awaitCount(http, "committed.raw.lakebench", records, Duration.ofMinutes(10));
         double seconds = (System.nanoTime() - start) / 1e9;
         running.set(0);
         sampler.join();
@@ -414,14 +414,14 @@ public final class FoundationBenchmark {
                     records, RECORD_SIZE, rounds(httpRounds), httpEventsPerSecond, ratio * 100, ratio >= 0.4 ? "met" : "**not met**"));
             md.append(String.format(Locale.ROOT, "| Peer: `kafka-producer-perf-test`, same broker, same events (payload file), same producer settings, into a stream the lake writer also lands (best of %s) | %,.0f records/s | — | — |%n",
                     rounds(peerRounds), peerEventsPerSecond));
-            md.append(String.format(Locale.ROOT, "| Lake writer flooded: %,d events from a raw producer as fast as it goes, until all are queryable | %,.0f rows/s end to end (produced in %.1f s, all queryable after %.1f s) | — | informational: the producer and the writer share the 2 cores, so this is bounded by both |%n",
+            md.append(String.format(Locale.ROOT, "| Lake writer flooded: %,d events from a raw producer as fast as it goes, until all are committed to the lake | %,.0f rows/s end to end (produced in %.1f s, all committed after %.1f s) | — | informational: the producer and the writer share the 2 cores, so this is bounded by both |%n",
                     lakeRecords, lakeRowsPerSecond, lakeProduceSeconds, lakeSeconds));
             md.append(String.format(Locale.ROOT, "| Lake lag while flooding (peak → last sample) | %,d → %,d records | — | samples each second: %s |%n",
                     lakePeakLag, lakeFinalLag, abbreviate(lakeLagSamples)));
             long firstHalfMax = pacedSamples.subList(0, pacedSamples.size() / 2).stream().mapToLong(Long::longValue).max().orElse(0);
             long secondHalfMax = pacedSamples.subList(pacedSamples.size() / 2, pacedSamples.size()).stream().mapToLong(Long::longValue).max().orElse(0);
             boolean bounded = secondHalfMax <= Math.max(firstHalfMax * 1.25, pacedRate * 7) && pacedDrainSeconds <= 10;
-            md.append(String.format(Locale.ROOT, "| Lake writer at a steady %,.0f events/s for 30 s: lag each second | max %,d (first half) / %,d (second half); all queryable %.1f s after the last event | ≥ 100,000 events/s without growing lag | %s — samples: %s |%n",
+            md.append(String.format(Locale.ROOT, "| Lake writer at a steady %,.0f events/s for 30 s: lag each second | max %,d (first half) / %,d (second half); all committed %.1f s after the last event | ≥ 100,000 events/s without growing lag | %s — samples: %s |%n",
                     pacedRate, firstHalfMax, secondHalfMax, pacedDrainSeconds, bounded && pacedRate >= 95_000 ? "met" : "**not met**",
                     abbreviate(pacedSamples)));
             md.append(String.format(Locale.ROOT, "| Acknowledged → queryable in `raw.latency` (%d markers; commit interval 5 s, read with the fresh tail) | p50 %,d ms, p95 %,d ms, max %,d ms | p95 ≤ 10,000 ms | %s |%n",

@@ -36,6 +36,8 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     private final JdbcCatalog catalog;
     private final Object commitLock = new Object();
     private final Map<TableIdentifier, LakeTableView> views = new ConcurrentHashMap<>();
+    /** Tables changed by other writers whose views are not rebuilt yet: that waits for the next {@link #tables()}. */
+    private final Map<TableIdentifier, Table> changed = new ConcurrentHashMap<>();
     /** The catalog's name; a JDBC catalog keeps each name's tables apart, so every client must use this one. */
     public static final String CATALOG_NAME = "watershed";
     private final Map<String, String> catalogProperties;
@@ -81,7 +83,9 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     /**
      * Reloads, every {@code interval}, the tables other writers (pipelines) commit to, so that queries
-     * see their new snapshots. The raw tables are refreshed by their lake writer at each commit.
+     * see their new snapshots. Only the metadata is read here; listing a changed table's files waits
+     * for the next query, so a pipeline committing every second costs nothing while nobody queries.
+     * The raw tables are refreshed by their lake writer at each commit.
      */
     public void refreshTablesWrittenElsewhere(java.time.Duration interval) {
         java.util.concurrent.ScheduledExecutorService executor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -98,10 +102,15 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
                     }
                     for (TableIdentifier id : catalog.listTables(namespace)) {
                         Table table = catalog.loadTable(id);
+                        Table pending = changed.get(id);
                         LakeTableView view = views.get(id);
                         long snapshot = table.currentSnapshot() == null ? -1 : table.currentSnapshot().snapshotId();
-                        if (view == null || view.snapshotId() != snapshot || view.columns().size() != table.schema().columns().size()) {
-                            refreshView(table);
+                        long known = pending != null ? (pending.currentSnapshot() == null ? -1 : pending.currentSnapshot().snapshotId())
+                                : view != null ? view.snapshotId() : Long.MIN_VALUE;
+                        int knownColumns = pending != null ? pending.schema().columns().size()
+                                : view != null ? view.columns().size() : -1;
+                        if (known != snapshot || knownColumns != table.schema().columns().size()) {
+                            changed.put(id, table);
                         }
                     }
                 }
@@ -129,6 +138,12 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     @Override
     public List<LakeTableView> tables() {
+        synchronized (changed) { // one caller at a time, so an older snapshot's view never replaces a newer one
+            changed.forEach((id, table) -> {
+                views.put(id, viewOf(id, table));
+                changed.remove(id, table);
+            });
+        }
         return List.copyOf(views.values());
     }
 
