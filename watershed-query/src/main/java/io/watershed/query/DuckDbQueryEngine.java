@@ -137,10 +137,15 @@ public final class DuckDbQueryEngine implements QueryEngine {
             throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run an empty statement; send {\"sql\": \"SELECT ...\"}");
         }
         long started = System.nanoTime();
-        syncViews();
+        Set<String> named;
+        try (DuckDBConnection parser = (DuckDBConnection) connection.duplicate()) {
+            named = checkSingleSelect(parser, sql);
+        } catch (SQLException e) {
+            throw translate(e);
+        }
+        syncViews(named);
         viewLock.readLock().lock();
         try (DuckDBConnection session = (DuckDBConnection) connection.duplicate()) {
-            checkSingleSelect(session, sql);
             try (Statement statement = session.createStatement()) {
                 statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
                 // the cap is applied inside DuckDB, so a huge result is never built only to be cut
@@ -179,8 +184,12 @@ public final class DuckDbQueryEngine implements QueryEngine {
         }
     }
 
-    /** Parses with DuckDB's own parser: exactly one statement, and a SELECT (json_serialize_sql only serialises SELECTs). */
-    private static void checkSingleSelect(Connection session, String sql) throws SQLException {
+    /**
+     * Parses with DuckDB's own parser: exactly one statement, and a SELECT (json_serialize_sql only
+     * serialises SELECTs). Returns the tables it names in the default catalog, as lower-case
+     * {@code schema.table}.
+     */
+    private static Set<String> checkSingleSelect(Connection session, String sql) throws SQLException {
         try (PreparedStatement check = session.prepareStatement("SELECT json_serialize_sql(?::VARCHAR)")) {
             check.setString(1, sql);
             try (ResultSet rs = check.executeQuery()) {
@@ -200,9 +209,22 @@ public final class DuckDbQueryEngine implements QueryEngine {
                     throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run " + parsed.path("statements").size()
                             + " statements at once: send exactly one SELECT per request");
                 }
+                Set<String> named = new HashSet<>();
+                collectTables(parsed, named);
+                return named;
             } catch (IOException e) {
                 throw new WatershedException(ErrorCode.INTERNAL, "Cannot read DuckDB's parse of the query", e);
             }
+        }
+    }
+
+    private static void collectTables(JsonNode node, Set<String> named) {
+        if (node.isObject() && "BASE_TABLE".equals(node.path("type").asText()) && node.path("catalog_name").asText().isEmpty()
+                && !node.path("schema_name").asText().isEmpty()) {
+            named.add((node.path("schema_name").asText() + "." + node.path("table_name").asText()).toLowerCase(java.util.Locale.ROOT));
+        }
+        for (JsonNode child : node) {
+            collectTables(child, named);
         }
     }
 
@@ -237,20 +259,29 @@ public final class DuckDbQueryEngine implements QueryEngine {
      * Brings DuckDB up to the lake: rebuilds the views of tables whose snapshot changed, brings each raw
      * table's fresh tail up to the bus, and copies changed live tables. One sync runs at a time, and what
      * it changes is installed under the write lock, so a query sees each table's snapshot together with
-     * the tail that begins exactly at that snapshot's offsets. A table whose view cannot be built is
-     * logged and left as it was; it does not take the other tables down.
+     * the tail that begins exactly at that snapshot's offsets. Only the tails of the tables the query
+     * names are brought up to the bus; another table's tail is dropped when its snapshot moves, until a
+     * query names it again. A table whose view cannot be built is logged and left as it was; it does
+     * not take the other tables down.
+     *
+     * @param named the tables the query names, lower-case {@code schema.table}
      */
-    private void syncViews() {
+    private void syncViews(Set<String> named) {
         synchronized (syncLock) {
             List<LakeTableView> tables = lake.tables();
             List<LakeTail.Tail> tails = List.of();
             boolean tailLost = false;
+            Set<String> unread = new HashSet<>();
             LakeTail source = tail;
             if (source != null) {
                 List<LakeTail.Request> requests = new ArrayList<>();
                 for (LakeTableView table : tables) {
-                    requests.add(new LakeTail.Request(table, tailGenerations.getOrDefault(table.qualifiedName(), 0L),
-                            tailHeld.getOrDefault(table.qualifiedName(), 0)));
+                    String name = table.qualifiedName();
+                    if (named.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                        requests.add(new LakeTail.Request(table, tailGenerations.getOrDefault(name, 0L), tailHeld.getOrDefault(name, 0)));
+                    } else if (tailGenerations.containsKey(name) && !Long.valueOf(table.snapshotId()).equals(viewSnapshots.get(name))) {
+                        unread.add(name); // its tail would overlap the new snapshot
+                    }
                 }
                 try {
                     tails = source.read(requests);
@@ -261,12 +292,16 @@ public final class DuckDbQueryEngine implements QueryEngine {
                 }
             }
             List<LiveTable> live = liveTables();
-            if (!stale(tables) && !liveStale(live) && !tailsChanged(tails) && !tailLost) {
+            if (!stale(tables) && !liveStale(live) && !tailsChanged(tails) && !tailLost && unread.isEmpty()) {
                 return;
             }
             viewLock.writeLock().lock();
             try (Statement s = connection.createStatement()) {
                 Set<String> tailReplaced = new HashSet<>();
+                for (String name : unread) {
+                    dropTail(s, name);
+                    tailReplaced.add(name);
+                }
                 if (tailLost) {
                     for (String name : new ArrayList<>(tailGenerations.keySet())) {
                         dropTail(s, name);
