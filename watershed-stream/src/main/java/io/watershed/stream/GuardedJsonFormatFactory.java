@@ -35,7 +35,7 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
     static final String IDENTIFIER = "watershed-json";
     private static final Logger LOG = LoggerFactory.getLogger(GuardedJsonFormatFactory.class);
     private final JsonFormatFactory json = new JsonFormatFactory();
-    /** The pipeline that reads the stream, to count its unreadable records under ({@link UnreadableRecords}). */
+    /** The key the reading pipeline's unreadable records are counted under, {@code runner/pipeline} ({@link UnreadableRecords}). */
     static final ConfigOption<String> PIPELINE = org.apache.flink.configuration.ConfigOptions.key("pipeline").stringType()
             .noDefaultValue();
 
@@ -122,7 +122,7 @@ public final class GuardedJsonFormatFactory implements DeserializationFormatFact
                 }
                 if (count <= 10 || Long.bitCount(count) == 1) {
                     LOG.warn("Pipeline '{}' skips record {} of stream '{}' that does not fit its columns (the raw table keeps it): {}",
-                            pipeline, count, stream,
+                            pipeline.substring(pipeline.indexOf('/') + 1), count, stream,
                             e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
                 }
                 return;

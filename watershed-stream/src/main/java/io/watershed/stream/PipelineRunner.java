@@ -695,7 +695,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 continue;
             }
             env.executeSql(StreamTables.ddl(streamTable(stream.name()), stream, columns, context.bootstrapServers(),
-                    pipeline.spec.name()));
+                    pipeline.spec.name(), unreadableKey(pipeline.spec.name())));
         }
         for (String read : pipeline.reads) {
             for (Pipeline writer : pipelines.values()) {
@@ -1041,7 +1041,12 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         }
         return new PipelineStatus(p.spec.name(), state, Optional.ofNullable(error),
                 Optional.ofNullable(job).map(j -> j.getJobID().toString()), List.copyOf(p.outputs), restarts, lag,
-                Math.round(p.eventsPerSecond * 10) / 10.0, UnreadableRecords.count(p.spec.name()));
+                Math.round(p.eventsPerSecond * 10) / 10.0, UnreadableRecords.count(unreadableKey(p.spec.name())));
+    }
+
+    /** Counts are kept per runner: a platform started again in the same JVM starts from zero. */
+    private String unreadableKey(String pipeline) {
+        return liveViews.id() + "/" + pipeline;
     }
 
     private record OffsetsAndLag(long committed, long lag) {}

@@ -39,7 +39,9 @@ final class StreamTables {
         return columns;
     }
 
-    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, String bootstrapServers, String pipeline) {
+    /** @param countedAs the key its unreadable records are counted under ({@link UnreadableRecords}) */
+    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, String bootstrapServers, String pipeline,
+            String countedAs) {
         StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n");
         columns.forEach((name, type) -> sql.append("  ").append(quote(name)).append(' ').append(type).append(",\n"));
         sql.append("  `_partition` INT METADATA FROM 'partition' VIRTUAL,\n");
@@ -59,7 +61,7 @@ final class StreamTables {
         }
         Map<String, String> options = new LinkedHashMap<>(Map.of(
                 "properties.group.id", "watershed-pipeline-" + pipeline,
-                GuardedJsonFormatFactory.IDENTIFIER + "." + GuardedJsonFormatFactory.PIPELINE.key(), pipeline,
+                GuardedJsonFormatFactory.IDENTIFIER + "." + GuardedJsonFormatFactory.PIPELINE.key(), countedAs,
                 "properties.isolation.level", "read_committed",
                 "scan.startup.mode", "earliest-offset"));
         sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, options)).append(')');
