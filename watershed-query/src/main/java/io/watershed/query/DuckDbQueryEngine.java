@@ -89,6 +89,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
             properties.setProperty("autoinstall_known_extensions", "false");
             properties.setProperty("autoload_known_extensions", "false");
             this.connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:", properties);
+            removeExtractedLibrary();
             try (Statement s = connection.createStatement()) {
                 sandbox(s, tempDirectory, lake);
             } catch (SQLException e) {
@@ -99,6 +100,33 @@ public final class DuckDbQueryEngine implements QueryEngine {
             throw new WatershedException(ErrorCode.INTERNAL, "Cannot start DuckDB: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create DuckDB's temp directory " + tempDirectory, e);
+        }
+    }
+
+    /**
+     * DuckDB's driver copies its 70 MB native library to the temp directory and deletes it at a normal
+     * exit only; every {@code kill -9} would leave one behind. Once loaded, the file is no longer needed
+     * (Linux keeps the mapping), so it is removed now. Where {@code /proc/self/maps} does not exist, the
+     * driver's own clean-up at exit stays in charge.
+     */
+    private static void removeExtractedLibrary() {
+        Path maps = Path.of("/proc/self/maps");
+        if (!Files.isReadable(maps)) {
+            return;
+        }
+        try (java.util.stream.Stream<String> lines = Files.lines(maps)) {
+            lines.map(line -> line.substring(line.lastIndexOf(' ') + 1))
+                    .filter(path -> path.contains("libduckdb_java") && path.startsWith("/"))
+                    .distinct()
+                    .forEach(path -> {
+                        try {
+                            Files.deleteIfExists(Path.of(path));
+                        } catch (IOException e) {
+                            LOG.debug("Cannot remove DuckDB's extracted library {}: {}", path, e.toString());
+                        }
+                    });
+        } catch (IOException | UncheckedIOException e) {
+            LOG.debug("Cannot read /proc/self/maps: {}", e.toString());
         }
     }
 

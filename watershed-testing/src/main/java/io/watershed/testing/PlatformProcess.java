@@ -81,7 +81,8 @@ public final class PlatformProcess implements AutoCloseable {
             }, "platform-stdout");
             reader.setDaemon(true);
             reader.start();
-            String url = address.get(90, TimeUnit.SECONDS);
+            // normally 5-15 s; after a kill -9 Kafka recovers its logs first, which took over 90 s once on a busy disk
+            String url = address.get(180, TimeUnit.SECONDS);
             return new PlatformProcess(process, url, kafka.get(5, TimeUnit.SECONDS));
         } catch (Exception e) {
             if (process != null) {
