@@ -217,16 +217,21 @@ public final class FoundationBenchmark {
         return records / ((System.nanoTime() - start) / 1e9);
     }
 
-    /** Produces {@code records} straight into the stream's topic, at most {@code perSecond} a second (0: as fast as possible). */
-    private static double produce(String bootstrap, String topic, long records, long perSecond) {
+    /** A plain producer with the settings of Watershed's own ingest producer (acks=all, lz4, 256 KiB batches). */
+    static KafkaProducer<byte[], byte[]> rawProducer(String bootstrap) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, "262144");
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** Produces {@code records} straight into the stream's topic, at most {@code perSecond} a second (0: as fast as possible). */
+    private static double produce(String bootstrap, String topic, long records, long perSecond) {
         long start = System.nanoTime();
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer = rawProducer(bootstrap)) {
             for (long id = 0; id < records; id++) {
                 if (perSecond > 0 && id % 1000 == 0) {
                     long due = start + id * 1_000_000_000L / perSecond;
