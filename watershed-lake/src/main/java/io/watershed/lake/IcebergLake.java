@@ -68,9 +68,25 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             }
         }
         for (Namespace namespace : catalog.listNamespaces()) {
+            if (hidden(namespace)) {
+                continue;
+            }
             for (TableIdentifier id : catalog.listTables(namespace)) {
                 refreshView(catalog.loadTable(id));
             }
+        }
+    }
+
+    /** Namespaces of the platform's own bookkeeping ({@code _staging} of model builds): no query sees them. */
+    private static boolean hidden(Namespace namespace) {
+        return namespace.level(0).startsWith("_");
+    }
+
+    @Override
+    public void refresh(String namespace, String table) {
+        TableIdentifier id = TableIdentifier.of(Namespace.of(namespace), table);
+        if (catalog.tableExists(id)) {
+            changed.put(id, catalog.loadTable(id));
         }
     }
 
@@ -97,7 +113,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         executor.scheduleWithFixedDelay(() -> {
             try {
                 for (Namespace namespace : catalog.listNamespaces()) {
-                    if (namespace.equals(RAW)) {
+                    if (namespace.equals(RAW) || hidden(namespace)) {
                         continue;
                     }
                     for (TableIdentifier id : catalog.listTables(namespace)) {

@@ -1,6 +1,8 @@
 package io.watershed.project;
 
 import io.watershed.project.SettingKey.ValueKind;
+import io.watershed.spi.CheckSpec;
+import io.watershed.spi.ModelSpec;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.Project;
 import io.watershed.spi.Settings;
@@ -38,7 +40,8 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 public final class ProjectLoader {
     public static final String PROJECT_FILE = "watershed.yaml";
     public static final Set<String> FIELD_TYPES = Set.of("string", "int", "long", "double", "boolean", "timestamp", "json");
-    private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query", "pipelines");
+    private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query", "pipelines",
+            "models", "schedules");
     private static final Set<String> STREAM_KEYS =
             Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields");
 
@@ -65,6 +68,7 @@ public final class ProjectLoader {
         Optional<MappingNode> doc = root.document();
         Map<String, Object> values = new HashMap<>();
         Map<String, Map<String, Object>> profileBodies = new TreeMap<>();
+        Map<String, String> schedules = new TreeMap<>();
         String name = directory.toAbsolutePath().normalize().getFileName().toString();
         String profile = "local";
         if (doc.isPresent()) {
@@ -79,6 +83,25 @@ public final class ProjectLoader {
                 profile = profileOverride;
             }
             root.readSections(top, values);
+            if (top.containsKey("schedules")) {
+                root.mapping(top.get("schedules").getValueNode(), "schedules").ifPresent(m -> {
+                    for (NodeTuple entry : m.getValue()) {
+                        Optional<String> scheduleName = root.string(entry.getKeyNode());
+                        Optional<String> cron = root.string(entry.getValueNode());
+                        if (scheduleName.isPresent() && cron.isPresent()) {
+                            Optional<String> problem = Schedules.problem(cron.get());
+                            if (problem.isPresent()) {
+                                root.problem(entry.getValueNode(), "schedule '" + scheduleName.get() + "': " + problem.get());
+                            } else if (!StreamSpec.NAME.matcher(scheduleName.get()).matches()) {
+                                root.problem(entry.getKeyNode(), "schedule name '" + scheduleName.get() + "' is not valid: use "
+                                        + StreamSpec.NAME_RULE);
+                            } else {
+                                schedules.put(scheduleName.get(), cron.get().trim());
+                            }
+                        }
+                    }
+                });
+            }
             if (top.containsKey("profiles")) {
                 root.mapping(top.get("profiles").getValueNode(), "profiles").ifPresent(profiles -> {
                     for (NodeTuple entry : profiles.getValue()) {
@@ -86,7 +109,7 @@ public final class ProjectLoader {
                                 .mapping(entry.getValueNode(), "profile " + profileName)
                                 .ifPresent(body -> {
                                     Map<String, Object> overrides = new HashMap<>();
-                                    Set<String> allowed = Set.of("http", "ingest", "bus", "lake", "query", "pipelines");
+                                    Set<String> allowed = Set.of("http", "ingest", "bus", "lake", "query", "pipelines", "models");
                                     root.readSections(root.entries(body, allowed, "profile " + profileName), overrides);
                                     profileBodies.put(profileName, overrides);
                                 }));
@@ -107,10 +130,14 @@ public final class ProjectLoader {
         Settings settings = bind(values, profile);
         Map<String, StreamSpec> streams = loadStreams(directory, settings, problems);
         Map<String, PipelineSpec> pipelines = loadPipelines(directory, problems);
+        ModelLoader models = new ModelLoader(this, directory, settings.models(), schedules, problems);
+        Map<String, ModelSpec> modelSpecs = models.load(streams, pipelines);
+        List<CheckSpec> checks = models.loadChecks(modelSpecs);
         if (!problems.isEmpty()) {
             throw new ProjectInvalidException(problems);
         }
-        return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams, pipelines);
+        return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams, pipelines, modelSpecs, checks,
+                schedules);
     }
 
     private static Settings bind(Map<String, Object> v, String profile) {
@@ -134,7 +161,14 @@ public final class ProjectLoader {
                 (Integer) v.getOrDefault("query.max_rows", d.queryMaxRows()),
                 (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()),
                 (Boolean) v.getOrDefault("query.fresh_tail", d.queryFreshTail()),
-                (Duration) v.getOrDefault("pipelines.idle_timeout", d.sourceIdleTimeout()));
+                (Duration) v.getOrDefault("pipelines.idle_timeout", d.sourceIdleTimeout()),
+                new Settings.ModelSettings(
+                        (Integer) v.getOrDefault("models.max_concurrent_builds", d.models().maxConcurrentBuilds()),
+                        (Duration) v.getOrDefault("models.timeout", d.models().timeout()),
+                        (Integer) v.getOrDefault("models.retries", d.models().retries()),
+                        (Duration) v.getOrDefault("models.retry_delay", d.models().retryDelay()),
+                        (Boolean) v.getOrDefault("models.catchup", d.models().catchup()),
+                        (String) v.getOrDefault("models.namespace", d.models().namespace())));
     }
 
     /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */
@@ -274,7 +308,7 @@ public final class ProjectLoader {
     }
 
     /** Reads one YAML file, recording problems with positions relative to the project folder. */
-    private final class FileReader {
+    final class FileReader {
         private final String displayName;
         private final Path file;
         private final List<Problem> problems;
@@ -316,6 +350,22 @@ public final class ProjectLoader {
             Mark mark = at == null ? null : at.getStartMark();
             problems.add(new Problem(displayName, mark == null ? 1 : mark.getLine() + 1,
                     mark == null ? 1 : mark.getColumn() + 1, message));
+        }
+
+        String displayName() {
+            return displayName;
+        }
+
+        /** A sequence's items; a single scalar counts as a list of one. */
+        Optional<List<Node>> list(Node node, String what) {
+            if (node instanceof org.yaml.snakeyaml.nodes.SequenceNode sequence) {
+                return Optional.of(sequence.getValue());
+            }
+            if (node instanceof ScalarNode) {
+                return Optional.of(List.of(node));
+            }
+            problem(node, what + " must be a list");
+            return Optional.empty();
         }
 
         Optional<MappingNode> mapping(Node node, String what) {
@@ -365,9 +415,16 @@ public final class ProjectLoader {
                                 problem(valueNode, key.name() + " must be between 0 and 65535, got " + port);
                             }
                         }
+                        int least = key.name().equals("models.retries") ? 0 : 1;
                         if (value.isPresent() && key.kind() == ValueKind.INTEGER && !(key.name().equals("http.port") || key.name().equals("bus.port"))
-                                && (Integer) value.get() < 1) {
-                            problem(valueNode, key.name() + " must be at least 1, got " + value.get());
+                                && (Integer) value.get() < least) {
+                            problem(valueNode, key.name() + " must be at least " + least + ", got " + value.get());
+                        }
+                        if (value.isPresent() && key.name().equals("models.namespace")
+                                && (!StreamSpec.NAME.matcher((String) value.get()).matches() || Set.of("raw", "live", "streams",
+                                        "committed").contains((String) value.get()))) {
+                            problem(valueNode, "models.namespace '" + value.get() + "' is not valid: use " + StreamSpec.NAME_RULE
+                                    + ", and none of raw, live, streams, committed");
                         }
                         value.ifPresent(v -> into.put(key.name(), v));
                     }
@@ -423,7 +480,7 @@ public final class ProjectLoader {
         }
     }
 
-    private static String suggestion(String key, Set<String> allowed) {
+    static String suggestion(String key, Set<String> allowed) {
         String best = null;
         int bestDistance = 3;
         for (String candidate : allowed) {
@@ -436,7 +493,7 @@ public final class ProjectLoader {
         return best == null ? "" : " (did you mean '" + best + "'?)";
     }
 
-    private static int distance(String a, String b) {
+    static int distance(String a, String b) {
         int[] previous = new int[b.length() + 1];
         int[] current = new int[b.length() + 1];
         for (int j = 0; j <= b.length(); j++) {

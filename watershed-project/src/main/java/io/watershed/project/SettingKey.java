@@ -49,7 +49,18 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
                             + "always does)."),
             new SettingKey("pipelines.idle_timeout", ValueKind.DURATION, "10s",
                     "A stream partition without records this long stops holding back event time in pipelines. Records it "
-                            + "brings later than the watermark are late; keep it above how long a backlog takes to start flowing."));
+                            + "brings later than the watermark are late; keep it above how long a backlog takes to start flowing."),
+            new SettingKey("models.max_concurrent_builds", ValueKind.INTEGER, "2",
+                    "Model builds that run at once, over all runs; further ready builds wait."),
+            new SettingKey("models.timeout", ValueKind.DURATION, "1h",
+                    "A build running longer is cancelled and fails (a model's own timeout wins)."),
+            new SettingKey("models.retries", ValueKind.INTEGER, "1",
+                    "Further attempts after a failed build, 0 for none (a model's own retries win)."),
+            new SettingKey("models.retry_delay", ValueKind.DURATION, "30s",
+                    "Wait before the first retry of a failed build; it doubles with each further one."),
+            new SettingKey("models.catchup", ValueKind.BOOLEAN, "false",
+                    "After downtime, run every scheduled period that was missed (true) or only the latest (false)."),
+            new SettingKey("models.namespace", ValueKind.STRING, "models", "Lake namespace of model tables."));
 
     public static final Map<String, SettingKey> BY_NAME =
             ALL.stream().collect(Collectors.toMap(SettingKey::name, Function.identity()));

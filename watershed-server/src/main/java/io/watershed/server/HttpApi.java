@@ -47,6 +47,7 @@ final class HttpApi implements AutoCloseable {
                 ctx.pathParam("pipeline"), "true".equals(ctx.queryParam("reset"))))));
         app.post("/v1/streams/{stream}/events", this::ingest);
         app.post("/v1/sql", this::sql);
+        ModelsApi.register(app, platform);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(platform.meters().scrape()));
         app.exception(WatershedException.class, (e, ctx) -> error(ctx, e));
         app.exception(Exception.class, (e, ctx) -> {

@@ -15,6 +15,9 @@ import io.watershed.spi.ErrorCode;
 import io.watershed.spi.Project;
 import io.watershed.spi.WatershedException;
 import io.watershed.spi.StreamProcessor;
+import io.watershed.schedule.ModelScheduler;
+import io.watershed.stream.FlinkEngine;
+import io.watershed.stream.FlinkModelBuilder;
 import io.watershed.stream.PipelineRunner;
 import io.watershed.spi.Settings;
 import io.watershed.spi.StreamSpec;
@@ -57,6 +60,8 @@ public final class Platform implements AutoCloseable {
     private final DuckDbQueryEngine query;
     private final HttpApi http;
     private final StreamProcessor pipelines;
+    /** Runs the project's batch models; empty when it has none. */
+    private final java.util.Optional<ModelScheduler> scheduler;
     private static final StreamProcessor NO_PIPELINES = new StreamProcessor() {
         @Override
         public List<PipelineStatus> pipelines() {
@@ -138,11 +143,19 @@ public final class Platform implements AutoCloseable {
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
             streams.openAll(project.streams().values());
             reopenStreamsCreatedOnFirstUse(settings);
+            FlinkEngine flink = null;
+            int buildParallelism = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+            if (!project.pipelines().isEmpty() || !project.models().isEmpty()) {
+                int slots = Math.max(4, project.pipelines().size() * 2)
+                        + (project.models().isEmpty() ? 0 : settings.models().maxConcurrentBuilds() * buildParallelism);
+                flink = new FlinkEngine(this.dataDirectory.resolve("flink"), slots);
+                started.push(flink);
+            }
             if (project.pipelines().isEmpty()) {
                 pipelines = NO_PIPELINES;
             } else {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
-                PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(this.dataDirectory.resolve("flink"),
+                PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(flink,
                         bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
                         settings.defaultPartitions(), settings.commitInterval(), PipelineRunner.functionJars(project.directory()),
                         settings.sourceIdleTimeout()),
@@ -151,6 +164,20 @@ public final class Platform implements AutoCloseable {
                 started.push(pipelines);
                 query.addLiveTables(runner);
                 pipelineMetrics(runner);
+            }
+            if (project.models().isEmpty() && project.checks().isEmpty()) {
+                scheduler = java.util.Optional.empty();
+            } else {
+                FlinkModelBuilder builder = flink == null ? null : new FlinkModelBuilder(new FlinkModelBuilder.Context(flink,
+                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), PipelineRunner.functionJars(project.directory()),
+                        buildParallelism));
+                ModelScheduler models = new ModelScheduler(project.models(), project.checks(), settings.models(), builder, query,
+                        lake, this.dataDirectory.resolve("schedule.db"), java.time.Clock.systemUTC());
+                scheduler = java.util.Optional.of(models);
+                started.push(models);
+                if (builder != null) {
+                    started.push(builder); // stops first: cancels the builds in flight, whose steps then fail
+                }
             }
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
             http = new HttpApi(this, settings);
@@ -267,6 +294,11 @@ public final class Platform implements AutoCloseable {
 
     public boolean embeddedBus() {
         return embeddedBus;
+    }
+
+    /** The scheduler of the project's models and checks, unless it has none. */
+    public java.util.Optional<ModelScheduler> scheduler() {
+        return scheduler;
     }
 
     /** The project's continuous pipelines. */

@@ -1,17 +1,29 @@
 package io.watershed.spi;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
-/** A loaded, validated project: its folder, its settings, its declared streams and its pipelines by name. */
+/**
+ * A loaded, validated project: its folder, its settings, its declared streams, pipelines and models by
+ * name, its checks, and its named schedules (name to cron expression).
+ */
 public record Project(Path directory, String name, String profile, Settings settings, Map<String, StreamSpec> streams,
-        Map<String, PipelineSpec> pipelines) {
+        Map<String, PipelineSpec> pipelines, Map<String, ModelSpec> models, List<CheckSpec> checks, Map<String, String> schedules) {
     public Project {
         streams = Map.copyOf(streams);
         pipelines = Map.copyOf(pipelines);
+        models = Map.copyOf(models);
+        checks = List.copyOf(checks);
+        schedules = Map.copyOf(schedules);
+    }
+
+    public Project(Path directory, String name, String profile, Settings settings, Map<String, StreamSpec> streams,
+            Map<String, PipelineSpec> pipelines) {
+        this(directory, name, profile, settings, streams, pipelines, Map.of(), List.of(), Map.of());
     }
 
     public Project withSettings(Settings changed) {
-        return new Project(directory, name, profile, changed, streams, pipelines);
+        return new Project(directory, name, profile, changed, streams, pipelines, models, checks, schedules);
     }
 }

@@ -75,6 +75,18 @@ final class FlinkRuntime implements AutoCloseable {
         return TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode().withConfiguration(conf).build());
     }
 
+    /** A batch table environment whose jobs run on this cluster (model builds). */
+    TableEnvironment batchEnvironment(Configuration jobConfiguration) {
+        Configuration conf = new Configuration(jobConfiguration);
+        conf.set(DeploymentOptions.TARGET, "remote");
+        conf.set(RestOptions.ADDRESS, restAddress.getHost());
+        conf.set(RestOptions.PORT, restAddress.getPort());
+        if (!jobConfiguration.containsKey(TableConfigOptions.LOCAL_TIME_ZONE.key())) {
+            conf.set(TableConfigOptions.LOCAL_TIME_ZONE, "UTC");
+        }
+        return TableEnvironment.create(EnvironmentSettings.newInstance().inBatchMode().withConfiguration(conf).build());
+    }
+
     /** How often the job restarted after a failure (Flink's numRestarts), 0 when unknown. */
     long restarts(JobID job) {
         try {

@@ -61,7 +61,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     /** Most distinct rows one live view may hold. */
     static final int LIVE_VIEW_MAX_ROWS = 100_000;
     private static final Pattern STREAM_REFERENCE = Pattern.compile("(?i)(?<![\\w`])`?streams`?\\s*\\.\\s*`?([a-z][a-z0-9_]*)`?");
-    private static final Pattern POSITION = Pattern.compile("line (\\d+), column (\\d+)");
+    static final Pattern POSITION = Pattern.compile("line (\\d+), column (\\d+)");
 
     /**
      * What the runner needs from the rest of the platform.
@@ -69,8 +69,9 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      * @param catalogName the Iceberg catalog's name (Flink's catalog gets the same one, and is the current catalog)
      * @param catalogProperties the Iceberg catalog's properties (catalog-impl, uri, warehouse, ...)
      * @param functionJars the project's jars of user-defined functions ({@code functions/*.jar}), on every job's classpath
+     * @param engine the Flink cluster the pipelines run on (shared with model builds; its owner closes it)
      */
-    public record Context(Path directory, String bootstrapServers, String catalogName, Map<String, String> catalogProperties,
+    public record Context(FlinkEngine engine, String bootstrapServers, String catalogName, Map<String, String> catalogProperties,
             LakeCatalog lake, StreamRegistry streams, int defaultPartitions, Duration checkpointInterval, List<Path> functionJars,
             Duration idleTimeout) {}
 
@@ -160,7 +161,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 return List.copyOf(known.values());
             }
         };
-        Context context = new Context(Path.of("."), "127.0.0.1:9092", "watershed", Map.of(), null, registry, 1,
+        Context context = new Context(null, "127.0.0.1:9092", "watershed", Map.of(), null, registry, 1,
                 Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10));
         PipelineRunner runner = new PipelineRunner(context, specs, true);
         List<String> problems = new ArrayList<>();
@@ -233,10 +234,9 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     private void startAll() {
         try {
-            runtime = new FlinkRuntime(context.directory(), Math.max(4, pipelines.size() * 2));
-        } catch (Exception e) {
-            LOG.error("Cannot start the Flink MiniCluster: {}", e.toString(), e);
-            pipelines.values().forEach(p -> fail(p, "the Flink MiniCluster did not start: " + e.getMessage()));
+            runtime = context.engine().await();
+        } catch (RuntimeException e) {
+            pipelines.values().forEach(p -> fail(p, e.getMessage()));
             return;
         }
         for (Pipeline pipeline : inDependencyOrder()) {
@@ -937,7 +937,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         return "pipelines/" + pipeline.spec.file().getFileName() + ":" + fileLine + ":" + fileColumn + ": ";
     }
 
-    private static String rootMessage(Throwable e) {
+    static String rootMessage(Throwable e) {
         Throwable cause = e;
         String message = e.getMessage();
         while (cause.getCause() != null && cause.getCause() != cause) {
@@ -1113,13 +1113,6 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         liveViews.close();
         if (admin != null) {
             admin.close(Duration.ofSeconds(5));
-        }
-        if (runtime != null) {
-            try {
-                runtime.close();
-            } catch (Exception e) {
-                LOG.warn("Cannot stop the Flink MiniCluster: {}", e.toString());
-            }
         }
     }
 

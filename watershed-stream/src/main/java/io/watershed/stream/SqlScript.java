@@ -18,10 +18,16 @@ final class SqlScript {
         }
 
         /**
-         * The statement with the namespace {@code raw} quoted where it names a lake table ({@code raw.clicks}):
-         * Flink reserves RAW as a type name, and its parser would refuse the lake's own naming.
+         * The statement with the namespaces {@code raw} and {@code models} quoted where they name a lake table
+         * ({@code raw.clicks}): Flink reserves RAW as a type name and MODELS as a keyword, and its parser would
+         * refuse the lake's own naming.
          */
         Statement withRawQuoted() {
+            return withQuoted(java.util.Set.of("raw", "models"));
+        }
+
+        /** The statement with each of {@code namespaces} quoted where it names a lake table ({@code <namespace>.<table>}). */
+        Statement withQuoted(java.util.Set<String> namespaces) {
             StringBuilder out = new StringBuilder(text.length() + 8);
             List<int[]> added = new ArrayList<>();
             int line = 1;
@@ -32,19 +38,25 @@ final class SqlScript {
                 int end = i + 1;
                 if (c == '\'' || c == '"' || c == '`') {
                     end = closing(text, i);
-                } else if (text.regionMatches(true, i, "raw", 0, 3) && (i == 0 || !identifierPart(text.charAt(i - 1)))
-                        && (i + 3 >= text.length() || !Character.isLetterOrDigit(text.charAt(i + 3)) && text.charAt(i + 3) != '_')) {
-                    int k = i + 3;
+                } else if (Character.isLetter(c) && (i == 0 || !identifierPart(text.charAt(i - 1)))) {
+                    int wordEnd = i;
+                    while (wordEnd < text.length() && (Character.isLetterOrDigit(text.charAt(wordEnd)) || text.charAt(wordEnd) == '_')) {
+                        wordEnd++;
+                    }
+                    String word = text.substring(i, wordEnd);
+                    int k = wordEnd;
                     while (k < text.length() && (text.charAt(k) == ' ' || text.charAt(k) == '\t')) {
                         k++;
                     }
-                    if (k < text.length() && text.charAt(k) == '.') {
-                        out.append('`').append(text, i, i + 3).append('`');
+                    if (k < text.length() && text.charAt(k) == '.' && namespaces.contains(word.toLowerCase(java.util.Locale.ROOT))) {
+                        out.append('`').append(word).append('`');
                         added.add(new int[] {line, column});
-                        i += 3;
-                        column += 3;
-                        continue;
+                    } else {
+                        out.append(word);
                     }
+                    column += word.length();
+                    i = wordEnd;
+                    continue;
                 }
                 for (int k = i; k < end; k++) {
                     char d = text.charAt(k);

@@ -50,8 +50,26 @@ public final class TestProject {
         return this;
     }
 
+    private final Map<String, String> files = new java.util.LinkedHashMap<>();
+
+    /** Adds {@code models/<name>.sql}. */
+    public TestProject model(String name, String sql) {
+        return file("models/" + name + ".sql", sql);
+    }
+
+    /** Adds any file of the project, such as {@code checks/orders.yaml}. */
+    public TestProject file(String path, String text) {
+        files.put(path, text);
+        return this;
+    }
+
     public Path write() {
         try {
+            for (Map.Entry<String, String> f : files.entrySet()) {
+                Path file = directory.resolve(f.getKey());
+                Files.createDirectories(file.getParent());
+                Files.writeString(file, f.getValue());
+            }
             if (!pipelines.isEmpty()) {
                 Files.createDirectories(directory.resolve("pipelines"));
             }

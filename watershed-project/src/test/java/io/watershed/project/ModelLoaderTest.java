@@ -1,0 +1,147 @@
+package io.watershed.project;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.watershed.spi.CheckSpec;
+import io.watershed.spi.ModelSpec;
+import io.watershed.spi.Project;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelLoaderTest {
+    @TempDir
+    Path dir;
+
+    private void write(String file, String text) throws IOException {
+        Path path = dir.resolve(file);
+        Files.createDirectories(path.getParent());
+        Files.writeString(path, text);
+    }
+
+    private List<String> problems() {
+        try {
+            new ProjectLoader(Map.of()).load(dir, null);
+        } catch (ProjectInvalidException e) {
+            return e.problems().stream().map(Problem::toString).toList();
+        }
+        throw new AssertionError("expected the project to be invalid");
+    }
+
+    @Test
+    void readsSettingsFromTheHeaderAndTheYamlBesideAndFindsTheTablesAModelReads() throws IOException {
+        write("watershed.yaml", "name: shop\nschedules:\n  nightly: '0 2 * * *'\nmodels:\n  retries: 0\n");
+        write("streams/orders.yaml", "name: orders\nfields:\n  product: string\n  ts: timestamp\n");
+        write("pipelines/sessions.sql", "INSERT INTO marts.sessions SELECT product FROM streams.orders;\n");
+        write("models/daily.sql", """
+                -- Orders per day. Note: this line is prose, not a setting
+                -- materialized: incremental
+                -- partition_by: day
+                -- schedule: "@hourly"
+                WITH recent AS (SELECT * FROM raw.orders WHERE ts >= {{ start }})
+                SELECT CAST(ts AS DATE) AS `day`, count(*) AS n FROM recent, marts.sessions s
+                GROUP BY CAST(ts AS DATE)
+                """);
+        write("models/top.sql", "SELECT * FROM daily JOIN models.daily AS d2 ON TRUE -- reads daily twice\n");
+        write("models/top.yaml", "schedule: nightly\ntimeout: 10m\ndescription: the best days\n");
+        Project project = new ProjectLoader(Map.of()).load(dir, null);
+
+        ModelSpec daily = project.models().get("daily");
+        assertThat(daily.config().materialized()).isEqualTo(ModelSpec.Materialization.INCREMENTAL);
+        assertThat(daily.config().partitionBy()).contains("day");
+        assertThat(daily.config().grain()).isEqualTo(ModelSpec.Grain.HOUR); // from @hourly
+        assertThat(daily.config().cron()).contains("0 * * * *");
+        assertThat(daily.config().retries()).isZero(); // from watershed.yaml
+        assertThat(daily.references()).extracting(ModelSpec.TableRef::table).containsExactly("raw.orders", "marts.sessions");
+        assertThat(daily.references().get(0).line()).isEqualTo(5);
+        assertThat(daily.references().get(0).column()).isEqualTo(31);
+
+        ModelSpec top = project.models().get("top");
+        assertThat(top.config().schedule()).contains("nightly");
+        assertThat(top.config().cron()).contains("0 2 * * *");
+        assertThat(top.config().timeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(top.config().grain()).isEqualTo(ModelSpec.Grain.DAY);
+        assertThat(top.upstreamModels()).containsExactly("daily");
+        assertThat(top.table()).isEqualTo("models.top");
+    }
+
+    @Test
+    void reportsCyclesMissingTablesAndBadSettingsWithTheirPositions() throws IOException {
+        write("watershed.yaml", "name: shop\n");
+        write("streams/orders.yaml", "name: orders\n");
+        write("models/a.sql", "-- materialized: incremental\n-- schedul: '@daily'\nSELECT * FROM c\n");
+        write("models/b.sql", "SELECT * FROM a\n");
+        write("models/c.sql", "SELECT *\nFROM models.b, rwa.orders\n");
+        write("models/d.sql", "-- schedule: every day\n-- retries: many\nSELECT * FROM streams.orders WHERE x = {{ yesterday }}\n");
+        write("models/e.sql", "INSERT INTO models.e SELECT 1\n");
+        write("models/f.yaml", "timeout: 5m\n");
+        assertThat(problems()).containsExactly(
+                "models/a.sql:1:18: an incremental model needs partition_by: the DATE or TIMESTAMP column whose day each build replaces",
+                "models/a.sql:2:4: unknown model setting 'schedul' (did you mean 'schedule'?); allowed: [catchup, description, grain, "
+                        + "materialized, partition_by, retries, retry_delay, schedule, timeout]",
+                "models/b.sql:1:15: model 'b' is in a cycle: a -> c -> b -> a (each reads the next); a model cannot depend on itself",
+                "models/c.sql:2:16: no table rwa.orders: no stream, pipeline or model of the project makes it (did you mean "
+                        + "'raw.orders'?); tables the project makes: raw.orders",
+                "models/d.sql:1:14: 'every day' is not a cron expression (minute hour day-of-month month day-of-week, UTC; or "
+                        + "[@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly]): Cron expression contains 2 parts "
+                        + "but we expect one of [5]",
+                "models/d.sql:2:13: retries must be a whole number, got 'many'",
+                "models/d.sql:3:15: streams.orders: a model reads lake tables, not streams; read raw.orders, where the stream lands",
+                "models/d.sql:3:40: unknown variable {{ yesterday }}; a model knows [end, end_date, start, start_date] (the time "
+                        + "range a build covers)",
+                "models/e.sql:1:1: a model is one SELECT (or WITH ... SELECT) whose result becomes the table models.e; Watershed "
+                        + "writes the table, so leave out INSERT and CREATE",
+                "models/f.yaml:1:1: settings for model 'f', but there is no models/f.sql; write its SELECT there, or rename this file");
+    }
+
+    @Test
+    void readsChecksAndRefusesMalformedOnes() throws IOException {
+        write("watershed.yaml", "name: shop\n");
+        write("checks/orders.yaml", """
+                raw.orders:
+                  - not_null: [id, product]
+                  - unique: id
+                  - accepted_values: {column: status, values: [new, paid]}
+                  - row_count: {min: 1, max: 1_000_000}
+                  - freshness: {column: ts, max_age: 2h}
+                    severity: warn
+                  - relationships: {column: product, to: raw.products, field: id}
+                  - sql: SELECT * FROM raw.orders WHERE amount < 0
+                    name: no_refunds
+                """);
+        List<CheckSpec> checks = new ProjectLoader(Map.of()).load(dir, null).checks();
+        assertThat(checks).extracting(CheckSpec::name).containsExactly("not_null(id,product)", "unique(id)",
+                "accepted_values(status)", "row_count", "freshness(ts)", "relationships(product)", "no_refunds");
+        assertThat(checks.get(3).max()).hasValue(1_000_000);
+        assertThat(checks.get(4).warnOnly()).isTrue();
+        assertThat(checks.get(4).maxAge()).contains(Duration.ofHours(2));
+        assertThat(checks.get(6).location()).isEqualTo("checks/orders.yaml:9:5");
+
+        write("checks/orders.yaml", """
+                orders:
+                  - not_null: [id]
+                raw.orders:
+                  - not_null: [id]
+                    unique: [id]
+                  - row_count: {}
+                  - accepted_values: {column: status}
+                  - sql: DELETE FROM raw.orders
+                  - not_null: [id]
+                    severity: fatal
+                """);
+        assertThat(problems()).containsExactly(
+                "checks/orders.yaml:1:1: 'orders' is not a table name; key each list of checks by its table as <namespace>.<table>, "
+                        + "for example models.daily_top",
+                "checks/orders.yaml:4:5: a check has exactly one of [not_null, unique, accepted_values, row_count, freshness, "
+                        + "relationships, sql], this one has [not_null, unique]",
+                "checks/orders.yaml:6:16: row_count needs min, max or both",
+                "checks/orders.yaml:7:22: accepted_values needs 'values'",
+                "checks/orders.yaml:8:10: sql: write a SELECT that returns the offending rows (none when the check passes)",
+                "checks/orders.yaml:10:15: severity must be error (fails the run) or warn (reported only), got 'fatal'");
+    }
+}

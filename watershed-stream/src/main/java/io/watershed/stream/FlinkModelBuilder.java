@@ -1,0 +1,487 @@
+package io.watershed.stream;
+
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.ModelBuilder;
+import io.watershed.spi.ModelSpec;
+import io.watershed.spi.ModelSpec.Materialization;
+import io.watershed.spi.WatershedException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.table.api.Table;
+import org.apache.flink.table.api.TableEnvironment;
+import org.apache.flink.table.api.TableResult;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.HasTableOperations;
+import org.apache.iceberg.OverwriteFiles;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Schema;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Transaction;
+import org.apache.iceberg.UpdateSchema;
+import org.apache.iceberg.catalog.Catalog;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.SupportsNamespaces;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.exceptions.ValidationException;
+import org.apache.iceberg.expressions.Expression;
+import org.apache.iceberg.expressions.Expressions;
+import org.apache.iceberg.flink.CatalogLoader;
+import org.apache.iceberg.flink.FlinkSchemaUtil;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds models as Flink batch jobs, write-then-publish: the job writes its Parquet files through a
+ * staging table that shares the model table's metadata and location (so the files carry the table's
+ * column ids and land in its data directory), and the build then replaces the table's contents, or one
+ * time range of them, with those files in a single Iceberg commit. A build that fails or is killed
+ * before that commit leaves the table exactly as it was; the files it wrote are referenced by no
+ * snapshot.
+ */
+public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FlinkModelBuilder.class);
+    /** Where staging tables live; no query sees this namespace. */
+    public static final String STAGING = "_staging";
+    private static final Pattern VARIABLE = Pattern.compile("\\{\\{\\s*([a-z_]+)\\s*}}");
+    private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+
+    /**
+     * @param parallelism tasks per build job
+     * @param functionJars the project's jars of user-defined functions, on every job's classpath
+     */
+    public record Context(FlinkEngine engine, String catalogName, Map<String, String> catalogProperties, List<Path> functionJars,
+            int parallelism) {}
+
+    private final Context context;
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final Set<JobClient> running = ConcurrentHashMap.newKeySet();
+    private volatile Catalog catalog;
+    private volatile boolean closed;
+
+    public FlinkModelBuilder(Context context) {
+        this.context = context;
+    }
+
+    @Override
+    public BuildResult build(ModelSpec model, LocalDateTime start, LocalDateTime end, String build, Duration timeout) {
+        if (closed) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot build model '" + model.name() + "': the platform is stopping");
+        }
+        FlinkRuntime runtime;
+        try {
+            runtime = context.engine().await();
+        } catch (IllegalStateException e) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot build model '" + model.name() + "': " + e.getMessage(), e);
+        }
+        // one build of a model at a time: each starts from the table the previous one left
+        synchronized (locks.computeIfAbsent(model.name(), k -> new Object())) {
+            return buildLocked(runtime, model, start, end, build, timeout);
+        }
+    }
+
+    private BuildResult buildLocked(FlinkRuntime runtime, ModelSpec model, LocalDateTime start, LocalDateTime end, String build,
+            Duration timeout) {
+        long t0 = System.nanoTime();
+        String file = "models/" + model.file().getFileName();
+        Catalog iceberg = catalog();
+        Namespace namespace = Namespace.of(model.config().namespace());
+        ensureNamespace(iceberg, namespace);
+        ensureNamespace(iceberg, Namespace.of(STAGING));
+
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.NAME, "model " + model.name() + " [" + build + "]");
+        conf.set(CoreOptions.DEFAULT_PARALLELISM, context.parallelism());
+        conf.setString("restart-strategy.type", "none"); // the scheduler retries a failed build as a whole
+        TableEnvironment env = runtime.batchEnvironment(conf);
+        StringBuilder ddl = new StringBuilder("CREATE CATALOG ").append(StreamTables.quote(context.catalogName()))
+                .append(" WITH (\n  'type' = 'iceberg'");
+        context.catalogProperties().forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
+        env.executeSql(ddl.append("\n)").toString());
+        env.useCatalog(context.catalogName());
+        env.useDatabase(model.config().namespace());
+        for (Path jar : context.functionJars()) {
+            env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
+        }
+
+        Table query;
+        // Flink reserves RAW (a type) and MODELS (SHOW MODELS) as keywords: the lake's namespaces are quoted for it
+        SqlScript.Statement statement = new SqlScript.Statement(render(model.sql(), start, end), 1, 1)
+                .withQuoted(new java.util.HashSet<>(List.of("raw", "models", model.config().namespace())));
+        try {
+            query = env.sqlQuery(statement.text());
+        } catch (RuntimeException e) {
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, located(file, statement, e), e);
+        }
+        Schema wanted = optional(FlinkSchemaUtil.convert(query.getResolvedSchema()));
+        PartitionSpec spec = spec(model, file, wanted);
+        TableIdentifier targetId = TableIdentifier.of(namespace, model.name());
+        org.apache.iceberg.Table target;
+        if (iceberg.tableExists(targetId)) {
+            target = iceberg.loadTable(targetId);
+        } else {
+            target = iceberg.createTable(targetId, wanted, spec, Map.of("format-version", "2",
+                    "write.parquet.compression-codec", "zstd", "watershed.model", model.name()));
+            LOG.info("Created lake table {} for model '{}'", targetId, model.name());
+        }
+        dropStaging(iceberg, model.name());
+        TableIdentifier stagingId = TableIdentifier.of(STAGING, model.name() + "__" + build.replaceAll("[^A-Za-z0-9_]", "_")
+                + "_" + Long.toHexString(System.nanoTime()));
+        // the staging table starts as the target: same metadata, so the same column ids and the same location
+        org.apache.iceberg.Table staging = iceberg.registerTable(stagingId,
+                ((HasTableOperations) target).operations().current().metadataFileLocation());
+        try {
+            boolean replaceAll = model.config().materialized() == Materialization.TABLE;
+            checkEvolution(file, model, staging, wanted, replaceAll);
+            evolve(staging.updateSchema(), staging.schema(), wanted, replaceAll).commit();
+            if (!layout(staging.spec()).equals(layout(spec))) {
+                if (!replaceAll) {
+                    throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": partition_by or grain changed since "
+                            + model.table() + " was built (" + layout(staging.spec()) + " now " + layout(spec) + "); the earlier "
+                            + "partitions keep the old layout. Drop the table to rebuild it, or keep the old setting");
+                }
+                respec(staging.updateSpec(), staging.spec(), spec).commit();
+            }
+            long base = staging.currentSnapshot() == null ? -1 : staging.currentSnapshot().snapshotId();
+
+            env.createTemporaryView("model_result", query);
+            String columns = String.join(", ", wanted.columns().stream().map(c -> StreamTables.quote(c.name())).toList());
+            TableResult result;
+            try {
+                result = env.executeSql("INSERT INTO " + StreamTables.quote(context.catalogName()) + "." + StreamTables.quote(STAGING)
+                        + "." + StreamTables.quote(stagingId.name()) + " (" + columns + ") SELECT " + columns + " FROM model_result");
+            } catch (RuntimeException e) {
+                throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": " + PipelineRunner.parserMessage(
+                        PipelineRunner.rootMessage(e)), e);
+            }
+            JobClient job = result.getJobClient().orElseThrow();
+            running.add(job);
+            try {
+                job.getJobExecutionResult().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                job.cancel();
+                throw new WatershedException(ErrorCode.QUERY_TIMEOUT, file + ": the build ran longer than its timeout ("
+                        + timeout + ") and was cancelled; the table is unchanged. Raise 'timeout' in the model's settings, or "
+                        + "make it cheaper");
+            } catch (InterruptedException e) {
+                job.cancel();
+                Thread.currentThread().interrupt();
+                throw new WatershedException(ErrorCode.UNAVAILABLE, file + ": the build was interrupted; the table is unchanged");
+            } catch (ExecutionException e) {
+                throw new WatershedException(closed ? ErrorCode.UNAVAILABLE : ErrorCode.INTERNAL, file + ": the build failed"
+                        + (closed ? " as the platform stopped" : "") + ": " + PipelineRunner.rootMessage(e) + "; the table is unchanged", e);
+            } finally {
+                running.remove(job);
+            }
+
+            staging.refresh();
+            List<DataFile> files = new ArrayList<>();
+            for (Snapshot s = staging.currentSnapshot(); s != null && s.snapshotId() != base;
+                    s = s.parentId() == null ? null : staging.snapshot(s.parentId())) {
+                s.addedDataFiles(staging.io()).forEach(files::add);
+            }
+            long rows = files.stream().mapToLong(DataFile::recordCount).sum();
+            long snapshot = publish(file, model, target, staging, wanted, replaceAll, files, start, end, build);
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+            LOG.info("Model '{}' built [{}]: {} rows in {} files, snapshot {}, {} ms", model.name(), build, rows, files.size(),
+                    snapshot, millis);
+            return new BuildResult(rows, files.size(), snapshot, millis);
+        } finally {
+            dropQuietly(iceberg, stagingId);
+        }
+    }
+
+    /** One commit: the table's new schema (as the staging table has it) and its new contents. */
+    private long publish(String file, ModelSpec model, org.apache.iceberg.Table target, org.apache.iceberg.Table staging, Schema wanted,
+            boolean replaceAll, List<DataFile> files, LocalDateTime start, LocalDateTime end, String build) {
+        target.refresh();
+        Transaction tx = target.newTransaction();
+        evolve(tx.updateSchema(), target.schema(), wanted, replaceAll).commit();
+        if (!layout(tx.table().spec()).equals(layout(staging.spec()))) {
+            respec(tx.updateSpec(), tx.table().spec(), staging.spec()).commit();
+        }
+        if (!tx.table().schema().sameSchema(staging.schema()) || tx.table().schema().schemaId() != staging.schema().schemaId()) {
+            throw new WatershedException(ErrorCode.CONFLICT, file + ": the table " + model.table() + " changed while the build "
+                    + "ran; nothing was written, run it again");
+        }
+        OverwriteFiles overwrite = tx.newOverwrite();
+        if (replaceAll) {
+            overwrite.overwriteByRowFilter(Expressions.alwaysTrue());
+        } else {
+            overwrite.overwriteByRowFilter(range(tx.table().schema(), model.config().partitionBy().orElseThrow(), start, end));
+            if (!files.isEmpty()) {
+                overwrite.validateAddedFilesMatchOverwriteFilter();
+            }
+        }
+        files.forEach(overwrite::addFile);
+        overwrite.set("watershed.model", model.name()).set("watershed.build", build)
+                .set("watershed.range", start + "/" + end);
+        try {
+            overwrite.commit();
+            tx.commitTransaction();
+        } catch (ValidationException e) {
+            String column = model.config().partitionBy().orElse("");
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": the build for " + start + " to " + end + " returned "
+                    + "rows whose " + column + " lies outside that range, so it would overwrite other partitions; filter the "
+                    + "inputs with {{ start }} and {{ end }} (" + e.getMessage() + ")", e);
+        }
+        target.refresh();
+        return target.currentSnapshot().snapshotId();
+    }
+
+    /** Column changes an incremental model cannot make: earlier partitions hold the old columns. */
+    private static void checkEvolution(String file, ModelSpec model, org.apache.iceberg.Table table, Schema wanted, boolean replaceAll) {
+        for (Types.NestedField column : wanted.columns()) {
+            Types.NestedField existing = table.schema().findField(column.name());
+            if (existing != null && !existing.type().equals(column.type()) && !widens(existing.type(), column.type())) {
+                if (replaceAll) {
+                    continue; // the column is dropped and added again below
+                }
+                throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": column '" + column.name() + "' changes type from "
+                        + existing.type() + " to " + column.type() + ", which Iceberg cannot widen, and the earlier partitions of "
+                        + model.table() + " keep the old type; cast it to " + existing.type() + ", or give it a new name");
+            }
+        }
+    }
+
+    private static boolean widens(Type from, Type to) {
+        return from.typeId() == Type.TypeID.INTEGER && to.typeId() == Type.TypeID.LONG
+                || from.typeId() == Type.TypeID.FLOAT && to.typeId() == Type.TypeID.DOUBLE;
+    }
+
+    /**
+     * The schema change that makes {@code current} hold {@code wanted}: new columns are added and compatible
+     * types widened; for a full refresh, columns the result no longer has are dropped and a column whose type
+     * cannot widen is dropped and added again. The same change on the same schema assigns the same ids, so the
+     * staging table and the target end with the same schema.
+     */
+    private static UpdateSchema evolve(UpdateSchema update, Schema current, Schema wanted, boolean replaceAll) {
+        if (replaceAll) {
+            for (Types.NestedField column : current.columns()) {
+                Types.NestedField next = wanted.findField(column.name());
+                if (next == null) {
+                    update.deleteColumn(column.name());
+                }
+            }
+        }
+        for (Types.NestedField column : wanted.columns()) {
+            Types.NestedField existing = current.findField(column.name());
+            if (existing == null) {
+                update.addColumn(column.name(), column.type());
+            } else if (!existing.type().equals(column.type())) {
+                if (widens(existing.type(), column.type())) {
+                    update.updateColumn(column.name(), column.type().asPrimitiveType());
+                } else if (replaceAll) {
+                    update.deleteColumn(column.name());
+                    update.addColumn(column.name(), column.type());
+                }
+            }
+        }
+        return update;
+    }
+
+    /** A spec's fields as transform(column): comparable across schemas with different ids. */
+    private static List<String> layout(PartitionSpec spec) {
+        return spec.fields().stream().map(f -> f.transform() + "(" + spec.schema().findColumnName(f.sourceId()) + ")").toList();
+    }
+
+    /** The change that makes {@code current} partition like {@code wanted}. */
+    private static org.apache.iceberg.UpdatePartitionSpec respec(org.apache.iceberg.UpdatePartitionSpec update, PartitionSpec current,
+            PartitionSpec wanted) {
+        current.fields().forEach(f -> update.removeField(f.name()));
+        for (org.apache.iceberg.PartitionField f : wanted.fields()) {
+            String column = wanted.schema().findColumnName(f.sourceId());
+            String transform = f.transform().toString();
+            update.addField(switch (transform) {
+                case "hour" -> Expressions.hour(column);
+                case "day" -> Expressions.day(column);
+                case "month" -> Expressions.month(column);
+                default -> Expressions.ref(column);
+            });
+        }
+        return update;
+    }
+
+    /** {@code column >= start AND column < end}, in the column's own type. */
+    private static Expression range(Schema schema, String column, LocalDateTime start, LocalDateTime end) {
+        Type type = schema.findField(column).type();
+        if (type.typeId() == Type.TypeID.DATE) {
+            return Expressions.and(Expressions.greaterThanOrEqual(column, (int) start.toLocalDate().toEpochDay()),
+                    Expressions.lessThan(column, (int) end.toLocalDate().toEpochDay()));
+        }
+        return Expressions.and(Expressions.greaterThanOrEqual(column, micros(start)), Expressions.lessThan(column, micros(end)));
+    }
+
+    private static long micros(LocalDateTime time) {
+        return time.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + time.getNano() / 1_000;
+    }
+
+    private static PartitionSpec spec(ModelSpec model, String file, Schema schema) {
+        Optional<String> column = model.config().partitionBy();
+        if (column.isEmpty()) {
+            return PartitionSpec.unpartitioned();
+        }
+        Types.NestedField field = schema.findField(column.get());
+        if (field == null) {
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": partition_by '" + column.get() + "' is not a column "
+                    + "of the model's result " + schema.columns().stream().map(Types.NestedField::name).toList());
+        }
+        Type.TypeID type = field.type().typeId();
+        if (type != Type.TypeID.DATE && type != Type.TypeID.TIMESTAMP) {
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": partition_by '" + column.get() + "' has type "
+                    + field.type() + "; it must be a DATE or TIMESTAMP column");
+        }
+        PartitionSpec.Builder builder = PartitionSpec.builderFor(schema);
+        switch (model.config().grain()) {
+            case HOUR -> {
+                if (type == Type.TypeID.DATE) {
+                    throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": grain hour needs a TIMESTAMP partition_by "
+                            + "column; '" + column.get() + "' is a DATE");
+                }
+                builder.hour(column.get());
+            }
+            case DAY -> {
+                if (type == Type.TypeID.DATE) {
+                    builder.identity(column.get()); // a date is its day: day=2026-11-01
+                } else {
+                    builder.day(column.get());
+                }
+            }
+            case MONTH -> builder.month(column.get());
+        }
+        return builder.build();
+    }
+
+    /** Every column nullable: a later build's result may have nulls where this one had none. */
+    private static Schema optional(Schema schema) {
+        List<Types.NestedField> fields = new ArrayList<>();
+        for (Types.NestedField f : schema.columns()) {
+            fields.add(Types.NestedField.optional(f.fieldId(), f.name(), f.type(), f.doc()));
+        }
+        return new Schema(fields);
+    }
+
+    /**
+     * The model's SQL with its variables as literals: {@code {{ start }}}/{@code {{ end }}} as TIMESTAMP,
+     * {@code {{ start_date }}}/{@code {{ end_date }}} as DATE; a trailing semicolon dropped.
+     */
+    static String render(String sql, LocalDateTime start, LocalDateTime end) {
+        Matcher m = VARIABLE.matcher(sql);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String literal = switch (m.group(1)) {
+                case "start" -> "TIMESTAMP '" + TIMESTAMP.format(start) + "'";
+                case "end" -> "TIMESTAMP '" + TIMESTAMP.format(end) + "'";
+                case "start_date" -> "DATE '" + start.toLocalDate() + "'";
+                case "end_date" -> "DATE '" + end.toLocalDate() + "'";
+                default -> m.group();
+            };
+            m.appendReplacement(out, Matcher.quoteReplacement(literal));
+        }
+        m.appendTail(out);
+        String text = out.toString();
+        // a final ';' (comments after it allowed) ends the statement; Flink's sqlQuery takes none
+        return text.replaceFirst("(?s);(\\s*(--[^\n]*)?)*\\s*$", "");
+    }
+
+    private static String located(String file, SqlScript.Statement statement, RuntimeException e) {
+        String message = PipelineRunner.rootMessage(e);
+        int line = 1;
+        int column = 1;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            Matcher m = PipelineRunner.POSITION.matcher(String.valueOf(t.getMessage()));
+            if (m.find()) {
+                line = Integer.parseInt(m.group(1));
+                column = Integer.parseInt(m.group(2));
+                break;
+            }
+        }
+        Matcher missing = Pattern.compile("(?:Object|Table) '([^']+)' not found").matcher(message);
+        if (missing.find()) {
+            message += "; a model reads lake tables as <namespace>.<table> (raw.<stream>, tables pipelines write) and other "
+                    + "models by name, and a table exists once something has written it";
+        }
+        return file + ":" + line + ":" + statement.fileColumn(line, column) + ": " + PipelineRunner.parserMessage(message);
+    }
+
+    private static void ensureNamespace(Catalog catalog, Namespace namespace) {
+        SupportsNamespaces namespaces = (SupportsNamespaces) catalog;
+        if (!namespaces.namespaceExists(namespace)) {
+            try {
+                namespaces.createNamespace(namespace);
+            } catch (AlreadyExistsException ignored) {
+                // created concurrently
+            }
+        }
+    }
+
+    /** Staging tables an earlier build of the model left (the platform stopped during it): their catalog entries only. */
+    private static void dropStaging(Catalog catalog, String model) {
+        for (TableIdentifier id : catalog.listTables(Namespace.of(STAGING))) {
+            if (id.name().startsWith(model + "__")) {
+                dropQuietly(catalog, id);
+            }
+        }
+    }
+
+    /** Drops the catalog entry only: the staging table's files are the target's. */
+    private static void dropQuietly(Catalog catalog, TableIdentifier id) {
+        try {
+            catalog.dropTable(id, false);
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot drop staging table {}: {}", id, e.toString());
+        }
+    }
+
+    private Catalog catalog() {
+        if (catalog == null) {
+            synchronized (this) {
+                if (catalog == null) {
+                    Map<String, String> properties = context.catalogProperties();
+                    catalog = CatalogLoader.custom(context.catalogName(), properties,
+                            new org.apache.hadoop.conf.Configuration(), properties.get("catalog-impl")).loadCatalog();
+                }
+            }
+        }
+        return catalog;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (JobClient job : running) {
+            try {
+                job.cancel().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("Cannot cancel build job {}: {}", job.getJobID(), e.toString());
+            }
+        }
+        if (catalog instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.debug("Cannot close the model builder's catalog: {}", e.toString());
+            }
+        }
+    }
+}
