@@ -38,7 +38,10 @@ final class ValidateCommand implements Callable<Integer> {
             System.out.println("ok: project '" + loaded.name() + "' (profile " + loaded.profile() + ") is valid; "
                     + loaded.streams().size() + " stream(s): " + String.join(", ", loaded.streams().keySet())
                     + (loaded.pipelines().isEmpty() ? "" : "; " + loaded.pipelines().size() + " pipeline(s): "
-                            + String.join(", ", loaded.pipelines().keySet())));
+                            + String.join(", ", loaded.pipelines().keySet()))
+                    + (loaded.models().isEmpty() ? "" : "; " + loaded.models().size() + " model(s): "
+                            + String.join(", ", new java.util.TreeSet<>(loaded.models().keySet())))
+                    + (loaded.checks().isEmpty() ? "" : "; " + loaded.checks().size() + " check(s)"));
             return 0;
         } catch (ProjectInvalidException e) {
             for (Problem problem : e.problems()) {

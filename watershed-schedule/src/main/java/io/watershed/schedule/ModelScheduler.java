@@ -73,6 +73,8 @@ public final class ModelScheduler implements AutoCloseable {
     /** Runs not finished, oldest first; guarded by {@link #lock}. */
     private final Map<Long, ActiveRun> active = new LinkedHashMap<>();
     private int inFlight;
+    /** Models with a build in flight: one build of a model at a time, each from the table the last one left. */
+    private final Set<String> building = new HashSet<>();
     private final Map<String, ScheduleGroup> groups = new TreeMap<>();
     private final Thread coordinator;
     private volatile boolean closed;
@@ -120,6 +122,14 @@ public final class ModelScheduler implements AutoCloseable {
                     names, names.stream().anyMatch(n -> models.get(n).config().catchup())));
         });
         failUnfinished();
+        Instant now = clock.instant();
+        for (ScheduleGroup group : groups.values()) {
+            if (store.lastFire(group.schedule()).isEmpty()) {
+                // the first start with this schedule counts from now: it runs from the next fire time on
+                store.setLastFire(group.schedule(), group.times().lastExecution(now.atZone(ZoneOffset.UTC))
+                        .map(ZonedDateTime::toInstant).orElse(now));
+            }
+        }
         this.coordinator = new Thread(this::coordinate, "watershed-scheduler");
         coordinator.setDaemon(true);
         coordinator.start();
@@ -342,10 +352,7 @@ public final class ModelScheduler implements AutoCloseable {
         for (ScheduleGroup group : groups.values()) {
             Optional<Instant> last = store.lastFire(group.schedule());
             if (last.isEmpty()) {
-                // first start with this schedule: count from now, run from the next fire time on
-                Instant initial = group.times().lastExecution(now.atZone(ZoneOffset.UTC)).map(ZonedDateTime::toInstant).orElse(now);
-                store.setLastFire(group.schedule(), initial);
-                continue;
+                continue; // set at start
             }
             List<Instant> due = new ArrayList<>();
             ZonedDateTime t = last.get().atZone(ZoneOffset.UTC);
@@ -411,13 +418,14 @@ public final class ModelScheduler implements AutoCloseable {
                     wait = Math.min(wait, Duration.between(now, step.nextAttemptAt().get()).toMillis());
                     continue;
                 }
-                if (inFlight >= settings.maxConcurrentBuilds() || closed) {
+                if (inFlight >= settings.maxConcurrentBuilds() || closed || building.contains(step.model())) {
                     continue;
                 }
                 Step started = new Step(step.model(), step.start(), step.end(), Runs.RUNNING, step.attempts() + 1, Optional.of(now),
                         Optional.empty(), OptionalLong.empty(), Optional.empty(), List.of(), Optional.empty());
                 set(run, i, started);
                 inFlight++;
+                building.add(step.model());
                 long runId = run.run.id();
                 workers.execute(() -> execute(runId, started));
             }
@@ -491,6 +499,7 @@ public final class ModelScheduler implements AutoCloseable {
         }
         synchronized (lock) {
             inFlight--;
+            building.remove(step.model());
             ActiveRun run = active.get(runId);
             if (run != null) {
                 for (int i = 0; i < run.steps.size(); i++) {
