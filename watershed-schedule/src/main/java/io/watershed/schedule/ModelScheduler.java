@@ -139,11 +139,28 @@ public final class ModelScheduler implements AutoCloseable {
     private void failUnfinished() {
         for (Run run : store.unfinished()) {
             Instant now = clock.instant();
+            Map<String, String> states = new java.util.HashMap<>();
             for (Step step : run.steps()) {
+                Step next = step;
                 if (!terminal(step.state())) {
-                    store.updateStep(run.id(), new Step(step.model(), step.start(), step.end(), Runs.FAILED, step.attempts(),
-                            step.startedAt(), Optional.of(now), OptionalLong.empty(), Optional.of("the platform stopped before this "
-                            + "step finished; its table is as the last successful build left it"), step.checks(), Optional.empty()));
+                    Optional<String> failedUpstream = models.containsKey(step.model()) ? models.get(step.model()).upstreamModels()
+                            .stream().filter(u -> Set.of(Runs.FAILED, Runs.UPSTREAM_FAILED).contains(states.get(u))).findFirst()
+                            : Optional.empty();
+                    if (failedUpstream.isPresent()) {
+                        next = new Step(step.model(), step.start(), step.end(), Runs.UPSTREAM_FAILED, step.attempts(), Optional.empty(),
+                                Optional.of(now), OptionalLong.empty(), Optional.of("skipped: model '" + failedUpstream.get()
+                                + "', which it reads, did not finish"), List.of(), Optional.empty());
+                    } else {
+                        next = new Step(step.model(), step.start(), step.end(), Runs.FAILED, step.attempts(), step.startedAt(),
+                                Optional.of(now), OptionalLong.empty(), Optional.of(step.state().equals(Runs.QUEUED)
+                                ? "not started: the platform stopped first" : "the platform stopped before this step finished; "
+                                + "its table is as the last successful build left it"), step.checks(), Optional.empty());
+                    }
+                    store.updateStep(run.id(), next);
+                }
+                // a model's state in this run: failed if any of its steps failed
+                if (!Runs.FAILED.equals(states.get(step.model()))) {
+                    states.put(step.model(), next.state());
                 }
             }
             store.updateRun(run.id(), Runs.FAILED, run.startedAt(), Optional.of(now), Optional.of("the platform stopped during "
