@@ -23,6 +23,9 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         try {
             Project loaded = ProjectLoader.withSystemEnvironment().load(project, profile);
+            for (Problem warning : ProjectLoader.warnings(loaded)) {
+                System.err.println(warning.file() + ":" + warning.line() + ":" + warning.column() + ": warning: " + warning.message());
+            }
             if (!loaded.pipelines().isEmpty()) {
                 // the planner checks each pipeline as the platform would run it, before anything starts
                 System.err.println("planning " + loaded.pipelines().size() + " pipeline(s) with Flink...");

@@ -31,6 +31,7 @@ class ModelCrashIT {
                 .stream("events", "partitions: 2\nfields:\n  id: long\n")
                 .model("pairs", "SELECT a.id AS a, b.id AS b FROM raw.events AS a CROSS JOIN raw.events AS b\n")
                 .model("pair_count", "SELECT count(*) AS n FROM pairs\n")
+                .model("pairs_in_a_hurry", "-- timeout: 1s\n-- retries: 0\nSELECT a.id AS a, b.id AS b FROM raw.events AS a, raw.events AS b\n")
                 .write();
         Path data = root.resolve("d");
         Path log = root.resolve("platform.log");
@@ -72,6 +73,16 @@ class ModelCrashIT {
             assertThat(retried.path("id").asLong()).isEqualTo(runId);
             assertThat(http.count("SELECT count(*) FROM models.pairs")).isEqualTo(9_000_000);
             assertThat(http.count("SELECT n FROM models.pair_count")).isEqualTo(9_000_000);
+
+            // a build past its timeout is cancelled: the step fails with the reason, and writes nothing (a first build: no table)
+            JsonNode hurried = ModelsIT.awaitRun(http, http.post("/v1/runs", "{\"models\": [\"pairs_in_a_hurry\"]}"
+                    .getBytes(StandardCharsets.UTF_8)).json());
+            assertThat(hurried.path("state").asText()).isEqualTo("failed");
+            JsonNode step = ModelsIT.step(hurried, "pairs_in_a_hurry");
+            assertThat(step.path("attempts").asInt()).isEqualTo(1);
+            assertThat(step.path("error").asText()).contains("models/pairs_in_a_hurry.sql: the build ran longer than its timeout "
+                    + "(PT1S) and was cancelled; the table is unchanged");
+            assertThat(http.sql("SELECT count(*) FROM models.pairs_in_a_hurry").body()).contains("does not exist");
         }
     }
 

@@ -7,6 +7,7 @@ import io.watershed.spi.ModelSpec.Grain;
 import io.watershed.spi.ModelSpec.Materialization;
 import io.watershed.spi.ModelSpec.TableRef;
 import io.watershed.spi.PipelineSpec;
+import io.watershed.spi.Project;
 import io.watershed.spi.Settings;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
@@ -130,6 +131,27 @@ final class ModelLoader {
         return models;
     }
 
+    /**
+     * Tables models read that no stream, pipeline or model of the project makes: they must be in the lake
+     * already when the models run (written by another tool), or the name is a mistake.
+     */
+    static List<Problem> warnings(Project project) {
+        Set<String> produced = producedTables(project.streams(), project.pipelines());
+        List<Problem> warnings = new ArrayList<>();
+        for (ModelSpec model : project.models().values()) {
+            for (TableRef ref : model.references()) {
+                String table = ref.table();
+                boolean raw = ref.namespace().equals("raw");
+                if (!ref.model() && !raw && !produced.contains(table)) {
+                    warnings.add(new Problem(project.directory().relativize(model.file()).toString(), ref.line(), ref.column(),
+                            "no stream, pipeline or model of the project makes " + table + ProjectLoader.suggestion(table,
+                            produced) + "; it must be in the lake when the model runs"));
+                }
+            }
+        }
+        return warnings;
+    }
+
     /** Every table the project makes: raw tables of declared streams and of streams pipelines write, pipeline outputs. */
     private static Set<String> producedTables(Map<String, StreamSpec> streams, Map<String, PipelineSpec> pipelines) {
         Set<String> tables = new HashSet<>();
@@ -187,16 +209,8 @@ final class ModelLoader {
                     + "snapshots; name the table without 'committed.'"));
             return Optional.empty();
         }
-        boolean rawOfUndeclaredStream = namespace.equals("raw") && !table.endsWith("__dlq") && !streams.containsKey(table);
-        boolean dlq = namespace.equals("raw") && table.endsWith("__dlq") && (streams.containsKey(table.substring(0, table.length() - 5))
-                || produced.contains("raw." + table.substring(0, table.length() - 5)));
-        if (!produced.contains(namespace + "." + table) && !rawOfUndeclaredStream && !dlq) {
-            Set<String> names = new java.util.TreeSet<>(produced);
-            problems.add(new Problem(shown, ref.line(), ref.column(), "no table " + namespace + "." + table + ": no stream, pipeline "
-                    + "or model of the project makes it" + ProjectLoader.suggestion(namespace + "." + table, names)
-                    + "; tables the project makes: " + (names.isEmpty() ? "none" : String.join(", ", names))));
-            return Optional.empty();
-        }
+        // other tables may come from outside the project (another writer of the same catalog): `watershed validate`
+        // warns about those no part of the project makes (see warnings), and a build fails at the reference if it is missing
         return Optional.of(new TableRef(namespace, table, false, ref.line(), ref.column()));
     }
 

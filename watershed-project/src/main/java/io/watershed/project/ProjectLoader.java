@@ -140,6 +140,14 @@ public final class ProjectLoader {
                 schedules);
     }
 
+    /**
+     * What may be wrong but cannot be known without the lake: tables models read that no stream, pipeline or
+     * model of the project makes, as {@code file:line:col: message}.
+     */
+    public static List<Problem> warnings(Project project) {
+        return ModelLoader.warnings(project);
+    }
+
     private static Settings bind(Map<String, Object> v, String profile) {
         Settings d = Settings.defaults();
         boolean autoCreateDefault = profile.equals("local");

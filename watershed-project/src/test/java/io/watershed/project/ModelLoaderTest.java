@@ -85,8 +85,6 @@ class ModelLoaderTest {
                 "models/a.sql:2:4: unknown model setting 'schedul' (did you mean 'schedule'?); allowed: [catchup, description, grain, "
                         + "materialized, partition_by, retries, retry_delay, schedule, timeout]",
                 "models/b.sql:1:15: model 'b' is in a cycle: a -> c -> b -> a (each reads the next); a model cannot depend on itself",
-                "models/c.sql:2:16: no table rwa.orders: no stream, pipeline or model of the project makes it (did you mean "
-                        + "'raw.orders'?); tables the project makes: raw.orders",
                 "models/d.sql:1:14: 'every day' is not a cron expression (minute hour day-of-month month day-of-week, UTC; or "
                         + "[@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly]): Cron expression contains 2 parts "
                         + "but we expect one of [5]",
@@ -97,6 +95,17 @@ class ModelLoaderTest {
                 "models/e.sql:1:1: a model is one SELECT (or WITH ... SELECT) whose result becomes the table models.e; Watershed "
                         + "writes the table, so leave out INSERT and CREATE",
                 "models/f.yaml:1:1: settings for model 'f', but there is no models/f.sql; write its SELECT there, or rename this file");
+    }
+
+    @Test
+    void warnsOfTablesNoPartOfTheProjectMakes() throws IOException {
+        write("watershed.yaml", "name: shop\n");
+        write("streams/orders.yaml", "name: orders\n");
+        write("models/c.sql", "SELECT *\nFROM raw.orders, rwa.orders\n");
+        Project project = new ProjectLoader(Map.of()).load(dir, null);
+        assertThat(ProjectLoader.warnings(project)).extracting(Problem::toString).containsExactly(
+                "models/c.sql:2:18: no stream, pipeline or model of the project makes rwa.orders (did you mean 'raw.orders'?); "
+                        + "it must be in the lake when the model runs");
     }
 
     @Test

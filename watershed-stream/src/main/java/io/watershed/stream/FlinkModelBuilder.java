@@ -137,9 +137,11 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         PartitionSpec spec = spec(model, file, wanted);
         TableIdentifier targetId = TableIdentifier.of(namespace, model.name());
         org.apache.iceberg.Table target;
+        boolean created = false;
         if (iceberg.tableExists(targetId)) {
             target = iceberg.loadTable(targetId);
         } else {
+            created = true;
             target = iceberg.createTable(targetId, wanted, spec, Map.of("format-version", "2",
                     "write.parquet.compression-codec", "zstd", "watershed.model", model.name()));
             LOG.info("Created lake table {} for model '{}'", targetId, model.name());
@@ -150,6 +152,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         // the staging table starts as the target: same metadata, so the same column ids and the same location
         org.apache.iceberg.Table staging = iceberg.registerTable(stagingId,
                 ((HasTableOperations) target).operations().current().metadataFileLocation());
+        boolean published = false;
         try {
             boolean replaceAll = model.config().materialized() == Materialization.TABLE;
             checkEvolution(file, model, staging, wanted, replaceAll);
@@ -175,6 +178,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
                         PipelineRunner.rootMessage(e)), e);
             }
             JobClient job = result.getJobClient().orElseThrow();
+            long submitted = System.nanoTime();
             running.add(job);
             try {
                 job.getJobExecutionResult().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -201,13 +205,19 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
                 s.addedDataFiles(staging.io()).forEach(files::add);
             }
             long rows = files.stream().mapToLong(DataFile::recordCount).sum();
+            long finished = System.nanoTime();
             long snapshot = publish(file, model, target, staging, wanted, replaceAll, files, start, end, build);
+            published = true;
             long millis = (System.nanoTime() - t0) / 1_000_000;
-            LOG.info("Model '{}' built [{}]: {} rows in {} files, snapshot {}, {} ms", model.name(), build, rows, files.size(),
-                    snapshot, millis);
+            LOG.info("Model '{}' built [{}]: {} rows in {} files, snapshot {}, {} ms (planning and submission {} ms, job {} ms, "
+                    + "commit {} ms)", model.name(), build, rows, files.size(), snapshot, millis, (submitted - t0) / 1_000_000,
+                    (finished - submitted) / 1_000_000, (System.nanoTime() - finished) / 1_000_000);
             return new BuildResult(rows, files.size(), snapshot, millis);
         } finally {
             dropQuietly(iceberg, stagingId);
+            if (created && !published) {
+                dropQuietly(iceberg, targetId); // a first build that failed leaves no table behind, not even an empty one
+            }
         }
     }
 
@@ -444,7 +454,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         }
     }
 
-    /** Drops the catalog entry only: the staging table's files are the target's. */
+    /** Drops the catalog entry only: a staging table's files are its target's. */
     private static void dropQuietly(Catalog catalog, TableIdentifier id) {
         try {
             catalog.dropTable(id, false);
