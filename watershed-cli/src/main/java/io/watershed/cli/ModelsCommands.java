@@ -62,33 +62,52 @@ final class ModelsCommands {
 
     /** Follows a run with a progress bar until it ends; prints its steps; 0 when it succeeded. */
     static int follow(ApiClient api, JsonNode run, boolean wait) throws InterruptedException {
-        long id = run.path("id").asLong();
-        int steps = run.path("steps").size();
-        System.out.println("run " + id + ": " + steps + " step(s) " + (wait ? "" : "queued; follow it with `watershed runs`"));
+        return follow(api, List.of(run), wait);
+    }
+
+    /** Follows runs with one progress bar until they all end; prints their steps (or their grid); 0 when all succeeded. */
+    static int follow(ApiClient api, List<JsonNode> started, boolean wait) throws InterruptedException {
+        List<JsonNode> runs = new ArrayList<>(started);
+        int steps = runs.stream().mapToInt(r -> r.path("steps").size()).sum();
+        String ids = runs.size() == 1 ? "run " + runs.get(0).path("id").asLong()
+                : "runs " + runs.get(0).path("id").asLong() + "-" + runs.get(runs.size() - 1).path("id").asLong();
+        System.out.println(ids + ": " + steps + " step(s)" + (wait ? "" : " queued; follow them with `watershed runs`"));
         if (!wait) {
             return 0;
         }
-        try (ProgressBar progress = new ProgressBarBuilder().setTaskName("run " + id).setInitialMax(steps)
+        try (ProgressBar progress = new ProgressBarBuilder().setTaskName(ids).setInitialMax(steps)
                 .setStyle(ProgressBarStyle.ASCII).setUnit(" steps", 1).continuousUpdate().build()) {
-            while (!Set.of("success", "failed").contains(run.path("state").asText())) {
+            while (runs.stream().anyMatch(r -> !Set.of("success", "failed").contains(r.path("state").asText()))) {
                 Thread.sleep(500); // polling the API for progress: there is no push channel yet
-                run = request(api, "GET", "/v1/runs/" + id, null);
                 int done = 0;
                 List<String> running = new ArrayList<>();
-                for (JsonNode s : run.path("steps")) {
-                    String state = s.path("state").asText();
-                    if (Set.of("success", "failed", "upstream_failed").contains(state)) {
-                        done++;
-                    } else if (state.equals("running")) {
-                        running.add(s.path("model").asText());
+                for (int i = 0; i < runs.size(); i++) {
+                    if (!Set.of("success", "failed").contains(runs.get(i).path("state").asText())) {
+                        runs.set(i, request(api, "GET", "/v1/runs/" + runs.get(i).path("id").asLong(), null));
+                    }
+                    for (JsonNode s : runs.get(i).path("steps")) {
+                        String state = s.path("state").asText();
+                        if (Set.of("success", "failed", "upstream_failed").contains(state)) {
+                            done++;
+                        } else if (state.equals("running")) {
+                            running.add(s.path("model").asText() + " " + range(s));
+                        }
                     }
                 }
                 progress.stepTo(done);
                 progress.setExtraMessage(running.isEmpty() ? "" : "building " + String.join(", ", running));
             }
         }
-        printSteps(System.out, run);
-        return run.path("state").asText().equals("success") ? 0 : 1;
+        if (runs.size() <= 3) {
+            runs.forEach(r -> printSteps(System.out, r));
+        } else {
+            ArrayNode newestFirst = ApiClient.JSON.createArrayNode();
+            for (int i = runs.size() - 1; i >= 0; i--) {
+                newestFirst.add(runs.get(i));
+            }
+            printGrid(System.out, newestFirst);
+        }
+        return runs.stream().allMatch(r -> r.path("state").asText().equals("success")) ? 0 : 1;
     }
 
     static void printSteps(PrintStream out, JsonNode run) {
@@ -203,8 +222,8 @@ final class ModelsCommands {
         }
     }
 
-    @Command(name = "backfill", mixinStandardHelpOptions = true, description = "Build an incremental model once per partition "
-            + "from one date to another (both included), replacing each partition.")
+    @Command(name = "backfill", mixinStandardHelpOptions = true, description = "Rebuild an incremental model's partitions "
+            + "from one date to another (both included): one run per partition, each replacing its partition.")
     static final class Backfill implements Callable<Integer> {
         @Mixin
         ServerOptions server;
@@ -232,7 +251,9 @@ final class ModelsCommands {
             body.put("from", from.toString());
             body.put("to", to.toString());
             body.put("downstream", downstream);
-            return follow(api, request(api, "POST", "/v1/backfills", body), !noWait);
+            List<JsonNode> runs = new ArrayList<>();
+            request(api, "POST", "/v1/backfills", body).path("runs").forEach(runs::add);
+            return follow(api, runs, !noWait);
         }
     }
 

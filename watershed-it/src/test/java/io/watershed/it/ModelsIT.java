@@ -138,18 +138,26 @@ class ModelsIT {
                             + "(PARTITION BY d ORDER BY r DESC, product) AS rn FROM s) WHERE rn <= 3) SELECT t.product, count(*), "
                             + "round(sum(t.r), 2), max(s.o) FROM t JOIN s ON s.d = t.d AND s.product = t.product GROUP BY 1 ORDER BY 1"));
 
-            // backfill three days of the incremental model: one build, and one partition, per day
-            JsonNode backfill = awaitRun(http, http.post("/v1/backfills", """
-                    {"model": "daily_revenue", "from": "2026-11-01", "to": "2026-11-03"}""".getBytes(StandardCharsets.UTF_8)).json());
-            assertThat(backfill.path("state").asText()).as(backfill.toPrettyString()).isEqualTo("success");
-            assertThat(backfill.path("steps")).hasSize(3);
+            // backfill three days of the incremental model: one run, one build and one partition per day
+            JsonNode backfill = http.post("/v1/backfills", """
+                    {"model": "daily_revenue", "from": "2026-11-01", "to": "2026-11-03"}""".getBytes(StandardCharsets.UTF_8)).json();
+            assertThat(backfill.path("runs")).hasSize(3);
+            List<String> days = new ArrayList<>();
+            for (JsonNode started : backfill.path("runs")) {
+                JsonNode done = awaitRun(http, started);
+                assertThat(done.path("state").asText()).as(done.toPrettyString()).isEqualTo("success");
+                assertThat(done.path("steps")).hasSize(1);
+                days.add(done.path("steps").get(0).path("start").asText());
+            }
+            assertThat(days).containsExactly("2026-11-01T00:00", "2026-11-02T00:00", "2026-11-03T00:00");
             String perDay = "SELECT CAST(ts AS DATE), count(*), round(sum(amount), 2) FROM committed.raw.orders GROUP BY 1 ORDER BY 1";
             assertThat(http.rows("SELECT day, orders, round(revenue, 2) FROM models.daily_revenue ORDER BY 1"))
                     .isEqualTo(http.rows(perDay)).hasSize(3);
             assertThat(partitions(data, "daily_revenue")).containsExactly("day=2026-11-01", "day=2026-11-02", "day=2026-11-03");
             // the same day again replaces that partition only
             JsonNode again = awaitRun(http, http.post("/v1/backfills", """
-                    {"model": "daily_revenue", "from": "2026-11-02", "to": "2026-11-02"}""".getBytes(StandardCharsets.UTF_8)).json());
+                    {"model": "daily_revenue", "from": "2026-11-02", "to": "2026-11-02"}""".getBytes(StandardCharsets.UTF_8)).json()
+                    .path("runs").get(0));
             assertThat(again.path("state").asText()).isEqualTo("success");
             assertThat(http.rows("SELECT day, orders, round(revenue, 2) FROM models.daily_revenue ORDER BY 1")).isEqualTo(http.rows(perDay));
             assertThat(partitions(data, "daily_revenue")).hasSize(3);
@@ -194,11 +202,12 @@ class ModelsIT {
             JsonNode runs = http.get("/v1/runs").json().path("runs");
             List<String> states = new ArrayList<>();
             runs.forEach(r -> states.add(r.path("id").asLong() + ":" + r.path("trigger").asText() + ":" + r.path("state").asText()));
-            assertThat(states).containsExactly("4:manual:failed", "3:backfill:success", "2:backfill:success", "1:manual:success");
+            assertThat(states).containsExactly("6:manual:failed", "5:backfill:success", "4:backfill:success", "3:backfill:success",
+                    "2:backfill:success", "1:manual:success");
             JsonNode models = http.get("/v1/models").json().path("models");
             assertThat(models.toString()).contains("\"name\":\"daily_sales\"").contains("\"last_state\":\"failed\"")
                     .contains("\"schedule\":\"@daily\"");
-            assertThat(http.get("/v1/runs?model=daily_revenue").json().path("runs")).hasSize(3);
+            assertThat(http.get("/v1/runs?model=daily_revenue").json().path("runs")).hasSize(5);
         }
     }
 

@@ -56,8 +56,8 @@ public final class ModelScheduler implements AutoCloseable {
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
     /** Most runs one schedule starts at once when it catches up. */
     static final int MAX_CATCHUP_RUNS = 1000;
-    /** Most partitions one backfill builds. */
-    static final int MAX_BACKFILL_STEPS = 10_000;
+    /** Most partitions (and runs) one backfill makes. */
+    static final int MAX_BACKFILL_RUNS = 10_000;
 
     private final Map<String, ModelSpec> models;
     private final List<String> order;
@@ -190,13 +190,14 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     /**
-     * Starts a run that builds {@code model} once for each of its partitions from {@code from} to {@code to}
-     * (both included); with {@code downstream}, the models that read it follow: incremental ones for the same
-     * days, the others once.
+     * Backfills {@code model}: one run per partition from {@code from} to {@code to} (both included), like
+     * Airflow's backfill. With {@code downstream}, the models that read it follow in the same runs:
+     * an incremental one builds its partitions that the run's partition touches (each once, in the last
+     * run that touches it), a full-refresh one is rebuilt once, in the last run.
      *
-     * @throws WatershedException INVALID_INPUT for an unknown model, one that is not incremental, or a bad range
+     * @throws WatershedException INVALID_INPUT for a model that is not incremental or a bad range; UNKNOWN_MODEL
      */
-    public Run backfill(String model, LocalDate from, LocalDate to, boolean downstream) {
+    public List<Run> backfill(String model, LocalDate from, LocalDate to, boolean downstream) {
         ModelSpec spec = model(model);
         if (spec.config().materialized() != Materialization.INCREMENTAL) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot backfill model '" + model + "': it is materialized as "
@@ -207,31 +208,46 @@ public final class ModelScheduler implements AutoCloseable {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot backfill model '" + model + "': --to " + to
                     + " is before --from " + from);
         }
-        Set<String> selected = new LinkedHashSet<>(List.of(model));
-        if (downstream) {
-            selected.addAll(downstreamOf(model));
-        }
-        List<Step> steps = new ArrayList<>();
-        for (String name : order) {
-            if (!selected.contains(name)) {
-                continue;
+        ModelSpec.Grain grain = spec.config().grain();
+        LocalDateTime until = to.plusDays(1).atStartOfDay();
+        List<LocalDateTime> partitions = new ArrayList<>();
+        for (LocalDateTime p = grain.floor(from.atStartOfDay()); p.isBefore(until); p = grain.next(p)) {
+            partitions.add(p);
+            if (partitions.size() > MAX_BACKFILL_RUNS) {
+                throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot backfill model '" + model + "': " + from + " to "
+                        + to + " is more than " + MAX_BACKFILL_RUNS + " partitions; backfill it in parts");
             }
-            ModelSpec m = models.get(name);
-            if (m.config().materialized() == Materialization.INCREMENTAL) {
-                LocalDateTime end = to.plusDays(1).atStartOfDay();
-                for (LocalDateTime p = m.config().grain().floor(from.atStartOfDay()); p.isBefore(end); p = m.config().grain().next(p)) {
-                    steps.add(queued(name, p, m.config().grain().next(p)));
-                    if (steps.size() > MAX_BACKFILL_STEPS) {
-                        throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot backfill model '" + model + "': "
-                                + from + " to " + to + " is more than " + MAX_BACKFILL_STEPS + " partitions; backfill it in parts");
+        }
+        List<List<Step>> runs = new ArrayList<>();
+        partitions.forEach(p -> runs.add(new ArrayList<>(List.of(queued(model, p, grain.next(p))))));
+        if (downstream) {
+            Set<String> below = downstreamOf(model);
+            for (String name : order) {
+                if (!below.contains(name)) {
+                    continue;
+                }
+                ModelSpec m = models.get(name);
+                if (m.config().materialized() != Materialization.INCREMENTAL) {
+                    runs.get(runs.size() - 1).add(lastPeriodStep(m, clock.instant()));
+                    continue;
+                }
+                // each of its partitions goes to the last run whose partition it overlaps
+                Map<LocalDateTime, Integer> lastRun = new TreeMap<>();
+                for (int i = 0; i < partitions.size(); i++) {
+                    LocalDateTime end = grain.next(partitions.get(i));
+                    for (LocalDateTime q = m.config().grain().floor(partitions.get(i)); q.isBefore(end); q = m.config().grain().next(q)) {
+                        lastRun.put(q, i);
                     }
                 }
-            } else {
-                steps.add(lastPeriodStep(m, clock.instant()));
+                lastRun.forEach((q, i) -> runs.get(i).add(queued(name, q, m.config().grain().next(q))));
             }
         }
-        List<String> selection = new ArrayList<>(List.of(model + (downstream ? "+" : ""), "--from", from.toString(), "--to", to.toString()));
-        return start("backfill", selection, clock.instant(), steps);
+        List<String> selection = List.of(model + (downstream ? "+" : ""), "--from", from.toString(), "--to", to.toString());
+        List<Run> started = new ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) {
+            started.add(start("backfill", selection, partitions.get(i).toInstant(ZoneOffset.UTC), runs.get(i)));
+        }
+        return started;
     }
 
     /**

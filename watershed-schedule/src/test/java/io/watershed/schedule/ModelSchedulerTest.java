@@ -74,10 +74,14 @@ class ModelSchedulerTest {
         final Map<String, ErrorCode> failureCodes = new ConcurrentHashMap<>();
         final AtomicInteger concurrent = new AtomicInteger();
         final AtomicInteger maxConcurrent = new AtomicInteger();
+        final Map<String, AtomicInteger> perModel = new ConcurrentHashMap<>();
+        final AtomicInteger maxPerModel = new AtomicInteger();
 
         @Override
         public BuildResult build(ModelSpec model, LocalDateTime start, LocalDateTime end, String build, Duration timeout) {
             maxConcurrent.accumulateAndGet(concurrent.incrementAndGet(), Math::max);
+            AtomicInteger same = perModel.computeIfAbsent(model.name(), k -> new AtomicInteger());
+            maxPerModel.accumulateAndGet(same.incrementAndGet(), Math::max);
             try {
                 events.add("start " + model.name() + " " + start.toLocalDate());
                 Thread.sleep(50); // a build takes a while, so that overlapping builds would be seen
@@ -91,6 +95,7 @@ class ModelSchedulerTest {
                 Thread.currentThread().interrupt();
                 throw new WatershedException(ErrorCode.UNAVAILABLE, "interrupted");
             } finally {
+                same.decrementAndGet();
                 concurrent.decrementAndGet();
             }
         }
@@ -202,12 +207,20 @@ class ModelSchedulerTest {
         RecordingBuilder builder = new RecordingBuilder();
         Map<String, ModelSpec> models = models(model("a", null, false, 0), model("b", null, false, 0, "a"));
         try (ModelScheduler scheduler = scheduler(models, builder, 4, Clock.systemUTC(), "runs.db")) {
-            Run run = finished(scheduler, scheduler.backfill("a", LocalDate.parse("2026-11-01"), LocalDate.parse("2026-11-03"), true).id());
-            assertThat(run.state()).isEqualTo("success");
-            assertThat(run.steps()).extracting(s -> s.model() + " " + s.start().toLocalDate()).containsExactly(
-                    "a 2026-11-01", "a 2026-11-02", "a 2026-11-03", "b 2026-11-01", "b 2026-11-02", "b 2026-11-03");
+            List<Run> runs = scheduler.backfill("a", LocalDate.parse("2026-11-01"), LocalDate.parse("2026-11-03"), true);
+            List<String> built = new ArrayList<>();
+            for (Run started : runs) {
+                Run run = finished(scheduler, started.id());
+                assertThat(run.state()).isEqualTo("success");
+                assertThat(run.trigger()).isEqualTo("backfill");
+                assertThat(run.logicalTime()).isEqualTo(run.steps().get(0).start().toInstant(ZoneOffset.UTC));
+                built.add(run.steps().stream().map(s -> s.model() + " " + s.start().toLocalDate()).toList().toString());
+            }
+            // one run per partition, the model that reads it following in each
+            assertThat(built).containsExactly("[a 2026-11-01, b 2026-11-01]", "[a 2026-11-02, b 2026-11-02]",
+                    "[a 2026-11-03, b 2026-11-03]");
             // four builds may run at once, but never two of the same model
-            assertThat(builder.maxConcurrent.get()).isEqualTo(1);
+            assertThat(builder.maxPerModel.get()).isEqualTo(1);
             assertThatThrownBy(() -> scheduler.backfill("a", LocalDate.parse("2026-11-03"), LocalDate.parse("2026-11-01"), false))
                     .hasMessageContaining("--to 2026-11-01 is before --from 2026-11-03");
         }

@@ -106,8 +106,11 @@ final class ModelsApi {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot backfill: the body has no \"model\"; send "
                     + "{\"model\": \"daily_top\", \"from\": \"2026-11-01\", \"to\": \"2026-11-07\"}");
         }
-        ctx.status(202).json(runJson(scheduler().backfill(model, date(body, "from"), date(body, "to"),
-                body.path("downstream").asBoolean(false))));
+        List<Map<String, Object>> runs = new ArrayList<>();
+        for (Run run : scheduler().backfill(model, date(body, "from"), date(body, "to"), body.path("downstream").asBoolean(false))) {
+            runs.add(runJson(run));
+        }
+        ctx.status(202).json(Map.of("runs", runs));
     }
 
     private static LocalDate date(JsonNode body, String field) {
