@@ -182,6 +182,10 @@ class ModelsIT {
                 assertThat(step(failed, downstream).path("state").asText()).isEqualTo("upstream_failed");
                 assertThat(step(failed, downstream).path("error").asText()).contains("daily_sales");
             }
+            String metrics = http.get("/metrics").body();
+            assertThat(metrics).contains("watershed_model_builds_total{model=\"daily_sales\",outcome=\"failure\"} 1.0")
+                    .contains("watershed_model_builds_total{model=\"daily_revenue\",outcome=\"success\"} 5.0")
+                    .contains("watershed_model_rows_written_total{model=\"daily_top\"} 9.0");
             // checks on demand say the same
             JsonNode tested = http.post("/v1/checks/run", "{\"table\": \"models.daily_sales\"}".getBytes(StandardCharsets.UTF_8)).json();
             assertThat(tested.path("passed").asBoolean()).isFalse();

@@ -62,7 +62,7 @@ final class ModelLoader {
     ModelLoader(ProjectLoader loader, Path directory, Settings.ModelSettings defaults, Map<String, String> schedules,
             List<Problem> problems) {
         this.loader = loader;
-        this.directory = directory;
+        this.directory = directory.toAbsolutePath().normalize(); // so that it relativizes the absolute paths of models
         this.defaults = defaults;
         this.schedules = schedules;
         this.problems = problems;

@@ -49,7 +49,8 @@ class ModelLoaderTest {
                 """);
         write("models/top.sql", "SELECT * FROM daily JOIN models.daily AS d2 ON TRUE -- reads daily twice\n");
         write("models/top.yaml", "schedule: nightly\ntimeout: 10m\ndescription: the best days\n");
-        Project project = new ProjectLoader(Map.of()).load(dir, null);
+        // as `watershed up --project some/dir` gives it: a relative path
+        Project project = new ProjectLoader(Map.of()).load(Path.of("").toAbsolutePath().relativize(dir), null);
 
         ModelSpec daily = project.models().get("daily");
         assertThat(daily.config().materialized()).isEqualTo(ModelSpec.Materialization.INCREMENTAL);

@@ -118,7 +118,8 @@ final class CheckRunner {
         Instant newest = instant(value.toString());
         Duration age = Duration.between(newest, clock.instant());
         if (age.compareTo(maxAge) <= 0) {
-            return result(check, "pass", 0, List.of(), List.of(), "newest " + column + " " + value + " is " + age.toSeconds() + " s old");
+            return result(check, "pass", 0, List.of(), List.of(), "newest " + column + " " + value + " is " + human(age) + " old, "
+                    + "within " + human(maxAge));
         }
         return result(check, check.warnOnly() ? "warn" : "fail", 1, List.of("newest"), List.of(List.of(value.toString())),
                 "newest " + column + " is " + value + ", " + human(age) + " old; expected at most " + human(maxAge));

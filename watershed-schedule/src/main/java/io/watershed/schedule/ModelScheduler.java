@@ -78,6 +78,18 @@ public final class ModelScheduler implements AutoCloseable {
     private final Map<String, ScheduleGroup> groups = new TreeMap<>();
     private final Thread coordinator;
     private volatile boolean closed;
+    private final Map<String, ModelStats> stats = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Per model, since the platform started: builds by outcome, the last successful build. */
+    public static final class ModelStats {
+        public final java.util.concurrent.atomic.AtomicLong succeeded = new java.util.concurrent.atomic.AtomicLong();
+        public final java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+        public final java.util.concurrent.atomic.AtomicLong rows = new java.util.concurrent.atomic.AtomicLong();
+        /** Epoch seconds of the end of the last successful build, 0 before one. */
+        public volatile double lastSuccess;
+        public volatile double lastDurationSeconds;
+        public volatile int running;
+    }
 
     private record ScheduleGroup(String schedule, ExecutionTime times, List<String> models, boolean catchup) {}
 
@@ -99,6 +111,7 @@ public final class ModelScheduler implements AutoCloseable {
             QueryEngine query, LakeCatalog lake, Path database, Clock clock) {
         this.models = Map.copyOf(models);
         this.order = dependencyOrder(models);
+        models.keySet().forEach(name -> stats.put(name, new ModelStats()));
         this.checks = List.copyOf(checks);
         this.settings = settings;
         this.builder = builder;
@@ -319,6 +332,11 @@ public final class ModelScheduler implements AutoCloseable {
         }
     }
 
+    /** Build counts per model, for metrics. */
+    public Map<String, ModelStats> stats() {
+        return stats;
+    }
+
     /** The project's models in dependency order (every model after those it reads). */
     public List<ModelSpec> models() {
         return order.stream().map(models::get).toList();
@@ -492,6 +510,8 @@ public final class ModelScheduler implements AutoCloseable {
     private void execute(long runId, Step step) {
         ModelSpec model = models.get(step.model());
         String build = "run " + runId + " " + step.model() + " " + step.start();
+        ModelStats counters = stats.get(step.model());
+        counters.running++;
         Step outcome;
         try {
             BuildResult result = builder.build(model, step.start(), step.end(), build, model.config().timeout());
@@ -529,6 +549,15 @@ public final class ModelScheduler implements AutoCloseable {
             LOG.error("Model '{}' build hit {}", step.model(), e.toString(), e);
             outcome = new Step(step.model(), step.start(), step.end(), Runs.FAILED, step.attempts(), step.startedAt(),
                     Optional.of(clock.instant()), OptionalLong.empty(), Optional.of(e.toString()), List.of(), Optional.empty());
+        }
+        counters.running--;
+        if (outcome.state().equals(Runs.SUCCESS)) {
+            counters.succeeded.incrementAndGet();
+            counters.rows.addAndGet(outcome.rows().orElse(0));
+            counters.lastSuccess = clock.millis() / 1000.0;
+            counters.lastDurationSeconds = Duration.between(step.startedAt().orElse(clock.instant()), clock.instant()).toMillis() / 1000.0;
+        } else {
+            counters.failed.incrementAndGet();
         }
         synchronized (lock) {
             inFlight--;

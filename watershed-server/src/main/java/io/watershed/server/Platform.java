@@ -175,6 +175,7 @@ public final class Platform implements AutoCloseable {
                         lake, this.dataDirectory.resolve("schedule.db"), java.time.Clock.systemUTC());
                 scheduler = java.util.Optional.of(models);
                 started.push(models);
+                modelMetrics(models);
                 if (builder != null) {
                     started.push(builder); // stops first: cancels the builds in flight, whose steps then fail
                 }
@@ -253,6 +254,26 @@ public final class Platform implements AutoCloseable {
                     .tag("pipeline", name).description("Records in the pipeline's input streams past its last checkpoint")
                     .register(meters);
         }
+    }
+
+    /** Per model: builds by outcome, rows written, the last successful build and its duration. */
+    private void modelMetrics(ModelScheduler models) {
+        models.stats().forEach((name, stats) -> {
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.model.builds", stats, s -> s.succeeded.get())
+                    .tag("model", name).tag("outcome", "success").description("Model builds by outcome (checks included)")
+                    .register(meters);
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.model.builds", stats, s -> s.failed.get())
+                    .tag("model", name).tag("outcome", "failure").description("Model builds by outcome (checks included)")
+                    .register(meters);
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.model.rows.written", stats, s -> s.rows.get())
+                    .tag("model", name).description("Rows written by successful builds").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.model.last.success.timestamp.seconds", stats, s -> s.lastSuccess)
+                    .tag("model", name).description("When the last successful build ended (0: none since the start)").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.model.last.duration.seconds", stats, s -> s.lastDurationSeconds)
+                    .tag("model", name).description("How long the last successful build took").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.model.running", stats, s -> s.running)
+                    .tag("model", name).description("Builds of the model in flight").register(meters);
+        });
     }
 
     /** Streams created on first use live on as topics; start their lake writers again. */
