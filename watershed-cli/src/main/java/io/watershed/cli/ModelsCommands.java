@@ -45,12 +45,12 @@ final class ModelsCommands {
             throw new IllegalStateException(e);
         }
         if (response.statusCode() / 100 != 2) {
-            ErrorCode code = switch (response.statusCode()) {
-                case 404 -> ErrorCode.UNKNOWN_MODEL;
-                case 409 -> ErrorCode.CONFLICT;
-                case 400 -> ErrorCode.INVALID_INPUT;
-                default -> ErrorCode.UNAVAILABLE;
-            };
+            ErrorCode code = ErrorCode.UNAVAILABLE;
+            try {
+                code = ErrorCode.valueOf(ApiClient.JSON.readTree(response.body()).path("error").path("code").asText(""));
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                // not the platform's error shape: a proxy, or another server
+            }
             throw new WatershedException(code, ApiClient.errorMessage(response));
         }
         try {

@@ -120,6 +120,10 @@ final class ModelLoader {
         Set<String> produced = producedTables(streams, pipelines);
         for (Map.Entry<String, String> model : sql.entrySet()) {
             String shown = directory.relativize(paths.get(model.getKey())).toString();
+            if (produced.contains(defaults.namespace() + "." + model.getKey())) {
+                problems.add(new Problem(shown, 1, 1, "model '" + model.getKey() + "' would build " + defaults.namespace() + "."
+                        + model.getKey() + ", which a pipeline writes; rename the model or the pipeline's table"));
+            }
             List<TableRef> references = new ArrayList<>();
             for (SqlReferences.Reference ref : SqlReferences.of(model.getValue())) {
                 resolve(ref, shown, sql.keySet(), produced, streams).ifPresent(references::add);
@@ -563,6 +567,9 @@ final class ModelLoader {
                 if (a.containsKey("values")) {
                     reader.list(a.get("values").getValueNode(), "values").ifPresent(l -> l.forEach(n -> reader.string(n)
                             .ifPresent(values::add)));
+                    if (values.isEmpty()) {
+                        reader.problem(a.get("values").getValueNode(), "accepted_values needs at least one value");
+                    }
                 }
                 if (kind == CheckSpec.Kind.ROW_COUNT) {
                     if (a.isEmpty()) {

@@ -99,6 +99,16 @@ class ModelLoaderTest {
     }
 
     @Test
+    void refusesAModelWhoseTableAPipelineWrites() throws IOException {
+        write("watershed.yaml", "name: shop\n");
+        write("streams/orders.yaml", "name: orders\n");
+        write("pipelines/p.sql", "INSERT INTO models.totals SELECT 1 FROM streams.orders;\n");
+        write("models/totals.sql", "SELECT 1 AS one\n");
+        assertThat(problems()).containsExactly("models/totals.sql:1:1: model 'totals' would build models.totals, which a pipeline "
+                + "writes; rename the model or the pipeline's table");
+    }
+
+    @Test
     void warnsOfTablesNoPartOfTheProjectMakes() throws IOException {
         write("watershed.yaml", "name: shop\n");
         write("streams/orders.yaml", "name: orders\n");

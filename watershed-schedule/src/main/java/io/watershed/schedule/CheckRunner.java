@@ -48,6 +48,9 @@ final class CheckRunner {
             };
         } catch (WatershedException e) {
             return result(check, "error", 0, List.of(), List.of(), "cannot run the check: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // e.g. a freshness column whose values are not dates or timestamps
+            return result(check, "error", 0, List.of(), List.of(), "cannot run the check: " + e);
         }
     }
 

@@ -91,12 +91,15 @@ public final class ModelScheduler implements AutoCloseable {
         public volatile int running;
     }
 
-    private record ScheduleGroup(String schedule, ExecutionTime times, List<String> models, boolean catchup) {}
+    private record ScheduleGroup(String schedule, ExecutionTime times, List<String> models) {}
 
     /** A run being executed: its steps with mutable state, in dependency order. */
     private static final class ActiveRun {
         Run run;
         final List<Step> steps;
+        /** The runs of one backfill, in partition order: a step also waits for the upstream steps of the runs before it. */
+        List<ActiveRun> group;
+        int index;
 
         ActiveRun(Run run) {
             this.run = run;
@@ -132,7 +135,7 @@ public final class ModelScheduler implements AutoCloseable {
         bySchedule.forEach((schedule, names) -> {
             ModelSpec first = models.get(names.get(0));
             groups.put(schedule, new ScheduleGroup(schedule, ExecutionTime.forCron(CRON.parse(first.config().cron().orElseThrow())),
-                    names, names.stream().anyMatch(n -> models.get(n).config().catchup())));
+                    names));
         });
         failUnfinished();
         Instant now = clock.instant();
@@ -257,8 +260,16 @@ public final class ModelScheduler implements AutoCloseable {
         }
         List<String> selection = List.of(model + (downstream ? "+" : ""), "--from", from.toString(), "--to", to.toString());
         List<Run> started = new ArrayList<>();
-        for (int i = 0; i < runs.size(); i++) {
-            started.add(start("backfill", selection, partitions.get(i).toInstant(ZoneOffset.UTC), runs.get(i)));
+        List<ActiveRun> group = new ArrayList<>();
+        synchronized (lock) { // all runs and their grouping in place before the coordinator looks at any
+            for (int i = 0; i < runs.size(); i++) {
+                Run run = start("backfill", selection, partitions.get(i).toInstant(ZoneOffset.UTC), runs.get(i));
+                ActiveRun a = active.get(run.id());
+                a.group = group;
+                a.index = i;
+                group.add(a);
+                started.add(run);
+            }
         }
         return started;
     }
@@ -421,20 +432,46 @@ public final class ModelScheduler implements AutoCloseable {
             if (due.isEmpty()) {
                 continue;
             }
-            List<Instant> fires = group.catchup() ? due : List.of(due.get(due.size() - 1));
             if (due.size() > 1) {
-                LOG.info("Schedule '{}' missed {} fire time(s) while the platform was down; {}", group.schedule(), due.size(),
-                        group.catchup() ? "catching up on each" : "running the latest only (catchup: false)");
+                LOG.info("Schedule '{}' missed {} fire time(s) while the platform was down; incremental models with catchup "
+                        + "build each missed period, the others the latest only", group.schedule(), due.size());
             }
-            for (Instant fire : fires) {
+            for (int k = 0; k < due.size(); k++) {
+                boolean latest = k == due.size() - 1;
+                Instant fire = due.get(k);
+                Instant previous = k == 0 ? last.get() : due.get(k - 1);
                 List<Step> steps = new ArrayList<>();
                 for (String name : group.models()) {
-                    steps.add(lastPeriodStep(models.get(name), fire));
+                    ModelSpec m = models.get(name);
+                    boolean catchesUp = m.config().catchup() && m.config().materialized() == Materialization.INCREMENTAL;
+                    if (latest || catchesUp) {
+                        steps.addAll(periodSteps(m, catchesUp || due.size() == 1 ? previous : due.get(due.size() - 2), fire));
+                    }
                 }
                 store.setLastFire(group.schedule(), fire);
-                start("schedule", List.of(group.schedule()), fire, steps);
+                if (!steps.isEmpty()) {
+                    start("schedule", List.of(group.schedule()), fire, steps);
+                }
             }
         }
+    }
+
+    /**
+     * What a scheduled run builds of a model: a full refresh once; an incremental model every period of its
+     * grain that ended between the previous fire and this one (a weekly schedule of a daily model: seven).
+     */
+    private static List<Step> periodSteps(ModelSpec model, Instant previousFire, Instant fire) {
+        if (model.config().materialized() != Materialization.INCREMENTAL) {
+            return List.of(lastPeriodStep(model, fire));
+        }
+        ModelSpec.Grain grain = model.config().grain();
+        LocalDateTime end = grain.floor(LocalDateTime.ofInstant(fire, ZoneOffset.UTC));
+        List<Step> steps = new ArrayList<>();
+        for (LocalDateTime p = grain.floor(LocalDateTime.ofInstant(previousFire, ZoneOffset.UTC)); p.isBefore(end)
+                && steps.size() < MAX_BACKFILL_RUNS; p = grain.next(p)) {
+            steps.add(queued(model.name(), p, grain.next(p)));
+        }
+        return steps;
     }
 
     /** Starts every step that may start; returns how long until a retry is due, in ms. */
@@ -485,10 +522,14 @@ public final class ModelScheduler implements AutoCloseable {
         return wait;
     }
 
-    /** Steps of the run whose models the step's model reads. */
+    /**
+     * Steps of the run whose models the step's model reads; in a backfill, also those of the backfill's earlier
+     * runs (a downstream partition, or a full refresh in the last run, reads every partition built before it).
+     */
     private List<Step> upstreamSteps(ActiveRun run, Step step) {
         Set<String> upstream = new HashSet<>(models.get(step.model()).upstreamModels());
-        return run.steps.stream().filter(s -> upstream.contains(s.model())).toList();
+        List<ActiveRun> scope = run.group == null ? List.of(run) : run.group.subList(0, run.index + 1);
+        return scope.stream().flatMap(r -> r.steps.stream()).filter(s -> upstream.contains(s.model())).toList();
     }
 
     private void finishIfDone(ActiveRun run) {
@@ -515,7 +556,12 @@ public final class ModelScheduler implements AutoCloseable {
         Step outcome;
         try {
             BuildResult result = builder.build(model, step.start(), step.end(), build, model.config().timeout());
-            lake.refresh(model.config().namespace(), model.name());
+            // published: what follows never rebuilds it
+            try {
+                lake.refresh(model.config().namespace(), model.name());
+            } catch (RuntimeException e) {
+                LOG.warn("Cannot refresh the query view of {} after its build: {}", model.table(), e.toString());
+            }
             List<CheckResult> results = checkRunner.run(checks.stream().filter(c -> c.table().equals(model.table())).toList());
             Optional<CheckResult> blocking = results.stream().filter(CheckResult::blocks).findFirst();
             Instant now = clock.instant();
@@ -563,13 +609,20 @@ public final class ModelScheduler implements AutoCloseable {
             inFlight--;
             building.remove(step.model());
             ActiveRun run = active.get(runId);
-            if (run != null) {
-                for (int i = 0; i < run.steps.size(); i++) {
-                    Step s = run.steps.get(i);
-                    if (s.model().equals(step.model()) && s.start().equals(step.start())) {
-                        set(run, i, outcome);
+            try {
+                if (run != null) {
+                    for (int i = 0; i < run.steps.size(); i++) {
+                        Step s = run.steps.get(i);
+                        if (s.model().equals(step.model()) && s.start().equals(step.start())) {
+                            set(run, i, outcome);
+                        }
                     }
                 }
+            } catch (IllegalStateException e) {
+                if (!closed) {
+                    throw e;
+                }
+                LOG.info("Model '{}' ended as the platform stopped; its run is marked failed at the next start", step.model());
             }
             lock.notifyAll();
         }
@@ -694,6 +747,11 @@ public final class ModelScheduler implements AutoCloseable {
             lock.notifyAll();
         }
         coordinator.interrupt();
+        try {
+            coordinator.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         workers.shutdown();
         try {
             // builds in flight are cancelled by the builder's own close; wait for their steps to be recorded

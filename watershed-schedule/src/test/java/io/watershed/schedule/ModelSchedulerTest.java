@@ -124,13 +124,17 @@ class ModelSchedulerTest {
     };
 
     static ModelSpec model(String name, String schedule, boolean catchup, int retries, String... upstream) {
+        return model(name, schedule, "0 0 * * *", catchup, retries, upstream);
+    }
+
+    static ModelSpec model(String name, String schedule, String cron, boolean catchup, int retries, String... upstream) {
         List<ModelSpec.TableRef> refs = new ArrayList<>();
         for (String u : upstream) {
             refs.add(new ModelSpec.TableRef("models", u, true, 1, 15));
         }
         return new ModelSpec(name, Path.of("models", name + ".sql"), "SELECT 1", new ModelSpec.Config("models",
                 ModelSpec.Materialization.INCREMENTAL, Optional.of("day"), ModelSpec.Grain.DAY, Optional.ofNullable(schedule),
-                Optional.ofNullable(schedule).map(s -> "0 0 * * *"), catchup, retries, Duration.ofMillis(100), Duration.ofMinutes(1),
+                Optional.ofNullable(schedule).map(s -> cron), catchup, retries, Duration.ofMillis(100), Duration.ofMinutes(1),
                 Optional.empty()), refs);
     }
 
@@ -262,6 +266,19 @@ class ModelSchedulerTest {
                                 LocalDateTime.parse("2026-11-24T00:00"), LocalDateTime.parse("2026-11-25T00:00"))
                         : List.of(LocalDateTime.parse("2026-11-22T00:00"), LocalDateTime.parse("2026-11-25T00:00")));
             }
+        }
+    }
+
+    @Test
+    void aWeeklyScheduleOfADailyModelBuildsTheSevenDaysOfTheWeek() throws Exception {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:30:00Z")); // a Sunday
+        Map<String, ModelSpec> models = models(model("daily", "@weekly", "0 0 * * 0", false, 0));
+        try (ModelScheduler scheduler = scheduler(models, new RecordingBuilder(), 1, clock, "runs.db")) {
+            clock.now.set(Instant.parse("2026-11-29T00:00:01Z"));
+            await("the weekly fire", () -> !scheduler.runs(Optional.empty(), 10).isEmpty());
+            Run run = finished(scheduler, scheduler.runs(Optional.empty(), 10).get(0).id());
+            assertThat(run.steps()).extracting(s -> s.start().toLocalDate().toString()).containsExactly("2026-11-22", "2026-11-23",
+                    "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28");
         }
     }
 

@@ -83,7 +83,13 @@ final class ModelsApi {
     }
 
     private void runs(Context ctx) {
-        int limit = Optional.ofNullable(ctx.queryParam("limit")).map(Integer::parseInt).orElse(25);
+        int limit;
+        try {
+            limit = Optional.ofNullable(ctx.queryParam("limit")).map(Integer::parseInt).orElse(25);
+        } catch (NumberFormatException e) {
+            throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot list runs: limit must be a number, got '"
+                    + ctx.queryParam("limit") + "'");
+        }
         List<Map<String, Object>> out = new ArrayList<>();
         for (Run run : scheduler().runs(Optional.ofNullable(ctx.queryParam("model")).filter(m -> !m.isBlank()),
                 Math.max(1, Math.min(limit, 1000)))) {

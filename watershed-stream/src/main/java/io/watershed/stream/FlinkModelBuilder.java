@@ -47,6 +47,7 @@ import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.flink.CatalogLoader;
 import org.apache.iceberg.flink.FlinkSchemaUtil;
 import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.TypeUtil;
 import org.apache.iceberg.types.Types;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,16 +115,27 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         conf.set(CoreOptions.DEFAULT_PARALLELISM, context.parallelism());
         conf.setString("restart-strategy.type", "none"); // the scheduler retries a failed build as a whole
         TableEnvironment env = runtime.batchEnvironment(conf);
-        StringBuilder ddl = new StringBuilder("CREATE CATALOG ").append(StreamTables.quote(context.catalogName()))
-                .append(" WITH (\n  'type' = 'iceberg'");
-        context.catalogProperties().forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
-        env.executeSql(ddl.append("\n)").toString());
-        env.useCatalog(context.catalogName());
-        env.useDatabase(model.config().namespace());
-        for (Path jar : context.functionJars()) {
-            env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
+        env.executeSql(StreamTables.icebergCatalogDdl(context.catalogName(), context.catalogProperties()));
+        try {
+            env.useCatalog(context.catalogName());
+            env.useDatabase(model.config().namespace());
+            for (Path jar : context.functionJars()) {
+                env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
+            }
+            return build(env, iceberg, namespace, model, file, start, end, build, timeout, t0);
+        } finally {
+            // unregistering closes the catalog (and its connection to the catalog database): one per build otherwise piles up
+            try {
+                env.useCatalog("default_catalog");
+                env.executeSql("DROP CATALOG IF EXISTS " + StreamTables.quote(context.catalogName()));
+            } catch (RuntimeException e) {
+                LOG.debug("Cannot drop the build's catalog: {}", e.toString());
+            }
         }
+    }
 
+    private BuildResult build(TableEnvironment env, Catalog iceberg, Namespace namespace, ModelSpec model, String file,
+            LocalDateTime start, LocalDateTime end, String build, Duration timeout, long t0) {
         Table query;
         // Flink reserves RAW (a type) and MODELS (SHOW MODELS) as keywords: the lake's namespaces are quoted for it
         SqlScript.Statement statement = new SqlScript.Statement(render(model.sql(), start, end), 1, 1)
@@ -133,27 +145,35 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         } catch (RuntimeException e) {
             throw new WatershedException(ErrorCode.INVALID_CONFIG, located(file, statement, e), e);
         }
-        Schema wanted = optional(FlinkSchemaUtil.convert(query.getResolvedSchema()));
-        PartitionSpec spec = spec(model, file, wanted);
+        Schema converted = optional(FlinkSchemaUtil.convert(query.getResolvedSchema()));
+        PartitionSpec spec = spec(model, file, converted);
         TableIdentifier targetId = TableIdentifier.of(namespace, model.name());
         org.apache.iceberg.Table target;
         boolean created = false;
         if (iceberg.tableExists(targetId)) {
             target = iceberg.loadTable(targetId);
+            String owner = target.properties().get("watershed.model");
+            if (!model.name().equals(owner)) {
+                throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": the lake table " + model.table() + " exists and "
+                        + (owner == null ? "was not made by a model" : "was made by model '" + owner + "'") + "; a build would "
+                        + "replace its contents. Rename the model, or move the table out of the way");
+            }
         } else {
             created = true;
-            target = iceberg.createTable(targetId, wanted, spec, Map.of("format-version", "2",
+            target = iceberg.createTable(targetId, converted, spec, Map.of("format-version", "2",
                     "write.parquet.compression-codec", "zstd", "watershed.model", model.name()));
             LOG.info("Created lake table {} for model '{}'", targetId, model.name());
         }
-        dropStaging(iceberg, model.name());
+        // the result's columns with the ids the table gives the same names (nested fields included), so that types compare
+        Schema wanted = TypeUtil.reassignOrRefreshIds(converted, target.schema());
         TableIdentifier stagingId = TableIdentifier.of(STAGING, model.name() + "__" + build.replaceAll("[^A-Za-z0-9_]", "_")
                 + "_" + Long.toHexString(System.nanoTime()));
-        // the staging table starts as the target: same metadata, so the same column ids and the same location
-        org.apache.iceberg.Table staging = iceberg.registerTable(stagingId,
-                ((HasTableOperations) target).operations().current().metadataFileLocation());
         boolean published = false;
         try {
+            dropStaging(iceberg, model.name());
+            // the staging table starts as the target: same metadata, so the same column ids and the same location
+            org.apache.iceberg.Table staging = iceberg.registerTable(stagingId,
+                    ((HasTableOperations) target).operations().current().metadataFileLocation());
             boolean replaceAll = model.config().materialized() == Materialization.TABLE;
             checkEvolution(file, model, staging, wanted, replaceAll);
             evolve(staging.updateSchema(), staging.schema(), wanted, replaceAll).commit();
@@ -180,6 +200,9 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
             JobClient job = result.getJobClient().orElseThrow();
             long submitted = System.nanoTime();
             running.add(job);
+            if (closed) {
+                job.cancel(); // the platform began to stop while this job was being submitted
+            }
             try {
                 job.getJobExecutionResult().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
@@ -206,7 +229,14 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
             }
             long rows = files.stream().mapToLong(DataFile::recordCount).sum();
             long finished = System.nanoTime();
-            long snapshot = publish(file, model, target, staging, wanted, replaceAll, files, start, end, build);
+            long snapshot;
+            try {
+                snapshot = publish(file, model, target, staging, wanted, replaceAll, files, start, end, build);
+            } catch (org.apache.iceberg.exceptions.CommitStateUnknownException e) {
+                published = true; // it may have landed: keep the table
+                throw new WatershedException(ErrorCode.INTERNAL, file + ": the catalog did not say whether the build's commit "
+                        + "landed (" + e.getMessage() + "); query " + model.table() + " to see, and run the model again", e);
+            }
             published = true;
             long millis = (System.nanoTime() - t0) / 1_000_000;
             LOG.info("Model '{}' built [{}]: {} rows in {} files, snapshot {}, {} ms (planning and submission {} ms, job {} ms, "
@@ -230,7 +260,8 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         if (!layout(tx.table().spec()).equals(layout(staging.spec()))) {
             respec(tx.updateSpec(), tx.table().spec(), staging.spec()).commit();
         }
-        if (!tx.table().schema().sameSchema(staging.schema()) || tx.table().schema().schemaId() != staging.schema().schemaId()) {
+        if (!tx.table().schema().sameSchema(staging.schema()) || tx.table().schema().schemaId() != staging.schema().schemaId()
+                || tx.table().spec().specId() != staging.spec().specId()) {
             throw new WatershedException(ErrorCode.CONFLICT, file + ": the table " + model.table() + " changed while the build "
                     + "ran; nothing was written, run it again");
         }
@@ -250,10 +281,14 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
             overwrite.commit();
             tx.commitTransaction();
         } catch (ValidationException e) {
-            String column = model.config().partitionBy().orElse("");
-            throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": the build for " + start + " to " + end + " returned "
-                    + "rows whose " + column + " lies outside that range, so it would overwrite other partitions; filter the "
-                    + "inputs with {{ start }} and {{ end }} (" + e.getMessage() + ")", e);
+            if (!replaceAll && String.valueOf(e.getMessage()).contains("do not match")) {
+                String column = model.config().partitionBy().orElse("");
+                throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": the build for " + start + " to " + end + " returned "
+                        + "rows whose " + column + " lies outside that range (or is null), so it would overwrite other partitions; "
+                        + "filter the inputs with {{ start }} and {{ end }} (" + e.getMessage() + ")", e);
+            }
+            throw new WatershedException(ErrorCode.CONFLICT, file + ": the commit of " + model.table() + " was refused: "
+                    + e.getMessage() + "; nothing was written, run it again", e);
         }
         target.refresh();
         return target.currentSnapshot().snapshotId();
@@ -274,9 +309,9 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         }
     }
 
+    /** Whether Iceberg promotes {@code from} to {@code to} in place (int to long, float to double, a wider decimal). */
     private static boolean widens(Type from, Type to) {
-        return from.typeId() == Type.TypeID.INTEGER && to.typeId() == Type.TypeID.LONG
-                || from.typeId() == Type.TypeID.FLOAT && to.typeId() == Type.TypeID.DOUBLE;
+        return from.isPrimitiveType() && to.isPrimitiveType() && TypeUtil.isPromotionAllowed(from, to.asPrimitiveType());
     }
 
     /**
@@ -409,9 +444,22 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
             m.appendReplacement(out, Matcher.quoteReplacement(literal));
         }
         m.appendTail(out);
-        String text = out.toString();
-        // a final ';' (comments after it allowed) ends the statement; Flink's sqlQuery takes none
-        return text.replaceFirst("(?s);(\\s*(--[^\n]*)?)*\\s*$", "");
+        return withoutFinalSemicolon(out.toString());
+    }
+
+    /** A final ';' (blank and comment lines after it allowed) ends the statement; Flink's sqlQuery takes none. */
+    static String withoutFinalSemicolon(String sql) {
+        String[] lines = sql.split("\n", -1);
+        int last = lines.length - 1;
+        while (last > 0 && (lines[last].isBlank() || lines[last].strip().startsWith("--"))) {
+            last--;
+        }
+        Matcher end = Pattern.compile(";\\s*(--.*)?$").matcher(lines[last]);
+        if (!end.find()) {
+            return sql;
+        }
+        lines[last] = lines[last].substring(0, end.start());
+        return String.join("\n", java.util.Arrays.copyOf(lines, last + 1));
     }
 
     private static String located(String file, SqlScript.Statement statement, RuntimeException e) {

@@ -603,10 +603,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
             return;
         }
-        StringBuilder ddl = new StringBuilder("CREATE CATALOG ").append(StreamTables.quote(context.catalogName()))
-                .append(" WITH (\n  'type' = 'iceberg'");
-        context.catalogProperties().forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
-        env.executeSql(ddl.append("\n)").toString());
+        env.executeSql(StreamTables.icebergCatalogDdl(context.catalogName(), context.catalogProperties()));
         env.useCatalog(context.catalogName());
     }
 

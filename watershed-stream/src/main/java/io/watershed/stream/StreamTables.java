@@ -136,4 +136,11 @@ final class StreamTables {
             default -> "STRING";
         };
     }
+
+    /** {@code CREATE CATALOG} of the lake's Iceberg catalog in a Flink table environment, under the lake's own name. */
+    static String icebergCatalogDdl(String name, java.util.Map<String, String> properties) {
+        StringBuilder ddl = new StringBuilder("CREATE CATALOG ").append(quote(name)).append(" WITH (\n  'type' = 'iceberg'");
+        properties.forEach((k, v) -> ddl.append(",\n  '").append(k).append("' = '").append(v.replace("'", "''")).append('\''));
+        return ddl.append("\n)").toString();
+    }
 }
