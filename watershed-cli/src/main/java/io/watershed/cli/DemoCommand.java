@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Start the platform on a built-in demo project with a data generator (a stream of web clicks).")
 final class DemoCommand implements Callable<Integer> {
-    private static final List<String> FILES = List.of("watershed.yaml", "streams/clicks.yaml");
+    private static final List<String> FILES = List.of("watershed.yaml", "streams/clicks.yaml", "models/top_pages.sql",
+            "checks/top_pages.yaml");
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".watershed/demo",
             description = "Data directory (default: ${DEFAULT-VALUE}).")

@@ -38,6 +38,12 @@ final class SqlScript {
                 int end = i + 1;
                 if (c == '\'' || c == '"' || c == '`') {
                     end = closing(text, i);
+                } else if (c == '-' && i + 1 < text.length() && text.charAt(i + 1) == '-') {
+                    int eol = text.indexOf('\n', i);
+                    end = eol < 0 ? text.length() : eol; // a comment: an apostrophe in it ("the shop's") opens no string
+                } else if (c == '/' && i + 1 < text.length() && text.charAt(i + 1) == '*') {
+                    int close = text.indexOf("*/", i + 2);
+                    end = close < 0 ? text.length() : close + 2;
                 } else if (Character.isLetter(c) && (i == 0 || !identifierPart(text.charAt(i - 1)))) {
                     int wordEnd = i;
                     while (wordEnd < text.length() && (Character.isLetterOrDigit(text.charAt(wordEnd)) || text.charAt(wordEnd) == '_')) {

@@ -38,6 +38,13 @@ class SqlScriptTest {
     }
 
     @Test
+    void anApostropheInACommentOpensNoString() {
+        SqlScript.Statement statement = new SqlScript.Statement("-- the shop's pages\nSELECT * /* it's */ FROM raw.clicks, models.x", 1, 1)
+                .withRawQuoted();
+        assertThat(statement.text()).isEqualTo("-- the shop's pages\nSELECT * /* it's */ FROM `raw`.clicks, `models`.x");
+    }
+
+    @Test
     void hintsStayInTheStatementAndCommentsDoNot() {
         List<SqlScript.Statement> statements = SqlScript.split(
                 "SELECT * FROM t /*+ OPTIONS('streaming' = 'true') */ /* a comment; with a semicolon */ WHERE x = 1;");
