@@ -26,11 +26,12 @@ final class ValidateCommand implements Callable<Integer> {
             for (Problem warning : ProjectLoader.warnings(loaded)) {
                 System.err.println(warning.file() + ":" + warning.line() + ":" + warning.column() + ": warning: " + warning.message());
             }
-            if (!loaded.pipelines().isEmpty()) {
-                // the planner checks each pipeline as the platform would run it, before anything starts
-                System.err.println("planning " + loaded.pipelines().size() + " pipeline(s) with Flink...");
+            if (!loaded.pipelines().isEmpty() || !loaded.models().isEmpty()) {
+                // the planner checks each pipeline and model as the platform would run it, before anything starts
+                System.err.println("planning " + loaded.pipelines().size() + " pipeline(s) and " + loaded.models().size()
+                        + " model(s) with Flink...");
                 PipelineRunner.Validation validation = PipelineRunner.validate(loaded.pipelines().values(),
-                        loaded.streams().values(), PipelineRunner.functionJars(loaded.directory()));
+                        loaded.models().values(), loaded.streams().values(), PipelineRunner.functionJars(loaded.directory()));
                 validation.unchecked().forEach(System.err::println);
                 if (!validation.problems().isEmpty()) {
                     validation.problems().forEach(System.err::println);

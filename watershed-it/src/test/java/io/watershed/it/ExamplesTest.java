@@ -28,8 +28,8 @@ class ExamplesTest {
         assertThat(project.pipelines()).as("an example shows pipelines").isNotEmpty();
         assertThat(Files.isExecutable(example.resolve("generate.sh"))).as("a data generator").isTrue();
         assertThat(Files.isRegularFile(example.resolve("README.md"))).isTrue();
-        PipelineRunner.Validation validation = PipelineRunner.validate(project.pipelines().values(), project.streams().values(),
-                PipelineRunner.functionJars(project.directory()));
+        PipelineRunner.Validation validation = PipelineRunner.validate(project.pipelines().values(), project.models().values(),
+                project.streams().values(), PipelineRunner.functionJars(project.directory()));
         assertThat(validation.problems()).isEmpty();
         assertThat(validation.unchecked()).isEmpty();
     }

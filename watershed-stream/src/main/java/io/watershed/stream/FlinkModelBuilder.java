@@ -251,6 +251,81 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         }
     }
 
+    /**
+     * Plans every model as a build would, without running anything, in a throwaway catalog at {@code warehouse}
+     * (raw tables of declared streams, and whatever pipelines planned there): models in dependency order, each
+     * result made a table for the models that read it. Mistakes go to {@code problems} as {@code file:line:col};
+     * models that read a table known only once the platform has run go to {@code unchecked}.
+     */
+    static void plan(java.util.Collection<ModelSpec> models, Path warehouse, java.util.Collection<io.watershed.spi.StreamSpec> streams,
+            List<Path> functionJars, List<String> problems, List<String> unchecked) {
+        TableEnvironment env = TableEnvironment.create(org.apache.flink.table.api.EnvironmentSettings.newInstance().inBatchMode()
+                .withConfiguration(Configuration.fromMap(Map.of("table.local-time-zone", "UTC"))).build());
+        String catalog = "watershed";
+        PipelineRunner.dryCatalog(env, catalog, warehouse, streams);
+        for (Path jar : functionJars) {
+            env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
+        }
+        Map<String, ModelSpec> byName = new java.util.TreeMap<>();
+        models.forEach(m -> byName.put(m.name(), m));
+        List<ModelSpec> order = new ArrayList<>();
+        Set<String> placed = new java.util.HashSet<>();
+        while (order.size() < byName.size()) {
+            int before = order.size();
+            for (ModelSpec m : byName.values()) {
+                if (!placed.contains(m.name()) && placed.containsAll(m.upstreamModels())) {
+                    order.add(m);
+                    placed.add(m.name());
+                }
+            }
+            if (order.size() == before) {
+                return; // a cycle: the project loader has reported it
+            }
+        }
+        Set<String> failed = new java.util.HashSet<>();
+        Set<String> declaredRaw = new java.util.HashSet<>();
+        streams.stream().filter(s -> !s.fields().isEmpty()).forEach(s -> declaredRaw.add("raw." + s.name()));
+        LocalDateTime start = LocalDateTime.of(2000, 1, 1, 0, 0);
+        for (ModelSpec model : order) {
+            String file = "models/" + model.file().getFileName();
+            Optional<String> brokenUpstream = model.upstreamModels().stream().filter(failed::contains).findFirst();
+            if (brokenUpstream.isPresent()) {
+                failed.add(model.name());
+                unchecked.add(file + ":1:1: not planned: it reads model '" + brokenUpstream.get() + "', which could not be");
+                continue;
+            }
+            SqlScript.Statement statement = new SqlScript.Statement(render(model.sql(), start, model.config().grain().next(start)), 1, 1)
+                    .withQuoted(new java.util.HashSet<>(List.of("raw", "models", model.config().namespace())));
+            try {
+                env.executeSql("CREATE DATABASE IF NOT EXISTS " + StreamTables.quote(model.config().namespace()));
+                env.useDatabase(model.config().namespace());
+                Table query = env.sqlQuery(statement.text());
+                spec(model, file, optional(FlinkSchemaUtil.convert(query.getResolvedSchema())));
+                env.executeSql("CREATE TABLE IF NOT EXISTS " + StreamTables.quote(model.config().namespace()) + "."
+                        + StreamTables.quote(model.name()) + " (\n  " + String.join(",\n  ",
+                        PipelineRunner.columnDefinitions(query.getResolvedSchema())) + "\n)");
+            } catch (WatershedException e) {
+                failed.add(model.name());
+                problems.add(e.getMessage());
+            } catch (RuntimeException e) {
+                failed.add(model.name());
+                String message = located(file, statement, e);
+                Matcher missing = Pattern.compile("(?:Object|Table) '([^']+)' not found").matcher(message);
+                if (missing.find() && !declaredRaw.contains(lakeName(missing.group(1)))) {
+                    unchecked.add(message + " (not checked further: this table is known once the platform has run)");
+                } else {
+                    problems.add(message);
+                }
+            }
+        }
+    }
+
+    /** {@code watershed.raw.x} or {@code raw.x} as {@code raw.x}. */
+    private static String lakeName(String name) {
+        String[] parts = name.replace("`", "").split("\\.");
+        return parts.length >= 2 ? parts[parts.length - 2] + "." + parts[parts.length - 1] : name;
+    }
+
     /** One commit: the table's new schema (as the staging table has it) and its new contents. */
     private long publish(String file, ModelSpec model, org.apache.iceberg.Table target, org.apache.iceberg.Table staging, Schema wanted,
             boolean replaceAll, List<DataFile> files, LocalDateTime start, LocalDateTime end, String build) {

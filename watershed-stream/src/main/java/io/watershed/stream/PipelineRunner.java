@@ -148,6 +148,16 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      * because they read a table or stream whose columns are known only once the platform has run.
      */
     public static Validation validate(Collection<PipelineSpec> specs, Collection<StreamSpec> streams, List<Path> functionJars) {
+        return validate(specs, List.of(), streams, functionJars);
+    }
+
+    /**
+     * Plans pipelines as {@link #validate(Collection, Collection, List)} does, then the models in batch mode in the
+     * same throwaway catalog (where the pipelines' tables now exist), each model's result becoming a table for the
+     * models that read it.
+     */
+    public static Validation validate(Collection<PipelineSpec> specs, Collection<io.watershed.spi.ModelSpec> models,
+            Collection<StreamSpec> streams, List<Path> functionJars) {
         Map<String, StreamSpec> known = new java.util.concurrent.ConcurrentHashMap<>();
         streams.forEach(s -> known.put(s.name(), s));
         StreamRegistry registry = new StreamRegistry() {
@@ -180,6 +190,9 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                         problems.add(pipeline.error);
                     }
                 }
+            }
+            if (!models.isEmpty()) {
+                FlinkModelBuilder.plan(models, runner.dryWarehouse(), registry.streams(), functionJars, problems, unchecked);
             }
         } finally {
             runner.liveViews.close();
@@ -585,26 +598,32 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     private void registerCatalog(TableEnvironment env) {
         if (dryRun) {
-            // a throwaway Iceberg catalog: the same connector and options as the lake, and no lake touched
-            env.executeSql("CREATE CATALOG " + StreamTables.quote(context.catalogName()) + " WITH ('type' = 'iceberg', "
-                    + "'catalog-type' = 'hadoop', 'warehouse' = '" + dryWarehouse().toUri() + "')");
-            env.useCatalog(context.catalogName());
-            env.executeSql("CREATE DATABASE IF NOT EXISTS `raw`");
-            // raw.<stream> of each stream with declared fields, as the lake writer makes it
-            for (StreamSpec stream : context.streams().streams()) {
-                if (!stream.fields().isEmpty()) {
-                    StringBuilder raw = new StringBuilder("CREATE TABLE IF NOT EXISTS `raw`.").append(StreamTables.quote(stream.name()))
-                            .append(" (\n");
-                    StreamTables.columns(stream, Optional.empty()).forEach((c, t) -> raw.append("  ").append(StreamTables.quote(c))
-                            .append(' ').append(t).append(",\n"));
-                    env.executeSql(raw.append("  `_partition` INT,\n  `_offset` BIGINT,\n  `_ingested_at` TIMESTAMP_LTZ(6)\n)")
-                            .toString());
-                }
-            }
+            dryCatalog(env, context.catalogName(), dryWarehouse(), context.streams().streams());
             return;
         }
         env.executeSql(StreamTables.icebergCatalogDdl(context.catalogName(), context.catalogProperties()));
         env.useCatalog(context.catalogName());
+    }
+
+    /**
+     * A throwaway Iceberg catalog in {@code warehouse}, current in {@code env}: the same connector and options as the
+     * lake, and no lake touched; with {@code raw.<stream>} of each stream with declared fields, as the lake writer makes it.
+     */
+    static void dryCatalog(TableEnvironment env, String catalogName, Path warehouse, Collection<StreamSpec> streams) {
+        env.executeSql("CREATE CATALOG " + StreamTables.quote(catalogName) + " WITH ('type' = 'iceberg', "
+                + "'catalog-type' = 'hadoop', 'warehouse' = '" + warehouse.toUri() + "')");
+        env.useCatalog(catalogName);
+        env.executeSql("CREATE DATABASE IF NOT EXISTS `raw`");
+        for (StreamSpec stream : streams) {
+            if (!stream.fields().isEmpty()) {
+                StringBuilder raw = new StringBuilder("CREATE TABLE IF NOT EXISTS `raw`.").append(StreamTables.quote(stream.name()))
+                        .append(" (\n");
+                StreamTables.columns(stream, Optional.empty()).forEach((c, t) -> raw.append("  ").append(StreamTables.quote(c))
+                        .append(' ').append(t).append(",\n"));
+                env.executeSql(raw.append("  `_partition` INT,\n  `_offset` BIGINT,\n  `_ingested_at` TIMESTAMP_LTZ(6)\n)")
+                        .toString());
+            }
+        }
     }
 
     /** A join with a table FOR SYSTEM_TIME AS OF (a hint may sit between them). */
@@ -851,7 +870,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         return columns;
     }
 
-    private static List<String> columnDefinitions(ResolvedSchema schema) {
+    static List<String> columnDefinitions(ResolvedSchema schema) {
         List<String> columns = new ArrayList<>();
         for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
             columns.add(StreamTables.quote(column.getName()) + " " + plain(column.getDataType().getLogicalType()).asSerializableString());
