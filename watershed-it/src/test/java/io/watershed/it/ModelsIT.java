@@ -84,6 +84,8 @@ class ModelsIT {
                           - relationships: {column: product, to: models.daily_sales, field: product}
                           - row_count: {max: 2}
                             severity: warn
+                          - freshness: {column: day, max_age: 1d}
+                            severity: warn
                         """);
     }
 
@@ -119,6 +121,9 @@ class ModelsIT {
             JsonNode topChecks = step(run, "daily_top").path("checks");
             assertThat(topChecks.get(2).path("status").asText()).isEqualTo("warn"); // 9 rows, warn-only max 2: reported only
             assertThat(topChecks.get(2).path("message").asText()).contains("has 9 rows; expected at most 2");
+            assertThat(topChecks.get(3).path("status").asText()).isEqualTo("warn"); // the newest day is weeks old
+            assertThat(topChecks.get(3).path("message").asText()).startsWith("newest day is 2026-11-03, ")
+                    .endsWith("old; expected at most 1d");
 
             // the same computations, done by DuckDB on the Parquet files of the same snapshot
             assertThat(http.rows("SELECT day, product, orders, round(revenue, 2) FROM models.daily_sales ORDER BY 1, 2"))

@@ -145,7 +145,15 @@ final class CheckRunner {
         return LocalDateTime.parse(t, TIMESTAMP).toInstant(ZoneOffset.UTC);
     }
 
-    private static String human(Duration d) {
+    /** A duration as people write it: exact days or hours as such (a max_age of 1d stays 1d), else roughly. */
+    static String human(Duration d) {
+        long seconds = d.toSeconds();
+        if (seconds > 0 && seconds % 86_400 == 0) {
+            return seconds / 86_400 + "d";
+        }
+        if (seconds > 0 && seconds % 3_600 == 0) {
+            return seconds / 3_600 + "h";
+        }
         if (d.toDays() >= 2) {
             return d.toDays() + "d";
         }
