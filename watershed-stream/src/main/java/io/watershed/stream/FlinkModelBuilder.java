@@ -143,7 +143,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         try {
             query = env.sqlQuery(statement.text());
         } catch (RuntimeException e) {
-            throw new WatershedException(ErrorCode.INVALID_CONFIG, located(file, statement, e), e);
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, located(file, statement, e, model.sql(), start, end), e);
         }
         Schema converted = optional(FlinkSchemaUtil.convert(query.getResolvedSchema()));
         PartitionSpec spec = spec(model, file, converted);
@@ -309,7 +309,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
                 problems.add(e.getMessage());
             } catch (RuntimeException e) {
                 failed.add(model.name());
-                String message = located(file, statement, e);
+                String message = located(file, statement, e, model.sql(), start, model.config().grain().next(start));
                 Matcher missing = Pattern.compile("(?:Object|Table) '([^']+)' not found").matcher(message);
                 if (missing.find() && !declaredRaw.contains(lakeName(missing.group(1)))) {
                     unchecked.add(message + " (not checked further: this table is known once the platform has run)");
@@ -509,17 +509,45 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         Matcher m = VARIABLE.matcher(sql);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
-            String literal = switch (m.group(1)) {
-                case "start" -> "TIMESTAMP '" + TIMESTAMP.format(start) + "'";
-                case "end" -> "TIMESTAMP '" + TIMESTAMP.format(end) + "'";
-                case "start_date" -> "DATE '" + start.toLocalDate() + "'";
-                case "end_date" -> "DATE '" + end.toLocalDate() + "'";
-                default -> m.group();
-            };
-            m.appendReplacement(out, Matcher.quoteReplacement(literal));
+            m.appendReplacement(out, Matcher.quoteReplacement(literal(m, start, end)));
         }
         m.appendTail(out);
         return withoutFinalSemicolon(out.toString());
+    }
+
+    private static String literal(Matcher variable, LocalDateTime start, LocalDateTime end) {
+        return switch (variable.group(1)) {
+            case "start" -> "TIMESTAMP '" + TIMESTAMP.format(start) + "'";
+            case "end" -> "TIMESTAMP '" + TIMESTAMP.format(end) + "'";
+            case "start_date" -> "DATE '" + start.toLocalDate() + "'";
+            case "end_date" -> "DATE '" + end.toLocalDate() + "'";
+            default -> variable.group();
+        };
+    }
+
+    /**
+     * A column of the rendered SQL as a column of the model's file: the literals that replaced {@code {{ ... }}}
+     * earlier on the line are longer than the variables; a column inside one is the variable's.
+     */
+    static int fileColumn(String sql, int line, int renderedColumn, LocalDateTime start, LocalDateTime end) {
+        String[] lines = sql.split("\n", -1);
+        if (line < 1 || line > lines.length) {
+            return renderedColumn;
+        }
+        Matcher m = VARIABLE.matcher(lines[line - 1]);
+        int shift = 0;
+        while (m.find()) {
+            int literalLength = literal(m, start, end).length();
+            int renderedStart = m.start() + shift;
+            if (renderedColumn - 1 < renderedStart) {
+                break;
+            }
+            if (renderedColumn - 1 < renderedStart + literalLength) {
+                return m.start() + 1;
+            }
+            shift += literalLength - (m.end() - m.start());
+        }
+        return renderedColumn - shift;
     }
 
     /** A final ';' (blank and comment lines after it allowed) ends the statement; Flink's sqlQuery takes none. */
@@ -537,7 +565,8 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         return String.join("\n", java.util.Arrays.copyOf(lines, last + 1));
     }
 
-    private static String located(String file, SqlScript.Statement statement, RuntimeException e) {
+    private static String located(String file, SqlScript.Statement statement, RuntimeException e, String sql, LocalDateTime start,
+            LocalDateTime end) {
         String message = PipelineRunner.rootMessage(e);
         int line = 1;
         int column = 1;
@@ -554,7 +583,8 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
             message += "; a model reads lake tables as <namespace>.<table> (raw.<stream>, tables pipelines write) and other "
                     + "models by name, and a table exists once something has written it";
         }
-        return file + ":" + line + ":" + statement.fileColumn(line, column) + ": " + PipelineRunner.parserMessage(message);
+        return file + ":" + line + ":" + fileColumn(sql, line, statement.fileColumn(line, column), start, end) + ": "
+                + PipelineRunner.parserMessage(message);
     }
 
     private static void ensureNamespace(Catalog catalog, Namespace namespace) {

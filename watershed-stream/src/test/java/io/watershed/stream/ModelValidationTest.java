@@ -41,10 +41,13 @@ class ModelValidationTest {
                 model("typo", "SELECT\n  prodcut FROM raw.orders", Optional.empty()),
                 model("bad_partition", "SELECT product FROM raw.orders", Optional.of("product")),
                 model("after_typo", "SELECT * FROM typo", Optional.empty(), "typo"),
-                model("elsewhere", "SELECT * FROM marts.made_by_spark", Optional.empty()));
+                model("elsewhere", "SELECT * FROM marts.made_by_spark", Optional.empty()),
+                model("after_variable", "SELECT * FROM raw.orders WHERE ts >= {{ start }} AND prodcut = 'x'", Optional.empty()));
         PipelineRunner.Validation v = PipelineRunner.validate(pipelines, models, List.of(ORDERS), List.of());
         assertThat(v.problems()).containsExactlyInAnyOrder(
                 "models/typo.sql:2:3: Column 'prodcut' not found in any table",
+                // the column of the file, not of the SQL with the variable replaced by a longer literal
+                "models/after_variable.sql:1:54: Column 'prodcut' not found in any table",
                 "models/bad_partition.sql: partition_by 'product' has type string; it must be a DATE or TIMESTAMP column");
         assertThat(v.unchecked()).containsExactlyInAnyOrder(
                 "models/after_typo.sql:1:1: not planned: it reads model 'typo', which could not be",
