@@ -46,9 +46,6 @@ final class ModelLoader {
     static final Set<String> VARIABLES = Set.of("start", "end", "start_date", "end_date");
     private static final Pattern HEADER_LINE = Pattern.compile("--\\s*([A-Za-z_][A-Za-z0-9_]*)\\s*:\\s*(.*?)\\s*");
     private static final Pattern VARIABLE = Pattern.compile("\\{\\{\\s*([^}]*?)\\s*}}");
-    private static final Pattern PIPELINE_OUTPUT = Pattern.compile(
-            "(?i)\\bINSERT\\s+INTO\\s+`?([A-Za-z_]\\w*)`?\\s*\\.\\s*`?([A-Za-z_]\\w*)`?(?!\\s*\\.)");
-    private static final Pattern LIVE_VIEW = Pattern.compile("(?i)\\bCREATE\\s+LIVE\\s+VIEW\\s+`?([A-Za-z_]\\w*)`?");
 
     private final ProjectLoader loader;
     private final Path directory;
@@ -161,15 +158,8 @@ final class ModelLoader {
         Set<String> tables = new HashSet<>();
         streams.keySet().forEach(s -> tables.add("raw." + s));
         for (PipelineSpec pipeline : pipelines.values()) {
-            Matcher m = PIPELINE_OUTPUT.matcher(pipeline.sql());
-            while (m.find()) {
-                String namespace = m.group(1).toLowerCase(Locale.ROOT);
-                tables.add((namespace.equals("streams") ? "raw" : namespace) + "." + m.group(2).toLowerCase(Locale.ROOT));
-            }
-            Matcher live = LIVE_VIEW.matcher(pipeline.sql());
-            while (live.find()) {
-                tables.add("live." + live.group(1).toLowerCase(Locale.ROOT));
-            }
+            // a stream a pipeline writes lands in raw.<stream>
+            SqlReferences.pipelineOutputs(pipeline.sql()).forEach(o -> tables.add(o.startsWith("streams.") ? "raw." + o.substring(8) : o));
         }
         return tables;
     }

@@ -17,7 +17,29 @@ public final class SqlReferences {
     private static final Set<String> CLAUSE_ENDS = Set.of("where", "group", "order", "having", "limit", "union", "except",
             "intersect", "on", "using", "window", "select", "qualify", "match_recognize", "for", "minus", "fetch", "offset");
 
+    private static final java.util.regex.Pattern INSERT = java.util.regex.Pattern.compile(
+            "(?i)\\bINSERT\\s+INTO\\s+`?([A-Za-z_]\\w*)`?\\s*\\.\\s*`?([A-Za-z_]\\w*)`?(?!\\s*\\.)");
+    private static final java.util.regex.Pattern LIVE_VIEW = java.util.regex.Pattern.compile(
+            "(?i)\\bCREATE\\s+LIVE\\s+VIEW\\s+`?([A-Za-z_]\\w*)`?");
+
     private SqlReferences() {}
+
+    /**
+     * What a pipeline's SQL writes, as the runner names it: {@code <namespace>.<table>}, {@code streams.<name>}
+     * and {@code live.<view>}, lower-cased, in order of appearance.
+     */
+    public static java.util.Set<String> pipelineOutputs(String sql) {
+        java.util.Set<String> outputs = new java.util.LinkedHashSet<>();
+        java.util.regex.Matcher insert = INSERT.matcher(sql);
+        while (insert.find()) {
+            outputs.add(insert.group(1).toLowerCase(Locale.ROOT) + "." + insert.group(2).toLowerCase(Locale.ROOT));
+        }
+        java.util.regex.Matcher live = LIVE_VIEW.matcher(sql);
+        while (live.find()) {
+            outputs.add("live." + live.group(1).toLowerCase(Locale.ROOT));
+        }
+        return outputs;
+    }
 
     /**
      * A table name as written: its parts ({@code [name]}, {@code [namespace, name]} or {@code [catalog, namespace,

@@ -19,18 +19,11 @@ class ModelLoaderTest {
     Path dir;
 
     private void write(String file, String text) throws IOException {
-        Path path = dir.resolve(file);
-        Files.createDirectories(path.getParent());
-        Files.writeString(path, text);
+        ProjectFiles.write(dir, file, text);
     }
 
     private List<String> problems() {
-        try {
-            new ProjectLoader(Map.of()).load(dir, null);
-        } catch (ProjectInvalidException e) {
-            return e.problems().stream().map(Problem::toString).toList();
-        }
-        throw new AssertionError("expected the project to be invalid");
+        return ProjectFiles.problems(dir, Map.of());
     }
 
     @Test

@@ -18,18 +18,11 @@ class ProjectLoaderTest {
     Path dir;
 
     private void write(String file, String text) throws IOException {
-        Path path = dir.resolve(file);
-        Files.createDirectories(path.getParent());
-        Files.writeString(path, text);
+        ProjectFiles.write(dir, file, text);
     }
 
     private List<String> problems(Map<String, String> env) {
-        try {
-            new ProjectLoader(env).load(dir, null);
-        } catch (ProjectInvalidException e) {
-            return e.problems().stream().map(Problem::toString).toList();
-        }
-        throw new AssertionError("expected the project to be invalid");
+        return ProjectFiles.problems(dir, env);
     }
 
     @Test

@@ -25,9 +25,6 @@ import java.util.regex.Pattern;
  */
 final class Lineage {
     private static final Pattern STREAM_REFERENCE = Pattern.compile("(?i)(?<![\\w`])`?streams`?\\s*\\.\\s*`?([a-z][a-z0-9_]*)`?");
-    private static final Pattern INSERT = Pattern.compile(
-            "(?i)\\bINSERT\\s+INTO\\s+`?([A-Za-z_]\\w*)`?\\s*\\.\\s*`?([A-Za-z_]\\w*)`?");
-    private static final Pattern LIVE_VIEW = Pattern.compile("(?i)\\bCREATE\\s+LIVE\\s+VIEW\\s+`?([A-Za-z_]\\w*)`?");
 
     record Node(String id, String kind, String name) {}
 
@@ -50,7 +47,7 @@ final class Lineage {
         for (PipelineSpec pipeline : project.pipelines().values()) {
             String id = g.node("pipeline", pipeline.name());
             Set<String> outputs = new LinkedHashSet<>(Optional.ofNullable(statuses.get(pipeline.name())).map(PipelineStatus::outputs)
-                    .filter(o -> !o.isEmpty()).orElseGet(() -> List.copyOf(outputsOf(pipeline.sql()))));
+                    .filter(o -> !o.isEmpty()).orElseGet(() -> List.copyOf(SqlReferences.pipelineOutputs(pipeline.sql()))));
             Set<String> written = new LinkedHashSet<>();
             for (String output : outputs) {
                 String node;
@@ -87,19 +84,6 @@ final class Lineage {
             g.edge(id, g.node("table", model.table()));
         }
         return g;
-    }
-
-    private static Set<String> outputsOf(String sql) {
-        Set<String> outputs = new LinkedHashSet<>();
-        Matcher insert = INSERT.matcher(sql);
-        while (insert.find()) {
-            outputs.add(insert.group(1).toLowerCase() + "." + insert.group(2).toLowerCase());
-        }
-        Matcher live = LIVE_VIEW.matcher(sql);
-        while (live.find()) {
-            outputs.add("live." + live.group(1).toLowerCase());
-        }
-        return outputs;
     }
 
     private String node(String kind, String name) {
