@@ -42,6 +42,11 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     public static final String CATALOG_NAME = "watershed";
     private final Map<String, String> catalogProperties;
     private volatile java.util.concurrent.ScheduledExecutorService refresher;
+    private final SnapshotHolds holds = new SnapshotHolds();
+    /** The sequence number and schema id of each table's view, so that an older snapshot's view never replaces a newer one. */
+    private final Map<TableIdentifier, ViewVersion> viewVersion = new ConcurrentHashMap<>();
+
+    private record ViewVersion(java.util.UUID table, long sequence, int schemaId) {}
 
     public IcebergLake(Path lakeDirectory) {
         this.warehouse = lakeDirectory.resolve("warehouse").toAbsolutePath();
@@ -156,7 +161,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     public List<LakeTableView> tables() {
         synchronized (changed) { // one caller at a time, so an older snapshot's view never replaces a newer one
             changed.forEach((id, table) -> {
-                views.put(id, viewOf(id, table));
+                install(id, table);
                 changed.remove(id, table);
             });
         }
@@ -165,8 +170,31 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     /** Recomputes the query view of a table after it changed. */
     public void refreshView(Table table) {
-        TableIdentifier id = TableIdentifier.parse(table.name().substring(table.name().indexOf('.') + 1));
-        views.put(id, viewOf(id, table));
+        install(TableIdentifier.parse(table.name().substring(table.name().indexOf('.') + 1)), table);
+    }
+
+    /** Several threads commit to one table (its writer, upkeep): the view follows the newest snapshot only. */
+    private void install(TableIdentifier id, Table table) {
+        long sequence = table.currentSnapshot() == null ? -1 : table.currentSnapshot().sequenceNumber();
+        int schemaId = table.schema().schemaId();
+        synchronized (viewVersion) {
+            ViewVersion known = viewVersion.get(id);
+            if (known != null && known.table().equals(table.uuid())
+                    && (sequence < known.sequence() || sequence == known.sequence() && schemaId == known.schemaId())) {
+                return;
+            }
+            views.put(id, viewOf(id, table));
+            viewVersion.put(id, new ViewVersion(table.uuid(), sequence, schemaId));
+        }
+    }
+
+    @Override
+    public Hold hold(String namespace, String table, long snapshotId) {
+        return holds.hold(TableIdentifier.of(Namespace.of(namespace), table), snapshotId);
+    }
+
+    SnapshotHolds holds() {
+        return holds;
     }
 
     static LakeTableView viewOf(TableIdentifier id, Table table) {

@@ -24,20 +24,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.DataFile;
-import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionKey;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.UpdateSchema;
 import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.data.GenericFileWriterFactory;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.InternalRecordWrapper;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.io.FanoutDataWriter;
-import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.types.Types;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -382,13 +379,7 @@ final class StreamLakeWriter implements Runnable {
             mainKey = new PartitionKey(table.spec(), table.schema());
             mainWrapper = new InternalRecordWrapper(table.schema().asStruct());
         }
-        GenericFileWriterFactory factory = new GenericFileWriterFactory.Builder(target)
-                .dataFileFormat(FileFormat.PARQUET)
-                .dataSchema(target.schema())
-                .build();
-        OutputFileFactory files = OutputFileFactory.builderFor(target, 0, System.currentTimeMillis() * 1000 + (fileSequence++ % 1000))
-                .format(FileFormat.PARQUET).build();
-        return new FanoutDataWriter<>(factory, files, target.io(), targetFileSize);
+        return LakeFiles.writer(target, targetFileSize, 0, System.currentTimeMillis() * 1000 + (fileSequence++ % 1000));
     }
 
     private void evolve(RawSchema.Changes changes) {
@@ -442,7 +433,12 @@ final class StreamLakeWriter implements Runnable {
         Table widened = transaction.table();
         if (!committed.isEmpty()) {
             List<DataFile> rewritten = rewrite(committed, oldSchema, widened, columns);
-            org.apache.iceberg.OverwriteFiles overwrite = transaction.newOverwrite();
+            // compaction may have replaced these files meanwhile: then the commit fails (and the writer restarts
+            // from its last commit) instead of keeping both the compacted copy and the rewritten one
+            org.apache.iceberg.OverwriteFiles overwrite = transaction.newOverwrite()
+                    .validateFromSnapshot(table.currentSnapshot().snapshotId())
+                    .conflictDetectionFilter(org.apache.iceberg.expressions.Expressions.alwaysTrue())
+                    .validateNoConflictingData();
             committed.forEach(overwrite::deleteFile);
             rewritten.forEach(overwrite::addFile);
             overwrite.set(CommittedOffsets.SUMMARY_KEY, CommittedOffsets.encode(mainCommitted));
@@ -473,10 +469,7 @@ final class StreamLakeWriter implements Runnable {
         List<DataFile> out = new ArrayList<>();
         try {
             for (DataFile file : files) {
-                try (org.apache.iceberg.io.CloseableIterable<Record> rows = org.apache.iceberg.parquet.Parquet
-                        .read(target.io().newInputFile(file.location())).project(oldSchema)
-                        .createReaderFunc(fileSchema -> org.apache.iceberg.data.parquet.GenericParquetReaders.buildReader(oldSchema, fileSchema))
-                        .build()) {
+                try (org.apache.iceberg.io.CloseableIterable<Record> rows = LakeFiles.read(target, file, oldSchema)) {
                     for (Record old : rows) {
                         GenericRecord row = GenericRecord.create(newSchema);
                         for (Types.NestedField field : newSchema.columns()) {

@@ -43,7 +43,8 @@ public final class ProjectLoader {
     private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query", "pipelines",
             "models", "schedules");
     private static final Set<String> STREAM_KEYS =
-            Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields");
+            Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields",
+                    "retention_size", "lake_retention", "dlq_retention", "target_file_size");
 
     private final Map<String, String> environment;
 
@@ -176,7 +177,12 @@ public final class ProjectLoader {
                         (Integer) v.getOrDefault("models.retries", d.models().retries()),
                         (Duration) v.getOrDefault("models.retry_delay", d.models().retryDelay()),
                         (Boolean) v.getOrDefault("models.catchup", d.models().catchup()),
-                        (String) v.getOrDefault("models.namespace", d.models().namespace())));
+                        (String) v.getOrDefault("models.namespace", d.models().namespace())),
+                new Settings.UpkeepSettings(
+                        (Duration) v.getOrDefault("lake.upkeep_interval", d.upkeep().interval()),
+                        (Integer) v.getOrDefault("lake.compaction_min_files", d.upkeep().compactionMinFiles()),
+                        (Duration) v.getOrDefault("lake.snapshot_retention", d.upkeep().snapshotRetention()),
+                        (Duration) v.getOrDefault("lake.orphan_delay", d.upkeep().orphanDelay())));
     }
 
     /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */
@@ -302,7 +308,20 @@ public final class ProjectLoader {
                 reader.problem(e.get("event_time").getValueNode(), "event_time field '" + eventTime.get()
                         + "' has type " + fields.get(eventTime.get()) + "; it must be timestamp, long (epoch millis) or string");
             }
-            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields));
+            StreamSpec.Lifecycle lifecycle = new StreamSpec.Lifecycle(
+                    e.containsKey("retention_size")
+                            ? reader.convert(e.get("retention_size").getValueNode(), ValueKind.SIZE).map(Long.class::cast)
+                            : Optional.empty(),
+                    e.containsKey("lake_retention")
+                            ? reader.convert(e.get("lake_retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                            : Optional.empty(),
+                    e.containsKey("dlq_retention")
+                            ? reader.convert(e.get("dlq_retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                            : Optional.empty(),
+                    e.containsKey("target_file_size")
+                            ? reader.convert(e.get("target_file_size").getValueNode(), ValueKind.SIZE).map(Long.class::cast)
+                            : Optional.empty());
+            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields, lifecycle));
         }
         return streams;
     }

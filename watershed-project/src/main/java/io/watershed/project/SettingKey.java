@@ -38,7 +38,19 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
             new SettingKey("lake.commit_interval", ValueKind.DURATION, "5s",
                     "How often the lake writer commits to Iceberg; a row is queryable within about this long."),
             new SettingKey("lake.target_file_size", ValueKind.SIZE, "128MiB",
-                    "Size at which the lake writer starts a new Parquet file within one commit."),
+                    "Size at which the lake writer starts a new Parquet file within one commit, and the size compaction "
+                            + "rewrites small files into (a stream's target_file_size wins)."),
+            new SettingKey("lake.upkeep_interval", ValueKind.DURATION, "1m",
+                    "How often upkeep looks at every table: compacts partitions with enough small files, expires old "
+                            + "snapshots, drops partitions past retention, trims stream topics. 0s turns it off (on demand still works)."),
+            new SettingKey("lake.compaction_min_files", ValueKind.INTEGER, "10",
+                    "Small files (under 75% of the target size) in one partition that start its compaction."),
+            new SettingKey("lake.snapshot_retention", ValueKind.DURATION, "3d",
+                    "Snapshots replaced longer ago than this are expired and the files only they held are deleted; "
+                            + "snapshots a running query or model build reads are kept. Time travel reaches back this far."),
+            new SettingKey("lake.orphan_delay", ValueKind.DURATION, "3d",
+                    "Files in a table's directory that no snapshot references (left by a crash mid-write) are deleted once "
+                            + "older than this; keep it above the longest model build and pipeline downtime."),
             new SettingKey("query.timeout", ValueKind.DURATION, "30s", "Statements running longer are cancelled."),
             new SettingKey("query.max_rows", ValueKind.INTEGER, "10000",
                     "Rows an API answer carries at most; the answer says when it was truncated."),

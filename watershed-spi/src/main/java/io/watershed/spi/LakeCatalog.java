@@ -11,6 +11,21 @@ public interface LakeCatalog {
     /** Reads a table's current snapshot again at once, after a commit from another writer (a model build). */
     default void refresh(String namespace, String table) {}
 
+    /**
+     * Holds a table's snapshot for a reader: snapshot expiry keeps it, and the files it references, until the
+     * returned handle is closed. A negative {@code snapshotId} holds every snapshot that is current from now on
+     * (for a reader, such as a Flink job, that picks its snapshot itself a moment later).
+     */
+    default Hold hold(String namespace, String table, long snapshotId) {
+        return () -> {};
+    }
+
+    /** A reader's hold on a snapshot; closing it twice is harmless. */
+    interface Hold extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** The directory under which every data file of the lake lives. */
     Path warehouse();
 }

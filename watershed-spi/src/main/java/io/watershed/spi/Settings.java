@@ -25,7 +25,22 @@ public record Settings(
         String queryMemoryLimit,
         boolean queryFreshTail,
         Duration sourceIdleTimeout,
-        ModelSettings models) {
+        ModelSettings models,
+        UpkeepSettings upkeep) {
+
+    /**
+     * Lake upkeep ({@code lake.*} in watershed.yaml): compaction, snapshot expiry, orphan cleanup, retention.
+     *
+     * @param interval how often each table is looked at; zero turns automatic upkeep off (on demand still works)
+     * @param compactionMinFiles small files in one partition that start its compaction
+     * @param snapshotRetention snapshots replaced longer ago than this are expired (unless a reader holds them)
+     * @param orphanDelay files no snapshot references are removed once they are older than this
+     */
+    public record UpkeepSettings(Duration interval, int compactionMinFiles, Duration snapshotRetention, Duration orphanDelay) {
+        public static UpkeepSettings defaults() {
+            return new UpkeepSettings(Duration.ofMinutes(1), 10, Duration.ofDays(3), Duration.ofDays(3));
+        }
+    }
 
     /**
      * Defaults for batch models ({@code models:} in watershed.yaml); a model's own settings win.
@@ -43,12 +58,12 @@ public record Settings(
     public static Settings defaults() {
         return new Settings("127.0.0.1", 7070, 16L << 20, true, 2, 64, 256L << 20, Duration.ofSeconds(30),
                 Optional.empty(), 9092, Duration.ofSeconds(5), 128L << 20, Duration.ofSeconds(30), 10_000, "1GB",
-                true, Duration.ofSeconds(10), ModelSettings.defaults());
+                true, Duration.ofSeconds(10), ModelSettings.defaults(), UpkeepSettings.defaults());
     }
 
     public Settings withPort(int newPort) {
         return new Settings(host, newPort, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests,
                 minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout,
-                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models);
+                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models, upkeep);
     }
 }

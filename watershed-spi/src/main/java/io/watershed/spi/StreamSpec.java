@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
  *        watermark's delay in pipelines)
  * @param retention how long Kafka keeps the stream's records; empty means the bus default
  * @param fields declared field types (may be empty: types are inferred)
+ * @param lifecycle how long the lake keeps what the stream lands, and how big its files grow
  */
 public record StreamSpec(
         String name,
@@ -26,7 +27,26 @@ public record StreamSpec(
         Optional<String> eventTime,
         Duration lateness,
         Optional<Duration> retention,
-        Map<String, String> fields) {
+        Map<String, String> fields,
+        Lifecycle lifecycle) {
+
+    /**
+     * The stream's data cycle beyond the bus's time retention.
+     *
+     * @param retentionSize bytes per Kafka partition kept at most (oldest records go first, once the lake committed them)
+     * @param lakeRetention days of {@code raw.<stream>} kept, by whole {@code _ingested_at} day partitions
+     * @param dlqRetention days of {@code raw.<stream>__dlq} kept
+     * @param targetFileSize compaction's target file size for the stream's tables; empty: {@code lake.target_file_size}
+     */
+    public record Lifecycle(Optional<Long> retentionSize, Optional<Duration> lakeRetention, Optional<Duration> dlqRetention,
+            Optional<Long> targetFileSize) {
+        public static final Lifecycle NONE = new Lifecycle(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    public StreamSpec(String name, int partitions, Optional<String> key, Optional<String> eventTime, Duration lateness,
+            Optional<Duration> retention, Map<String, String> fields) {
+        this(name, partitions, key, eventTime, lateness, retention, fields, Lifecycle.NONE);
+    }
 
     /** Lowercase words joined by single underscores; {@code __} is reserved ({@code raw.<stream>__dlq}). */
     public static final Pattern NAME = Pattern.compile("(?=.{1,63}$)[a-z][a-z0-9]*(_[a-z0-9]+)*");
@@ -48,6 +68,7 @@ public record StreamSpec(
                     "Cannot create stream '" + name + "': partitions must be at least 1, got " + partitions);
         }
         fields = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
+        lifecycle = lifecycle == null ? Lifecycle.NONE : lifecycle;
     }
 
     /** A stream created on first use: inferred schema, default partitions. */

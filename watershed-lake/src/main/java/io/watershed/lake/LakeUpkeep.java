@@ -1,0 +1,302 @@
+package io.watershed.lake;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.Settings;
+import io.watershed.spi.WatershedException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.NoSuchTableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps every table of the lake healthy by itself: every {@code lake.upkeep_interval} it drops partitions
+ * past their retention, compacts partitions that gathered enough small files, expires old snapshots,
+ * and (less often) deletes orphan files; it also trims the streams' topics (see {@link TopicRetention}).
+ * One table's upkeep runs at a time per table, whether scheduled or asked for; writers never wait for it.
+ */
+public final class LakeUpkeep implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LakeUpkeep.class);
+
+    /**
+     * What upkeep does to one table.
+     *
+     * @param targetFileSize compaction's target file size
+     * @param retentionColumn the time column whose old partitions retention drops
+     * @param retention how long rows are kept by {@code retentionColumn}; empty keeps them forever
+     */
+    public record Policy(long targetFileSize, Optional<String> retentionColumn, Optional<Duration> retention) {}
+
+    /** One table's shape, from its current snapshot's summary. */
+    public record TableStats(String table, long rows, long files, long bytes, int snapshots, Optional<Instant> lastCompaction,
+            Optional<Duration> retention, long targetFileSize) {
+        public long averageFileBytes() {
+            return files == 0 ? 0 : bytes / files;
+        }
+    }
+
+    /** What one on-demand or scheduled pass over a table did. */
+    public record Result(String table, int filesBefore, int filesAfter, int filesRewritten, int filesWritten, long bytesRewritten,
+            int conflicts, int partitionFilesDropped, int snapshotsExpired, int orphansRemoved, long millis) {}
+
+    private final IcebergLake lake;
+    private final Settings.UpkeepSettings settings;
+    private final Function<TableIdentifier, Policy> policies;
+    private final Clock clock;
+    private final MeterRegistry meters;
+    private final TopicRetention topics;
+    private final Map<TableIdentifier, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Map<TableIdentifier, TableStats> stats = new ConcurrentHashMap<>();
+    private final Map<TableIdentifier, Long> lastOrphanCheck = new ConcurrentHashMap<>();
+    private final Counter compactions;
+    private final Counter filesCompacted;
+    private final Counter snapshotsExpired;
+    private final Counter orphansRemoved;
+    private final Counter partitionFilesDropped;
+    private final Counter failures;
+    private volatile ScheduledExecutorService executor;
+
+    /**
+     * @param policies what to do with each table (its target file size and retention)
+     * @param topics trims the streams' topics, or null when there is no bus to trim
+     */
+    public LakeUpkeep(IcebergLake lake, Settings.UpkeepSettings settings, Function<TableIdentifier, Policy> policies,
+            TopicRetention topics, MeterRegistry meters, Clock clock) {
+        this.lake = lake;
+        this.settings = settings;
+        this.policies = policies;
+        this.topics = topics;
+        this.meters = meters;
+        this.clock = clock;
+        this.compactions = Counter.builder("watershed.lake.compactions").description("Compaction commits (one per file group)")
+                .register(meters);
+        this.filesCompacted = Counter.builder("watershed.lake.compacted.files").description("Small data files rewritten by compaction")
+                .register(meters);
+        this.snapshotsExpired = Counter.builder("watershed.lake.snapshots.expired").description("Snapshots expired")
+                .register(meters);
+        this.orphansRemoved = Counter.builder("watershed.lake.orphan.files.removed")
+                .description("Files no snapshot referenced, deleted after lake.orphan_delay").register(meters);
+        this.partitionFilesDropped = Counter.builder("watershed.lake.retention.files.dropped")
+                .description("Data files dropped with partitions past their retention").register(meters);
+        this.failures = Counter.builder("watershed.lake.upkeep.failures").description("Table upkeep passes that failed")
+                .register(meters);
+    }
+
+    /** Starts the periodic passes, unless {@code lake.upkeep_interval} is zero. */
+    public void start() {
+        if (settings.interval().isZero()) {
+            LOG.info("Lake upkeep is off (lake.upkeep_interval: 0s); `watershed tables compact` still works");
+            return;
+        }
+        ScheduledExecutorService e = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "watershed-lake-upkeep");
+            t.setDaemon(true);
+            return t;
+        });
+        executor = e;
+        long period = settings.interval().toMillis();
+        e.scheduleWithFixedDelay(this::passQuietly, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    private void passQuietly() {
+        try {
+            pass();
+        } catch (RuntimeException e) {
+            failures.increment();
+            LOG.warn("Lake upkeep pass failed; it runs again in {}: {}", settings.interval(), e.toString());
+        }
+    }
+
+    /** One pass over every table (and topic); what one table's failure leaves undone waits for the next pass. */
+    public void pass() {
+        for (TableIdentifier id : tableIds()) {
+            try {
+                maintain(id, false, settings.compactionMinFiles());
+            } catch (NoSuchTableException e) {
+                stats.remove(id);
+            } catch (RuntimeException e) {
+                failures.increment();
+                LOG.warn("Upkeep of {} failed; it is tried again in the next pass: {}", id, e.toString(), e);
+            }
+        }
+        if (topics != null) {
+            topics.apply();
+        }
+    }
+
+    /**
+     * Compacts the table now, whatever the thresholds (any partition with two or more small files), then
+     * expires snapshots as usual. Waits if a scheduled pass is working on the same table.
+     */
+    public Result compact(String qualifiedName) {
+        TableIdentifier id = resolve(qualifiedName);
+        return maintain(id, true, 2);
+    }
+
+    private TableIdentifier resolve(String qualifiedName) {
+        TableIdentifier id;
+        try {
+            id = TableIdentifier.parse(qualifiedName);
+        } catch (IllegalArgumentException e) {
+            id = null;
+        }
+        if (id == null || !id.hasNamespace() || id.namespace().level(0).startsWith("_") || !lake.catalog().tableExists(id)) {
+            throw new WatershedException(ErrorCode.UNKNOWN_TABLE, "Cannot find table '" + qualifiedName
+                    + "'; name it as namespace.table, e.g. raw.clicks (see `watershed tables`)");
+        }
+        return id;
+    }
+
+    private Result maintain(TableIdentifier id, boolean onDemand, int minFiles) {
+        ReentrantLock lock = locks.computeIfAbsent(id, k -> new ReentrantLock());
+        lock.lock();
+        long started = System.nanoTime();
+        try {
+            Table table = lake.catalog().loadTable(id);
+            Policy policy = policies.apply(id);
+            Instant now = clock.instant();
+            int before = files(table);
+            int dropped = 0;
+            if (policy.retention().isPresent() && policy.retentionColumn().isPresent()) {
+                dropped = TableUpkeep.dropExpiredPartitions(lake, table, policy.retentionColumn().get(), policy.retention().get(), now);
+                if (dropped > 0) {
+                    partitionFilesDropped.increment(dropped);
+                    LOG.info("{}: dropped {} data file(s) of partitions older than {}", id, dropped, policy.retention().get());
+                    lake.refreshView(table);
+                }
+            }
+            TableUpkeep.Compaction compaction = TableUpkeep.compact(lake, table, policy.targetFileSize(), minFiles);
+            if (compaction.groups() > 0) {
+                compactions.increment(compaction.groups());
+                filesCompacted.increment(compaction.filesRewritten());
+                lake.refreshView(table);
+                LOG.info("{}: compacted {} small file(s) ({} bytes) into {} ({} bytes)", id, compaction.filesRewritten(),
+                        compaction.bytesRewritten(), compaction.filesWritten(), compaction.bytesWritten());
+            }
+            TableUpkeep.Expiry expiry;
+            SnapshotHolds holds = lake.holds();
+            synchronized (holds) {
+                expiry = TableUpkeep.expire(lake, table, holds, settings.snapshotRetention(), now.toEpochMilli());
+            }
+            snapshotsExpired.increment(expiry.snapshotsExpired());
+            int orphans = 0;
+            Long lastCheck = lastOrphanCheck.get(id);
+            long orphanEvery = Math.max(settings.interval().toMillis(), Math.min(settings.orphanDelay().toMillis() / 4,
+                    Duration.ofHours(1).toMillis()));
+            if (onDemand || lastCheck == null || now.toEpochMilli() - lastCheck >= orphanEvery) {
+                orphans = TableUpkeep.removeOrphans(table, settings.orphanDelay(), now.toEpochMilli()).filesRemoved();
+                orphansRemoved.increment(orphans);
+                lastOrphanCheck.put(id, now.toEpochMilli());
+            }
+            TableStats after = statsOf(id, table, policy);
+            return new Result(id.toString(), before, (int) after.files(), compaction.filesRewritten(), compaction.filesWritten(),
+                    compaction.bytesRewritten(), compaction.conflicts(), dropped, expiry.snapshotsExpired(), orphans,
+                    (System.nanoTime() - started) / 1_000_000);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static int files(Table table) {
+        Snapshot current = table.currentSnapshot();
+        return current == null ? 0 : Integer.parseInt(current.summary().getOrDefault("total-data-files", "0"));
+    }
+
+    /** Every table's rows, files, bytes, snapshots and last compaction, sorted by name. */
+    public List<TableStats> stats() {
+        List<TableStats> all = new ArrayList<>();
+        for (TableIdentifier id : tableIds()) {
+            try {
+                all.add(statsOf(id, lake.catalog().loadTable(id), policies.apply(id)));
+            } catch (NoSuchTableException e) {
+                stats.remove(id);
+            }
+        }
+        all.sort(java.util.Comparator.comparing(TableStats::table));
+        return all;
+    }
+
+    private TableStats statsOf(TableIdentifier id, Table table, Policy policy) {
+        table.refresh();
+        Snapshot current = table.currentSnapshot();
+        Map<String, String> summary = current == null ? Map.of() : current.summary();
+        int snapshots = 0;
+        for (Snapshot ignored : table.snapshots()) {
+            snapshots++;
+        }
+        TableStats s = new TableStats(id.toString(), Long.parseLong(summary.getOrDefault("total-records", "0")),
+                Long.parseLong(summary.getOrDefault("total-data-files", "0")),
+                Long.parseLong(summary.getOrDefault("total-files-size", "0")), snapshots, TableUpkeep.lastCompaction(table),
+                policy.retention(), policy.targetFileSize());
+        if (stats.put(id, s) == null) {
+            register(id);
+        }
+        return s;
+    }
+
+    private void register(TableIdentifier id) {
+        String name = id.toString();
+        Gauge.builder("watershed.table.rows", stats, m -> value(m, id, TableStats::rows)).tag("table", name)
+                .description("Rows in the table's current snapshot").register(meters);
+        Gauge.builder("watershed.table.files", stats, m -> value(m, id, TableStats::files)).tag("table", name)
+                .description("Data files in the table's current snapshot").register(meters);
+        Gauge.builder("watershed.table.bytes", stats, m -> value(m, id, TableStats::bytes)).tag("table", name)
+                .description("Bytes of data files in the table's current snapshot").register(meters);
+        Gauge.builder("watershed.table.average.file.bytes", stats, m -> value(m, id, TableStats::averageFileBytes)).tag("table", name)
+                .description("Average data file size in the table's current snapshot").register(meters);
+        Gauge.builder("watershed.table.snapshots", stats, m -> value(m, id, TableStats::snapshots)).tag("table", name)
+                .description("Snapshots the table's metadata keeps").register(meters);
+        Gauge.builder("watershed.table.last.compaction.timestamp.seconds", stats,
+                m -> value(m, id, t -> t.lastCompaction().map(Instant::getEpochSecond).orElse(0L))).tag("table", name)
+                .description("When the table was last compacted (0: not within the snapshots kept)").register(meters);
+    }
+
+    private static double value(Map<TableIdentifier, TableStats> stats, TableIdentifier id, Function<TableStats, Number> field) {
+        TableStats s = stats.get(id);
+        return s == null ? Double.NaN : field.apply(s).doubleValue();
+    }
+
+    private List<TableIdentifier> tableIds() {
+        List<TableIdentifier> ids = new ArrayList<>();
+        for (Namespace namespace : lake.catalog().listNamespaces()) {
+            if (namespace.level(0).startsWith("_")) {
+                continue; // model builds' staging tables
+            }
+            ids.addAll(lake.catalog().listTables(namespace));
+        }
+        return ids;
+    }
+
+    @Override
+    public void close() {
+        ScheduledExecutorService e = executor;
+        if (e != null) {
+            e.shutdown(); // a compaction in flight finishes its group; its output is deleted if it cannot commit
+            try {
+                if (!e.awaitTermination(10, TimeUnit.SECONDS)) {
+                    e.shutdownNow();
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
