@@ -17,13 +17,24 @@ final class ApiClient {
     static final ObjectMapper JSON = new ObjectMapper();
     private final String baseUrl;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final Duration postTimeout;
 
     ApiClient(String baseUrl) {
+        this(baseUrl, Duration.ofMinutes(2));
+    }
+
+    private ApiClient(String baseUrl, Duration postTimeout) {
         this.baseUrl = baseUrl;
+        this.postTimeout = postTimeout;
+    }
+
+    /** The same client, waiting up to {@code timeout} for the answer to a POST (a long operation). */
+    ApiClient withPostTimeout(Duration timeout) {
+        return new ApiClient(baseUrl, timeout);
     }
 
     HttpResponse<String> post(String path, HttpRequest.BodyPublisher body, String contentType, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofMinutes(2))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(postTimeout)
                 .header("Content-Type", contentType).POST(body);
         for (int i = 0; i + 1 < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);

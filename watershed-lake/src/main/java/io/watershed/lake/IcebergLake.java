@@ -31,6 +31,10 @@ import org.apache.iceberg.types.Types;
  */
 public final class IcebergLake implements LakeCatalog, AutoCloseable {
     public static final Namespace RAW = Namespace.of("raw");
+    /** {@code raw.<stream>__dlq} holds the stream's dead letters. */
+    public static final String DEAD_LETTER_SUFFIX = "__dlq";
+    /** The column every raw and dead-letter table is partitioned by (day). */
+    public static final String INGESTED_AT = "_ingested_at";
 
     private final Path warehouse;
     private final JdbcCatalog catalog;

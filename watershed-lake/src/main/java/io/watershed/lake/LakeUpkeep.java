@@ -220,6 +220,11 @@ public final class LakeUpkeep implements AutoCloseable {
         return current == null ? 0 : Integer.parseInt(current.summary().getOrDefault("total-data-files", "0"));
     }
 
+    /** Records of the stream past its retention that the lake has not committed yet (kept until it does). */
+    public long retentionOverdue(String stream) {
+        return topics == null ? 0 : topics.overdue(stream);
+    }
+
     /** Every table's rows, files, bytes, snapshots and last compaction, sorted by name. */
     public List<TableStats> stats() {
         List<TableStats> all = new ArrayList<>();

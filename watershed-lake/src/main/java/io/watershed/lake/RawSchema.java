@@ -37,7 +37,7 @@ import org.apache.iceberg.types.Types;
 final class RawSchema {
     static final String PARTITION = "_partition";
     static final String OFFSET = "_offset";
-    static final String INGESTED_AT = "_ingested_at";
+    static final String INGESTED_AT = IcebergLake.INGESTED_AT;
     static final Set<String> PROVENANCE = io.watershed.spi.StreamSpec.RESERVED_FIELDS;
     static final int MAX_COLUMNS = 1000;
 

@@ -187,7 +187,7 @@ final class StreamLakeWriter implements Runnable {
 
     private void runOnce() {
         table = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name()), RawSchema.initial(), true);
-        dlqTable = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name() + "__dlq"), RawSchema.dlqSchema(), false);
+        dlqTable = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name() + IcebergLake.DEAD_LETTER_SUFFIX), RawSchema.dlqSchema(), false);
         lake.refreshView(table);
         lake.refreshView(dlqTable);
         mainCommitted = CommittedOffsets.of(table);

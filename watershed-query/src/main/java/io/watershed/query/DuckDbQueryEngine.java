@@ -173,6 +173,8 @@ public final class DuckDbQueryEngine implements QueryEngine {
         }
         syncViews(named);
         viewLock.readLock().lock();
+        // the views' snapshots stay until the query ends: expiry keeps them and the files they read
+        List<LakeCatalog.Hold> holds = holdViewSnapshots();
         try (DuckDBConnection session = (DuckDBConnection) connection.duplicate()) {
             try (Statement statement = session.createStatement()) {
                 statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
@@ -208,8 +210,21 @@ public final class DuckDbQueryEngine implements QueryEngine {
         } catch (SQLException e) {
             throw translate(e);
         } finally {
+            holds.forEach(LakeCatalog.Hold::close);
             viewLock.readLock().unlock();
         }
+    }
+
+    /** Holds the snapshot of every installed view; runs under the read lock, so the views do not change meanwhile. */
+    private List<LakeCatalog.Hold> holdViewSnapshots() {
+        List<LakeCatalog.Hold> holds = new ArrayList<>(viewSnapshots.size());
+        viewSnapshots.forEach((qualified, snapshot) -> {
+            if (snapshot >= 0) {
+                int dot = qualified.indexOf('.');
+                holds.add(lake.hold(qualified.substring(0, dot), qualified.substring(dot + 1), snapshot));
+            }
+        });
+        return holds;
     }
 
     /**

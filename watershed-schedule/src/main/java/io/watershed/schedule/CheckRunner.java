@@ -2,6 +2,7 @@ package io.watershed.schedule;
 
 import io.watershed.schedule.Runs.CheckResult;
 import io.watershed.spi.CheckSpec;
+import io.watershed.spi.Durations;
 import io.watershed.spi.QueryEngine;
 import io.watershed.spi.QueryEngine.QueryResult;
 import io.watershed.spi.WatershedException;
@@ -121,11 +122,11 @@ final class CheckRunner {
         Instant newest = instant(value.toString());
         Duration age = Duration.between(newest, clock.instant());
         if (age.compareTo(maxAge) <= 0) {
-            return result(check, "pass", 0, List.of(), List.of(), "newest " + column + " " + value + " is " + human(age) + " old, "
-                    + "within " + human(maxAge));
+            return result(check, "pass", 0, List.of(), List.of(), "newest " + column + " " + value + " is " + Durations.human(age) + " old, "
+                    + "within " + Durations.human(maxAge));
         }
         return result(check, check.warnOnly() ? "warn" : "fail", 1, List.of("newest"), List.of(List.of(value.toString())),
-                "newest " + column + " is " + value + ", " + human(age) + " old; expected at most " + human(maxAge));
+                "newest " + column + " is " + value + ", " + Durations.human(age) + " old; expected at most " + Durations.human(maxAge));
     }
 
     /** DuckDB's text of a DATE, TIMESTAMP or TIMESTAMPTZ; times without a zone are UTC. */
@@ -143,27 +144,6 @@ final class CheckRunner {
             return OffsetDateTime.of(LocalDateTime.parse(t.substring(0, zone), TIMESTAMP), ZoneOffset.of(offset)).toInstant();
         }
         return LocalDateTime.parse(t, TIMESTAMP).toInstant(ZoneOffset.UTC);
-    }
-
-    /** A duration as people write it: exact days or hours as such (a max_age of 1d stays 1d), else roughly. */
-    static String human(Duration d) {
-        long seconds = d.toSeconds();
-        if (seconds > 0 && seconds % 86_400 == 0) {
-            return seconds / 86_400 + "d";
-        }
-        if (seconds > 0 && seconds % 3_600 == 0) {
-            return seconds / 3_600 + "h";
-        }
-        if (d.toDays() >= 2) {
-            return d.toDays() + "d";
-        }
-        if (d.toHours() >= 2) {
-            return d.toHours() + "h";
-        }
-        if (d.toMinutes() >= 2) {
-            return d.toMinutes() + "m";
-        }
-        return d.toSeconds() + "s";
     }
 
     private static CheckResult result(CheckSpec check, String status, long failing, List<String> columns, List<List<Object>> sample,

@@ -48,6 +48,7 @@ final class HttpApi implements AutoCloseable {
         app.post("/v1/streams/{stream}/events", this::ingest);
         app.post("/v1/sql", this::sql);
         ModelsApi.register(app, platform);
+        TablesApi.register(app, platform);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(platform.meters().scrape()));
         app.exception(WatershedException.class, (e, ctx) -> error(ctx, e));
         app.exception(Exception.class, (e, ctx) -> {
@@ -111,6 +112,7 @@ final class HttpApi implements AutoCloseable {
             m.put("table", s.rawTable());
             m.put("dead_letter_table", s.rawTable() + "__dlq");
             m.put("lake_lag", lag.getOrDefault(s.name(), 0L));
+            m.put("retention_overdue", platform.upkeep().retentionOverdue(s.name()));
             m.put("declared", platform.project().streams().containsKey(s.name()));
             out.add(m);
         }

@@ -9,6 +9,8 @@ import io.watershed.bus.EmbeddedKafkaBroker;
 import io.watershed.bus.KafkaEventBus;
 import io.watershed.ingest.IngestService;
 import io.watershed.lake.IcebergLake;
+import io.watershed.lake.LakeUpkeep;
+import io.watershed.lake.TopicRetention;
 import io.watershed.lake.RawLakeWriter;
 import io.watershed.query.DuckDbQueryEngine;
 import io.watershed.spi.ErrorCode;
@@ -55,6 +57,7 @@ public final class Platform implements AutoCloseable {
     private final boolean embeddedBus;
     private final IcebergLake lake;
     private final RawLakeWriter lakeWriter;
+    private final LakeUpkeep upkeep;
     private final StreamCatalog streams;
     private final IngestService ingest;
     private final DuckDbQueryEngine query;
@@ -143,6 +146,12 @@ public final class Platform implements AutoCloseable {
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
             streams.openAll(project.streams().values());
             reopenStreamsCreatedOnFirstUse(settings);
+            TopicRetention retention = new TopicRetention(bootstrapServers, lake, streams::streams, meters, java.time.Clock.systemUTC());
+            started.push(retention);
+            upkeep = new LakeUpkeep(lake, settings.upkeep(), id -> upkeepPolicy(id, settings), retention, meters,
+                    java.time.Clock.systemUTC());
+            started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
+            upkeep.start();
             FlinkEngine flink = null;
             int buildParallelism = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
             if (!project.pipelines().isEmpty() || !project.models().isEmpty()) {
@@ -170,7 +179,7 @@ public final class Platform implements AutoCloseable {
             } else {
                 FlinkModelBuilder builder = flink == null ? null : new FlinkModelBuilder(new FlinkModelBuilder.Context(flink,
                         IcebergLake.CATALOG_NAME, lake.catalogProperties(), PipelineRunner.functionJars(project.directory()),
-                        buildParallelism));
+                        buildParallelism, lake));
                 ModelScheduler models = new ModelScheduler(project.models(), project.checks(), settings.models(), builder, query,
                         lake, this.dataDirectory.resolve("schedule.db"), java.time.Clock.systemUTC());
                 scheduler = java.util.Optional.of(models);
@@ -274,6 +283,29 @@ public final class Platform implements AutoCloseable {
             io.micrometer.core.instrument.Gauge.builder("watershed.model.running", stats, s -> s.running)
                     .tag("model", name).description("Builds of the model in flight").register(meters);
         });
+    }
+
+    /**
+     * What upkeep does to a table: a stream's raw table and dead letters follow the stream's lifecycle
+     * ({@code lake_retention}, {@code dlq_retention}, {@code target_file_size}); other tables are compacted and
+     * expired with the lake's defaults and kept forever.
+     */
+    private LakeUpkeep.Policy upkeepPolicy(org.apache.iceberg.catalog.TableIdentifier id, Settings settings) {
+        long target = settings.targetFileSizeBytes();
+        if (id.namespace().equals(IcebergLake.RAW)) {
+            boolean deadLetters = id.name().endsWith(IcebergLake.DEAD_LETTER_SUFFIX);
+            String stream = deadLetters ? id.name().substring(0, id.name().length() - IcebergLake.DEAD_LETTER_SUFFIX.length()) : id.name();
+            StreamSpec.Lifecycle lifecycle = streams.streams().stream().filter(s -> s.name().equals(stream)).findFirst()
+                    .map(StreamSpec::lifecycle).orElse(StreamSpec.Lifecycle.NONE);
+            return new LakeUpkeep.Policy(lifecycle.targetFileSize().orElse(target), java.util.Optional.of(IcebergLake.INGESTED_AT),
+                    deadLetters ? lifecycle.dlqRetention() : lifecycle.lakeRetention());
+        }
+        return new LakeUpkeep.Policy(target, java.util.Optional.empty(), java.util.Optional.empty());
+    }
+
+    /** Compaction, expiry and retention of the lake's tables. */
+    public LakeUpkeep upkeep() {
+        return upkeep;
     }
 
     /** Streams created on first use live on as topics; start their lake writers again. */

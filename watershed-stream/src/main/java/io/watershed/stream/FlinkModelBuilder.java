@@ -70,9 +70,10 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
     /**
      * @param parallelism tasks per build job
      * @param functionJars the project's jars of user-defined functions, on every job's classpath
+     * @param lake holds the snapshots of the tables a build reads, so that snapshot expiry keeps them until it ends
      */
     public record Context(FlinkEngine engine, String catalogName, Map<String, String> catalogProperties, List<Path> functionJars,
-            int parallelism) {}
+            int parallelism, io.watershed.spi.LakeCatalog lake) {}
 
     private final Context context;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
@@ -122,7 +123,16 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
             for (Path jar : context.functionJars()) {
                 env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
             }
-            return build(env, iceberg, namespace, model, file, start, end, build, timeout, t0);
+            List<io.watershed.spi.LakeCatalog.Hold> holds = new java.util.ArrayList<>();
+            try {
+                // Flink picks each input's snapshot when the job plans: hold whatever is current from now on
+                for (ModelSpec.TableRef input : model.references()) {
+                    holds.add(context.lake().hold(input.namespace(), input.name(), -1));
+                }
+                return build(env, iceberg, namespace, model, file, start, end, build, timeout, t0);
+            } finally {
+                holds.forEach(io.watershed.spi.LakeCatalog.Hold::close);
+            }
         } finally {
             // unregistering closes the catalog (and its connection to the catalog database): one per build otherwise piles up
             try {

@@ -1,0 +1,55 @@
+package io.watershed.server;
+
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.watershed.lake.LakeUpkeep;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The lake's tables: their shape (rows, files, snapshots) and compaction on demand. */
+final class TablesApi {
+    private TablesApi() {}
+
+    static void register(Javalin app, Platform platform) {
+        app.get("/v1/tables", ctx -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (LakeUpkeep.TableStats t : platform.upkeep().stats()) {
+                out.add(statsJson(t));
+            }
+            ctx.json(Map.of("tables", out));
+        });
+        app.post("/v1/tables/{table}/compact", ctx -> ctx.json(resultJson(platform.upkeep().compact(ctx.pathParam("table")))));
+    }
+
+    private static Map<String, Object> statsJson(LakeUpkeep.TableStats t) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", t.table());
+        m.put("rows", t.rows());
+        m.put("files", t.files());
+        m.put("bytes", t.bytes());
+        m.put("average_file_bytes", t.averageFileBytes());
+        m.put("snapshots", t.snapshots());
+        m.put("last_compaction", t.lastCompaction().map(Object::toString).orElse(null));
+        m.put("retention", t.retention().map(io.watershed.spi.Durations::human).orElse(null));
+        m.put("target_file_bytes", t.targetFileSize());
+        return m;
+    }
+
+    private static Map<String, Object> resultJson(LakeUpkeep.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("table", r.table());
+        m.put("files_before", r.filesBefore());
+        m.put("files_after", r.filesAfter());
+        m.put("files_rewritten", r.filesRewritten());
+        m.put("files_written", r.filesWritten());
+        m.put("bytes_rewritten", r.bytesRewritten());
+        m.put("conflicts", r.conflicts());
+        m.put("partition_files_dropped", r.partitionFilesDropped());
+        m.put("snapshots_expired", r.snapshotsExpired());
+        m.put("orphan_files_removed", r.orphansRemoved());
+        m.put("elapsed_ms", r.millis());
+        return m;
+    }
+}
