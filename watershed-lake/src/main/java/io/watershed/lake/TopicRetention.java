@@ -60,6 +60,11 @@ public final class TopicRetention implements AutoCloseable {
     private final Set<String> configured = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicLong> overdue = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> deleted = new ConcurrentHashMap<>();
+    /** Since when each stream has had overdue records, and whether that was logged. */
+    private final Map<String, Long> overdueSince = new ConcurrentHashMap<>();
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /** Records that arrive already old are overdue until the next lake commit: only a lasting backlog is worth a warning. */
+    static final Duration ALARM_AFTER = Duration.ofMinutes(1);
 
     public TopicRetention(String bootstrapServers, IcebergLake lake, Supplier<Collection<StreamSpec>> streams, MeterRegistry meters,
             Clock clock) {
@@ -145,13 +150,19 @@ public final class TopicRetention implements AutoCloseable {
                 deleted.computeIfAbsent(stream.name(), k -> new AtomicLong()).addAndGet(n);
                 LOG.debug("Stream '{}': deleted {} record(s) past retention that raw.{} holds", stream.name(), n, stream.name());
             }
-            long before = overdue.computeIfAbsent(stream.name(), k -> new AtomicLong()).getAndSet(behind);
-            if (behind > 0 && before == 0) {
-                LOG.warn("Stream '{}': {} record(s) are past the topic's retention but raw.{} has not committed them, so they are "
-                        + "kept. Is the lake writer stuck or far behind? See watershed_lake_lag_offsets and the log of "
-                        + "lake-writer-{}.", stream.name(), behind, stream.name(), stream.name());
-            } else if (behind == 0 && before > 0) {
-                LOG.info("Stream '{}': the lake caught up; retention applies again", stream.name());
+            overdue.computeIfAbsent(stream.name(), k -> new AtomicLong()).set(behind);
+            if (behind == 0) {
+                overdueSince.remove(stream.name());
+                if (warned.remove(stream.name())) {
+                    LOG.info("Stream '{}': the lake caught up; retention applies again", stream.name());
+                }
+            } else {
+                long since = overdueSince.computeIfAbsent(stream.name(), k -> clock.millis());
+                if (clock.millis() - since >= ALARM_AFTER.toMillis() && warned.add(stream.name())) {
+                    LOG.warn("Stream '{}': {} record(s) are past the topic's retention but raw.{} has not committed them, so "
+                            + "they are kept. Is the lake writer stuck or far behind? See watershed_lake_lag_offsets and the log "
+                            + "of lake-writer-{}.", stream.name(), behind, stream.name(), stream.name());
+                }
             }
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("Kafka did not answer: " + e.getMessage(), e);

@@ -27,6 +27,14 @@ public final class TestProject {
         return this;
     }
 
+    private final StringBuilder lake = new StringBuilder();
+
+    /** Adds a key of the {@code lake:} section, such as {@code upkeep_interval}, beside the commit interval. */
+    public TestProject lake(String key, String value) {
+        lake.append("  ").append(key).append(": ").append(value).append('\n');
+        return this;
+    }
+
     public static TestProject in(Path directory) {
         return new TestProject(directory);
     }
@@ -77,7 +85,7 @@ public final class TestProject {
                 Files.writeString(directory.resolve("pipelines").resolve(p.getKey() + ".sql"), p.getValue());
             }
             Files.createDirectories(directory.resolve("streams"));
-            Files.writeString(directory.resolve("watershed.yaml"), yaml + "lake:\n  commit_interval: " + commitInterval + "\n");
+            Files.writeString(directory.resolve("watershed.yaml"), yaml + "lake:\n  commit_interval: " + commitInterval + "\n" + lake);
             for (Map.Entry<String, String> s : streams.entrySet()) {
                 Files.writeString(directory.resolve("streams").resolve(s.getKey() + ".yaml"), "name: " + s.getKey() + "\n" + s.getValue());
             }
