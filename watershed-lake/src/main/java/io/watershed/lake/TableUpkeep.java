@@ -81,6 +81,14 @@ final class TableUpkeep {
 
     record Expiry(int snapshotsExpired, int snapshotsKept) {}
 
+    /**
+     * Every snapshot of the last quarter hour is kept; older ones, within the retention window, only if they
+     * were current at a full hour. A writer committing every second would otherwise keep 259,200 snapshots
+     * over three days, and every commit rewrites the metadata file that lists them all.
+     */
+    static final Duration DENSE_HISTORY = Duration.ofMinutes(15);
+    private static final long HOUR = Duration.ofHours(1).toMillis();
+
     record Orphans(int filesRemoved, long bytesRemoved) {}
 
     private TableUpkeep() {}
@@ -205,10 +213,17 @@ final class TableUpkeep {
         Map<Long, Long> replacedAt = replacedAt(table);
         List<Long> expire = new ArrayList<>();
         int snapshots = 0;
+        long dense = nowMillis - Math.min(retention.toMillis(), DENSE_HISTORY.toMillis());
         for (Snapshot snapshot : table.snapshots()) {
             snapshots++;
             long replaced = replacedAt.getOrDefault(snapshot.snapshotId(), snapshot.timestampMillis());
-            if (!keep.contains(snapshot.snapshotId()) && replaced < cutoff) {
+            if (keep.contains(snapshot.snapshotId()) || replaced >= openHold) {
+                continue;
+            }
+            boolean pastRetention = replaced < cutoff;
+            // older history is thinned to the snapshots that were current at a full hour
+            boolean thinned = replaced < dense && !spansHour(snapshot.timestampMillis(), replaced);
+            if (pastRetention || thinned) {
                 expire.add(snapshot.snapshotId());
             }
         }
@@ -252,6 +267,11 @@ final class TableUpkeep {
             snapshot = snapshot.parentId() == null ? null : table.snapshot(snapshot.parentId());
         }
         return new HashSet<>(ancestors.subList(0, deepest + 1));
+    }
+
+    /** Whether a snapshot committed at {@code committed} and replaced at {@code replaced} was current at a full hour. */
+    private static boolean spansHour(long committed, long replaced) {
+        return Math.floorDiv(committed - 1, HOUR) != Math.floorDiv(replaced - 1, HOUR);
     }
 
     /** When each snapshot stopped being the table's current one (from the snapshot log). */

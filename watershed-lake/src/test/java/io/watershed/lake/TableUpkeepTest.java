@@ -174,6 +174,31 @@ class TableUpkeepTest {
     }
 
     @Test
+    void historyOlderThanAQuarterHourIsThinnedToTheSnapshotsCurrentAtFullHours() throws Exception {
+        try (IcebergLake lake = new IcebergLake(dir)) {
+            Table table = rawTable(lake, "ticks");
+            AtomicLong offset = new AtomicLong();
+            for (int i = 0; i < 5; i++) {
+                append(lake, table, offset, 2, NOW, NOW);
+            }
+            TableUpkeep.Expiry recent;
+            synchronized (lake.holds()) {
+                recent = TableUpkeep.expire(lake, table, lake.holds(), Duration.ofDays(3), System.currentTimeMillis());
+            }
+            assertThat(recent.snapshotsExpired()).as("the last quarter hour is kept whole").isZero();
+            TableUpkeep.Expiry hourLater;
+            synchronized (lake.holds()) {
+                hourLater = TableUpkeep.expire(lake, table, lake.holds(), Duration.ofDays(3),
+                        System.currentTimeMillis() + Duration.ofHours(1).toMillis());
+            }
+            // four replaced snapshots, all within one second: at most one of them was current at a full hour
+            assertThat(hourLater.snapshotsExpired()).isBetween(3, 4);
+            table.refresh();
+            assertThat(offsets(table)).hasSize(10);
+        }
+    }
+
+    @Test
     void orphanCleanupRemovesOnlyOldUnreferencedFiles() throws Exception {
         try (IcebergLake lake = new IcebergLake(dir)) {
             Table table = rawTable(lake, "logs");

@@ -47,7 +47,8 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
                     "Small files (under 75% of the target size) in one partition that start its compaction."),
             new SettingKey("lake.snapshot_retention", ValueKind.DURATION, "3d",
                     "Snapshots replaced longer ago than this are expired and the files only they held are deleted; "
-                            + "snapshots a running query or model build reads are kept. Time travel reaches back this far."),
+                            + "within it, history older than 15 minutes keeps one snapshot per full hour. Snapshots a running "
+                            + "query or model build reads are kept."),
             new SettingKey("lake.orphan_delay", ValueKind.DURATION, "3d",
                     "Files in a table's directory that no snapshot references (left by a crash mid-write) are deleted once "
                             + "older than this; keep it above the longest model build and pipeline downtime."),
