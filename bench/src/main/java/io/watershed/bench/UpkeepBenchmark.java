@@ -128,8 +128,8 @@ public final class UpkeepBenchmark {
             long bestCompacted = Collections.min(compactedMs);
             long bestFresh = Math.min(Collections.min(freshMs), Collections.min(freshAgainMs));
 
-            // a simulated day passes in minutes of real time: snapshots are kept one real minute instead of three days
-            LakeUpkeep dayUpkeep = new LakeUpkeep(lake, new Settings.UpkeepSettings(Duration.ofMinutes(1), 10, Duration.ofMinutes(1),
+            // a simulated day passes in minutes of real time: snapshots are kept ten real seconds instead of three days
+            LakeUpkeep dayUpkeep = new LakeUpkeep(lake, new Settings.UpkeepSettings(Duration.ofMinutes(1), 10, Duration.ofSeconds(10),
                     Duration.ofDays(3)), id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
                     new SimpleMeterRegistry(), Clock.systemUTC());
             Day simulated = simulateDay(lake, dayUpkeep, simulatedSeconds, day);
@@ -151,7 +151,7 @@ public final class UpkeepBenchmark {
 
                     **A simulated day.** %,d one-second commits of one small file each, an upkeep pass every 60 commits
                     (`lake.upkeep_interval: 1m`, `lake.compaction_min_files: 10`), in %.0f s of real time; snapshots are
-                    kept one real minute (the simulated day passes in minutes).
+                    kept ten real seconds (the simulated day passes in minutes).
 
                     | | data files |
                     |---|---:|

@@ -183,7 +183,7 @@ public final class LakeUpkeep implements AutoCloseable {
                     lake.refreshView(table);
                 }
             }
-            TableUpkeep.Compaction compaction = TableUpkeep.compact(lake, table, policy.targetFileSize(), minFiles);
+            TableUpkeep.Compaction compaction = TableUpkeep.compact(lake, table, policy.targetFileSize(), minFiles, !onDemand);
             if (compaction.groups() > 0) {
                 compactions.increment(compaction.groups());
                 filesCompacted.increment(compaction.filesRewritten());

@@ -96,15 +96,23 @@ final class TableUpkeep {
     /**
      * Compacts the table's small files: a partition qualifies once it has {@code minInputFiles} files under 75%
      * of {@code targetFileSize} (or holds more than the target in small files). Each file group is committed on
-     * its own, so work done before a crash or a conflict stays done.
+     * its own, so work done before a crash or a conflict stays done. {@code tiered} (the automatic passes) merges
+     * only files of about the same size, see {@link TieredPlanner}; otherwise every small file is rewritten.
      */
-    static Compaction compact(IcebergLake lake, Table table, long targetFileSize, int minInputFiles) {
+    static Compaction compact(IcebergLake lake, Table table, long targetFileSize, int minInputFiles, boolean tiered) {
+        return compact(lake, table, targetFileSize, minInputFiles, tiered ? TieredPlanner.BASE : 0);
+    }
+
+    /** {@code tierBase}: the size below which files are of the lowest tier; 0 rewrites every small file. */
+    static Compaction compact(IcebergLake lake, Table table, long targetFileSize, int minInputFiles, long tierBase) {
         table.refresh();
         Snapshot start = table.currentSnapshot();
         if (start == null) {
             return Compaction.NONE;
         }
-        BinPackRewriteFilePlanner planner = new BinPackRewriteFilePlanner(table, Expressions.alwaysTrue(), start.snapshotId(), false);
+        BinPackRewriteFilePlanner planner = tierBase > 0
+                ? new TieredPlanner(table, start.snapshotId(), Math.max(2, minInputFiles), tierBase)
+                : new BinPackRewriteFilePlanner(table, Expressions.alwaysTrue(), start.snapshotId(), false);
         Map<String, String> options = new HashMap<>();
         options.put(SizeBasedFileRewritePlanner.TARGET_FILE_SIZE_BYTES, String.valueOf(targetFileSize));
         options.put(SizeBasedFileRewritePlanner.MIN_INPUT_FILES, String.valueOf(Math.max(2, minInputFiles)));
@@ -152,6 +160,46 @@ final class TableUpkeep {
             throw new UncheckedIOException("Cannot plan the compaction of " + table.name(), e);
         }
         return new Compaction(groups, rewritten, written, bytesIn, bytesOut, conflicts);
+    }
+
+    /**
+     * Size-tiered selection for the automatic passes. Plain bin-packing would rewrite a partition's growing
+     * compacted file together with each handful of new small files: a day partition written every second would
+     * be rewritten whole every minute. Here small files are sorted into tiers by size (below 64 KiB × fanout,
+     * below 64 KiB × fanout², ...) and only the files of a tier that holds {@code fanout} of them in one
+     * partition are picked, so ten new files become one of the next tier and a row is rewritten about
+     * log_fanout(target / 64 KiB) times in all, as in an LSM tree.
+     */
+    static final class TieredPlanner extends BinPackRewriteFilePlanner {
+        static final long BASE = 64 << 10;
+        private final int fanout;
+        private final long base;
+
+        TieredPlanner(Table table, long snapshotId, int fanout, long base) {
+            super(table, Expressions.alwaysTrue(), snapshotId, false);
+            this.fanout = fanout;
+            this.base = base;
+        }
+
+        @Override
+        protected Iterable<FileScanTask> filterFiles(Iterable<FileScanTask> tasks) {
+            Map<String, List<FileScanTask>> tiers = new HashMap<>();
+            List<FileScanTask> picked = new ArrayList<>();
+            for (FileScanTask task : super.filterFiles(tasks)) {
+                if (task.file().fileSizeInBytes() > writeMaxFileSize()) {
+                    picked.add(task); // too big: split, whatever its partition holds
+                    continue;
+                }
+                String partition = task.spec().specId() + "/" + task.spec().partitionToPath(task.file().partition());
+                tiers.computeIfAbsent(partition + "#" + tier(task.file().fileSizeInBytes()), k -> new ArrayList<>()).add(task);
+            }
+            tiers.values().stream().filter(files -> files.size() >= fanout).forEach(picked::addAll);
+            return picked;
+        }
+
+        int tier(long size) {
+            return (int) Math.floor(Math.log(Math.max(size, base) / (double) base) / Math.log(fanout));
+        }
     }
 
     private static List<DataFile> rewrite(Table table, RewriteFileGroup group, long targetFileSize) {

@@ -53,7 +53,7 @@ class TableUpkeepTest {
             assertThat(dataFiles(table)).hasSize(24);
             Map<Long, Integer> before = offsets(table);
 
-            TableUpkeep.Compaction result = TableUpkeep.compact(lake, table, 128L << 20, 10);
+            TableUpkeep.Compaction result = TableUpkeep.compact(lake, table, 128L << 20, 10, false);
 
             table.refresh();
             assertThat(result.filesRewritten()).isEqualTo(24);
@@ -63,8 +63,32 @@ class TableUpkeepTest {
             assertThat(CommittedOffsets.of(table)).as("the writer's bookmark is still found behind the compaction")
                     .containsEntry(0, offset.get());
 
-            TableUpkeep.Compaction again = TableUpkeep.compact(lake, table, 128L << 20, 10);
+            TableUpkeep.Compaction again = TableUpkeep.compact(lake, table, 128L << 20, 10, false);
             assertThat(again.filesRewritten()).as("below the threshold: nothing to do").isZero();
+        }
+    }
+
+    @Test
+    void automaticCompactionMergesFilesOfOneSizeTierAndLeavesALargerCompactedFileAlone() throws Exception {
+        try (IcebergLake lake = new IcebergLake(dir)) {
+            Table table = rawTable(lake, "tiers");
+            AtomicLong offset = new AtomicLong();
+            append(lake, table, offset, 40_000, NOW, NOW); // tens of KB: two tiers above files of 10 rows (with 1 KiB tiers)
+            table.refresh();
+            String large = dataFiles(table).get(0).location();
+            for (int i = 0; i < 9; i++) {
+                append(lake, table, offset, 10, NOW, NOW);
+            }
+            assertThat(TableUpkeep.compact(lake, table, 128L << 20, 10, 1024).filesRewritten())
+                    .as("nine small files and one larger one: no tier holds ten").isZero();
+            append(lake, table, offset, 10, NOW, NOW);
+
+            TableUpkeep.Compaction result = TableUpkeep.compact(lake, table, 128L << 20, 10, 1024);
+
+            table.refresh();
+            assertThat(result.filesRewritten()).isEqualTo(10);
+            assertThat(dataFiles(table)).extracting(DataFile::location).hasSize(2).contains(large);
+            assertThat(offsets(table)).hasSize((int) offset.get()).doesNotContainValue(2);
         }
     }
 
@@ -90,7 +114,7 @@ class TableUpkeepTest {
             int rounds = 0;
             while (compacted < 30 && rounds++ < 500) {
                 compacted += TableUpkeep.compact(lake, lake.catalog().loadTable(TableIdentifier.of(IcebergLake.RAW, "orders")),
-                        128L << 20, 5).filesRewritten();
+                        128L << 20, 5, true).filesRewritten();
             }
             stop.set(true);
             writer.join();
@@ -116,8 +140,8 @@ class TableUpkeepTest {
             Set<String> heldFiles = new java.util.HashSet<>();
             dataFiles(table).forEach(f -> heldFiles.add(f.location()));
             LakeCatalog.Hold hold = lake.hold("raw", "views", held);
-            TableUpkeep.compact(lake, table, 128L << 20, 2);
-            TableUpkeep.compact(lake, table, 128L << 20, 2); // nothing more to do, no new snapshot
+            TableUpkeep.compact(lake, table, 128L << 20, 2, false);
+            TableUpkeep.compact(lake, table, 128L << 20, 2, false); // nothing more to do, no new snapshot
             table.refresh();
             int snapshots = count(table.snapshots());
             assertThat(snapshots).isEqualTo(7);
