@@ -42,7 +42,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  */
 final class ModelLoader {
     static final Set<String> KEYS = Set.of("materialized", "partition_by", "grain", "schedule", "catchup", "retries",
-            "retry_delay", "timeout", "description");
+            "retry_delay", "timeout", "description", "retention");
     static final Set<String> VARIABLES = Set.of("start", "end", "start_date", "end_date");
     private static final Pattern HEADER_LINE = Pattern.compile("--\\s*([A-Za-z_][A-Za-z0-9_]*)\\s*:\\s*(.*?)\\s*");
     private static final Pattern VARIABLE = Pattern.compile("\\{\\{\\s*([^}]*?)\\s*}}");
@@ -375,8 +375,13 @@ final class ModelLoader {
         if (timeout.isZero()) {
             problem(s.get("timeout"), "timeout must be more than 0");
         }
+        Optional<Duration> retention = s.containsKey("retention") ? duration(s.get("retention")) : Optional.empty();
+        if (retention.isPresent() && partitionBy.isEmpty()) {
+            problem(s.get("retention"), "retention drops whole partitions, and this model has none: add partition_by (a date or "
+                    + "timestamp column) or remove retention");
+        }
         return new ModelSpec.Config(defaults.namespace(), materialized, partitionBy, grain, schedule, cron, catchup, retries,
-                retryDelay, timeout, Optional.ofNullable(s.get("description")).map(Setting::value));
+                retryDelay, timeout, Optional.ofNullable(s.get("description")).map(Setting::value), retention);
     }
 
     private Optional<Boolean> bool(Setting setting) {

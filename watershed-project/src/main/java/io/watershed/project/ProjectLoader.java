@@ -442,7 +442,7 @@ public final class ProjectLoader {
                                 problem(valueNode, key.name() + " must be between 0 and 65535, got " + port);
                             }
                         }
-                        int least = key.name().equals("models.retries") ? 0 : 1;
+                        int least = key.name().equals("models.retries") ? 0 : key.name().equals("lake.compaction_min_files") ? 2 : 1;
                         if (value.isPresent() && key.kind() == ValueKind.INTEGER && !(key.name().equals("http.port") || key.name().equals("bus.port"))
                                 && (Integer) value.get() < least) {
                             problem(valueNode, key.name() + " must be at least " + least + ", got " + value.get());

@@ -44,7 +44,8 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
                     "How often upkeep looks at every table: compacts partitions with enough small files, expires old "
                             + "snapshots, drops partitions past retention, trims stream topics. 0s turns it off (on demand still works)."),
             new SettingKey("lake.compaction_min_files", ValueKind.INTEGER, "10",
-                    "Small files (under 75% of the target size) in one partition that start its compaction."),
+                    "Small files (under 75% of the target size) of about one size in one partition that start their "
+                            + "compaction into one file of the next size tier; `watershed tables compact` takes every small file."),
             new SettingKey("lake.snapshot_retention", ValueKind.DURATION, "3d",
                     "Snapshots replaced longer ago than this are expired and the files only they held are deleted; "
                             + "within it, history older than 15 minutes keeps one snapshot per full hour. Snapshots a running "

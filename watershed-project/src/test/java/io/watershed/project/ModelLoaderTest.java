@@ -74,10 +74,11 @@ class ModelLoaderTest {
         write("models/d.sql", "-- schedule: every day\n-- retries: many\nSELECT * FROM streams.orders WHERE x = {{ yesterday }}\n");
         write("models/e.sql", "INSERT INTO models.e SELECT 1\n");
         write("models/f.yaml", "timeout: 5m\n");
+        write("models/g.sql", "-- retention: 30d\nSELECT 1 AS one\n");
         assertThat(problems()).containsExactly(
                 "models/a.sql:1:18: an incremental model needs partition_by: the DATE or TIMESTAMP column whose day each build replaces",
                 "models/a.sql:2:4: unknown model setting 'schedul' (did you mean 'schedule'?); allowed: [catchup, description, grain, "
-                        + "materialized, partition_by, retries, retry_delay, schedule, timeout]",
+                        + "materialized, partition_by, retention, retries, retry_delay, schedule, timeout]",
                 "models/b.sql:1:15: model 'b' is in a cycle: a -> c -> b -> a (each reads the next); a model cannot depend on itself",
                 "models/d.sql:1:14: 'every day' is not a cron expression (minute hour day-of-month month day-of-week, UTC; or "
                         + "[@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly]): Cron expression contains 2 parts "
@@ -88,7 +89,9 @@ class ModelLoaderTest {
                         + "range a build covers)",
                 "models/e.sql:1:1: a model is one SELECT (or WITH ... SELECT) whose result becomes the table models.e; Watershed "
                         + "writes the table, so leave out INSERT and CREATE",
-                "models/f.yaml:1:1: settings for model 'f', but there is no models/f.sql; write its SELECT there, or rename this file");
+                "models/f.yaml:1:1: settings for model 'f', but there is no models/f.sql; write its SELECT there, or rename this file",
+                "models/g.sql:1:15: retention drops whole partitions, and this model has none: add partition_by (a date or "
+                        + "timestamp column) or remove retention");
     }
 
     @Test

@@ -34,12 +34,18 @@ class ProjectLoaderTest {
                   max_body: 2MiB
                 lake:
                   commit_interval: ${COMMIT}
+                  upkeep_interval: 30s
+                  compaction_min_files: 4
+                  snapshot_retention: 1d
                 """);
         write("streams/clicks.yaml", """
                 name: clicks
                 partitions: 3
                 key: user
                 retention: 7d
+                retention_size: 1GiB
+                lake_retention: 90d
+                dlq_retention: 30d
                 fields:
                   user: string
                   ts: timestamp
@@ -53,6 +59,11 @@ class ProjectLoaderTest {
         assertThat(project.streams().get("clicks").partitions()).isEqualTo(3);
         assertThat(project.streams().get("clicks").key()).contains("user");
         assertThat(project.streams().get("clicks").retention()).contains(Duration.ofDays(7));
+        assertThat(project.streams().get("clicks").lifecycle()).isEqualTo(new io.watershed.spi.StreamSpec.Lifecycle(
+                java.util.Optional.of(1L << 30), java.util.Optional.of(Duration.ofDays(90)), java.util.Optional.of(Duration.ofDays(30)),
+                java.util.Optional.empty()));
+        assertThat(project.settings().upkeep()).isEqualTo(new io.watershed.spi.Settings.UpkeepSettings(Duration.ofSeconds(30), 4,
+                Duration.ofDays(1), Duration.ofDays(3)));
     }
 
     @Test
@@ -79,7 +90,7 @@ class ProjectLoaderTest {
                 "streams/orders.yaml:1:7: stream name 'purchases' does not match its file name 'orders.yaml'; rename one of them",
                 "streams/orders.yaml:2:13: expected an integer, got 'two'",
                 "streams/orders.yaml:3:6: key refers to field 'customer', which is not among the declared fields [amount]",
-                "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, event_time, fields, key, lateness, name, partitions, retention]",
+                "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, target_file_size]",
                 "streams/orders.yaml:6:11: unknown type 'money' for field 'amount'; expected one of [boolean, double, int, json, long, string, timestamp]",
                 "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [bus, http, ingest, lake, models, name, pipelines, profile, profiles, query, schedules]",
                 "watershed.yaml:5:9: expected an integer, got 'lots'",

@@ -287,8 +287,8 @@ public final class Platform implements AutoCloseable {
 
     /**
      * What upkeep does to a table: a stream's raw table and dead letters follow the stream's lifecycle
-     * ({@code lake_retention}, {@code dlq_retention}, {@code target_file_size}); other tables are compacted and
-     * expired with the lake's defaults and kept forever.
+     * ({@code lake_retention}, {@code dlq_retention}, {@code target_file_size}); a model's table its {@code retention} by
+     * {@code partition_by}; other tables are compacted and expired with the lake's defaults and kept forever.
      */
     private LakeUpkeep.Policy upkeepPolicy(org.apache.iceberg.catalog.TableIdentifier id, Settings settings) {
         long target = settings.targetFileSizeBytes();
@@ -299,6 +299,10 @@ public final class Platform implements AutoCloseable {
                     .map(StreamSpec::lifecycle).orElse(StreamSpec.Lifecycle.NONE);
             return new LakeUpkeep.Policy(lifecycle.targetFileSize().orElse(target), java.util.Optional.of(IcebergLake.INGESTED_AT),
                     deadLetters ? lifecycle.dlqRetention() : lifecycle.lakeRetention());
+        }
+        if (id.namespace().toString().equals(settings.models().namespace()) && project.models().containsKey(id.name())) {
+            io.watershed.spi.ModelSpec.Config model = project.models().get(id.name()).config();
+            return new LakeUpkeep.Policy(target, model.partitionBy(), model.retention());
         }
         return new LakeUpkeep.Policy(target, java.util.Optional.empty(), java.util.Optional.empty());
     }

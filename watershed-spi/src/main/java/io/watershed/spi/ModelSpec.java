@@ -79,10 +79,18 @@ public record ModelSpec(String name, Path file, String sql, Config config, List<
      * @param retries further attempts after a failed build
      * @param retryDelay the wait before the first retry; it doubles with each further one
      * @param timeout a build running longer is cancelled and counts as failed
+     * @param retention partitions of {@code partitionBy} older than this are dropped by lake upkeep; empty keeps them
      */
     public record Config(String namespace, Materialization materialized, Optional<String> partitionBy, Grain grain,
             Optional<String> schedule, Optional<String> cron, boolean catchup, int retries, Duration retryDelay, Duration timeout,
-            Optional<String> description) {}
+            Optional<String> description, Optional<Duration> retention) {
+        public Config(String namespace, Materialization materialized, Optional<String> partitionBy, Grain grain,
+                Optional<String> schedule, Optional<String> cron, boolean catchup, int retries, Duration retryDelay, Duration timeout,
+                Optional<String> description) {
+            this(namespace, materialized, partitionBy, grain, schedule, cron, catchup, retries, retryDelay, timeout, description,
+                    Optional.empty());
+        }
+    }
 
     /**
      * A table named in a model's SQL.
