@@ -27,6 +27,7 @@ final class Banner {
         out.println("    " + env + "./watershed sql -c \"SELECT page, count(*) FROM raw.clicks GROUP BY ALL ORDER BY 2 DESC\"");
         out.println("    " + env + "./watershed sql -c \"SELECT reason, raw FROM raw.clicks__dlq\"");
         out.println("    " + env + "./watershed sql                 # interactive SQL");
+        out.println("    " + env + "./watershed tables              # files, snapshots and compaction of each lake table");
         if (!platform.project().models().isEmpty()) {
             out.println("    " + env + "./watershed run                 # build the models now ("
                     + String.join(", ", new java.util.TreeSet<>(platform.project().models().keySet())) + "), then: " + env + "./watershed runs");

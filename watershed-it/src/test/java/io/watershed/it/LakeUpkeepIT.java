@@ -103,6 +103,8 @@ class LakeUpkeepIT {
             }
         }, "reader");
         sender.start();
+        Await.until("raw.orders created by its first commit", Duration.ofSeconds(60),
+                () -> http.sql("SELECT count(*) FROM committed.raw.orders").status() == 200);
         reader.start();
         Await.until("three compactions while ingest goes on", Duration.ofSeconds(120), () -> metric("watershed_lake_compactions_total") >= 3
                 && metric("watershed_lake_snapshots_expired_total") >= 10);

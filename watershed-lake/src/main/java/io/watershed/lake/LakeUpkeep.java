@@ -188,8 +188,15 @@ public final class LakeUpkeep implements AutoCloseable {
                 compactions.increment(compaction.groups());
                 filesCompacted.increment(compaction.filesRewritten());
                 lake.refreshView(table);
-                LOG.info("{}: compacted {} small file(s) ({} bytes) into {} ({} bytes)", id, compaction.filesRewritten(),
-                        compaction.bytesRewritten(), compaction.filesWritten(), compaction.bytesWritten());
+                // routine passes happen every minute on every table: their record is the metrics and `watershed tables`
+                String message = "{}: compacted {} small file(s) ({} bytes) into {} ({} bytes)";
+                if (onDemand) {
+                    LOG.info(message, id, compaction.filesRewritten(), compaction.bytesRewritten(), compaction.filesWritten(),
+                            compaction.bytesWritten());
+                } else {
+                    LOG.debug(message, id, compaction.filesRewritten(), compaction.bytesRewritten(), compaction.filesWritten(),
+                            compaction.bytesWritten());
+                }
             }
             TableUpkeep.Expiry expiry;
             SnapshotHolds holds = lake.holds();
