@@ -67,7 +67,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         properties.put(CatalogProperties.CLIENT_POOL_SIZE, "1");
         this.catalogProperties = Map.copyOf(properties);
         this.catalog = new JdbcCatalog();
-        catalog.setConf(new Configuration());
+        catalog.setConf(hadoopConfiguration());
         catalog.initialize(CATALOG_NAME, properties);
         if (!catalog.namespaceExists(RAW)) {
             try {
@@ -84,6 +84,13 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
                 refreshView(catalog.loadTable(id));
             }
         }
+    }
+
+    /** Hadoop's settings for the lake's file IO: the local file system without a {@code chmod} process per file. */
+    public static Configuration hadoopConfiguration() {
+        Configuration conf = new Configuration();
+        conf.set("fs.file.impl", NioLocalFileSystem.class.getName());
+        return conf;
     }
 
     /** Namespaces of the platform's own bookkeeping ({@code _staging} of model builds): no query sees them. */
