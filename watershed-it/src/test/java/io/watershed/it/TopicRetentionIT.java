@@ -58,8 +58,11 @@ class TopicRetentionIT {
             StreamSpec bigStream = new StreamSpec("big", 1, Optional.empty(), Optional.empty(), StreamSpec.DEFAULT_LATENESS,
                     Optional.empty(), Map.of(), new StreamSpec.Lifecycle(Optional.of(20_000L), Optional.empty(), Optional.empty(),
                             Optional.empty()));
+            // a pipeline has read 'big' up to offset 95
+            admin.alterConsumerGroupOffsets("watershed-pipeline-slow", Map.of(new TopicPartition("big", 0),
+                    new org.apache.kafka.clients.consumer.OffsetAndMetadata(95))).all().get();
             try (TopicRetention retention = new TopicRetention(broker.bootstrapServers(), lake, () -> List.of(oldStream, bigStream),
-                    new SimpleMeterRegistry(), Clock.systemUTC())) {
+                    () -> List.of("watershed-pipeline-slow", "watershed-pipeline-absent"), new SimpleMeterRegistry(), Clock.systemUTC())) {
                 retention.apply();
                 assertThat(earliest(admin, "old")).as("all ten are past retention; only the four committed go").isEqualTo(4);
                 assertThat(retention.overdue("old")).isEqualTo(6);
@@ -71,6 +74,16 @@ class TopicRetentionIT {
                 retention.apply();
                 assertThat(earliest(admin, "old")).isEqualTo(10);
                 assertThat(retention.overdue("old")).isZero();
+
+                // a pipeline that has read only 'big' up to 50 holds the rest back, whatever the lake holds
+                admin.alterConsumerGroupOffsets("watershed-pipeline-slow", Map.of(new TopicPartition("big", 0),
+                        new org.apache.kafka.clients.consumer.OffsetAndMetadata(50))).all().get();
+                long before = earliest(admin, "big");
+                produce(broker, "big", 100, System.currentTimeMillis(), 1000);
+                commitOffsets(lake, big, 200);
+                retention.apply();
+                assertThat(earliest(admin, "big")).as("nothing more deleted: the pipeline is behind").isEqualTo(before);
+                assertThat(retention.overdue("big")).isPositive();
             }
             var config = admin.describeConfigs(List.of(new org.apache.kafka.common.config.ConfigResource(
                     org.apache.kafka.common.config.ConfigResource.Type.TOPIC, "big"))).all().get().values().iterator().next();

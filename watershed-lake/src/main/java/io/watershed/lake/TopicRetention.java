@@ -29,6 +29,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.ReplicaInfo;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -42,9 +43,10 @@ import org.slf4j.LoggerFactory;
  * whether or not the lake has committed the records, so it is turned off on stream topics
  * ({@code retention.ms = -1}, {@code retention.bytes = -1}) and applied here instead: records older than the
  * stream's {@code retention} (default 7 days), or beyond its {@code retention_size} per partition, are deleted
- * with {@code deleteRecords} — but never past the offsets the raw table's current snapshot has committed.
- * Records that are due but not yet committed stay, are counted in
- * {@code watershed_stream_retention_overdue_records} and logged: the alarm that the lake writer is behind.
+ * with {@code deleteRecords} — but never past the offsets the raw table's current snapshot has committed, nor past
+ * the offsets a pipeline reading the stream has committed (its consumer group's, which Flink commits at each
+ * checkpoint). Records that are due but not yet committed stay, are counted in
+ * {@code watershed_stream_retention_overdue_records} and logged: the alarm that the lake writer or a pipeline is behind.
  */
 public final class TopicRetention implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TopicRetention.class);
@@ -55,6 +57,7 @@ public final class TopicRetention implements AutoCloseable {
     private final Admin admin;
     private final IcebergLake lake;
     private final Supplier<Collection<StreamSpec>> streams;
+    private final Supplier<Collection<String>> readerGroups;
     private final MeterRegistry meters;
     private final Clock clock;
     private final Set<String> configured = ConcurrentHashMap.newKeySet();
@@ -66,14 +69,19 @@ public final class TopicRetention implements AutoCloseable {
     /** Records that arrive already old are overdue until the next lake commit: only a lasting backlog is worth a warning. */
     static final Duration ALARM_AFTER = Duration.ofMinutes(1);
 
-    public TopicRetention(String bootstrapServers, IcebergLake lake, Supplier<Collection<StreamSpec>> streams, MeterRegistry meters,
-            Clock clock) {
+    /**
+     * @param readerGroups consumer groups of the pipelines: a partition is never trimmed past what one of them has
+     *        committed for it (a group that has committed nothing for a topic is taken not to read it)
+     */
+    public TopicRetention(String bootstrapServers, IcebergLake lake, Supplier<Collection<StreamSpec>> streams,
+            Supplier<Collection<String>> readerGroups, MeterRegistry meters, Clock clock) {
         Properties p = new Properties();
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-retention");
         this.admin = Admin.create(p);
         this.lake = lake;
         this.streams = streams;
+        this.readerGroups = readerGroups;
         this.meters = meters;
         this.clock = clock;
     }
@@ -113,6 +121,7 @@ public final class TopicRetention implements AutoCloseable {
                 register(stream.name());
             }
             Map<Integer, Long> committed = CommittedOffsets.of(lake.catalog().loadTable(raw));
+            Map<Integer, Long> read = readByPipelines(topic);
             TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
                     .get(topic);
             List<TopicPartition> partitions = new ArrayList<>();
@@ -137,12 +146,12 @@ public final class TopicRetention implements AutoCloseable {
                     long keep = (long) Math.floor((end - first) * ((double) limit / size));
                     wanted = Math.max(wanted, end - keep);
                 }
-                long landed = committed.getOrDefault(tp.partition(), 0L);
-                long upTo = Math.min(wanted, landed);
+                long safe = Math.min(committed.getOrDefault(tp.partition(), 0L), read.getOrDefault(tp.partition(), Long.MAX_VALUE));
+                long upTo = Math.min(wanted, safe);
                 if (upTo > first) {
                     delete.put(tp, RecordsToDelete.beforeOffset(upTo));
                 }
-                behind += Math.max(0, wanted - Math.max(landed, first));
+                behind += Math.max(0, wanted - Math.max(safe, first));
             }
             if (!delete.isEmpty()) {
                 admin.deleteRecords(delete).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -159,9 +168,10 @@ public final class TopicRetention implements AutoCloseable {
             } else {
                 long since = overdueSince.computeIfAbsent(stream.name(), k -> clock.millis());
                 if (clock.millis() - since >= ALARM_AFTER.toMillis() && warned.add(stream.name())) {
-                    LOG.warn("Stream '{}': {} record(s) are past the topic's retention but raw.{} has not committed them, so "
-                            + "they are kept. Is the lake writer stuck or far behind? See watershed_lake_lag_offsets and the log "
-                            + "of lake-writer-{}.", stream.name(), behind, stream.name(), stream.name());
+                    LOG.warn("Stream '{}': {} record(s) are past the topic's retention but raw.{} has not committed them or a "
+                            + "pipeline has not read them, so they are kept. Is the lake writer or a pipeline stuck or far behind? "
+                            + "See watershed_lake_lag_offsets, `watershed pipelines` and the log.", stream.name(), behind,
+                            stream.name());
                 }
             }
         } catch (ExecutionException | TimeoutException e) {
@@ -170,6 +180,21 @@ public final class TopicRetention implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** Per partition of the topic, the lowest offset a pipeline's consumer group has committed. */
+    private Map<Integer, Long> readByPipelines(String topic) throws ExecutionException, InterruptedException, TimeoutException {
+        Map<Integer, Long> lowest = new HashMap<>();
+        for (String group : readerGroups.get()) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            offsets.forEach((tp, offset) -> {
+                if (tp.topic().equals(topic) && offset != null) {
+                    lowest.merge(tp.partition(), offset.offset(), Math::min);
+                }
+            });
+        }
+        return lowest;
     }
 
     private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec)

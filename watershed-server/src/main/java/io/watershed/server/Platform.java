@@ -146,7 +146,9 @@ public final class Platform implements AutoCloseable {
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
             streams.openAll(project.streams().values());
             reopenStreamsCreatedOnFirstUse(settings);
-            TopicRetention retention = new TopicRetention(bootstrapServers, lake, streams::streams, meters, java.time.Clock.systemUTC());
+            TopicRetention retention = new TopicRetention(bootstrapServers, lake, streams::streams,
+                    () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
+                    java.time.Clock.systemUTC());
             started.push(retention);
             upkeep = new LakeUpkeep(lake, settings.upkeep(), id -> upkeepPolicy(id, settings), retention, meters,
                     java.time.Clock.systemUTC());

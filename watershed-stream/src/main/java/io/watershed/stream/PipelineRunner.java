@@ -58,6 +58,14 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             "(?is)CREATE\\s+LIVE\\s+VIEW\\s+((?:`[^`]+`|[\\w]+)(?:\\s*\\.\\s*(?:`[^`]+`|[\\w]+))?)\\s+AS\\s+(.*)");
     /** The namespace live views are queried under. */
     public static final String LIVE = "live";
+
+    /**
+     * The Kafka consumer group a pipeline's stream sources commit their offsets to at each checkpoint; topic
+     * retention never deletes past them.
+     */
+    public static String consumerGroup(String pipeline) {
+        return "watershed-pipeline-" + pipeline;
+    }
     /** Most distinct rows one live view may hold. */
     static final int LIVE_VIEW_MAX_ROWS = 100_000;
     private static final Pattern STREAM_REFERENCE = Pattern.compile("(?i)(?<![\\w`])`?streams`?\\s*\\.\\s*`?([a-z][a-z0-9_]*)`?");

@@ -60,7 +60,7 @@ final class StreamTables {
                             d.toSecondsPart(), d.toMillisPart())).append("' DAY TO SECOND(3)");
         }
         Map<String, String> options = new LinkedHashMap<>(Map.of(
-                "properties.group.id", "watershed-pipeline-" + pipeline,
+                "properties.group.id", PipelineRunner.consumerGroup(pipeline),
                 GuardedJsonFormatFactory.IDENTIFIER + "." + GuardedJsonFormatFactory.PIPELINE.key(), countedAs,
                 "properties.isolation.level", "read_committed",
                 "scan.startup.mode", "earliest-offset"));
