@@ -66,6 +66,7 @@ public final class LakeUpkeep implements AutoCloseable {
     private final Map<TableIdentifier, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Map<TableIdentifier, TableStats> stats = new ConcurrentHashMap<>();
     private final Map<TableIdentifier, Long> lastOrphanCheck = new ConcurrentHashMap<>();
+    private final java.util.Set<TableIdentifier> retentionRefused = ConcurrentHashMap.newKeySet();
     private final Counter compactions;
     private final Counter filesCompacted;
     private final Counter snapshotsExpired;
@@ -176,7 +177,15 @@ public final class LakeUpkeep implements AutoCloseable {
             int before = files(table);
             int dropped = 0;
             if (policy.retention().isPresent() && policy.retentionColumn().isPresent()) {
-                dropped = TableUpkeep.dropExpiredPartitions(lake, table, policy.retentionColumn().get(), policy.retention().get(), now);
+                try {
+                    dropped = TableUpkeep.dropExpiredPartitions(lake, table, policy.retentionColumn().get(), policy.retention().get(),
+                            now);
+                } catch (IllegalArgumentException e) {
+                    // the table's layout does not allow it (not partitioned by time): say so once, keep compacting and expiring
+                    if (retentionRefused.add(id)) {
+                        LOG.warn("{}: retention {} is not applied: {}", id, policy.retention().get(), e.getMessage());
+                    }
+                }
                 if (dropped > 0) {
                     partitionFilesDropped.increment(dropped);
                     LOG.info("{}: dropped {} data file(s) of partitions older than {}", id, dropped, policy.retention().get());
