@@ -153,7 +153,7 @@ public final class UpkeepBenchmark {
                     | compacted / fresh, median of each | | %.2f× | |
                     | small files / fresh | | %.1f× | |
 
-                    **A simulated day.** %,d one-second commits of one small file each, an upkeep pass every 60 commits
+                    **Simulated time: %,d one-second commits** (a day is 86,400) of one small file each, an upkeep pass every 60 commits
                     (`lake.upkeep_interval: 1m`, `lake.compaction_min_files: 10`), in %.0f s of real time; snapshots are
                     kept ten real seconds (the simulated day passes in minutes).
 
