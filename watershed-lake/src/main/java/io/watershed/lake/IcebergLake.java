@@ -94,7 +94,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     }
 
     /** Namespaces of the platform's own bookkeeping ({@code _staging} of model builds): no query sees them. */
-    private static boolean hidden(Namespace namespace) {
+    static boolean hidden(Namespace namespace) {
         return namespace.level(0).startsWith("_");
     }
 
@@ -181,7 +181,12 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     /** Recomputes the query view of a table after it changed. */
     public void refreshView(Table table) {
-        install(TableIdentifier.parse(table.name().substring(table.name().indexOf('.') + 1)), table);
+        install(idOf(table), table);
+    }
+
+    /** A loaded table's identifier in this catalog ({@code table.name()} is {@code catalog.namespace.table}). */
+    static TableIdentifier idOf(Table table) {
+        return TableIdentifier.parse(table.name().substring(table.name().indexOf('.') + 1));
     }
 
     /** Several threads commit to one table (its writer, upkeep): the view follows the newest snapshot only. */

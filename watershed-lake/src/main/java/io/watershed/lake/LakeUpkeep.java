@@ -159,7 +159,7 @@ public final class LakeUpkeep implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             id = null;
         }
-        if (id == null || !id.hasNamespace() || id.namespace().level(0).startsWith("_") || !lake.catalog().tableExists(id)) {
+        if (id == null || !id.hasNamespace() || IcebergLake.hidden(id.namespace()) || !lake.catalog().tableExists(id)) {
             throw new WatershedException(ErrorCode.UNKNOWN_TABLE, "Cannot find table '" + qualifiedName
                     + "'; name it as namespace.table, e.g. raw.clicks (see `watershed tables`)");
         }
@@ -222,6 +222,7 @@ public final class LakeUpkeep implements AutoCloseable {
                 orphansRemoved.increment(orphans);
                 lastOrphanCheck.put(id, now.toEpochMilli());
             }
+            table.refresh(); // after this pass's commits
             TableStats after = statsOf(id, table, policy);
             return new Result(id.toString(), before, (int) after.files(), compaction.filesRewritten(), compaction.filesWritten(),
                     compaction.bytesRewritten(), compaction.conflicts(), dropped, expiry.snapshotsExpired(), orphans,
@@ -256,7 +257,6 @@ public final class LakeUpkeep implements AutoCloseable {
     }
 
     private TableStats statsOf(TableIdentifier id, Table table, Policy policy) {
-        table.refresh();
         Snapshot current = table.currentSnapshot();
         Map<String, String> summary = current == null ? Map.of() : current.summary();
         int snapshots = 0;
@@ -298,7 +298,7 @@ public final class LakeUpkeep implements AutoCloseable {
     private List<TableIdentifier> tableIds() {
         List<TableIdentifier> ids = new ArrayList<>();
         for (Namespace namespace : lake.catalog().listNamespaces()) {
-            if (namespace.level(0).startsWith("_")) {
+            if (IcebergLake.hidden(namespace)) {
                 continue; // model builds' staging tables
             }
             ids.addAll(lake.catalog().listTables(namespace));

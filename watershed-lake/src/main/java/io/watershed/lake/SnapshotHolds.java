@@ -48,8 +48,4 @@ final class SnapshotHolds {
         return entries.stream().filter(e -> e.table().equals(table) && e.snapshotId() < 0)
                 .mapToLong(Entry::sinceMillis).min();
     }
-
-    synchronized int size() {
-        return entries.size();
-    }
 }

@@ -248,7 +248,7 @@ final class TableUpkeep {
         if (current == null) {
             return new Expiry(0, 0);
         }
-        org.apache.iceberg.catalog.TableIdentifier id = tableId(table);
+        org.apache.iceberg.catalog.TableIdentifier id = IcebergLake.idOf(table);
         Set<Long> keep = new HashSet<>(holds.held(id));
         keep.add(current.snapshotId());
         for (SnapshotRef ref : table.refs().values()) {
@@ -505,9 +505,5 @@ final class TableUpkeep {
             }
         }
         return newest < 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(newest));
-    }
-
-    static org.apache.iceberg.catalog.TableIdentifier tableId(Table table) {
-        return org.apache.iceberg.catalog.TableIdentifier.parse(table.name().substring(table.name().indexOf('.') + 1));
     }
 }
