@@ -58,7 +58,7 @@ public final class ModelBenchmark {
         Path project = work.resolve("project");
         Files.createDirectories(project.resolve("models"));
         Files.writeString(project.resolve("watershed.yaml"), "name: models\nhttp:\n  port: " + FoundationBenchmark.freePort()
-                + "\nbus:\n  port: 0\nmodels:\n  retries: 0\n");
+                + "\nbus:\n  port: 0\ningest:\n  forward_port: 0\nmodels:\n  retries: 0\n");
         Files.writeString(project.resolve("models/store_daily.sql"), MODEL);
 
         long t0 = System.nanoTime();

@@ -308,7 +308,7 @@ final class IdempotencyLog implements AutoCloseable {
             KafkaProducer<byte[], byte[]> producer = producer(slot);
             producer.beginTransaction();
             for (Event event : events) {
-                producer.send(new ProducerRecord<>(topic, null, event.acceptedAtMillis(), event.key(), event.value()));
+                producer.send(KafkaEventBus.record(topic, event));
             }
             String record = topic + '/' + key;
             Future<org.apache.kafka.clients.producer.RecordMetadata> marker = producer.send(new ProducerRecord<>(TOPIC, record.getBytes(StandardCharsets.UTF_8),

@@ -114,7 +114,7 @@ public final class KafkaEventBus implements EventBus {
         AtomicInteger remaining = new AtomicInteger(events.size());
         try {
             for (Event event : events) {
-                producer.send(new ProducerRecord<>(topic, null, event.acceptedAtMillis(), event.key(), event.value()),
+                producer.send(KafkaEventBus.record(topic, event),
                         (metadata, error) -> {
                             if (error instanceof RecordTooLargeException) {
                                 done.completeExceptionally(new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE,
@@ -166,5 +166,14 @@ public final class KafkaEventBus implements EventBus {
         }
         producer.close(Duration.ofSeconds(30));
         admin.close(Duration.ofSeconds(5));
+    }
+
+    /** The Kafka record of an event; a dead letter carries its reason in {@link EventBus#DEAD_LETTER_HEADER}. */
+    static ProducerRecord<byte[], byte[]> record(String topic, Event event) {
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, null, event.acceptedAtMillis(), event.key(), event.value());
+        if (event.deadLetterReason() != null) {
+            record.headers().add(EventBus.DEAD_LETTER_HEADER, event.deadLetterReason().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return record;
     }
 }

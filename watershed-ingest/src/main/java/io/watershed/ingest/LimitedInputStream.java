@@ -8,11 +8,11 @@ import java.io.InputStream;
 import java.util.Map;
 
 /** Fails with PAYLOAD_TOO_LARGE once more than {@code limit} bytes were read (guards gzip bombs too). */
-final class LimitedInputStream extends FilterInputStream {
+public final class LimitedInputStream extends FilterInputStream {
     private final long limit;
     private long count;
 
-    LimitedInputStream(InputStream in, long limit) {
+    public LimitedInputStream(InputStream in, long limit) {
         super(in);
         this.limit = limit;
     }

@@ -42,7 +42,7 @@ class IngestToLakeIT {
     @BeforeAll
     static void start() {
         project = TestProject.in(root.resolve("project"))
-                .yaml("ingest:\n  auto_create_streams: false\nquery:\n  max_rows: 200000")
+                .ingest("auto_create_streams", "false").yaml("query:\n  max_rows: 200000")
                 .stream("events", "partitions: 3\nkey: user\n")
                 .stream("evolving", "partitions: 1\n")
                 .stream("misc", "partitions: 1\n")

@@ -52,7 +52,7 @@ class LakeUpkeepIT {
     @BeforeAll
     static void start() {
         var project = TestProject.in(root.resolve("project"))
-                .yaml("ingest:\n  auto_create_streams: false\nquery:\n  max_rows: 100000")
+                .ingest("auto_create_streams", "false").yaml("query:\n  max_rows: 100000")
                 .commitInterval("1s")
                 .lake("upkeep_interval", "1s")
                 .lake("compaction_min_files", "4")

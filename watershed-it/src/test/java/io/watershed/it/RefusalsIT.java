@@ -24,7 +24,7 @@ class RefusalsIT {
 
     @Test
     void overloadIsRefusedWith429AndRetryAfterAndEveryAcceptedEventLands() throws Exception {
-        try (Platform platform = Platform.start(TestProject.in(root.resolve("p")).yaml("ingest:\n  max_in_flight_requests: 1").load(),
+        try (Platform platform = Platform.start(TestProject.in(root.resolve("p")).ingest("max_in_flight_requests", "1").load(),
                 root.resolve("d"))) {
             WatershedHttp http = new WatershedHttp(platform.url());
             String body = "{\"v\":1,\"pad\":\"" + "z".repeat(200) + "\"}\n";
@@ -62,7 +62,7 @@ class RefusalsIT {
 
     @Test
     void fullDiskIsRefusedWith503AndRetryAfter() {
-        try (Platform platform = Platform.start(TestProject.in(root.resolve("p2")).yaml("ingest:\n  min_free_disk: 1000000TiB").load(),
+        try (Platform platform = Platform.start(TestProject.in(root.resolve("p2")).ingest("min_free_disk", "1000000TiB").load(),
                 root.resolve("d2"))) {
             WatershedHttp http = new WatershedHttp(platform.url());
             WatershedHttp.Response r = http.events("anything", "{\"a\":1}");

@@ -276,7 +276,8 @@ final class RawTail implements LakeTail, AutoCloseable {
                 return; // already held, or covered by the snapshot
             }
             position.put(partition, offset + 1);
-            if (record.headers().lastHeader(EventBus.NOOP_HEADER) != null || record.value() == null) {
+            if (record.headers().lastHeader(EventBus.NOOP_HEADER) != null || record.value() == null
+                    || record.headers().lastHeader(EventBus.DEAD_LETTER_HEADER) != null) {
                 return;
             }
             JsonNode node;

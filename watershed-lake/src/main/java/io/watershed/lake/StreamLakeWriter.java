@@ -320,7 +320,19 @@ final class StreamLakeWriter implements Runnable {
         if (record.headers().lastHeader(io.watershed.spi.EventBus.NOOP_HEADER) != null) {
             return; // not an event: it completed a transaction Kafka left open (see IdempotencyLog)
         }
+        if (replayedDeadLetters.contains(partition, offset)) {
+            return; // went to the dead-letter table before a crash; its row there is final
+        }
         OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
+        org.apache.kafka.common.header.Header undecodable = record.headers().lastHeader(io.watershed.spi.EventBus.DEAD_LETTER_HEADER);
+        if (undecodable != null) {
+            // a source could not decode this input: its reason travels in the header, the input after one marker byte
+            byte[] value = record.value() == null ? new byte[0] : record.value();
+            int from = value.length > 0 && value[0] == io.watershed.spi.EventBus.DEAD_LETTER_MARK ? 1 : 0;
+            deadLetter(record, new String(value, from, value.length - from, StandardCharsets.UTF_8), ingestedAt,
+                    new String(undecodable.value(), StandardCharsets.UTF_8));
+            return;
+        }
         ObjectNode event;
         try {
             JsonNode node = record.value() == null ? null : JSON.readTree(record.value());
@@ -336,9 +348,6 @@ final class StreamLakeWriter implements Runnable {
         } catch (java.io.IOException e) {
             deadLetter(record, ingestedAt, "the record cannot be read: " + e.getMessage());
             return;
-        }
-        if (replayedDeadLetters.contains(partition, offset)) {
-            return; // went to the dead-letter table before a crash; its row there is final
         }
         RawSchema.Changes changes;
         GenericRecord row;
@@ -491,6 +500,10 @@ final class StreamLakeWriter implements Runnable {
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, OffsetDateTime ingestedAt, String reason) {
+        deadLetter(record, record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8), ingestedAt, reason);
+    }
+
+    private void deadLetter(ConsumerRecord<byte[], byte[]> record, String raw, OffsetDateTime ingestedAt, String reason) {
         if (dlqWriter == null) {
             dlqWriter = newWriter(dlqTable);
         }
@@ -498,7 +511,7 @@ final class StreamLakeWriter implements Runnable {
         row.setField(RawSchema.PARTITION, record.partition());
         row.setField(RawSchema.OFFSET, record.offset());
         row.setField(RawSchema.INGESTED_AT, ingestedAt);
-        row.setField("raw", record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8));
+        row.setField("raw", raw);
         row.setField("reason", reason);
         row.setField("failed_at", OffsetDateTime.now(ZoneOffset.UTC));
         PartitionKey key = new PartitionKey(dlqTable.spec(), dlqTable.schema());

@@ -6,6 +6,7 @@ import io.watershed.spi.ModelSpec;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.Project;
 import io.watershed.spi.Settings;
+import io.watershed.spi.SourceSpec;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,7 +45,7 @@ public final class ProjectLoader {
             "models", "schedules");
     private static final Set<String> STREAM_KEYS =
             Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields",
-                    "retention_size", "lake_retention", "dlq_retention", "target_file_size");
+                    "retention_size", "lake_retention", "dlq_retention", "target_file_size", "sources");
 
     private final Map<String, String> environment;
 
@@ -182,7 +183,11 @@ public final class ProjectLoader {
                         (Duration) v.getOrDefault("lake.upkeep_interval", d.upkeep().interval()),
                         (Integer) v.getOrDefault("lake.compaction_min_files", d.upkeep().compactionMinFiles()),
                         (Duration) v.getOrDefault("lake.snapshot_retention", d.upkeep().snapshotRetention()),
-                        (Duration) v.getOrDefault("lake.orphan_delay", d.upkeep().orphanDelay())));
+                        (Duration) v.getOrDefault("lake.orphan_delay", d.upkeep().orphanDelay())),
+                new Settings.CollectSettings(
+                        (String) v.getOrDefault("ingest.forward_host", d.collect().forwardHost()),
+                        (Integer) v.getOrDefault("ingest.forward_port", d.collect().forwardPort()),
+                        io.watershed.spi.Secret.of((String) v.getOrDefault("ingest.forward_shared_key", ""))));
     }
 
     /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */
@@ -225,6 +230,7 @@ public final class ProjectLoader {
     private Map<String, StreamSpec> loadStreams(Path directory, Settings settings, List<Problem> problems) {
         Map<String, StreamSpec> streams = new LinkedHashMap<>();
         Map<String, String> declaredIn = new HashMap<>();
+        Map<String, String> tagOwners = new HashMap<>();
         Path streamsDir = directory.resolve("streams");
         if (!Files.isDirectory(streamsDir)) {
             return streams;
@@ -321,7 +327,21 @@ public final class ProjectLoader {
                     e.containsKey("target_file_size")
                             ? reader.convert(e.get("target_file_size").getValueNode(), ValueKind.SIZE).map(Long.class::cast)
                             : Optional.empty());
-            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields, lifecycle));
+            List<SourceSpec> sources = e.containsKey("sources")
+                    ? new SourceReader(reader, directory).read(e.get("sources").getValueNode())
+                    : List.of();
+            for (SourceSpec source : sources) {
+                if (source instanceof SourceSpec.Forward forward) {
+                    for (String tag : forward.tags()) {
+                        String owner = tagOwners.putIfAbsent(tag, name);
+                        if (owner != null && !owner.equals(name)) {
+                            reader.problem(e.get("sources").getValueNode(), "tag pattern '" + tag + "' is already taken by stream '"
+                                    + owner + "'; an event goes to one stream, so give each pattern to one");
+                        }
+                    }
+                }
+            }
+            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, sources));
         }
         return streams;
     }
@@ -383,6 +403,10 @@ public final class ProjectLoader {
             return displayName;
         }
 
+        int problemCount() {
+            return problems.size();
+        }
+
         /** A sequence's items; a single scalar counts as a list of one. */
         Optional<List<Node>> list(Node node, String what) {
             if (node instanceof org.yaml.snakeyaml.nodes.SequenceNode sequence) {
@@ -436,14 +460,18 @@ public final class ProjectLoader {
                         SettingKey key = SettingKey.BY_NAME.get(sectionName + "." + entry.getKey());
                         Node valueNode = entry.getValue().getValueNode();
                         Optional<Object> value = convert(valueNode, key.kind());
-                        if (value.isPresent() && (key.name().equals("http.port") || key.name().equals("bus.port"))) {
+                        boolean isPort = key.name().equals("http.port") || key.name().equals("bus.port")
+                                || key.name().equals("ingest.forward_port");
+                        if (value.isPresent() && isPort) {
                             int port = (Integer) value.get();
-                            if (port < 0 || port > 65535) {
-                                problem(valueNode, key.name() + " must be between 0 and 65535, got " + port);
+                            int lowest = key.name().equals("ingest.forward_port") ? -1 : 0;
+                            if (port < lowest || port > 65535) {
+                                problem(valueNode, key.name() + " must be between " + lowest + " and 65535"
+                                        + (lowest < 0 ? " (-1 turns it off)" : "") + ", got " + port);
                             }
                         }
                         int least = key.name().equals("models.retries") ? 0 : key.name().equals("lake.compaction_min_files") ? 2 : 1;
-                        if (value.isPresent() && key.kind() == ValueKind.INTEGER && !(key.name().equals("http.port") || key.name().equals("bus.port"))
+                        if (value.isPresent() && key.kind() == ValueKind.INTEGER && !isPort
                                 && (Integer) value.get() < least) {
                             problem(valueNode, key.name() + " must be at least " + least + ", got " + value.get());
                         }

@@ -31,6 +31,14 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
                     "Below this free space in the data directory ingest answers 503 with Retry-After."),
             new SettingKey("ingest.produce_timeout", ValueKind.DURATION, "30s",
                     "How long ingest waits for the bus to acknowledge a request before answering 503."),
+            new SettingKey("ingest.forward_host", ValueKind.STRING, "127.0.0.1",
+                    "Address the Fluentd forward listener binds (TCP, and UDP for heartbeats). Loopback by default."),
+            new SettingKey("ingest.forward_port", ValueKind.INTEGER, "24224",
+                    "Fluentd forward protocol port (Fluentd, Fluent Bit, fluent-logger); 0 picks a free port, -1 turns the "
+                            + "listener off. Tags go to the streams whose sources: declare them."),
+            new SettingKey("ingest.forward_shared_key", ValueKind.STRING, "(empty: no handshake)",
+                    "When set, forward clients must pass Fluentd's shared-key handshake (security.shared_key in Fluentd). "
+                            + "Shown masked everywhere."),
             new SettingKey("bus.bootstrap_servers", ValueKind.STRING, "(empty: embedded broker)",
                     "An external Kafka cluster; empty starts the in-process KRaft broker in the data directory."),
             new SettingKey("bus.port", ValueKind.INTEGER, "9092",

@@ -42,6 +42,8 @@ final class HttpApi implements AutoCloseable {
         app.get("/v1/health", this::health);
         app.get("/v1/streams", this::listStreams);
         app.get("/v1/pipelines", this::listPipelines);
+        app.get("/v1/sources", ctx -> ctx.json(Map.of("sources", platform.sources().describe(),
+                "kafka", Map.of("bootstrap_servers", platform.bootstrapServers(), "embedded", platform.embeddedBus()))));
         app.post("/v1/pipelines/{pipeline}/stop", ctx -> ctx.json(pipelineJson(platform.pipelines().stop(ctx.pathParam("pipeline")))));
         app.post("/v1/pipelines/{pipeline}/restart", ctx -> ctx.json(pipelineJson(platform.pipelines().restart(
                 ctx.pathParam("pipeline"), "true".equals(ctx.queryParam("reset"))))));

@@ -8,6 +8,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.watershed.bus.EmbeddedKafkaBroker;
 import io.watershed.bus.KafkaEventBus;
 import io.watershed.ingest.IngestService;
+import io.watershed.ingest.SourcePublisher;
+import io.watershed.ingest.Sources;
 import io.watershed.lake.IcebergLake;
 import io.watershed.lake.LakeUpkeep;
 import io.watershed.lake.TopicRetention;
@@ -60,6 +62,7 @@ public final class Platform implements AutoCloseable {
     private final LakeUpkeep upkeep;
     private final StreamCatalog streams;
     private final IngestService ingest;
+    private final Sources sources;
     private final DuckDbQueryEngine query;
     private final HttpApi http;
     private final StreamProcessor pipelines;
@@ -192,6 +195,9 @@ public final class Platform implements AutoCloseable {
                 }
             }
             ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
+            sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.produceTimeout()),
+                    this.dataDirectory);
+            started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
             http = new HttpApi(this, settings);
             started.push(http);
         } catch (IOException e) {
@@ -379,6 +385,11 @@ public final class Platform implements AutoCloseable {
 
     IngestService ingest() {
         return ingest;
+    }
+
+    /** The Fluentd forward listener and the file tailers. */
+    public Sources sources() {
+        return sources;
     }
 
     DuckDbQueryEngine query() {

@@ -16,6 +16,15 @@ public interface EventBus extends AutoCloseable {
      */
     String NOOP_HEADER = "watershed-noop";
 
+    /**
+     * A record carrying this header is input a source could not decode; the header's value is the reason (UTF-8).
+     * The lake writer puts it in the stream's dead-letter table. Its value is the input as received, after one
+     * leading NUL byte ({@link #DEAD_LETTER_MARK}), so a reader that ignores headers (kcat, a Flink pipeline) sees
+     * it as unreadable rather than as an event.
+     */
+    String DEAD_LETTER_HEADER = "watershed-dead-letter";
+    byte DEAD_LETTER_MARK = 0;
+
     /** Bootstrap servers a Kafka client (kcat, a consumer in another part) can reach. */
     String bootstrapServers();
 
@@ -44,6 +53,23 @@ public interface EventBus extends AutoCloseable {
     @Override
     void close();
 
-    /** One record: optional key bytes, the JSON value, and the time it was accepted. */
-    record Event(byte[] key, byte[] value, long acceptedAtMillis) {}
+    /**
+     * One record: optional key bytes, the JSON value, and the time it was accepted.
+     *
+     * @param deadLetterReason when present, the value is undecodable input and this is why; it is published with
+     *        {@link #DEAD_LETTER_HEADER} and its value marked (see there)
+     */
+    record Event(byte[] key, byte[] value, long acceptedAtMillis, String deadLetterReason) {
+        public Event(byte[] key, byte[] value, long acceptedAtMillis) {
+            this(key, value, acceptedAtMillis, null);
+        }
+
+        /** Input that could not be decoded, for the stream's dead-letter table. */
+        public static Event deadLetter(byte[] input, String reason, long acceptedAtMillis) {
+            byte[] value = new byte[input.length + 1];
+            value[0] = DEAD_LETTER_MARK;
+            System.arraycopy(input, 0, value, 1, input.length);
+            return new Event(null, value, acceptedAtMillis, reason);
+        }
+    }
 }

@@ -26,7 +26,21 @@ public record Settings(
         boolean queryFreshTail,
         Duration sourceIdleTimeout,
         ModelSettings models,
-        UpkeepSettings upkeep) {
+        UpkeepSettings upkeep,
+        CollectSettings collect) {
+
+    /**
+     * Collection besides the HTTP API ({@code ingest.forward_*}): the Fluentd forward listener.
+     *
+     * @param forwardHost address the forward listener binds; loopback by default
+     * @param forwardPort its TCP (and UDP heartbeat) port; 0 picks a free one, -1 turns it off
+     * @param forwardSharedKey when set, clients must pass Fluentd's shared-key handshake
+     */
+    public record CollectSettings(String forwardHost, int forwardPort, Secret forwardSharedKey) {
+        public static CollectSettings defaults() {
+            return new CollectSettings("127.0.0.1", 24224, Secret.of(""));
+        }
+    }
 
     /**
      * Lake upkeep ({@code lake.*} in watershed.yaml): compaction, snapshot expiry, orphan cleanup, retention.
@@ -58,12 +72,12 @@ public record Settings(
     public static Settings defaults() {
         return new Settings("127.0.0.1", 7070, 16L << 20, true, 2, 64, 256L << 20, Duration.ofSeconds(30),
                 Optional.empty(), 9092, Duration.ofSeconds(5), 128L << 20, Duration.ofSeconds(30), 10_000, "1GB",
-                true, Duration.ofSeconds(10), ModelSettings.defaults(), UpkeepSettings.defaults());
+                true, Duration.ofSeconds(10), ModelSettings.defaults(), UpkeepSettings.defaults(), CollectSettings.defaults());
     }
 
     public Settings withPort(int newPort) {
         return new Settings(host, newPort, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests,
                 minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout,
-                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models, upkeep);
+                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models, upkeep, collect);
     }
 }

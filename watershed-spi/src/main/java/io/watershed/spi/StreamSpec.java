@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
  * @param retention how long Kafka keeps the stream's records; empty means the bus default
  * @param fields declared field types (may be empty: types are inferred)
  * @param lifecycle how long the lake keeps what the stream lands, and how big its files grow
+ * @param sources where events come from besides the HTTP API (Fluentd forward, file tail)
  */
 public record StreamSpec(
         String name,
@@ -28,7 +29,8 @@ public record StreamSpec(
         Duration lateness,
         Optional<Duration> retention,
         Map<String, String> fields,
-        Lifecycle lifecycle) {
+        Lifecycle lifecycle,
+        java.util.List<SourceSpec> sources) {
 
     /**
      * The stream's data cycle beyond the bus's time retention.
@@ -46,6 +48,11 @@ public record StreamSpec(
     public StreamSpec(String name, int partitions, Optional<String> key, Optional<String> eventTime, Duration lateness,
             Optional<Duration> retention, Map<String, String> fields) {
         this(name, partitions, key, eventTime, lateness, retention, fields, Lifecycle.NONE);
+    }
+
+    public StreamSpec(String name, int partitions, Optional<String> key, Optional<String> eventTime, Duration lateness,
+            Optional<Duration> retention, Map<String, String> fields, Lifecycle lifecycle) {
+        this(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, java.util.List.of());
     }
 
     /** Lowercase words joined by single underscores; {@code __} is reserved ({@code raw.<stream>__dlq}). */
@@ -69,6 +76,7 @@ public record StreamSpec(
         }
         fields = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
         lifecycle = lifecycle == null ? Lifecycle.NONE : lifecycle;
+        sources = sources == null ? java.util.List.of() : java.util.List.copyOf(sources);
     }
 
     /** A stream created on first use: inferred schema, default partitions. */

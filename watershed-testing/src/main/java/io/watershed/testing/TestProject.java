@@ -35,11 +35,25 @@ public final class TestProject {
         return this;
     }
 
+    private final StringBuilder ingest = new StringBuilder("  forward_port: 0\n");
+
+    /**
+     * Adds a key of the {@code ingest:} section. The Fluentd forward listener takes a free port ({@code forward_port: 0})
+     * unless set here.
+     */
+    public TestProject ingest(String key, String value) {
+        if (key.equals("forward_port")) {
+            ingest.setLength(0);
+        }
+        ingest.append("  ").append(key).append(": ").append(value).append('\n');
+        return this;
+    }
+
     public static TestProject in(Path directory) {
         return new TestProject(directory);
     }
 
-    /** Appends raw YAML to watershed.yaml (without http, bus or lake sections, which this class writes). */
+    /** Appends raw YAML to watershed.yaml (without http, bus, ingest or lake sections, which this class writes). */
     public TestProject yaml(String text) {
         yaml.append(text).append('\n');
         return this;
@@ -85,7 +99,8 @@ public final class TestProject {
                 Files.writeString(directory.resolve("pipelines").resolve(p.getKey() + ".sql"), p.getValue());
             }
             Files.createDirectories(directory.resolve("streams"));
-            Files.writeString(directory.resolve("watershed.yaml"), yaml + "lake:\n  commit_interval: " + commitInterval + "\n" + lake);
+            Files.writeString(directory.resolve("watershed.yaml"), yaml + "ingest:\n" + ingest + "lake:\n  commit_interval: "
+                    + commitInterval + "\n" + lake);
             for (Map.Entry<String, String> s : streams.entrySet()) {
                 Files.writeString(directory.resolve("streams").resolve(s.getKey() + ".yaml"), "name: " + s.getKey() + "\n" + s.getValue());
             }

@@ -1,0 +1,119 @@
+package io.watershed.ingest;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.watershed.spi.EventBus;
+import io.watershed.spi.StreamRegistry;
+import io.watershed.spi.StreamSpec;
+import io.watershed.spi.WatershedException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * How every source other than the HTTP API publishes: a batch of events (dead letters among them) to one
+ * stream, returning only once all are durable in the bus. With a batch id, a batch published before is
+ * not published again (the id and the events are one Kafka transaction), so a source that retries after
+ * a crash or a lost acknowledgement writes nothing twice. Counts records, bytes, dead letters and errors per
+ * source as {@code watershed_source_*}.
+ */
+public final class SourcePublisher {
+    private final EventBus bus;
+    private final StreamRegistry streams;
+    private final MeterRegistry meters;
+    private final Duration timeout;
+    private final KeyLocks keyLocks = new KeyLocks();
+
+    public SourcePublisher(EventBus bus, StreamRegistry streams, MeterRegistry meters, Duration timeout) {
+        this.bus = bus;
+        this.streams = streams;
+        this.meters = meters;
+        this.timeout = timeout;
+    }
+
+    /** The stream, created on first use if {@code create}. */
+    public Optional<StreamSpec> stream(String name, boolean create) {
+        return streams.resolve(name, create);
+    }
+
+    /**
+     * Publishes and waits until durable.
+     *
+     * @param batchId when not null, a batch already published under this id is skipped
+     * @return how many events the batch had when it was first published (this call's, unless it was a repeat)
+     * @throws WatershedException UNAVAILABLE when the bus did not confirm; the caller retries with the same id
+     */
+    public int publish(String source, StreamSpec stream, List<EventBus.Event> events, String batchId) {
+        if (events.isEmpty()) {
+            return 0;
+        }
+        try {
+            if (batchId == null) {
+                bus.publish(stream.topic(), events).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } else {
+                ReentrantLock lock = keyLocks.lock(stream.topic(), batchId);
+                try {
+                    Optional<Integer> earlier = bus.publishedUnder(stream.topic(), batchId);
+                    if (earlier.isPresent()) {
+                        counter("watershed.source.repeats", source, stream.name(), "Batches a source sent again that were "
+                                + "already durable, so not published twice").increment();
+                        return earlier.get();
+                    }
+                    bus.publishIdempotent(stream.topic(), events, batchId);
+                } finally {
+                    keyLocks.release(stream.topic(), batchId, lock);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot confirm events are durable: interrupted", Duration.ofSeconds(1), e);
+        } catch (TimeoutException e) {
+            error(source, stream.name(), "bus_timeout");
+            throw WatershedException.unavailable("Cannot confirm events are durable: the bus did not acknowledge within "
+                    + timeout.toSeconds() + "s", Duration.ofSeconds(5), e);
+        } catch (ExecutionException e) {
+            error(source, stream.name(), "bus_error");
+            Throwable cause = e.getCause();
+            if (cause instanceof WatershedException w) {
+                throw w;
+            }
+            throw WatershedException.unavailable("Cannot confirm events are durable: " + cause.getMessage(), Duration.ofSeconds(5),
+                    cause);
+        } catch (WatershedException e) {
+            error(source, stream.name(), "bus_error");
+            throw e;
+        }
+        long bytes = 0;
+        long deadLetters = 0;
+        for (EventBus.Event event : events) {
+            bytes += event.value().length;
+            deadLetters += event.deadLetterReason() == null ? 0 : 1;
+        }
+        counter("watershed.source.records", source, stream.name(), "Records a source published to its stream (dead letters "
+                + "included)").increment(events.size());
+        counter("watershed.source.bytes", source, stream.name(), "Bytes of the records a source published").increment(bytes);
+        if (deadLetters > 0) {
+            counter("watershed.source.dead.letters", source, stream.name(), "Input a source could not decode, published for the "
+                    + "stream's dead-letter table with the reason").increment(deadLetters);
+        }
+        return events.size();
+    }
+
+    /** Counts input a source refused or lost before it reached a stream (malformed framing, a failed handshake...). */
+    public void error(String source, String stream, String reason) {
+        Counter.builder("watershed.source.errors").tag("source", source).tag("stream", stream == null ? "" : stream)
+                .tag("reason", reason).description("Input a source could not take, by reason").register(meters).increment();
+    }
+
+    private Counter counter(String name, String source, String stream, String description) {
+        return Counter.builder(name).tag("source", source).tag("stream", stream).description(description).register(meters);
+    }
+
+    public MeterRegistry meters() {
+        return meters;
+    }
+}

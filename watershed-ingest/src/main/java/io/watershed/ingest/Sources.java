@@ -1,0 +1,119 @@
+package io.watershed.ingest;
+
+import io.watershed.ingest.forward.ForwardServer;
+import io.watershed.ingest.forward.TagRouter;
+import io.watershed.ingest.tail.FileTailSource;
+import io.watershed.spi.Settings;
+import io.watershed.spi.SourceSpec;
+import io.watershed.spi.StreamSpec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The project's collectors besides the HTTP API: the Fluentd forward listener (one, routing tags to streams) and
+ * one tailer per {@code type: file} source. Each publishes through the same {@link SourcePublisher}.
+ */
+public final class Sources implements AutoCloseable {
+    /** How often a file source looks for new lines when it found none. */
+    public static final Duration TAIL_POLL = Duration.ofMillis(250);
+
+    private final Settings settings;
+    private Optional<ForwardServer> forward = Optional.empty();
+    private final Map<String, List<String>> forwardTags = new LinkedHashMap<>();
+    private final List<FileTailSource> files = new ArrayList<>();
+
+    public Sources(Collection<StreamSpec> streams, Settings settings, SourcePublisher publisher, Path dataDirectory) {
+        this.settings = settings;
+        for (StreamSpec stream : streams) {
+            for (SourceSpec source : stream.sources()) {
+                if (source instanceof SourceSpec.Forward f) {
+                    forwardTags.computeIfAbsent(stream.name(), s -> new ArrayList<>()).addAll(f.tags());
+                }
+            }
+        }
+        try {
+            if (settings.collect().forwardPort() >= 0) {
+                forward = Optional.of(new ForwardServer(publisher, new TagRouter(streams, settings.autoCreateStreams()),
+                        settings.autoCreateStreams(), settings.collect()));
+            }
+            for (StreamSpec stream : streams) {
+                int index = 0;
+                long count = stream.sources().stream().filter(s -> s instanceof SourceSpec.FileTail).count();
+                for (SourceSpec source : stream.sources()) {
+                    if (source instanceof SourceSpec.FileTail tail) {
+                        index++;
+                        String name = stream.name() + ".file" + (count > 1 ? String.valueOf(index) : "");
+                        files.add(new FileTailSource(name, stream, tail, publisher, dataDirectory.resolve("sources.db"), TAIL_POLL)
+                                .start());
+                    }
+                }
+            }
+        } catch (IOException e) {
+            close();
+            throw new UncheckedIOException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The forward listener's port, unless it is off. */
+    public Optional<Integer> forwardPort() {
+        return forward.map(ForwardServer::port);
+    }
+
+    /** What the API shows of every source; secrets masked. */
+    public List<Map<String, Object>> describe() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        forward.ifPresent(f -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", "forward");
+            m.put("type", "forward");
+            m.put("listen", settings.collect().forwardHost() + ":" + f.port());
+            m.put("shared_key", settings.collect().forwardSharedKey().toString());
+            m.put("streams", forwardTags);
+            m.put("tags_create_streams", settings.autoCreateStreams());
+            m.put("connections", f.connections());
+            m.put("messages", f.messages());
+            out.add(m);
+        });
+        for (FileTailSource source : files) {
+            FileTailSource.Status s = source.status();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("type", "file");
+            m.put("stream", s.stream());
+            m.put("paths", s.paths());
+            List<Map<String, Object>> fileList = new ArrayList<>();
+            for (FileTailSource.FileStatus f : s.files()) {
+                Map<String, Object> fm = new LinkedHashMap<>();
+                fm.put("path", f.path());
+                fm.put("offset", f.offset());
+                fm.put("size", f.size());
+                fm.put("following", f.following());
+                fileList.add(fm);
+            }
+            m.put("files", fileList);
+            m.put("lag_bytes", s.lagBytes());
+            m.put("last_error", s.lastError().isEmpty() ? null : s.lastError());
+            out.add(m);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        for (FileTailSource f : files) {
+            f.close();
+        }
+        forward.ifPresent(ForwardServer::close);
+    }
+}

@@ -1,0 +1,64 @@
+package io.watershed.it;
+
+import io.watershed.testing.WatershedHttp;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+
+/**
+ * External Kafka producers (any client; kcat works the same) write JSON to a stream's topic on the embedded broker,
+ * and the lake writer treats their records like HTTP ones: schema, dead letters with the reason, exactly once.
+ */
+class KafkaSourceIT extends SourceConformance {
+    @Override
+    String streamBody(Path root) {
+        return "key: id\n";
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    void send(List<String> events) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            for (String event : events) {
+                String id = WatershedHttp.JSON.readTree(event).path("id").asText();
+                producer.send(new ProducerRecord<>("conf", id.getBytes(StandardCharsets.UTF_8), event.getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
+    }
+
+    @Override
+    Undecodable sendUndecodable() throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>("conf", "{\"id\": \"poison\", oops".getBytes(StandardCharsets.UTF_8))).get();
+            producer.send(new ProducerRecord<>("conf", new byte[] {(byte) 0xC3, (byte) 0x28, '{'})).get();
+        }
+        return new Undecodable(false, "the record is not valid JSON");
+    }
+
+    @Override
+    String undecodableMetric() {
+        return "watershed_lake_dlq_rows_total{stream=\"conf\"}";
+    }
+
+    @Test
+    @Order(10)
+    void theBootstrapAddressIsShownInSources() {
+        org.assertj.core.api.Assertions.assertThat(http.get("/v1/sources").json().path("kafka").path("bootstrap_servers").asText())
+                .isEqualTo(platform.bootstrapServers());
+    }
+}

@@ -1,0 +1,157 @@
+package io.watershed.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.watershed.server.Platform;
+import io.watershed.testing.Await;
+import io.watershed.testing.TestProject;
+import io.watershed.testing.WatershedHttp;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * What every source must do, whatever its protocol (issue 5, "every source alike"), on the real broker, lake writer,
+ * Iceberg catalog and DuckDB: each event lands in {@code raw.conf} exactly once with its fields as sent (accents,
+ * emoji, right-to-left text, nesting, numbers); input the source cannot decode is refused with a precise error or
+ * lands in {@code raw.conf__dlq} with its reason, and is counted; a restart on the same data directory loses and
+ * doubles nothing; a configured secret never appears in {@code /v1/sources}. Each source's IT extends this and adds
+ * what only it can do.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+abstract class SourceConformance {
+    static final String TEXT = "héllo 🌊 مرحبا \"quoted\" \\ tab\t";
+
+    protected Path root;
+    protected Platform platform;
+    protected WatershedHttp http;
+    private int sent;
+
+    /** The body of {@code streams/conf.yaml}: the source under test. */
+    abstract String streamBody(Path root) throws Exception;
+
+    /** More settings of the project (a shared key, say). */
+    TestProject configure(TestProject project) {
+        return project;
+    }
+
+    /**
+     * Delivers these events (JSON objects with fields {@code id}, {@code n}, {@code text}, {@code nested}) and returns
+     * once the source has them durably (acknowledged) or has them to read (a file written).
+     */
+    abstract void send(List<String> events) throws Exception;
+
+    /** What an undecodable input came to: refused at once with this message, or dead-lettered with a reason containing it. */
+    record Undecodable(boolean refused, String reason) {}
+
+    /** Sends input the source cannot turn into an event. */
+    abstract Undecodable sendUndecodable() throws Exception;
+
+    /** A metric line prefix that counts the undecodable input (e.g. {@code watershed_source_dead_letters_total{...}}). */
+    abstract String undecodableMetric();
+
+    /** A secret the project configures for the source, or null. */
+    String secret() {
+        return null;
+    }
+
+    @BeforeAll
+    void startPlatform() throws Exception {
+        root = Files.createTempDirectory("source-" + getClass().getSimpleName());
+        TestProject project = configure(TestProject.in(root.resolve("project")).yaml("query:\n  max_rows: 100000"))
+                .ingest("auto_create_streams", "false")
+                .stream("conf", "partitions: 2\n" + streamBody(root));
+        platform = Platform.start(project.load(), root.resolve("data"));
+        http = new WatershedHttp(platform.url());
+    }
+
+    @AfterAll
+    void stopPlatform() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    protected void restart() {
+        Path project = platform.project().directory();
+        platform.close();
+        platform = Platform.start(new io.watershed.project.ProjectLoader(java.util.Map.of()).load(project, null), root.resolve("data"));
+        http = new WatershedHttp(platform.url());
+    }
+
+    static List<String> events(int from, int count) {
+        List<String> events = new ArrayList<>();
+        for (int i = from; i < from + count; i++) {
+            events.add("{\"id\":\"e" + i + "\",\"n\":" + i + ",\"text\":" + WatershedHttp.JSON.valueToTree(TEXT)
+                    + ",\"nested\":{\"ok\":true,\"list\":[1,2.5,null]}}");
+        }
+        return events;
+    }
+
+    private void sendAndAwait(int count) throws Exception {
+        send(events(sent, count));
+        sent += count;
+        int expected = sent;
+        Await.until(expected + " events in raw.conf, each once", Duration.ofSeconds(90),
+                () -> http.rows("SELECT count(*), count(DISTINCT id) FROM raw.conf WHERE id LIKE 'e%'"),
+                rows -> rows.equals(List.of(expected + " " + expected)));
+    }
+
+    @Test
+    @Order(1)
+    void everyEventLandsExactlyOnceWithItsFieldsAsSent() throws Exception {
+        sendAndAwait(300);
+        assertThat(http.rows("SELECT text, n, nested FROM raw.conf WHERE id = 'e7'"))
+                .containsExactly(TEXT + " 7 {\"ok\":true,\"list\":[1,2.5,null]}");
+    }
+
+    @Test
+    @Order(2)
+    void undecodableInputIsRefusedOrDeadLetteredWithItsReasonAndCounted() throws Exception {
+        Undecodable outcome = sendUndecodable();
+        if (!outcome.refused()) {
+            Await.until("the dead letter with its reason", Duration.ofSeconds(60),
+                    () -> http.rows("SELECT reason FROM raw.conf__dlq"),
+                    rows -> rows.stream().anyMatch(r -> r.contains(outcome.reason())));
+        } else {
+            assertThat(outcome.reason()).isNotBlank();
+        }
+        Await.until("the refusal counted in " + undecodableMetric(), Duration.ofSeconds(30), () -> {
+            for (String line : http.get("/metrics").body().split("\n")) {
+                if (line.startsWith(undecodableMetric()) && Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) >= 1) {
+                    return true;
+                }
+            }
+            return false;
+        });
+        assertThat(http.count("SELECT count(*) FROM raw.conf WHERE id NOT LIKE 'e%' OR id IS NULL"))
+                .as("nothing undecodable reached the table").isZero();
+    }
+
+    @Test
+    @Order(3)
+    void aRestartLosesAndDoublesNothing() throws Exception {
+        restart();
+        sendAndAwait(100);
+    }
+
+    @Test
+    @Order(4)
+    void theSecretNeverShows() {
+        String body = http.get("/v1/sources").body();
+        assertThat(http.get("/v1/sources").status()).isEqualTo(200);
+        if (secret() != null) {
+            assertThat(body).doesNotContain(secret()).contains("****");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.watershed.spi;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A way events reach a stream besides {@code POST /v1/streams/{stream}/events}, declared under
+ * {@code sources:} in {@code streams/<name>.yaml}. Every source publishes through the bus like the HTTP
+ * API does: what it cannot decode goes to the stream's dead-letter table with the reason.
+ */
+public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTail {
+
+    /** {@code forward} or {@code file}. */
+    String type();
+
+    /**
+     * Fluentd's forward protocol (Fluentd, Fluent Bit, fluent-logger libraries): events whose tag matches one of
+     * {@code tags} go to the stream.
+     *
+     * @param tags Fluentd match patterns: {@code *} one tag part, {@code **} any number of parts, {@code {a,b}} either
+     * @param tagField field the event's tag is stored in (the record's own field of that name wins); empty: not stored
+     * @param timeField field the event's time is stored in, as ISO-8601 UTC; empty: not stored
+     */
+    record Forward(List<String> tags, Optional<String> tagField, Optional<String> timeField) implements SourceSpec {
+        public Forward {
+            tags = List.copyOf(tags);
+        }
+
+        @Override
+        public String type() {
+            return "forward";
+        }
+    }
+
+    /** How a tailed line becomes an event. */
+    enum Format {
+        /** Each record is a JSON object. */
+        JSON,
+        /** Each record must match a regular expression; its named groups become string fields. */
+        REGEX,
+        /** Each record becomes {@code {"message": "<the line>"}}. */
+        LINES
+    }
+
+    /**
+     * Files followed as they grow (Filebeat, Fluentd {@code in_tail}), resuming after a restart where the last
+     * acknowledged record ended.
+     *
+     * @param paths glob patterns, absolute or relative to the project folder; a matched file must lie below the
+     *        pattern's fixed directory after symlinks are resolved
+     * @param exclude glob patterns of file names never read (rotated {@code *.gz}, for instance)
+     * @param format how records are parsed
+     * @param pattern the regular expression with named groups, for {@link Format#REGEX}
+     * @param multilineStart a record starts at a line matching this; other lines continue the record before them
+     * @param multilineFlush how long a record waits for continuation lines at the end of a file
+     * @param fromBeginning a file first seen is read from its start (true) or only what is written after (false)
+     * @param pathField field the file's path is stored in; empty: not stored
+     * @param maxRecordBytes longer records go to the dead-letter table (truncated) instead of the lake table
+     */
+    record FileTail(List<String> paths, List<String> exclude, Format format, Optional<String> pattern,
+            Optional<String> multilineStart, Duration multilineFlush, boolean fromBeginning, Optional<String> pathField,
+            int maxRecordBytes) implements SourceSpec {
+        public FileTail {
+            paths = List.copyOf(paths);
+            exclude = List.copyOf(exclude);
+        }
+
+        @Override
+        public String type() {
+            return "file";
+        }
+    }
+}
