@@ -171,6 +171,7 @@ final class SourceReader {
 
     private List<String> globs(Node node, String what, boolean resolve) {
         List<String> globs = new ArrayList<>();
+        int before = problemsMarker();
         for (Node g : reader.list(node, what).orElse(List.of())) {
             reader.string(g).ifPresent(text -> {
                 String glob = text.trim();
@@ -186,7 +187,7 @@ final class SourceReader {
                 }
             });
         }
-        if (globs.isEmpty() && resolve) {
+        if (globs.isEmpty() && resolve && problemsMarker() == before) {
             reader.problem(node, what + " is empty; list at least one glob pattern");
         }
         return globs;

@@ -90,12 +90,80 @@ class ProjectLoaderTest {
                 "streams/orders.yaml:1:7: stream name 'purchases' does not match its file name 'orders.yaml'; rename one of them",
                 "streams/orders.yaml:2:13: expected an integer, got 'two'",
                 "streams/orders.yaml:3:6: key refers to field 'customer', which is not among the declared fields [amount]",
-                "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, target_file_size]",
+                "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, sources, target_file_size]",
                 "streams/orders.yaml:6:11: unknown type 'money' for field 'amount'; expected one of [boolean, double, int, json, long, string, timestamp]",
                 "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [bus, http, ingest, lake, models, name, pipelines, profile, profiles, query, schedules]",
                 "watershed.yaml:5:9: expected an integer, got 'lots'",
                 "watershed.yaml:6:13: expected a size such as 16MiB, 256MB or 1048576, got '12 parsecs'",
                 "watershed.yaml:8:20: ${SECRET_INTERVAL}: set SECRET_INTERVAL to the commit interval");
+    }
+
+    @Test
+    void readsSourcesAndMasksTheSharedKey() throws IOException {
+        write("watershed.yaml", "ingest:\n  forward_port: 0\n  forward_shared_key: ${FLUENT_KEY}\n");
+        write("streams/logs.yaml", """
+                sources:
+                  - type: forward
+                    tags: [app.**, 'nginx.{access,error}']
+                    time_field: ''
+                  - type: file
+                    paths: [logs/*.log, /var/log/x/**/*.json]
+                    exclude: ['*.gz']
+                    format: regex
+                    pattern: '^(?<ip>\\S+) (?<status>\\d+)$'
+                    multiline_start: '^\\d'
+                    multiline_flush: 2s
+                    read_from: end
+                    path_field: file
+                    max_record_size: 64KiB
+                """);
+        Project project = new ProjectLoader(Map.of("FLUENT_KEY", "k3y")).load(dir, null);
+        assertThat(project.settings().collect().forwardPort()).isZero();
+        assertThat(project.settings().collect().forwardSharedKey().reveal()).isEqualTo("k3y");
+        assertThat(project.settings().toString()).doesNotContain("k3y").contains("****");
+        var sources = project.streams().get("logs").sources();
+        assertThat(sources).hasSize(2);
+        var forward = (io.watershed.spi.SourceSpec.Forward) sources.get(0);
+        assertThat(forward.tags()).containsExactly("app.**", "nginx.{access,error}");
+        assertThat(forward.tagField()).contains("tag");
+        assertThat(forward.timeField()).isEmpty();
+        var file = (io.watershed.spi.SourceSpec.FileTail) sources.get(1);
+        assertThat(file.paths()).containsExactly(dir.toAbsolutePath().normalize().resolve("logs/*.log").toString(), "/var/log/x/**/*.json");
+        assertThat(file.format()).isEqualTo(io.watershed.spi.SourceSpec.Format.REGEX);
+        assertThat(file.fromBeginning()).isFalse();
+        assertThat(file.maxRecordBytes()).isEqualTo(64 * 1024);
+        assertThat(file.multilineFlush()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void reportsEverySourceMistakeWithItsPosition() throws IOException {
+        write("watershed.yaml", "ingest:\n  forward_port: -2\n");
+        write("streams/a.yaml", """
+                sources:
+                  - type: fluentd
+                  - type: forward
+                    tags: ['bad tag', 'x.{y']
+                  - type: file
+                    paths: [../etc/*.log]
+                    format: regex
+                  - type: file
+                    paths: [x.log]
+                    pattern: '(?<a>'
+                    colour: red
+                """);
+        write("streams/b.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
+        write("streams/c.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
+        assertThat(problems(Map.of())).containsExactlyInAnyOrder(
+                "watershed.yaml:2:17: ingest.forward_port must be between -1 and 65535 (-1 turns it off), got -2",
+                "streams/a.yaml:2:11: unknown source type 'fluentd'; use one of [file, forward] (Kafka producers write to the stream's topic directly)",
+                "streams/a.yaml:4:12: tag pattern 'bad tag' is not valid: use dot-separated parts of letters, digits, '_' and '-', with * (one part), ** (any parts) or {a,b}",
+                "streams/a.yaml:4:23: tag pattern 'x.{y' has unbalanced braces",
+                "streams/a.yaml:6:13: '../etc/*.log' must not contain '..'; write the directory it means",
+                "streams/a.yaml:7:13: format: regex needs a pattern with named groups, like '^(?<ip>\\S+) (?<status>\\d{3})$'",
+                "streams/a.yaml:10:14: not a valid regular expression: Unclosed group near index 5",
+                "streams/a.yaml:10:14: pattern is only used with format: regex",
+                "streams/a.yaml:11:5: unknown key 'colour' in a file source; allowed: [exclude, format, max_record_size, multiline_flush, multiline_start, path_field, paths, pattern, read_from, type]",
+                "streams/c.yaml:2:3: tag pattern 'app.*' is already taken by stream 'b'; an event goes to one stream, so give each pattern to one");
     }
 
     @Test
