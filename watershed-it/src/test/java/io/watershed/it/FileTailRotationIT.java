@@ -87,6 +87,11 @@ class FileTailRotationIT {
                     .containsExactly("INFO message 20\n  at Frame.twenty(App.java:20)\n  at Main.main(Main.java:1)");
             assertThat(http.rows("SELECT msg FROM raw.app WHERE id = 'id-300'")).containsExactly("a line written in two writes");
             assertThat(http.count("SELECT count(*) FROM raw.app__dlq")).isZero();
+            // each recovery path ran (not only a lucky ordering): the platform's log says so
+            assertThat(Files.readString(root.resolve("platform.log")))
+                    .contains("app.log was renamed to " + logs.resolve("app.log.2") + " while stopped")
+                    .contains("reading the rest of " + live + " from its copy " + logs.resolve("app.log.3"))
+                    .contains("reading the rest of " + live + " from its copy " + logs.resolve("app.log.4"));
         } finally {
             platform.close();
         }

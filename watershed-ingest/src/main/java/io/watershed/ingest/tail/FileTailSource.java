@@ -449,7 +449,8 @@ public final class FileTailSource implements AutoCloseable {
             }
             position = newline + 1;
         }
-        if (recordStart >= 0 && flush && position == bytes.length) {
+        if (recordStart >= 0 && flush) {
+            // no new lines for multiline_flush: the record is complete (a partial line after it stays back)
             pieces.add(record(t, bytes, base, recordStart, recordEnd, position));
         }
         int pending = recordStart >= 0 ? position - recordStart + (bytes.length - position) : bytes.length - position;
