@@ -17,6 +17,8 @@ final class Banner {
         out.println();
         out.println("  HTTP API   " + url + "      metrics " + url + "/metrics");
         out.println("  Kafka      " + platform.bootstrapServers() + (platform.embeddedBus() ? "   (embedded KRaft broker)" : ""));
+        platform.sources().forwardPort().ifPresent(port -> out.println("  Fluentd    " + platform.project().settings().collect()
+                .forwardHost() + ":" + port + "   (forward protocol: Fluentd, Fluent Bit, fluent-logger)"));
         out.println("  Data       " + platform.dataDirectory());
         out.println("  Streams    " + String.join(", ", platform.project().streams().keySet().isEmpty()
                 ? java.util.List.of("(none declared; created on first use)") : platform.project().streams().keySet()));
