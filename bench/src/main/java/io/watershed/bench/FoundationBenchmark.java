@@ -105,7 +105,7 @@ public final class FoundationBenchmark {
             for (int round = 1; round <= 2; round++) {
                 double peer = producerPerfTest(platform.bootstrapServers(), records, payloads);
                 awaitCount(http, "committed.raw.peer", records * round, Duration.ofMinutes(5));
-                double viaHttp = httpIngest(platform.url(), records, (round - 1) * records);
+                double viaHttp = httpIngest(platform.url(), "ingest", records, (round - 1) * records);
                 awaitCount(http, "committed.raw.ingest", records * round, Duration.ofMinutes(5));
                 System.out.printf("round %d: kafka-producer-perf-test %.0f records/s, HTTP ingest %.0f events/s%n", round, peer, viaHttp);
                 r.peerRounds.add(peer);
@@ -180,7 +180,7 @@ public final class FoundationBenchmark {
      * The bodies are built before the clock starts, as the peer's records are: the measure is the platform,
      * not the load generator.
      */
-    private static double httpIngest(String url, long records, long firstId) throws Exception {
+    static double httpIngest(String url, String stream, long records, long firstId) throws Exception {
         int perRequest = 1000;
         int clients = 4;
         List<byte[]> bodies = new ArrayList<>();
@@ -192,7 +192,7 @@ public final class FoundationBenchmark {
             bodies.add(body.toString().getBytes(StandardCharsets.UTF_8));
         }
         HttpClient client = HttpClient.newBuilder().build();
-        URI endpoint = URI.create(url + "/v1/streams/ingest/events");
+        URI endpoint = URI.create(url + "/v1/streams/" + stream + "/events");
         AtomicLong next = new AtomicLong();
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         List<Future<?>> done = new ArrayList<>();

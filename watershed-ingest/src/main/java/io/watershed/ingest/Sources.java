@@ -29,6 +29,7 @@ public final class Sources implements AutoCloseable {
     private Optional<ForwardServer> forward = Optional.empty();
     private final Map<String, List<String>> forwardTags = new LinkedHashMap<>();
     private final List<FileTailSource> files = new ArrayList<>();
+    private final List<io.watershed.ingest.jdbc.JdbcImportSource> imports = new ArrayList<>();
 
     public Sources(Collection<StreamSpec> streams, Settings settings, SourcePublisher publisher, Path dataDirectory) {
         this.settings = settings;
@@ -47,7 +48,15 @@ public final class Sources implements AutoCloseable {
             for (StreamSpec stream : streams) {
                 int index = 0;
                 long count = stream.sources().stream().filter(s -> s instanceof SourceSpec.FileTail).count();
+                int importIndex = 0;
+                long importCount = stream.sources().stream().filter(s -> s instanceof SourceSpec.Jdbc).count();
                 for (SourceSpec source : stream.sources()) {
+                    if (source instanceof SourceSpec.Jdbc jdbc) {
+                        importIndex++;
+                        String name = stream.name() + ".jdbc" + (importCount > 1 ? String.valueOf(importIndex) : "");
+                        imports.add(new io.watershed.ingest.jdbc.JdbcImportSource(name, stream, jdbc, publisher,
+                                dataDirectory.resolve("sources.db")).start());
+                    }
                     if (source instanceof SourceSpec.FileTail tail) {
                         index++;
                         String name = stream.name() + ".file" + (count > 1 ? String.valueOf(index) : "");
@@ -106,11 +115,41 @@ public final class Sources implements AutoCloseable {
             m.put("last_error", s.lastError().isEmpty() ? null : s.lastError());
             out.add(m);
         }
+        for (io.watershed.ingest.jdbc.JdbcImportSource source : imports) {
+            io.watershed.ingest.jdbc.JdbcImportSource.Status s = source.status();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("type", "jdbc");
+            m.put("stream", s.stream());
+            m.put("table", s.table());
+            m.put("mode", s.mode());
+            m.put("watermark", s.watermark());
+            m.put("last_run", s.lastRunAt());
+            m.put("last_run_rows", s.lastRunRows());
+            m.put("next_run", s.nextRunAt());
+            m.put("running", s.running());
+            m.put("last_error", s.lastError());
+            out.add(m);
+        }
         return out;
+    }
+
+    /** Starts the jdbc source's import now; false if there is no such source. */
+    public boolean runImport(String name) {
+        for (io.watershed.ingest.jdbc.JdbcImportSource source : imports) {
+            if (source.name().equals(name)) {
+                source.runNow();
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override
     public void close() {
+        for (io.watershed.ingest.jdbc.JdbcImportSource i : imports) {
+            i.close();
+        }
         for (FileTailSource f : files) {
             f.close();
         }

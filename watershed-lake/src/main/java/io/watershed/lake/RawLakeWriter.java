@@ -19,6 +19,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private final long targetFileSize;
     private final MeterRegistry meters;
     private final Map<String, StreamLakeWriter> writers = new ConcurrentHashMap<>();
+    private final Map<String, StateTableWriter> stateWriters = new ConcurrentHashMap<>();
     private final RawTail tail;
 
     public RawLakeWriter(IcebergLake lake, String bootstrapServers, Duration commitInterval, long targetFileSize,
@@ -46,6 +47,15 @@ public final class RawLakeWriter implements AutoCloseable {
             tail.add(stream);
             return writer;
         });
+        if (stream.stateTable()) {
+            stateWriters.computeIfAbsent(stream.name(), name -> {
+                StateTableWriter writer = new StateTableWriter(stream, lake, bootstrapServers, commitInterval, targetFileSize, meters);
+                Thread thread = new Thread(writer, "state-writer-" + name);
+                thread.setDaemon(false);
+                thread.start();
+                return writer;
+            });
+        }
     }
 
     /** Records per stream that are in the bus but not yet committed to the lake. */
@@ -59,6 +69,18 @@ public final class RawLakeWriter implements AutoCloseable {
     public void close() {
         tail.close();
         writers.values().forEach(StreamLakeWriter::requestStop); // all drain at once
+        stateWriters.values().forEach(StateTableWriter::requestStop);
+        for (Map.Entry<String, StateTableWriter> entry : stateWriters.entrySet()) {
+            try {
+                if (!entry.getValue().stop(Duration.ofSeconds(60))) {
+                    LOG.warn("state.{} did not stop within 60s; its changes are applied again at the next start", entry.getKey());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        stateWriters.clear();
         for (Map.Entry<String, StreamLakeWriter> entry : writers.entrySet()) {
             try {
                 if (!entry.getValue().stop(Duration.ofSeconds(60))) {

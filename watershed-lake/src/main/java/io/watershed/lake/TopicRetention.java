@@ -121,6 +121,15 @@ public final class TopicRetention implements AutoCloseable {
                 register(stream.name());
             }
             Map<Integer, Long> committed = CommittedOffsets.of(lake.catalog().loadTable(raw));
+            if (stream.stateTable()) {
+                // state.<stream> reads the same records and must have applied them too
+                TableIdentifier state = TableIdentifier.of(StateTableWriter.STATE, stream.name());
+                Map<Integer, Long> applied = lake.catalog().tableExists(state) ? CommittedOffsets.of(lake.catalog().loadTable(state))
+                        : Map.of();
+                Map<Integer, Long> both = new HashMap<>();
+                committed.forEach((partition, next) -> both.put(partition, Math.min(next, applied.getOrDefault(partition, 0L))));
+                committed = both;
+            }
             Map<Integer, Long> read = readByPipelines(topic);
             TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS)
                     .get(topic);

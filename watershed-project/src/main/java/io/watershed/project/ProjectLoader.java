@@ -341,6 +341,10 @@ public final class ProjectLoader {
                     }
                 }
             }
+            if (key.isEmpty() && sources.stream().anyMatch(s -> s instanceof SourceSpec.Cdc)) {
+                reader.problem(e.get("sources").getValueNode(), "a stream with a cdc source needs key: the table's primary key "
+                        + "column, which state." + name + " is kept by");
+            }
             streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, sources));
         }
         return streams;

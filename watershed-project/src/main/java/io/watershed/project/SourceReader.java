@@ -18,10 +18,15 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 
 /** Reads a stream's {@code sources:} list, reporting every mistake at its {@code file:line:col}. */
 final class SourceReader {
-    static final Set<String> TYPES = Set.of("forward", "file");
+    static final Set<String> TYPES = Set.of("forward", "file", "jdbc", "cdc");
     private static final Set<String> FORWARD_KEYS = Set.of("type", "tags", "tag_field", "time_field");
     private static final Set<String> FILE_KEYS = Set.of("type", "paths", "exclude", "format", "pattern", "multiline_start",
             "multiline_flush", "read_from", "path_field", "max_record_size");
+    private static final Set<String> JDBC_KEYS = Set.of("type", "url", "user", "password", "table", "query", "mode", "column",
+            "schedule", "batch_rows");
+    private static final Set<String> CDC_KEYS = Set.of("type", "url", "user", "password", "table", "snapshot");
+    private static final Pattern JDBC_URL = Pattern.compile("jdbc:(postgresql|mysql|mariadb)://[^/\\s]+/[^?\\s]+(\\?.*)?");
+    private static final Pattern QUALIFIED = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
     /** Fluentd tag parts: letters, digits, '_', '-', and the pattern characters. */
     private static final Pattern TAG_PATTERN = Pattern.compile("[A-Za-z0-9_\\-*{},.]+");
     private static final Pattern GROUP_NAME = Pattern.compile("\\(\\?<([a-zA-Z][a-zA-Z0-9]*)>");
@@ -61,6 +66,8 @@ final class SourceReader {
         return switch (type.get()) {
             case "forward" -> forward(reader.entries(m, FORWARD_KEYS, "a forward source"));
             case "file" -> file(reader.entries(m, FILE_KEYS, "a file source"));
+            case "jdbc" -> jdbc(reader.entries(m, JDBC_KEYS, "a jdbc source"), m);
+            case "cdc" -> cdc(reader.entries(m, CDC_KEYS, "a cdc source"), m);
             default -> {
                 reader.problem(typeEntry.getValueNode(), "unknown source type '" + type.get() + "'"
                         + ProjectLoader.suggestion(type.get(), TYPES) + "; use one of " + new TreeSet<>(TYPES)
@@ -167,6 +174,115 @@ final class SourceReader {
         }
         return Optional.of(new SourceSpec.FileTail(paths, exclude, format, pattern, multiline, flush, fromBeginning, pathField,
                 maxRecord));
+    }
+
+    private Optional<String> required(Map<String, NodeTuple> e, String key, Node at, String what) {
+        if (!e.containsKey(key)) {
+            reader.problem(at, what + " needs " + key);
+            return Optional.empty();
+        }
+        return reader.string(e.get(key).getValueNode()).map(String::trim);
+    }
+
+    private Optional<String> url(Map<String, NodeTuple> e, Node at, String what) {
+        Optional<String> url = required(e, "url", at, what);
+        if (url.isPresent() && !JDBC_URL.matcher(url.get()).matches()) {
+            reader.problem(e.get("url").getValueNode(), "url '" + url.get() + "' is not a JDBC URL of a database; use "
+                    + "jdbc:postgresql://host:5432/db, jdbc:mysql://host:3306/db or jdbc:mariadb://host:3306/db");
+            return Optional.empty();
+        }
+        return url;
+    }
+
+    private Optional<SourceSpec> jdbc(Map<String, NodeTuple> e, MappingNode at) {
+        Optional<String> url = url(e, at, "a jdbc source");
+        Optional<String> user = required(e, "user", at, "a jdbc source");
+        io.watershed.spi.Secret password = io.watershed.spi.Secret.of(e.containsKey("password")
+                ? reader.string(e.get("password").getValueNode()).orElse("") : "");
+        Optional<String> table = e.containsKey("table") ? reader.string(e.get("table").getValueNode()).map(String::trim) : Optional.empty();
+        Optional<String> query = e.containsKey("query") ? reader.string(e.get("query").getValueNode()).map(String::trim) : Optional.empty();
+        if (table.isPresent() == query.isPresent()) {
+            reader.problem(at, "a jdbc source needs either table (schema.table) or query (a SELECT), not both");
+        }
+        if (table.isPresent() && !QUALIFIED.matcher(table.get()).matches()) {
+            reader.problem(e.get("table").getValueNode(), "table '" + table.get() + "' is not a table name; write schema.table or table");
+        }
+        if (query.isPresent() && !query.get().regionMatches(true, 0, "select", 0, 6)) {
+            reader.problem(e.get("query").getValueNode(), "query must be a SELECT");
+        }
+        SourceSpec.ImportMode mode = SourceSpec.ImportMode.INCREMENTAL;
+        if (e.containsKey("mode")) {
+            Node n = e.get("mode").getValueNode();
+            Optional<String> text = reader.string(n);
+            if (text.isPresent()) {
+                switch (text.get()) {
+                    case "full" -> mode = SourceSpec.ImportMode.FULL;
+                    case "incremental" -> mode = SourceSpec.ImportMode.INCREMENTAL;
+                    default -> reader.problem(n, "mode must be full or incremental, got '" + text.get() + "'");
+                }
+            }
+        }
+        Optional<String> column = e.containsKey("column") ? reader.string(e.get("column").getValueNode()).map(String::trim)
+                : Optional.empty();
+        if (mode == SourceSpec.ImportMode.INCREMENTAL && column.isEmpty()) {
+            reader.problem(at, "an incremental jdbc source needs column: the monotonically increasing column (an id or a "
+                    + "timestamp) that tells new rows; or use mode: full");
+        }
+        if (column.isPresent() && !QUALIFIED.matcher(column.get()).matches()) {
+            reader.problem(e.get("column").getValueNode(), "column '" + column.get() + "' is not a column name");
+        }
+        String schedule = "@hourly";
+        if (e.containsKey("schedule")) {
+            Node n = e.get("schedule").getValueNode();
+            Optional<String> text = reader.string(n);
+            if (text.isPresent()) {
+                Optional<String> problem = Schedules.problem(text.get());
+                if (problem.isPresent()) {
+                    reader.problem(n, problem.get());
+                } else {
+                    schedule = text.get();
+                }
+            }
+        }
+        int batchRows = 10_000;
+        if (e.containsKey("batch_rows")) {
+            batchRows = reader.integer(e.get("batch_rows").getValueNode(), 1, 1_000_000).orElse(batchRows);
+        }
+        if (url.isEmpty() || user.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new SourceSpec.Jdbc(url.get(), user.get(), password, table, query, mode, column,
+                Schedules.cron(schedule), batchRows));
+    }
+
+    private Optional<SourceSpec> cdc(Map<String, NodeTuple> e, MappingNode at) {
+        Optional<String> url = url(e, at, "a cdc source");
+        Optional<String> user = required(e, "user", at, "a cdc source");
+        io.watershed.spi.Secret password = io.watershed.spi.Secret.of(e.containsKey("password")
+                ? reader.string(e.get("password").getValueNode()).orElse("") : "");
+        Optional<String> table = required(e, "table", at, "a cdc source");
+        if (table.isPresent() && !(QUALIFIED.matcher(table.get()).matches() && table.get().contains("."))) {
+            reader.problem(e.get("table").getValueNode(), "table '" + table.get() + "' must be schema.table (PostgreSQL) or "
+                    + "database.table (MySQL, MariaDB)");
+            table = Optional.empty();
+        }
+        boolean snapshot = true;
+        if (e.containsKey("snapshot")) {
+            Node n = e.get("snapshot").getValueNode();
+            Optional<String> text = reader.string(n);
+            if (text.isPresent()) {
+                switch (text.get()) {
+                    case "initial" -> snapshot = true;
+                    case "never" -> snapshot = false;
+                    default -> reader.problem(n, "snapshot must be initial (read the current rows first) or never, got '"
+                            + text.get() + "'");
+                }
+            }
+        }
+        if (url.isEmpty() || user.isEmpty() || table.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new SourceSpec.Cdc(url.get(), user.get(), password, table.get(), snapshot));
     }
 
     private List<String> globs(Node node, String what, boolean resolve) {

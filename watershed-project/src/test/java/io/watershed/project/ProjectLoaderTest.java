@@ -155,7 +155,7 @@ class ProjectLoaderTest {
         write("streams/c.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
         assertThat(problems(Map.of())).containsExactlyInAnyOrder(
                 "watershed.yaml:2:17: ingest.forward_port must be between -1 and 65535 (-1 turns it off), got -2",
-                "streams/a.yaml:2:11: unknown source type 'fluentd'; use one of [file, forward] (Kafka producers write to the stream's topic directly)",
+                "streams/a.yaml:2:11: unknown source type 'fluentd'; use one of [cdc, file, forward, jdbc] (Kafka producers write to the stream's topic directly)",
                 "streams/a.yaml:4:12: tag pattern 'bad tag' is not valid: use dot-separated parts of letters, digits, '_' and '-', with * (one part), ** (any parts) or {a,b}",
                 "streams/a.yaml:4:23: tag pattern 'x.{y' has unbalanced braces",
                 "streams/a.yaml:6:13: '../etc/*.log' must not contain '..'; write the directory it means",

@@ -44,6 +44,13 @@ final class HttpApi implements AutoCloseable {
         app.get("/v1/pipelines", this::listPipelines);
         app.get("/v1/sources", ctx -> ctx.json(Map.of("sources", platform.sources().describe(),
                 "kafka", Map.of("bootstrap_servers", platform.bootstrapServers(), "embedded", platform.embeddedBus()))));
+        app.post("/v1/sources/{source}/run", ctx -> {
+            if (!platform.sources().runImport(ctx.pathParam("source"))) {
+                throw new WatershedException(io.watershed.spi.ErrorCode.UNKNOWN_SOURCE, "Cannot find the jdbc source '"
+                        + ctx.pathParam("source") + "'; GET /v1/sources lists them (named <stream>.jdbc)");
+            }
+            ctx.status(202).json(Map.of("source", ctx.pathParam("source"), "started", true));
+        });
         app.post("/v1/pipelines/{pipeline}/stop", ctx -> ctx.json(pipelineJson(platform.pipelines().stop(ctx.pathParam("pipeline")))));
         app.post("/v1/pipelines/{pipeline}/restart", ctx -> ctx.json(pipelineJson(platform.pipelines().restart(
                 ctx.pathParam("pipeline"), "true".equals(ctx.queryParam("reset"))))));

@@ -13,6 +13,7 @@ public enum ErrorCode {
     UNKNOWN_MODEL(ErrorCategory.USER, false, 404),
     UNKNOWN_RUN(ErrorCategory.USER, false, 404),
     UNKNOWN_TABLE(ErrorCategory.USER, false, 404),
+    UNKNOWN_SOURCE(ErrorCategory.USER, false, 404),
     /** The request conflicts with the state of what it names (a pipeline's state that does not fit its changed SQL). */
     CONFLICT(ErrorCategory.USER, false, 409),
     UNSUPPORTED_MEDIA(ErrorCategory.USER, false, 415),

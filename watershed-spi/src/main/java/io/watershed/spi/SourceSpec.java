@@ -9,9 +9,9 @@ import java.util.Optional;
  * {@code sources:} in {@code streams/<name>.yaml}. Every source publishes through the bus like the HTTP
  * API does: what it cannot decode goes to the stream's dead-letter table with the reason.
  */
-public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTail {
+public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTail, SourceSpec.Jdbc, SourceSpec.Cdc {
 
-    /** {@code forward} or {@code file}. */
+    /** {@code forward}, {@code file}, {@code jdbc} or {@code cdc}. */
     String type();
 
     /**
@@ -69,6 +69,47 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         @Override
         public String type() {
             return "file";
+        }
+    }
+
+    /** How a {@code jdbc} source reads its table. */
+    enum ImportMode {
+        /** Every run reads the whole table (each row carries the run's {@code import_run}). */
+        FULL,
+        /** Each run reads the rows whose {@code column} is past the largest value the last run published. */
+        INCREMENTAL
+    }
+
+    /**
+     * A database table imported on a schedule (Sqoop): PostgreSQL, MySQL or MariaDB over JDBC.
+     *
+     * @param url a {@code jdbc:postgresql:}, {@code jdbc:mysql:} or {@code jdbc:mariadb:} URL
+     * @param table the table ({@code schema.table} or {@code table}); or empty with {@code query}
+     * @param query a SELECT to import instead of a table
+     * @param column the monotonically increasing column (an id or a timestamp) of an incremental import
+     * @param schedule cron (UTC) or a nickname such as {@code @hourly}
+     * @param batchRows rows per published batch
+     */
+    record Jdbc(String url, String user, Secret password, Optional<String> table, Optional<String> query, ImportMode mode,
+            Optional<String> column, String schedule, int batchRows) implements SourceSpec {
+        @Override
+        public String type() {
+            return "jdbc";
+        }
+    }
+
+    /**
+     * Change data capture of one table (Debezium's embedded engine): inserts, updates and deletes become change events
+     * on the stream, and {@code state.<stream>} follows the table.
+     *
+     * @param url a {@code jdbc:postgresql://host:port/db}, {@code jdbc:mysql://host:port/db} or {@code jdbc:mariadb://...} URL
+     * @param table {@code schema.table} (PostgreSQL) or {@code database.table} (MySQL, MariaDB)
+     * @param snapshot read the table's current rows first ({@code initial}) or only changes from now on ({@code never})
+     */
+    record Cdc(String url, String user, Secret password, String table, boolean snapshot) implements SourceSpec {
+        @Override
+        public String type() {
+            return "cdc";
         }
     }
 }

@@ -91,4 +91,12 @@ public record StreamSpec(
     public String rawTable() {
         return "raw." + name;
     }
+
+    /**
+     * Whether the stream carries changes of keyed rows, so that {@code state.<stream>} follows them: it has a {@code cdc}
+     * source, or a {@code jdbc} source and a {@code key}.
+     */
+    public boolean stateTable() {
+        return key.isPresent() && sources.stream().anyMatch(s -> s instanceof SourceSpec.Cdc || s instanceof SourceSpec.Jdbc);
+    }
 }

@@ -1,0 +1,541 @@
+package io.watershed.ingest.jdbc;
+
+import com.cronutils.model.CronType;
+import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.model.time.ExecutionTime;
+import com.cronutils.parser.CronParser;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.micrometer.core.instrument.Gauge;
+import io.watershed.ingest.SourcePublisher;
+import io.watershed.spi.EventBus;
+import io.watershed.spi.SourceSpec;
+import io.watershed.spi.StreamSpec;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Imports a database table into a stream on a schedule, like Sqoop: PostgreSQL, MySQL and MariaDB over JDBC.
+ *
+ * <ul>
+ *   <li><b>incremental</b>: each run reads the rows whose {@code column} is past the largest value published before
+ *       ({@code --incremental append}/{@code lastmodified}), in batches cut between distinct column values. A batch
+ *       is published under the id {@code import:<source>:<last>:<upper>}, and the watermark is saved after the bus
+ *       acknowledged it, so a run interrupted anywhere (also by kill -9) resumes where the last batch ended and
+ *       publishes nothing twice.</li>
+ *   <li><b>full</b>: each run reads the whole table; every row carries {@code import_run}. With a stream {@code key},
+ *       the keys the last complete run published but this one did not are published as deletes, so
+ *       {@code state.<stream>} equals the table after each run.</li>
+ * </ul>
+ * A run that was due while the platform was down runs at the start (the latest only).
+ */
+public final class JdbcImportSource implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcImportSource.class);
+    private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private final String name;
+    private final StreamSpec stream;
+    private final SourceSpec.Jdbc spec;
+    private final SourcePublisher publisher;
+    private final ImportState state;
+    private final ExecutionTime schedule;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile Status status;
+    private final Object wake = new Object();
+    private boolean runRequested;
+
+    /** What the API shows of the source: its last run and the next. */
+    public record Status(String name, String stream, String table, String mode, String watermark, String lastRunAt,
+            long lastRunRows, String nextRunAt, boolean running, String lastError) {}
+
+    public JdbcImportSource(String name, StreamSpec stream, SourceSpec.Jdbc spec, SourcePublisher publisher, Path database) {
+        this.name = name;
+        this.stream = stream;
+        this.spec = spec;
+        this.publisher = publisher;
+        this.state = new ImportState(database);
+        this.schedule = ExecutionTime.forCron(CRON.parse(spec.schedule()));
+        this.status = new Status(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
+                state.lastRun(name).map(Instant::toString).orElse(null), 0, null, false, null);
+        Gauge.builder("watershed.source.import.watermark.age.seconds", this, s -> s.watermarkAge())
+                .tag("source", name).tag("stream", stream.name())
+                .description("Seconds since the last successful import run of a jdbc source").register(publisher.meters());
+        thread = new Thread(this::loop, "watershed-import-" + name);
+        thread.setDaemon(true);
+    }
+
+    public JdbcImportSource start() {
+        thread.start();
+        return this;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Status status() {
+        return status;
+    }
+
+    /** Runs the import now (as soon as the current run, if any, ends). */
+    public void runNow() {
+        synchronized (wake) {
+            runRequested = true;
+            wake.notifyAll();
+        }
+    }
+
+    private double watermarkAge() {
+        return state.lastRun(name).map(t -> (System.currentTimeMillis() - t.toEpochMilli()) / 1000.0).orElse(-1.0);
+    }
+
+    private String what() {
+        return spec.table().orElse("(query)");
+    }
+
+    private void loop() {
+        try {
+            while (running) {
+                ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+                Optional<ZonedDateTime> previous = schedule.lastExecution(now);
+                Optional<Instant> lastRun = state.lastRun(name);
+                boolean due = lastRun.isEmpty() || (previous.isPresent() && lastRun.get().isBefore(previous.get().toInstant()));
+                synchronized (wake) {
+                    due |= runRequested;
+                    runRequested = false;
+                }
+                if (due) {
+                    runOnce();
+                }
+                Optional<ZonedDateTime> next = schedule.nextExecution(ZonedDateTime.now(ZoneOffset.UTC));
+                status = withNext(next.map(n -> n.toInstant().toString()).orElse(null));
+                long waitMillis = next.map(n -> Math.max(100, n.toInstant().toEpochMilli() - System.currentTimeMillis()))
+                        .orElse(60_000L);
+                synchronized (wake) {
+                    if (!runRequested && running) {
+                        wake.wait(Math.min(waitMillis, 60_000L));
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private Status withNext(String next) {
+        Status s = status;
+        return new Status(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), next,
+                s.running(), s.lastError());
+    }
+
+    private void runOnce() {
+        Instant started = Instant.now();
+        Status s = status;
+        status = new Status(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), s.nextRunAt(),
+                true, s.lastError());
+        long rows = 0;
+        String error = null;
+        try (Connection connection = connect()) {
+            rows = spec.mode() == SourceSpec.ImportMode.INCREMENTAL ? incremental(connection) : full(connection, started);
+            state.finished(name, started);
+            LOG.info("Import {}: {} row(s) from {} into stream {} in {} ms", name, rows, what(), stream.name(),
+                    java.time.Duration.between(started, Instant.now()).toMillis());
+        } catch (SQLException e) {
+            error = "the database refused: " + e.getMessage() + " (SQLState " + e.getSQLState() + ")";
+            publisher.error(name, stream.name(), "database");
+            LOG.warn("Import {} failed, retried at the next run: {}", name, error);
+        } catch (RuntimeException e) {
+            error = e.getMessage();
+            publisher.error(name, stream.name(), "import");
+            LOG.warn("Import {} failed, retried at the next run: {}", name, e.toString());
+        }
+        status = new Status(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
+                state.lastRun(name).map(Instant::toString).orElse(null), rows, s.nextRunAt(), false, error);
+    }
+
+    private Connection connect() throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", spec.user());
+        p.setProperty("password", spec.password().reveal());
+        String url = spec.url();
+        if (url.startsWith("jdbc:mysql:")) {
+            url = "jdbc:mariadb:" + url.substring("jdbc:mysql:".length()); // MariaDB Connector/J speaks to MySQL too
+        }
+        Connection connection = DriverManager.getConnection(url, p);
+        connection.setReadOnly(true);
+        connection.setAutoCommit(false); // PostgreSQL streams a result set with a fetch size only inside a transaction
+        return connection;
+    }
+
+    private String from() {
+        return spec.table().map(JdbcImportSource::quoteQualified).orElseGet(() -> "(" + spec.query().orElseThrow() + ") watershed_import");
+    }
+
+    private static String quoteQualified(String name) {
+        StringBuilder out = new StringBuilder();
+        for (String part : name.split("\\.")) {
+            if (!out.isEmpty()) {
+                out.append('.');
+            }
+            out.append(part); // validated as identifiers when loaded: letters, digits, _ and $
+        }
+        return out.toString();
+    }
+
+    // ---- incremental
+
+    private long incremental(Connection connection) throws SQLException {
+        String column = spec.column().orElseThrow();
+        long total = 0;
+        while (running) {
+            Optional<String> last = state.watermark(name);
+            Optional<Object> lastValue = Optional.empty();
+            String after = "";
+            if (last.isPresent()) {
+                lastValue = Optional.of(typed(connection, column, last.get()));
+                after = " AND " + column + " > ?";
+            }
+            // the upper bound of this batch: the column value of its last row; rows of equal value are never split
+            Object upper;
+            try (PreparedStatement bound = connection.prepareStatement("SELECT " + column + " FROM " + from() + " WHERE " + column
+                    + " IS NOT NULL" + after + " ORDER BY " + column + " LIMIT 1 OFFSET " + (spec.batchRows() - 1))) {
+                lastValue.ifPresent(v -> set(bound, 1, v));
+                try (ResultSet r = bound.executeQuery()) {
+                    upper = r.next() ? r.getObject(1) : null;
+                }
+            }
+            if (upper == null) {
+                try (PreparedStatement max = connection.prepareStatement("SELECT max(" + column + ") FROM " + from() + " WHERE "
+                        + column + " IS NOT NULL" + after)) {
+                    lastValue.ifPresent(v -> set(max, 1, v));
+                    try (ResultSet r = max.executeQuery()) {
+                        upper = r.next() ? r.getObject(1) : null;
+                    }
+                }
+            }
+            if (upper == null) {
+                break; // nothing new
+            }
+            String upperText = text(upper);
+            List<EventBus.Event> events = new ArrayList<>();
+            try (PreparedStatement select = connection.prepareStatement("SELECT * FROM " + from() + " WHERE " + column
+                    + " IS NOT NULL" + after + " AND " + column + " <= ? ORDER BY " + column)) {
+                select.setFetchSize(Math.min(spec.batchRows(), 10_000));
+                int index = 1;
+                if (lastValue.isPresent()) {
+                    set(select, index++, lastValue.get());
+                }
+                set(select, index, upper);
+                try (ResultSet r = select.executeQuery()) {
+                    ResultSetMetaData meta = r.getMetaData();
+                    while (r.next()) {
+                        events.add(event(r, meta, null));
+                    }
+                }
+            }
+            connection.commit();
+            publisher.publish(name, stream, events, "import:" + name + ":" + last.orElse("") + ":" + upperText);
+            state.watermark(name, upperText, typeOf(upper));
+            total += events.size();
+            Status s = status;
+            status = new Status(s.name(), s.stream(), s.table(), s.mode(), upperText, s.lastRunAt(), total, s.nextRunAt(), true, null);
+        }
+        return total;
+    }
+
+    /** The saved watermark as a value of the column's type, so that the comparison is the database's. */
+    private Object typed(Connection connection, String column, String text) {
+        String type = state.watermarkType(name).orElse("string");
+        return switch (type) {
+            case "long" -> Long.parseLong(text);
+            case "decimal" -> new BigDecimal(text);
+            case "timestamp" -> java.sql.Timestamp.valueOf(java.time.LocalDateTime.parse(text));
+            case "date" -> java.sql.Date.valueOf(java.time.LocalDate.parse(text));
+            default -> text;
+        };
+    }
+
+    private static String typeOf(Object value) {
+        if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof java.math.BigInteger) {
+            return "long";
+        }
+        if (value instanceof BigDecimal || value instanceof Double || value instanceof Float) {
+            return "decimal";
+        }
+        if (value instanceof java.sql.Timestamp || value instanceof java.time.LocalDateTime) {
+            return "timestamp";
+        }
+        if (value instanceof java.sql.Date || value instanceof java.time.LocalDate) {
+            return "date";
+        }
+        return "string";
+    }
+
+    private static String text(Object value) {
+        if (value instanceof java.sql.Timestamp t) {
+            return t.toLocalDateTime().toString();
+        }
+        if (value instanceof java.time.OffsetDateTime t) {
+            return t.toLocalDateTime().toString();
+        }
+        if (value instanceof BigDecimal d) {
+            return d.toPlainString();
+        }
+        return String.valueOf(value);
+    }
+
+    private static void set(PreparedStatement statement, int index, Object value) {
+        try {
+            statement.setObject(index, value);
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot bind the watermark " + value + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ---- full
+
+    private long full(Connection connection, Instant run) throws SQLException {
+        String runId = run.toString();
+        Optional<String> key = stream.key();
+        long total = 0;
+        int batch = 0;
+        List<EventBus.Event> events = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        try (Statement select = connection.createStatement()) {
+            select.setFetchSize(Math.min(spec.batchRows(), 10_000));
+            try (ResultSet r = select.executeQuery("SELECT * FROM " + from())) {
+                ResultSetMetaData meta = r.getMetaData();
+                int keyColumn = key.map(k -> column(meta, k)).orElse(-1);
+                while (r.next() && running) {
+                    events.add(event(r, meta, runId));
+                    if (keyColumn > 0) {
+                        keys.add(keyJson(r.getObject(keyColumn)));
+                    }
+                    if (events.size() >= spec.batchRows()) {
+                        total += publishFull(events, keys, runId, batch++);
+                    }
+                }
+            }
+        }
+        connection.commit();
+        if (!running) {
+            throw new IllegalStateException("stopped during the run; the next start runs it again");
+        }
+        total += publishFull(events, keys, runId, batch++);
+        if (key.isPresent()) {
+            // what the last complete run had and this one has not was deleted at the source
+            List<String> gone = state.keysNotIn(name, runId);
+            List<EventBus.Event> deletes = new ArrayList<>();
+            for (String k : gone) {
+                String text = k.startsWith("\"") ? k.substring(1, k.length() - 1) : k;
+                deletes.add(new EventBus.Event(text.getBytes(StandardCharsets.UTF_8), deleteEvent(key.get(), k), System.currentTimeMillis()));
+                if (deletes.size() >= spec.batchRows()) {
+                    publisher.publish(name, stream, deletes, "import:" + name + ":" + runId + ":deletes:" + batch++);
+                    deletes.clear();
+                }
+            }
+            publisher.publish(name, stream, deletes, "import:" + name + ":" + runId + ":deletes:" + batch);
+            state.forgetKeysNotIn(name, runId);
+            if (!gone.isEmpty()) {
+                LOG.info("Import {}: {} key(s) of the last run are gone from {}; published as deletes", name, gone.size(), what());
+            }
+        }
+        return total;
+    }
+
+    private long publishFull(List<EventBus.Event> events, List<String> keys, String runId, int batch) {
+        int n = events.size();
+        if (n > 0) {
+            publisher.publish(name, stream, new ArrayList<>(events), "import:" + name + ":" + runId + ":" + batch);
+            if (!keys.isEmpty()) {
+                state.keys(name, keys, runId);
+            }
+        }
+        events.clear();
+        keys.clear();
+        return n;
+    }
+
+    private static int column(ResultSetMetaData meta, String name) {
+        try {
+            for (int i = 1; i <= meta.getColumnCount(); i++) {
+                if (meta.getColumnLabel(i).equalsIgnoreCase(name)) {
+                    return i;
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return -1;
+    }
+
+    /** The key as a JSON literal (a number stays a number), as the delete event must carry it. */
+    private static String keyJson(Object key) {
+        if (key instanceof Number n && !(key instanceof Double d && !Double.isFinite(d))) {
+            return key instanceof BigDecimal b ? b.toPlainString() : n.toString();
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator json = JSON.createGenerator(out)) {
+            json.writeString(String.valueOf(key));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] deleteEvent(String keyField, String key) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator json = JSON.createGenerator(out)) {
+            json.writeStartObject();
+            json.writeFieldName(keyField);
+            json.writeRawValue(key);
+            json.writeStringField("__op", "d");
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    // ---- rows as events
+
+    private EventBus.Event event(ResultSet r, ResultSetMetaData meta, String runId) throws SQLException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        String key = null;
+        try (JsonGenerator json = JSON.createGenerator(out)) {
+            json.writeStartObject();
+            for (int i = 1; i <= meta.getColumnCount(); i++) {
+                String column = meta.getColumnLabel(i);
+                json.writeFieldName(column);
+                Object value = write(json, r, i, meta.getColumnType(i));
+                if (stream.key().isPresent() && stream.key().get().equalsIgnoreCase(column) && value != null) {
+                    key = String.valueOf(value);
+                }
+            }
+            if (runId != null) {
+                json.writeStringField("import_run", runId);
+            }
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new EventBus.Event(key == null ? null : key.getBytes(StandardCharsets.UTF_8), out.toByteArray(),
+                System.currentTimeMillis());
+    }
+
+    /** One column as JSON: numbers as numbers, times as ISO-8601 (UTC for zoned), bytes as base64. */
+    private static Object write(JsonGenerator json, ResultSet r, int i, int type) throws SQLException, IOException {
+        switch (type) {
+            case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
+                long v = r.getLong(i);
+                if (r.wasNull()) {
+                    json.writeNull();
+                    return null;
+                }
+                json.writeNumber(v);
+                return v;
+            }
+            case Types.NUMERIC, Types.DECIMAL -> {
+                BigDecimal v = r.getBigDecimal(i);
+                if (v == null) {
+                    json.writeNull();
+                } else {
+                    json.writeNumber(v);
+                }
+                return v;
+            }
+            case Types.REAL, Types.FLOAT, Types.DOUBLE -> {
+                double v = r.getDouble(i);
+                if (r.wasNull() || !Double.isFinite(v)) {
+                    json.writeNull();
+                    return null;
+                }
+                json.writeNumber(v);
+                return v;
+            }
+            case Types.BOOLEAN, Types.BIT -> {
+                boolean v = r.getBoolean(i);
+                if (r.wasNull()) {
+                    json.writeNull();
+                    return null;
+                }
+                json.writeBoolean(v);
+                return v;
+            }
+            case Types.TIMESTAMP_WITH_TIMEZONE -> {
+                java.time.OffsetDateTime v = r.getObject(i, java.time.OffsetDateTime.class);
+                return writeText(json, v == null ? null : v.toInstant().toString());
+            }
+            case Types.TIMESTAMP -> {
+                java.sql.Timestamp v = r.getTimestamp(i);
+                return writeText(json, v == null ? null : v.toLocalDateTime().toString());
+            }
+            case Types.DATE -> {
+                java.sql.Date v = r.getDate(i);
+                return writeText(json, v == null ? null : v.toLocalDate().toString());
+            }
+            case Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB -> {
+                byte[] v = r.getBytes(i);
+                return writeText(json, v == null ? null : Base64.getEncoder().encodeToString(v));
+            }
+            default -> {
+                return writeText(json, r.getString(i));
+            }
+        }
+    }
+
+    private static Object writeText(JsonGenerator json, String value) throws IOException {
+        if (value == null) {
+            json.writeNull();
+        } else {
+            json.writeString(value);
+        }
+        return value;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+        try {
+            if (thread.isAlive() && !stopped.await(30, TimeUnit.SECONDS)) {
+                LOG.warn("Import {} did not stop within 30s; it resumes from its last saved batch at the next start", name);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        state.close();
+    }
+}
