@@ -30,6 +30,7 @@ public final class Sources implements AutoCloseable {
     private final Map<String, List<String>> forwardTags = new LinkedHashMap<>();
     private final List<FileTailSource> files = new ArrayList<>();
     private final List<io.watershed.ingest.jdbc.JdbcImportSource> imports = new ArrayList<>();
+    private final List<io.watershed.ingest.cdc.CdcSource> cdc = new ArrayList<>();
 
     public Sources(Collection<StreamSpec> streams, Settings settings, SourcePublisher publisher, Path dataDirectory) {
         this.settings = settings;
@@ -64,6 +65,20 @@ public final class Sources implements AutoCloseable {
                                 .start());
                     }
                 }
+            }
+            // one Debezium engine per database connection (url and user), for all the tables declared on it
+            Map<String, Map<SourceSpec.Cdc, StreamSpec>> connections = new LinkedHashMap<>();
+            for (StreamSpec stream : streams) {
+                for (SourceSpec source : stream.sources()) {
+                    if (source instanceof SourceSpec.Cdc c) {
+                        connections.computeIfAbsent(c.url() + "\u0000" + c.user(), k -> new LinkedHashMap<>()).put(c, stream);
+                    }
+                }
+            }
+            int connection = 0;
+            for (Map<SourceSpec.Cdc, StreamSpec> tables : connections.values()) {
+                String name = connections.size() == 1 ? "cdc" : "cdc" + (++connection);
+                cdc.add(new io.watershed.ingest.cdc.CdcSource(name, tables, publisher, dataDirectory.resolve("cdc")).start());
             }
         } catch (IOException e) {
             close();
@@ -131,6 +146,19 @@ public final class Sources implements AutoCloseable {
             m.put("last_error", s.lastError());
             out.add(m);
         }
+        for (io.watershed.ingest.cdc.CdcSource source : cdc) {
+            io.watershed.ingest.cdc.CdcSource.Status s = source.status();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("type", "cdc");
+            m.put("database", s.database());
+            m.put("tables", s.tables());
+            m.put("running", s.running());
+            m.put("events", s.events());
+            m.put("last_event", s.lastEventAt());
+            m.put("last_error", s.lastError());
+            out.add(m);
+        }
         return out;
     }
 
@@ -147,6 +175,9 @@ public final class Sources implements AutoCloseable {
 
     @Override
     public void close() {
+        for (io.watershed.ingest.cdc.CdcSource c : cdc) {
+            c.close();
+        }
         for (io.watershed.ingest.jdbc.JdbcImportSource i : imports) {
             i.close();
         }
