@@ -137,6 +137,8 @@ public final class Sources implements AutoCloseable {
             m.put("type", "jdbc");
             m.put("stream", s.stream());
             m.put("table", s.table());
+            m.put("user", source.spec().user());
+            m.put("password", source.spec().password().toString());
             m.put("mode", s.mode());
             m.put("watermark", s.watermark());
             m.put("last_run", s.lastRunAt());
@@ -152,6 +154,8 @@ public final class Sources implements AutoCloseable {
             m.put("name", s.name());
             m.put("type", "cdc");
             m.put("database", s.database());
+            m.put("user", s.user());
+            m.put("password", s.password());
             m.put("tables", s.tables());
             m.put("running", s.running());
             m.put("events", s.events());

@@ -71,8 +71,8 @@ public final class CdcSource implements AutoCloseable {
     private boolean ended;
 
     /** What the API shows of the source. */
-    public record Status(String name, String database, Map<String, String> tables, boolean running, long events, String lastEventAt,
-            String lastError) {}
+    public record Status(String name, String database, String user, String password, Map<String, String> tables, boolean running,
+            long events, String lastEventAt, String lastError) {}
 
     /** @param tables the cdc sources of one database connection (same url and user), with their streams */
     public CdcSource(String name, Map<SourceSpec.Cdc, StreamSpec> tables, SourcePublisher publisher, Path directory) {
@@ -154,7 +154,9 @@ public final class CdcSource implements AutoCloseable {
     public Status status() {
         Map<String, String> tables = new LinkedHashMap<>();
         streamsByTable.forEach((table, stream) -> tables.put(table, stream.name()));
-        return new Status(name, kind + "://" + host + ":" + port + "/" + database, tables, engine != null && running, events.get(),
+        return new Status(name, kind + "://" + host + ":" + port + "/" + database, properties.getProperty("database.user"),
+                io.watershed.spi.Secret.of(properties.getProperty("database.password")).toString(), tables, engine != null && running,
+                events.get(),
                 lastEventAt == null ? null : lastEventAt.toString(), lastError);
     }
 

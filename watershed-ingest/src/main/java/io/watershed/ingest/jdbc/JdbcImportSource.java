@@ -101,6 +101,10 @@ public final class JdbcImportSource implements AutoCloseable {
         return name;
     }
 
+    public SourceSpec.Jdbc spec() {
+        return spec;
+    }
+
     public Status status() {
         return status;
     }
