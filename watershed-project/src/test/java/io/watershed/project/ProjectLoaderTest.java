@@ -167,6 +167,68 @@ class ProjectLoaderTest {
     }
 
     @Test
+    void readsDatabaseSourcesAndReportsTheirMistakes() throws IOException {
+        write("watershed.yaml", "name: db\n");
+        write("streams/orders.yaml", """
+                key: id
+                sources:
+                  - type: jdbc
+                    url: jdbc:postgresql://db:5432/shop
+                    user: app
+                    password: ${DB_PASSWORD}
+                    table: public.orders
+                    column: id
+                    schedule: '@daily'
+                  - type: cdc
+                    url: jdbc:mariadb://db:3306/shop
+                    user: app
+                    password: ${DB_PASSWORD}
+                    table: shop.orders
+                    snapshot: never
+                """);
+        Project project = new ProjectLoader(Map.of("DB_PASSWORD", "pw")).load(dir, null);
+        var sources = project.streams().get("orders").sources();
+        var jdbc = (io.watershed.spi.SourceSpec.Jdbc) sources.get(0);
+        assertThat(jdbc.schedule()).isEqualTo("0 0 * * *");
+        assertThat(jdbc.mode()).isEqualTo(io.watershed.spi.SourceSpec.ImportMode.INCREMENTAL);
+        assertThat(jdbc.password().reveal()).isEqualTo("pw");
+        assertThat(jdbc.toString()).doesNotContain("pw,");
+        var cdc = (io.watershed.spi.SourceSpec.Cdc) sources.get(1);
+        assertThat(cdc.snapshot()).isFalse();
+        assertThat(project.streams().get("orders").stateTable()).isTrue();
+
+        write("streams/orders.yaml", """
+                sources:
+                  - type: jdbc
+                    url: postgres://db/shop
+                    user: app
+                    table: orders
+                    query: SELECT 1
+                  - type: jdbc
+                    url: jdbc:mysql://db:3306/shop
+                    user: app
+                    table: orders
+                    schedule: sometimes
+                  - type: cdc
+                    url: jdbc:postgresql://db:5432/shop
+                    user: app
+                    table: orders
+                  - type: cdc
+                    url: jdbc:postgresql://db:5432/shop
+                    user: app
+                    table: public.orders
+                """);
+        assertThat(problems(Map.of())).containsExactlyInAnyOrder(
+                "streams/orders.yaml:3:10: url 'postgres://db/shop' is not a JDBC URL of a database; use jdbc:postgresql://host:5432/db, jdbc:mysql://host:3306/db or jdbc:mariadb://host:3306/db",
+                "streams/orders.yaml:2:5: a jdbc source needs either table (schema.table) or query (a SELECT), not both",
+                "streams/orders.yaml:2:5: an incremental jdbc source needs column: the monotonically increasing column (an id or a timestamp) that tells new rows; or use mode: full",
+                "streams/orders.yaml:7:5: an incremental jdbc source needs column: the monotonically increasing column (an id or a timestamp) that tells new rows; or use mode: full",
+                "streams/orders.yaml:11:15: 'sometimes' is not a cron expression (minute hour day-of-month month day-of-week, UTC; or [@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly]): Cron expression contains 1 parts but we expect one of [5]",
+                "streams/orders.yaml:15:12: table 'orders' must be schema.table (PostgreSQL) or database.table (MySQL, MariaDB)",
+                "streams/orders.yaml:2:3: a stream with a cdc source needs key: the table's primary key column, which state.orders is kept by");
+    }
+
+    @Test
     void profileOverridesBaseSettingsAndTurnsOffAutoCreate() throws IOException {
         write("watershed.yaml", """
                 http:

@@ -41,6 +41,9 @@ final class Lineage {
         Lineage g = new Lineage();
         for (StreamSpec stream : streams) {
             g.edge(g.node("stream", stream.name()), g.node("table", "raw." + stream.name()));
+            if (stream.stateTable()) {
+                g.edge(g.node("stream", stream.name()), g.node("table", "state." + stream.name()));
+            }
         }
         Map<String, PipelineStatus> statuses = new LinkedHashMap<>();
         pipelines.forEach(p -> statuses.put(p.name(), p));

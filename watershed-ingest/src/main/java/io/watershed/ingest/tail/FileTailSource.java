@@ -60,8 +60,8 @@ public final class FileTailSource implements AutoCloseable {
     static final int FINGERPRINT_BYTES = 1024;
     static final int MIN_FINGERPRINT_FOR_COPY = 64;
     static final int MAX_READ = 4 << 20;
-    static final int MAX_BATCH_RECORDS = 1000;
-    static final int MAX_BATCH_BYTES = 1 << 20;
+    static final int MAX_BATCH_RECORDS = 5000;
+    static final int MAX_BATCH_BYTES = 4 << 20;
     static final Duration CLOSE_INACTIVE = Duration.ofSeconds(5);
     static final Duration SCAN_INTERVAL = Duration.ofSeconds(1);
 
