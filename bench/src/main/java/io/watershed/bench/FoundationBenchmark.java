@@ -181,6 +181,11 @@ public final class FoundationBenchmark {
      * not the load generator.
      */
     static double httpIngest(String url, String stream, long records, long firstId) throws Exception {
+        return httpIngest(url, stream, records, firstId, false);
+    }
+
+    /** @param keyed each request carries an Idempotency-Key (published in one Kafka transaction with it) */
+    static double httpIngest(String url, String stream, long records, long firstId, boolean keyed) throws Exception {
         int perRequest = 1000;
         int clients = 4;
         List<byte[]> bodies = new ArrayList<>();
@@ -201,8 +206,11 @@ public final class FoundationBenchmark {
             done.add(pool.submit(() -> {
                 int index;
                 while ((index = (int) next.getAndIncrement()) < bodies.size()) {
-                    HttpResponse<String> response = client.send(HttpRequest.newBuilder(endpoint)
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(index))).build(), HttpResponse.BodyHandlers.ofString());
+                    HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(index)));
+                    if (keyed) {
+                        request.header("Idempotency-Key", "bench-" + firstId + "-" + index);
+                    }
+                    HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
                     if (response.statusCode() != 200) {
                         throw new IllegalStateException("ingest answered " + response.statusCode() + ": " + response.body());
                     }
