@@ -10,10 +10,8 @@ import io.watershed.testing.WatershedHttp;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,19 +49,7 @@ class JdbcImportIT {
     }
 
     static List<String> pgRows(String query) throws Exception {
-        List<String> rows = new ArrayList<>();
-        try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
-                ResultSet r = s.executeQuery(query)) {
-            int n = r.getMetaData().getColumnCount();
-            while (r.next()) {
-                List<String> values = new ArrayList<>();
-                for (int i = 1; i <= n; i++) {
-                    values.add(String.valueOf(r.getObject(i)));
-                }
-                rows.add(String.join(" ", values));
-            }
-        }
-        return rows;
+        return SqlRows.of(postgres.getPostgresDatabase().getConnection(), query);
     }
 
     String url() {
@@ -87,26 +73,35 @@ class JdbcImportIT {
                 "INSERT INTO public.orders (customer, amount, note) SELECT 'c' || (i % 37), i * 1.25, CASE WHEN i % 10 = 0 "
                         + "THEN 'naïve 🌊' END FROM generate_series(1, 2500) i");
         TestProject project = project("inc").stream("orders", "partitions: 2\nsources:\n  - type: jdbc\n    url: " + url()
-                + "\n    user: postgres\n    password: ${PG_PASSWORD:-postgres}\n    table: public.orders\n    mode: incremental\n"
-                + "    column: id\n    schedule: '@daily'\n    batch_rows: 1000\n");
+                + "\n    user: postgres\n    password: ${PG_PASSWORD:-pg-secret-7}\n    table: public.orders\n    mode: incremental\n"
+                + "    column: id\n    schedule: '@daily'\n    batch_rows: 1000\n")
+                // by a timestamp: all rows of one INSERT share now(), so batches must not split rows of one value
+                .stream("orders_by_time", "partitions: 1\nsources:\n  - type: jdbc\n    url: " + url()
+                        + "\n    user: postgres\n    password: postgres\n    table: public.orders\n    column: placed_at\n"
+                        + "    schedule: '@daily'\n    batch_rows: 300\n");
         Path data = root.resolve("inc-data");
         try (Platform platform = Platform.start(project.load(), data)) {
             WatershedHttp http = new WatershedHttp(platform.url());
             awaitExactly(http, "raw.orders", 2500); // the first run starts at once
+            awaitExactly(http, "raw.orders_by_time", 2500);
             sql("INSERT INTO public.orders (customer, amount) SELECT 'late', i FROM generate_series(1, 700) i");
             assertThat(http.post("/v1/sources/orders.jdbc/run", new byte[0]).status()).isEqualTo(202);
+            assertThat(http.post("/v1/sources/orders_by_time.jdbc/run", new byte[0]).status()).isEqualTo(202);
             awaitExactly(http, "raw.orders", 3200);
+            awaitExactly(http, "raw.orders_by_time", 3200);
             assertThat(http.rows("SELECT customer, amount, note FROM raw.orders WHERE id = 10"))
                     .containsExactly("c10 12.5 naïve 🌊");
             assertThat(http.post("/v1/sources/nope.jdbc/run", new byte[0]).status()).isEqualTo(404);
             String sources = http.get("/v1/sources").body();
-            assertThat(sources).contains("\"watermark\":\"3200\"").doesNotContain("postgres@").doesNotContain("password");
+            assertThat(sources).contains("\"watermark\":\"3200\"", "\"password\":\"****\"").doesNotContain("pg-secret-7");
         }
         sql("INSERT INTO public.orders (customer, amount) SELECT 'after-restart', i FROM generate_series(1, 300) i");
         try (Platform platform = Platform.start(project.load(), data)) {
             WatershedHttp http = new WatershedHttp(platform.url());
             http.post("/v1/sources/orders.jdbc/run", new byte[0]);
+            http.post("/v1/sources/orders_by_time.jdbc/run", new byte[0]);
             awaitExactly(http, "raw.orders", 3500);
+            awaitExactly(http, "raw.orders_by_time", 3500);
         }
     }
 

@@ -12,10 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -79,21 +77,11 @@ class MariaDbSourcesIT {
     }
 
     static List<String> rows(String query) {
-        List<String> rows = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port + "/", "root", "");
-                Statement s = c.createStatement(); ResultSet r = s.executeQuery(query)) {
-            int n = r.getMetaData().getColumnCount();
-            while (r.next()) {
-                List<String> values = new ArrayList<>();
-                for (int i = 1; i <= n; i++) {
-                    values.add(String.valueOf(r.getObject(i)));
-                }
-                rows.add(String.join(" ", values));
-            }
-        } catch (Exception e) {
+        try {
+            return SqlRows.of(DriverManager.getConnection("jdbc:mariadb://127.0.0.1:" + port + "/", "root", ""), query);
+        } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
         }
-        return rows;
     }
 
     static final String LAKE = "SELECT id, name, CAST(round(price * 100) AS BIGINT), strftime(CAST(updated_at AS TIMESTAMP), "

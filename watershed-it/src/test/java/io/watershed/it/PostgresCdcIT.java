@@ -57,7 +57,7 @@ class PostgresCdcIT {
                         + "TIMESTAMP '2026-01-01 00:00:00' + i * INTERVAL '1 minute' FROM generate_series(1, 200) i");
         TestProject project = TestProject.in(root.resolve("project")).yaml("query:\n  max_rows: 100000").ingest("auto_create_streams", "false")
                 .stream("accounts", "partitions: 2\nkey: id\nsources:\n  - type: cdc\n    url: jdbc:postgresql://localhost:"
-                        + postgres.getPort() + "/postgres\n    user: postgres\n    password: ${PG_PASSWORD:-postgres}\n"
+                        + postgres.getPort() + "/postgres\n    user: postgres\n    password: ${PG_PASSWORD:-pg-secret-7}\n"
                         + "    table: public.accounts\n");
         Path data = root.resolve("data");
         try (Platform platform = Platform.start(project.load(), data)) {
@@ -67,7 +67,7 @@ class PostgresCdcIT {
                     "DELETE FROM accounts WHERE id BETWEEN 20 AND 29",
                     "INSERT INTO accounts VALUES (1000, 'naïve 🌊', 0.01, NULL, '2026-11-22 10:00:00')");
             awaitEqual(http, "after inserts, updates and deletes");
-            assertThat(http.get("/v1/sources").body()).contains("\"type\":\"cdc\"").doesNotContain("\"postgres\"");
+            assertThat(http.get("/v1/sources").body()).contains("\"type\":\"cdc\"", "\"password\":\"****\"").doesNotContain("pg-secret-7");
         }
         // while the platform is down, the database goes on
         JdbcImportIT.sql("UPDATE accounts SET owner = 'while down' WHERE id <= 5", "DELETE FROM accounts WHERE id = 1000",

@@ -19,7 +19,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,14 +41,12 @@ import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.FanoutDataWriter;
 import org.apache.iceberg.types.Types;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -173,7 +170,8 @@ final class StateTableWriter implements Runnable {
         next.clear();
         pending.clear();
         truncatePending = false;
-        try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(consumerProperties())) {
+        try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(
+                LakeConsumers.properties(bootstrapServers, "watershed-state-" + stream.name()))) {
             consumer = kafka;
             List<TopicPartition> partitions = new ArrayList<>();
             for (PartitionInfo info : kafka.partitionsFor(stream.topic(), Duration.ofSeconds(30))) {
@@ -278,7 +276,15 @@ final class StateTableWriter implements Runnable {
             return;
         }
         if (pending.isEmpty() && !truncatePending) {
-            return; // only non-events (no-op records) since the last commit: nothing to rewrite, offsets follow later
+            // only records that are no change (no-op records, dead letters): record the offsets, rewrite nothing
+            org.apache.iceberg.AppendFiles advance = table.newAppend();
+            advance.set(CommittedOffsets.SUMMARY_KEY, CommittedOffsets.encode(next));
+            lake.commit(() -> {
+                advance.commit();
+                return null;
+            });
+            committed = new HashMap<>(next);
+            return;
         }
         for (int attempt = 1; ; attempt++) {
             try {
@@ -487,17 +493,4 @@ final class StateTableWriter implements Runnable {
         }
     }
 
-    private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "watershed-state-" + stream.name());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "watershed-state-" + stream.name());
-        return p;
-    }
 }

@@ -63,6 +63,8 @@ public final class CdcSource implements AutoCloseable {
     private final ExecutorService executor;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong events = new AtomicLong();
+    /** How far behind the source the last change arrived, in milliseconds (its commit time to its publishing). */
+    private final AtomicLong behindMillis = new AtomicLong(-1);
     private volatile DebeziumEngine<ChangeEvent<String, String>> engine;
     private volatile boolean running = true;
     private volatile String lastError;
@@ -133,6 +135,9 @@ public final class CdcSource implements AutoCloseable {
             p.put("schema.history.internal", "io.debezium.storage.file.history.FileSchemaHistory");
             p.put("schema.history.internal.file.filename", directory.resolve(id + ".history").toString());
         }
+        io.micrometer.core.instrument.Gauge.builder("watershed.source.cdc.behind.seconds", behindMillis, b -> b.get() < 0 ? -1 : b.get() / 1000.0)
+                .tag("source", name).description("How far behind its database the last captured change was published (-1: none yet)")
+                .register(publisher.meters());
         executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "watershed-cdc-" + name);
             t.setDaemon(true);
@@ -198,7 +203,7 @@ public final class CdcSource implements AutoCloseable {
         }
     }
 
-    private record Change(StreamSpec stream, EventBus.Event event, String position) {}
+    private record Change(StreamSpec stream, EventBus.Event event, String position, long sourceMillis) {}
 
     private void handleBatch(List<ChangeEvent<String, String>> records,
             DebeziumEngine.RecordCommitter<ChangeEvent<String, String>> committer) throws InterruptedException {
@@ -231,6 +236,10 @@ public final class CdcSource implements AutoCloseable {
         if (!changes.isEmpty()) {
             events.addAndGet(changes.size());
             lastEventAt = Instant.now();
+            long source = changes.get(changes.size() - 1).sourceMillis;
+            if (source > 0) {
+                behindMillis.set(Math.max(0, System.currentTimeMillis() - source));
+            }
         }
         lastError = null;
     }
@@ -258,7 +267,7 @@ public final class CdcSource implements AutoCloseable {
         } catch (IOException e) {
             publisher.error(name, stream.name(), "undecodable");
             return new Change(stream, EventBus.Event.deadLetter(value.getBytes(StandardCharsets.UTF_8),
-                    "the change event of " + table + " is not JSON: " + e.getMessage(), System.currentTimeMillis()), null);
+                    "the change event of " + table + " is not JSON: " + e.getMessage(), System.currentTimeMillis()), null, 0);
         }
         JsonNode payload = envelope.has("payload") ? envelope.get("payload") : envelope;
         JsonNode schema = envelope.path("schema");
@@ -274,7 +283,8 @@ public final class CdcSource implements AutoCloseable {
             return null; // nothing to say about a row (a delete without its key cannot happen with a primary key)
         }
         row.put("__op", op.isEmpty() ? "u" : op);
-        row.put("__source_ts_ms", source.path("ts_ms").asLong(payload.path("ts_ms").asLong()));
+        long sourceMillis = source.path("ts_ms").asLong(payload.path("ts_ms").asLong());
+        row.put("__source_ts_ms", sourceMillis);
         String position;
         if (op.equals("r") || source.path("snapshot").asText("false").matches("true|first|last|first_in_data_collection|"
                 + "last_in_data_collection|incremental")) {
@@ -288,7 +298,8 @@ public final class CdcSource implements AutoCloseable {
         byte[] key = stream.key().map(row::get).filter(k -> k != null && !k.isNull()).map(k -> k.asText()
                 .getBytes(StandardCharsets.UTF_8)).orElse(null);
         try {
-            return new Change(stream, new EventBus.Event(key, JSON.writeValueAsBytes(row), System.currentTimeMillis()), position);
+            return new Change(stream, new EventBus.Event(key, JSON.writeValueAsBytes(row), System.currentTimeMillis()), position,
+                    sourceMillis);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

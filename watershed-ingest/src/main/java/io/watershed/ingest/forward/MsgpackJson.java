@@ -25,7 +25,9 @@ import org.msgpack.value.ValueType;
  */
 final class MsgpackJson {
     static final int MAX_DEPTH = 200;
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8) // emoji as UTF-8
+            .build();
     /** Fluentd's EventTime: extension type 0, 4 bytes seconds and 4 bytes nanoseconds, big-endian. */
     static final byte EVENT_TIME = 0;
 

@@ -1,13 +1,10 @@
 package io.watershed.ingest.jdbc;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,21 +19,10 @@ final class ImportState implements AutoCloseable {
     private final Connection connection;
 
     ImportState(Path database) {
-        try {
-            Files.createDirectories(database.getParent());
-            connection = DriverManager.getConnection("jdbc:sqlite:" + database);
-            try (Statement s = connection.createStatement()) {
-                s.execute("PRAGMA busy_timeout=10000");
-                s.execute("PRAGMA journal_mode=WAL");
-                s.execute("PRAGMA synchronous=FULL");
-                s.execute("CREATE TABLE IF NOT EXISTS jdbc_imports (source TEXT PRIMARY KEY, watermark TEXT, watermark_type TEXT, "
-                        + "last_run INTEGER)");
-                s.execute("CREATE TABLE IF NOT EXISTS jdbc_keys (source TEXT NOT NULL, key TEXT NOT NULL, run TEXT NOT NULL, "
+        connection = io.watershed.ingest.SourceDatabase.open(database,
+                "CREATE TABLE IF NOT EXISTS jdbc_imports (source TEXT PRIMARY KEY, watermark TEXT, watermark_type TEXT, last_run INTEGER)",
+                "CREATE TABLE IF NOT EXISTS jdbc_keys (source TEXT NOT NULL, key TEXT NOT NULL, run TEXT NOT NULL, "
                         + "PRIMARY KEY (source, key))");
-            }
-        } catch (java.io.IOException | SQLException e) {
-            throw new IllegalStateException("Cannot open the import state at " + database + ": " + e.getMessage(), e);
-        }
     }
 
     synchronized Optional<String> watermark(String source) {

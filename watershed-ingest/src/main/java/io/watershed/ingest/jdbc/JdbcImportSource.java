@@ -57,7 +57,9 @@ import org.slf4j.LoggerFactory;
 public final class JdbcImportSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcImportSource.class);
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
-    private static final JsonFactory JSON = new JsonFactory();
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8) // emoji as UTF-8
+            .build();
 
     private final String name;
     private final StreamSpec stream;
@@ -226,7 +228,7 @@ public final class JdbcImportSource implements AutoCloseable {
             Optional<Object> lastValue = Optional.empty();
             String after = "";
             if (last.isPresent()) {
-                lastValue = Optional.of(typed(connection, column, last.get()));
+                lastValue = Optional.of(typed(last.get()));
                 after = " AND " + column + " > ?";
             }
             // the upper bound of this batch: the column value of its last row; rows of equal value are never split
@@ -278,12 +280,12 @@ public final class JdbcImportSource implements AutoCloseable {
     }
 
     /** The saved watermark as a value of the column's type, so that the comparison is the database's. */
-    private Object typed(Connection connection, String column, String text) {
+    private Object typed(String text) {
         String type = state.watermarkType(name).orElse("string");
         return switch (type) {
             case "long" -> Long.parseLong(text);
             case "decimal" -> new BigDecimal(text);
-            case "timestamp" -> java.sql.Timestamp.valueOf(java.time.LocalDateTime.parse(text));
+            case "timestamp" -> java.sql.Timestamp.from(Instant.parse(text)); // the same Timestamp the driver gave
             case "date" -> java.sql.Date.valueOf(java.time.LocalDate.parse(text));
             default -> text;
         };
@@ -305,12 +307,13 @@ public final class JdbcImportSource implements AutoCloseable {
         return "string";
     }
 
+    /** The watermark as text; a timestamp as its instant, which gives back exactly the Timestamp the driver read. */
     private static String text(Object value) {
         if (value instanceof java.sql.Timestamp t) {
-            return t.toLocalDateTime().toString();
+            return t.toInstant().toString();
         }
-        if (value instanceof java.time.OffsetDateTime t) {
-            return t.toLocalDateTime().toString();
+        if (value instanceof java.time.LocalDateTime t) {
+            return java.sql.Timestamp.valueOf(t).toInstant().toString();
         }
         if (value instanceof BigDecimal d) {
             return d.toPlainString();

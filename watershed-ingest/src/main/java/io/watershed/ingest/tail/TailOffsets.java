@@ -1,13 +1,10 @@
 package io.watershed.ingest.tail;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -26,21 +23,10 @@ final class TailOffsets implements AutoCloseable {
     private final Connection connection;
 
     TailOffsets(Path database) {
-        try {
-            Files.createDirectories(database.getParent());
-            connection = DriverManager.getConnection("jdbc:sqlite:" + database);
-            try (Statement s = connection.createStatement()) {
-                s.execute("PRAGMA busy_timeout=10000");
-                s.execute("PRAGMA journal_mode=WAL");
-                s.execute("PRAGMA synchronous=FULL");
-                s.execute("CREATE TABLE IF NOT EXISTS tail_files (source TEXT NOT NULL, device INTEGER NOT NULL, "
-                        + "inode INTEGER NOT NULL, generation TEXT NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL, "
-                        + "fingerprint TEXT NOT NULL, fingerprint_length INTEGER NOT NULL, skip_to_newline INTEGER NOT NULL, "
-                        + "updated_at INTEGER NOT NULL, PRIMARY KEY (source, device, inode))");
-            }
-        } catch (java.io.IOException | SQLException e) {
-            throw new IllegalStateException("Cannot open the file-tail offsets at " + database + ": " + e.getMessage(), e);
-        }
+        connection = io.watershed.ingest.SourceDatabase.open(database, "CREATE TABLE IF NOT EXISTS tail_files (source TEXT NOT NULL, "
+                + "device INTEGER NOT NULL, inode INTEGER NOT NULL, generation TEXT NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL, "
+                + "fingerprint TEXT NOT NULL, fingerprint_length INTEGER NOT NULL, skip_to_newline INTEGER NOT NULL, "
+                + "updated_at INTEGER NOT NULL, PRIMARY KEY (source, device, inode))");
     }
 
     synchronized Optional<State> get(String source, long device, long inode) {
