@@ -165,6 +165,31 @@ class ForwardSourceIT extends SourceConformance {
     }
 
     @Test
+    @Order(16)
+    void packedEntriesThatCannotBeReadGoToTheDeadLetterTableAndTheConnectionGoesOn() throws Exception {
+        try (RawForwardClient client = new RawForwardClient(port(), KEY)) {
+            MessageBufferPacker entries = MessagePack.newDefaultBufferPacker();
+            entries.packArrayHeader(2).packLong(1_700_000_000L).packMapHeader(1).packString("id").packString("packed-ok");
+            entries.packString("not an entry");
+            byte[] packed = entries.toByteArray();
+            MessageBufferPacker m = MessagePack.newDefaultBufferPacker();
+            m.packArrayHeader(3).packString("app.packed").packBinaryHeader(packed.length).writePayload(packed)
+                    .packMapHeader(1).packString("chunk").packString("bad-packed-1");
+            client.send(m.toByteArray());
+            assertThat(client.ack()).isEqualTo("bad-packed-1");
+            MessageBufferPacker after = MessagePack.newDefaultBufferPacker();
+            after.packArrayHeader(4).packString("app.packed").packLong(1_700_000_000L).packMapHeader(1).packString("id")
+                    .packString("packed-after").packMapHeader(1).packString("chunk").packString("after-1");
+            client.send(after.toByteArray());
+            assertThat(client.ack()).as("the same connection still serves").isEqualTo("after-1");
+        }
+        Await.until("the readable entry and the message after it, and the rest dead-lettered", Duration.ofSeconds(60),
+                () -> http.rows("SELECT id FROM raw.conf WHERE id LIKE 'packed-%' ORDER BY id").equals(List.of("packed-after", "packed-ok"))
+                        && http.rows("SELECT reason FROM raw.conf__dlq").stream().anyMatch(r -> r.startsWith(
+                                "the packed entries of tag 'app.packed' (") && r.contains("cannot be read after entry 1")));
+    }
+
+    @Test
     @Order(14)
     void anUnknownTagIsCountedNotStored() throws Exception {
         nodeSend(List.of("{\"id\":\"nobody\"}"), "Forward", "other.tag", true);

@@ -321,12 +321,14 @@ public final class ForwardServer implements AutoCloseable {
             while (in.hasNext()) {
                 entry(in, batch);
             }
-        } catch (IOException | MessagePackException | WatershedException e) {
-            // the entries cannot be read past this point; what they hold goes to the dead-letter table
-            batch.deadLetter(("(" + batch.packed.length + " bytes of " + (gzip ? "compressed " : "") + "packed entries; "
-                    + batch.events.size() + " read before the failure)").getBytes(StandardCharsets.UTF_8),
-                    "the packed entries of tag '" + batch.tag + "' cannot be read after entry " + batch.events.size() + ": "
-                            + e.getMessage());
+        } catch (IOException | MessagePackException | WatershedException | Malformed e) {
+            // the message's framing is intact, but its entries cannot be read past this point: they go to the dead-letter
+            // table (base64, at most 64 KiB of them), and the connection goes on
+            int kept = Math.min(batch.packed.length, 64 * 1024);
+            batch.deadLetter(("base64:" + java.util.Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(batch.packed, kept)))
+                    .getBytes(StandardCharsets.US_ASCII), "the " + (gzip ? "compressed " : "") + "packed entries of tag '" + batch.tag
+                    + "' (" + batch.packed.length + " bytes" + (kept < batch.packed.length ? ", the first 64 KiB kept" : "")
+                    + ") cannot be read after entry " + batch.events.size() + ": " + e.getMessage());
         }
         batch.packed = null;
     }
