@@ -231,6 +231,7 @@ public final class ProjectLoader {
         Map<String, StreamSpec> streams = new LinkedHashMap<>();
         Map<String, String> declaredIn = new HashMap<>();
         Map<String, String> tagOwners = new HashMap<>();
+        Map<String, String> capturedBy = new HashMap<>();
         Path streamsDir = directory.resolve("streams");
         if (!Files.isDirectory(streamsDir)) {
             return streams;
@@ -331,6 +332,13 @@ public final class ProjectLoader {
                     ? new SourceReader(reader, directory).read(e.get("sources").getValueNode())
                     : List.of();
             for (SourceSpec source : sources) {
+                if (source instanceof SourceSpec.Cdc cdc) {
+                    String owner = capturedBy.putIfAbsent(cdc.url() + " " + cdc.table(), name);
+                    if (owner != null && !owner.equals(name)) {
+                        reader.problem(e.get("sources").getValueNode(), "table " + cdc.table() + " of " + cdc.url()
+                                + " is already captured by stream '" + owner + "'; capture each table into one stream");
+                    }
+                }
                 if (source instanceof SourceSpec.Forward forward) {
                     for (String tag : forward.tags()) {
                         String owner = tagOwners.putIfAbsent(tag, name);

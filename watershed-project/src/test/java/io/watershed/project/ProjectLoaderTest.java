@@ -152,6 +152,9 @@ class ProjectLoaderTest {
                     colour: red
                 """);
         write("streams/b.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
+        String cdc = "key: id\nsources:\n  - type: cdc\n    url: jdbc:postgresql://db:5432/shop\n    user: u\n    table: public.t\n";
+        write("streams/d.yaml", cdc);
+        write("streams/e.yaml", cdc);
         write("streams/c.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
         assertThat(problems(Map.of())).containsExactlyInAnyOrder(
                 "watershed.yaml:2:17: ingest.forward_port must be between -1 and 65535 (-1 turns it off), got -2",
@@ -163,7 +166,8 @@ class ProjectLoaderTest {
                 "streams/a.yaml:10:14: not a valid regular expression: Unclosed group near index 5",
                 "streams/a.yaml:10:14: pattern is only used with format: regex",
                 "streams/a.yaml:11:5: unknown key 'colour' in a file source; allowed: [exclude, format, max_record_size, multiline_flush, multiline_start, path_field, paths, pattern, read_from, type]",
-                "streams/c.yaml:2:3: tag pattern 'app.*' is already taken by stream 'b'; an event goes to one stream, so give each pattern to one");
+                "streams/c.yaml:2:3: tag pattern 'app.*' is already taken by stream 'b'; an event goes to one stream, so give each pattern to one",
+                "streams/e.yaml:3:3: table public.t of jdbc:postgresql://db:5432/shop is already captured by stream 'd'; capture each table into one stream");
     }
 
     @Test
