@@ -19,8 +19,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.FileScanTask;
@@ -60,7 +58,7 @@ import org.slf4j.LoggerFactory;
  * so a restart resumes exactly after the last commit, and a query (which reads data files only) always sees whole
  * rows, never a delete file it would not apply.
  */
-final class StateTableWriter implements Runnable {
+final class StateTableWriter extends BusWriter {
     private static final Logger LOG = LoggerFactory.getLogger(StateTableWriter.class);
     static final Namespace STATE = Namespace.of("state");
     static final String OP = "__op";
@@ -72,14 +70,11 @@ final class StateTableWriter implements Runnable {
     private final String bootstrapServers;
     private final Duration commitInterval;
     private final long targetFileSize;
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private final Counter upserts;
     private final Counter deletes;
     private final Counter skipped;
     private final Counter commits;
     private final AtomicLong lag = new AtomicLong();
-    private volatile boolean running = true;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
     private Table table;
     /** The changes read since the last commit, by key; the last one of a key wins. */
     private final LinkedHashMap<String, Change> pending = new LinkedHashMap<>();
@@ -112,58 +107,15 @@ final class StateTableWriter implements Runnable {
                 .description("Change events in the bus not yet applied to state.<stream>").register(meters);
     }
 
-    void requestStop() {
-        running = false;
-    }
-
-    boolean stop(Duration timeout) throws InterruptedException {
-        requestStop();
-        if (stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-            return true;
-        }
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        return false;
+    @Override
+    protected void failed(RuntimeException e) {
+        LOG.error("state.{}: the writer failed; it restarts from its last commit in 5s", stream.name(), e);
+        pending.clear();
+        truncatePending = false;
     }
 
     @Override
-    public void run() {
-        try {
-            while (running) {
-                try {
-                    runOnce();
-                } catch (WakeupException e) {
-                    // stopping
-                } catch (RuntimeException e) {
-                    if (!running) {
-                        break;
-                    }
-                    LOG.error("state.{}: the writer failed; it restarts from its last commit in 5s", stream.name(), e);
-                    pending.clear();
-                    truncatePending = false;
-                    sleep(Duration.ofSeconds(5));
-                }
-            }
-        } finally {
-            stopped.countDown();
-        }
-    }
-
-    private void sleep(Duration duration) {
-        long deadline = System.nanoTime() + duration.toNanos();
-        while (running && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    private void runOnce() {
+    protected void runOnce() {
         table = loadOrCreate();
         lake.refreshView(table);
         committed = CommittedOffsets.of(table);

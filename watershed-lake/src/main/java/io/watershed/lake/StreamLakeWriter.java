@@ -18,8 +18,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.DataFile;
@@ -50,9 +48,11 @@ import org.slf4j.LoggerFactory;
  * the table's current snapshot records, writes Parquet files, and every commit interval commits
  * them in one Iceberg append whose summary records the offsets it covers. Records that cannot fit
  * go to {@code raw.<stream>__dlq} with the reason; that table is committed first and records its own
- * offsets, so after a crash between the two commits nothing is written twice to either.
+ * offsets, so after a crash between the two commits nothing is written twice to either. A stop lands what the
+ * stream holds then (ingest is already closed) and commits; if draining takes longer than {@link #DRAIN_LIMIT}, it
+ * commits what it has read and leaves the rest to the next start.
  */
-final class StreamLakeWriter implements Runnable {
+final class StreamLakeWriter extends BusWriter {
     private static final Logger LOG = LoggerFactory.getLogger(StreamLakeWriter.class);
     /** Fractions as BigDecimal: a value beyond double's range is reported as sent, not as "Infinity". */
     static final ObjectMapper JSON = new ObjectMapper()
@@ -64,7 +64,6 @@ final class StreamLakeWriter implements Runnable {
     private final String bootstrapServers;
     private final Duration commitInterval;
     private final long targetFileSize;
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong lag = new AtomicLong();
     private final Counter rowsWritten;
     private final Counter dlqRows;
@@ -73,8 +72,6 @@ final class StreamLakeWriter implements Runnable {
     private final Counter failures;
     private final Counter expired;
     private final Timer commitTimer;
-    private volatile boolean running = true;
-    private volatile KafkaConsumer<byte[], byte[]> consumer;
 
     private Table table;
     private Table dlqTable;
@@ -118,71 +115,19 @@ final class StreamLakeWriter implements Runnable {
                 .description("Records in the bus not yet committed to the lake").register(meters);
     }
 
-    /** Begins the stop without waiting: the writer drains, commits and ends on its own thread. */
-    void requestStop() {
-        running = false;
-    }
-
     long lag() {
         return lag.get();
     }
 
-    /**
-     * Asks the writer to land what the stream holds now (ingest is already closed), commit, and stop;
-     * waits up to {@code timeout}. If draining takes longer than {@link #DRAIN_LIMIT}, it commits what it
-     * has read and leaves the rest to the next start.
-     */
-    boolean stop(Duration timeout) throws InterruptedException {
-        requestStop();
-        if (stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-            return true;
-        }
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        return false;
+    @Override
+    protected void failed(RuntimeException e) {
+        failures.increment();
+        LOG.error("Lake writer for stream '{}' failed; it restarts from its last commit in 5s", stream.name(), e);
+        abandonPending();
     }
 
     @Override
-    public void run() {
-        try {
-            while (running) {
-                try {
-                    runOnce();
-                } catch (WakeupException e) {
-                    // stop() was called; runOnce committed what it could
-                } catch (RuntimeException e) {
-                    if (!running) {
-                        break;
-                    }
-                    failures.increment();
-                    LOG.error("Lake writer for stream '{}' failed; it restarts from its last commit in 5s", stream.name(), e);
-                    abandonPending();
-                    if (waitForStop(Duration.ofSeconds(5))) {
-                        break;
-                    }
-                }
-            }
-        } finally {
-            stopped.countDown();
-        }
-    }
-
-    private boolean waitForStop(Duration duration) {
-        long deadline = System.nanoTime() + duration.toNanos();
-        while (running && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return true;
-            }
-        }
-        return !running;
-    }
-
-    private void runOnce() {
+    protected void runOnce() {
         table = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name()), RawSchema.initial(), true);
         dlqTable = loadOrCreate(TableIdentifier.of(IcebergLake.RAW, stream.name() + IcebergLake.DEAD_LETTER_SUFFIX), RawSchema.dlqSchema(), false);
         lake.refreshView(table);

@@ -1,0 +1,83 @@
+package io.watershed.lake;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+
+/**
+ * The life of a lake writer that reads a stream's topic into a table (the raw table, {@code state.<stream>}): it runs
+ * until stopped, starting again from its table's last commit 5 s after a failure; a stop lets it drain and commit,
+ * and wakes its consumer if that takes too long.
+ */
+abstract class BusWriter implements Runnable {
+    static final Duration RESTART_DELAY = Duration.ofSeconds(5);
+
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    /** False once a stop was asked for: the writer drains, commits and ends. */
+    protected volatile boolean running = true;
+    /** The consumer of the current run, for {@link #stop} to wake. */
+    protected volatile KafkaConsumer<byte[], byte[]> consumer;
+
+    /** One run: from the table's last commit until stopped (committing what it read) or failed. */
+    protected abstract void runOnce();
+
+    /** After a failed run: forget what was read but not committed, and say so. */
+    protected abstract void failed(RuntimeException e);
+
+    /** Begins the stop without waiting: the writer drains, commits and ends on its own thread. */
+    void requestStop() {
+        running = false;
+    }
+
+    /** Asks the writer to stop and waits up to {@code timeout}; then wakes its consumer and returns false. */
+    boolean stop(Duration timeout) throws InterruptedException {
+        requestStop();
+        if (stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            return true;
+        }
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        return false;
+    }
+
+    @Override
+    public final void run() {
+        try {
+            while (running) {
+                try {
+                    runOnce();
+                } catch (WakeupException e) {
+                    // stop() was called; runOnce committed what it could
+                } catch (RuntimeException e) {
+                    if (!running) {
+                        break;
+                    }
+                    failed(e);
+                    if (waitForStop(RESTART_DELAY)) {
+                        break;
+                    }
+                }
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    /** Waits up to {@code duration}; true when a stop was asked for meanwhile. */
+    private boolean waitForStop(Duration duration) {
+        long deadline = System.nanoTime() + duration.toNanos();
+        while (running && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+        }
+        return !running;
+    }
+}
