@@ -57,7 +57,7 @@ public final class CollectBenchmark {
         List<Double> tail = new ArrayList<>();
         try (PlatformProcess platform = PlatformProcess.start(project, work.resolve("data"), work.resolve("platform.log"),
                 List.of("-Xmx1g"), distribution)) {
-            WatershedHttp api = new WatershedHttp(platform.url());
+            WatershedHttp api = new WatershedHttp(platform.url(), platform.adminToken());
             int port = api.get("/v1/sources").json().path("sources").get(0).path("listen").asText().replaceAll(".*:", "")
                     .transform(Integer::parseInt);
             // warm-up: JIT, topics, first commits
@@ -65,16 +65,16 @@ public final class CollectBenchmark {
             long tailPublished = 0;
             for (int w = 0; w < 2; w++) {
                 long first = 10_000_000_000L + w * 100_000L;
-                FoundationBenchmark.httpIngest(platform.url(), "viahttp", 100_000, first);
-                FoundationBenchmark.httpIngest(platform.url(), "viahttp", 100_000, first + 50_000_000_000L, true);
+                FoundationBenchmark.httpIngest(platform.url(), platform.adminToken(), "viahttp", 100_000, first);
+                FoundationBenchmark.httpIngest(platform.url(), platform.adminToken(), "viahttp", 100_000, first + 50_000_000_000L, true);
                 forward(port, 100_000, first);
                 tailPublished += 100_000;
                 tail(api, logs.resolve("warmup" + w + ".log"), 100_000, first, tailPublished);
             }
             for (int round = 0; round < 3; round++) {
                 long first = round * records;
-                http.add(FoundationBenchmark.httpIngest(platform.url(), "viahttp", records, first));
-                keyed.add(FoundationBenchmark.httpIngest(platform.url(), "viahttp", records, first + 20_000_000_000L, true));
+                http.add(FoundationBenchmark.httpIngest(platform.url(), platform.adminToken(), "viahttp", records, first));
+                keyed.add(FoundationBenchmark.httpIngest(platform.url(), platform.adminToken(), "viahttp", records, first + 20_000_000_000L, true));
                 forward.add(forward(port, records, first));
                 tailPublished += records;
                 tail.add(tail(api, logs.resolve("round" + round + ".log"), records, first, tailPublished));

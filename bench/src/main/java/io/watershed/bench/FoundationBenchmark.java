@@ -95,7 +95,7 @@ public final class FoundationBenchmark {
                 List.of("-Xmx1g"), distribution)) {
             poller.join();
             r.startupMillis = (firstHealthy.get() - spawn) / 1_000_000;
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitIdle(http);
             r.idleRssMb = rssMb(platform.pid(), "VmRSS");
             System.out.printf("startup %d ms, idle RSS %d MB%n", r.startupMillis, r.idleRssMb);
@@ -105,7 +105,7 @@ public final class FoundationBenchmark {
             for (int round = 1; round <= 2; round++) {
                 double peer = producerPerfTest(platform.bootstrapServers(), records, payloads);
                 awaitCount(http, "committed.raw.peer", records * round, Duration.ofMinutes(5));
-                double viaHttp = httpIngest(platform.url(), "ingest", records, (round - 1) * records);
+                double viaHttp = httpIngest(platform.url(), platform.adminToken(), "ingest", records, (round - 1) * records);
                 awaitCount(http, "committed.raw.ingest", records * round, Duration.ofMinutes(5));
                 System.out.printf("round %d: kafka-producer-perf-test %.0f records/s, HTTP ingest %.0f events/s%n", round, peer, viaHttp);
                 r.peerRounds.add(peer);
@@ -180,12 +180,12 @@ public final class FoundationBenchmark {
      * The bodies are built before the clock starts, as the peer's records are: the measure is the platform,
      * not the load generator.
      */
-    static double httpIngest(String url, String stream, long records, long firstId) throws Exception {
-        return httpIngest(url, stream, records, firstId, false);
+    static double httpIngest(String url, String token, String stream, long records, long firstId) throws Exception {
+        return httpIngest(url, token, stream, records, firstId, false);
     }
 
     /** @param keyed each request carries an Idempotency-Key (published in one Kafka transaction with it) */
-    static double httpIngest(String url, String stream, long records, long firstId, boolean keyed) throws Exception {
+    static double httpIngest(String url, String token, String stream, long records, long firstId, boolean keyed) throws Exception {
         int perRequest = 1000;
         int clients = 4;
         List<byte[]> bodies = new ArrayList<>();
@@ -206,7 +206,8 @@ public final class FoundationBenchmark {
             done.add(pool.submit(() -> {
                 int index;
                 while ((index = (int) next.getAndIncrement()) < bodies.size()) {
-                    HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(index)));
+                    HttpRequest.Builder request = HttpRequest.newBuilder(endpoint).header("Authorization", "Bearer " + token)
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(index)));
                     if (keyed) {
                         request.header("Idempotency-Key", "bench-" + firstId + "-" + index);
                     }

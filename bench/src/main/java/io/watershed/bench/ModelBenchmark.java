@@ -72,7 +72,7 @@ public final class ModelBenchmark {
         String distribution = "watershed-cli/target/watershed-cli.jar:watershed-cli/target/lib/*";
         try (PlatformProcess platform = PlatformProcess.start(project, data, work.resolve("platform.log"), List.of("-Xmx2g"), distribution);
                 Connection duck = DriverManager.getConnection("jdbc:duckdb:")) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             cold = build(http);
             for (int round = 0; round < ROUNDS; round++) {
                 peer.add(peer(duck, peerSql, work.resolve("peer-" + round + ".parquet")));

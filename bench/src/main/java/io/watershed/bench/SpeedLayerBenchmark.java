@@ -78,7 +78,7 @@ public final class SpeedLayerBenchmark {
         String distribution = "watershed-cli/target/watershed-cli.jar:watershed-cli/target/lib/*";
         try (PlatformProcess platform = PlatformProcess.start(project, work.resolve("data"), work.resolve("platform.log"),
                 List.of(HEAP), distribution)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.awaitPipelinesRunning(3, Duration.ofMinutes(3));
 
             freshness(http, r);

@@ -16,21 +16,23 @@ import java.time.Duration;
 final class ApiClient {
     static final ObjectMapper JSON = new ObjectMapper();
     private final String baseUrl;
+    private final String token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Duration postTimeout;
 
-    ApiClient(String baseUrl) {
-        this(baseUrl, Duration.ofMinutes(2));
+    ApiClient(ServerOptions server) {
+        this(server.url(), server.token(), Duration.ofMinutes(2));
     }
 
-    private ApiClient(String baseUrl, Duration postTimeout) {
+    private ApiClient(String baseUrl, String token, Duration postTimeout) {
         this.baseUrl = baseUrl;
+        this.token = token;
         this.postTimeout = postTimeout;
     }
 
     /** The same client, waiting up to {@code timeout} for the answer to a POST (a long operation). */
     ApiClient withPostTimeout(Duration timeout) {
-        return new ApiClient(baseUrl, timeout);
+        return new ApiClient(baseUrl, token, timeout);
     }
 
     HttpResponse<String> post(String path, HttpRequest.BodyPublisher body, String contentType, String... headers) {
@@ -39,14 +41,22 @@ final class ApiClient {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
         }
-        return send(request.build());
+        return send(request);
     }
 
     HttpResponse<String> get(String path) {
-        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build());
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET());
     }
 
-    private HttpResponse<String> send(HttpRequest request) {
+    HttpResponse<String> delete(String path) {
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).DELETE());
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder builder) {
+        if (token != null) {
+            builder.header("Authorization", "Bearer " + token);
+        }
+        HttpRequest request = builder.build();
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {

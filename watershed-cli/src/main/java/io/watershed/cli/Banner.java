@@ -7,6 +7,12 @@ import java.io.PrintStream;
 final class Banner {
     private Banner() {}
 
+    /** The path as typed from the working directory, when it is below it. */
+    static String relative(java.nio.file.Path file) {
+        java.nio.file.Path here = java.nio.file.Path.of("").toAbsolutePath();
+        return file.startsWith(here) ? here.relativize(file).toString() : file.toString();
+    }
+
     static void print(Platform platform, long startupMillis) {
         PrintStream out = System.out;
         String url = platform.url();
@@ -20,12 +26,15 @@ final class Banner {
         platform.sources().forwardPort().ifPresent(port -> out.println("  Fluentd    " + platform.project().settings().collect()
                 .forwardHost() + ":" + port + "   (forward protocol: Fluentd, Fluent Bit, fluent-logger)"));
         out.println("  Data       " + platform.dataDirectory());
+        out.println("  Token      " + platform.adminTokenFile() + "   (admin; the CLI finds it, curl: -H \"Authorization: Bearer $(cat "
+                + relative(platform.adminTokenFile()) + ")\")");
         out.println("  Streams    " + String.join(", ", platform.project().streams().keySet().isEmpty()
                 ? java.util.List.of("(none declared; created on first use)") : platform.project().streams().keySet()));
         out.println();
         out.println("  Try next:");
         out.println("    echo '{\"user\":\"ada\",\"page\":\"/home\"}' | " + env + "./watershed send clicks -");
-        out.println("    curl -s " + url + "/v1/streams/clicks/events -d '{\"user\":\"bob\",\"page\":\"/cart\"}'");
+        out.println("    curl -s -H \"Authorization: Bearer $(cat " + relative(platform.adminTokenFile()) + ")\" " + url
+                + "/v1/streams/clicks/events -d '{\"user\":\"bob\",\"page\":\"/cart\"}'");
         out.println("    " + env + "./watershed sql -c \"SELECT page, count(*) FROM raw.clicks GROUP BY ALL ORDER BY 2 DESC\"");
         out.println("    " + env + "./watershed sql -c \"SELECT reason, raw FROM raw.clicks__dlq\"");
         out.println("    " + env + "./watershed sql                 # interactive SQL");

@@ -21,8 +21,12 @@ final class DemoGenerator implements Runnable {
     private final int perSecond;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    DemoGenerator(String baseUrl, int perSecond) {
+    private final String token;
+
+    /** @param token a token that may write stream {@code clicks} */
+    DemoGenerator(String baseUrl, String token, int perSecond) {
         this.endpoint = URI.create(baseUrl + "/v1/streams/clicks/events");
+        this.token = token;
         this.perSecond = Math.max(1, perSecond);
     }
 
@@ -38,6 +42,7 @@ final class DemoGenerator implements Runnable {
             try {
                 HttpResponse<String> response = http.send(HttpRequest.newBuilder(endpoint)
                         .header("Content-Type", "application/x-ndjson")
+                        .header("Authorization", "Bearer " + token)
                         .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() != 200) {
                     LOG.warn("Demo generator: {} {}", response.statusCode(), response.body());

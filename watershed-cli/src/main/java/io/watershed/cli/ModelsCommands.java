@@ -39,7 +39,7 @@ final class ModelsCommands {
     static JsonNode request(ApiClient api, String method, String path, Object body) {
         HttpResponse<String> response;
         try {
-            response = method.equals("GET") ? api.get(path) : api.post(path, HttpRequest.BodyPublishers.ofString(
+            response = method.equals("GET") ? api.get(path) : method.equals("DELETE") ? api.delete(path) : api.post(path, HttpRequest.BodyPublishers.ofString(
                     ApiClient.JSON.writeValueAsString(body)), "application/json");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
@@ -182,7 +182,7 @@ final class ModelsCommands {
 
         @Override
         public Integer call() {
-            JsonNode models = request(new ApiClient(server.url()), "GET", "/v1/models", null).path("models");
+            JsonNode models = request(new ApiClient(server), "GET", "/v1/models", null).path("models");
             if (models.isEmpty()) {
                 System.out.println("No models. Add a SELECT as models/<name>.sql in the project (see the README).");
                 return 0;
@@ -214,7 +214,7 @@ final class ModelsCommands {
 
         @Override
         public Integer call() throws InterruptedException {
-            ApiClient api = new ApiClient(server.url());
+            ApiClient api = new ApiClient(server);
             ObjectNode body = ApiClient.JSON.createObjectNode();
             ArrayNode selection = body.putArray("models");
             models.forEach(selection::add);
@@ -245,7 +245,7 @@ final class ModelsCommands {
 
         @Override
         public Integer call() throws InterruptedException {
-            ApiClient api = new ApiClient(server.url());
+            ApiClient api = new ApiClient(server);
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("model", model);
             body.put("from", from.toString());
@@ -272,7 +272,7 @@ final class ModelsCommands {
         @Override
         public Integer call() {
             String path = "/v1/runs?limit=" + limit + (model == null ? "" : "&model=" + URLEncoder.encode(model, StandardCharsets.UTF_8));
-            JsonNode runs = request(new ApiClient(server.url()), "GET", path, null).path("runs");
+            JsonNode runs = request(new ApiClient(server), "GET", path, null).path("runs");
             if (runs.isEmpty()) {
                 System.out.println("No runs yet. Start one with `watershed run`.");
                 return 0;
@@ -355,7 +355,7 @@ final class ModelsCommands {
 
         @Override
         public Integer call() {
-            JsonNode run = request(new ApiClient(server.url()), "GET", "/v1/runs/" + id, null);
+            JsonNode run = request(new ApiClient(server), "GET", "/v1/runs/" + id, null);
             printSteps(System.out, run);
             return run.path("state").asText().equals("failed") ? 1 : 0;
         }
@@ -375,7 +375,7 @@ final class ModelsCommands {
 
         @Override
         public Integer call() throws InterruptedException {
-            ApiClient api = new ApiClient(server.url());
+            ApiClient api = new ApiClient(server);
             return follow(api, request(api, "POST", "/v1/runs/" + id + "/retry", Map.of()), !noWait);
         }
     }
@@ -392,7 +392,7 @@ final class ModelsCommands {
         @Override
         public Integer call() {
             Map<String, Object> body = table == null ? Map.of() : Map.of("table", table);
-            JsonNode result = request(new ApiClient(server.url()), "POST", "/v1/checks/run", body);
+            JsonNode result = request(new ApiClient(server), "POST", "/v1/checks/run", body);
             int failed = 0;
             for (JsonNode c : result.path("checks")) {
                 printCheck(System.out, c, "");
@@ -414,7 +414,7 @@ final class ModelsCommands {
 
         @Override
         public Integer call() {
-            JsonNode graph = request(new ApiClient(server.url()), "GET", "/v1/lineage?of=" + URLEncoder.encode(name, StandardCharsets.UTF_8), null);
+            JsonNode graph = request(new ApiClient(server), "GET", "/v1/lineage?of=" + URLEncoder.encode(name, StandardCharsets.UTF_8), null);
             String focus = graph.path("focus").asText();
             Map<String, List<String>> up = new LinkedHashMap<>();
             Map<String, List<String>> down = new LinkedHashMap<>();

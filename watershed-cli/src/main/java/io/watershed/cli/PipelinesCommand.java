@@ -23,7 +23,7 @@ final class PipelinesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        HttpResponse<String> response = new ApiClient(server.url()).get("/v1/pipelines");
+        HttpResponse<String> response = new ApiClient(server).get("/v1/pipelines");
         if (response.statusCode() != 200) {
             throw new WatershedException(ErrorCode.UNAVAILABLE, ApiClient.errorMessage(response));
         }
@@ -55,7 +55,7 @@ final class PipelinesCommand implements Callable<Integer> {
     }
 
     private static int post(ServerOptions server, String path) throws IOException {
-        HttpResponse<String> response = new ApiClient(server.url()).post(path, HttpRequest.BodyPublishers.noBody(),
+        HttpResponse<String> response = new ApiClient(server).post(path, HttpRequest.BodyPublishers.noBody(),
                 "application/json");
         if (response.statusCode() != 200) {
             ErrorCode code = response.statusCode() == 404 ? ErrorCode.UNKNOWN_PIPELINE

@@ -40,7 +40,7 @@ final class SendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ApiClient api = new ApiClient(server.url());
+        ApiClient api = new ApiClient(server);
         boolean stdin = file.equals("-");
         long total = stdin ? -1 : Files.size(Path.of(file));
         long sent = 0;

@@ -38,7 +38,7 @@ final class SqlCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ApiClient api = new ApiClient(server.url());
+        ApiClient api = new ApiClient(server);
         if (command != null) {
             return run(api, command, System.out) ? 0 : 1;
         }

@@ -25,7 +25,7 @@ final class TablesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        JsonNode tables = ModelsCommands.request(new ApiClient(server.url()), "GET", "/v1/tables", null).path("tables");
+        JsonNode tables = ModelsCommands.request(new ApiClient(server), "GET", "/v1/tables", null).path("tables");
         if (tables.isEmpty()) {
             System.out.println("No tables yet. Send events (watershed send STREAM ...) and each stream gets raw.<stream>.");
             return 0;
@@ -75,7 +75,7 @@ final class TablesCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws InterruptedException {
-            ApiClient api = new ApiClient(server.url()).withPostTimeout(Duration.ofHours(6));
+            ApiClient api = new ApiClient(server).withPostTimeout(Duration.ofHours(6));
             CompletableFuture<JsonNode> answer = CompletableFuture.supplyAsync(
                     () -> ModelsCommands.request(api, "POST", "/v1/tables/" + table + "/compact", Map.of()));
             JsonNode r;

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "A data platform in one program: ingest → Kafka → exactly-once Iceberg lake → SQL.",
         subcommands = {UpCommand.class, DemoCommand.class, ValidateCommand.class, SendCommand.class, SqlCommand.class,
                 PipelinesCommand.class, TablesCommand.class, ModelsCommands.Models.class, ModelsCommands.Run.class, ModelsCommands.Backfill.class,
-                ModelsCommands.Runs.class, ModelsCommands.Test.class, ModelsCommands.Lineage.class,
+                ModelsCommands.Runs.class, ModelsCommands.Test.class, ModelsCommands.Lineage.class, AccessCommand.class,
                 ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class WatershedCommand implements Runnable {
     @CommandLine.Spec

@@ -37,7 +37,7 @@ class CrashRecoveryIT {
 
         for (int kill = 1; kill <= KILLS; kill++) {
             try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-                WatershedHttp http = new WatershedHttp(platform.url());
+                WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
                 AtomicBoolean sending = new AtomicBoolean(true);
                 long before = acknowledged.size();
                 Thread client = new Thread(() -> ingestUntilStopped(http, sending, nextId, acknowledged), "client");
@@ -52,7 +52,7 @@ class CrashRecoveryIT {
         }
 
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             Await.until("the lake to hold every acknowledged event", Duration.ofSeconds(90),
                     () -> lakeIds(http).containsAll(acknowledged));
             List<Long> ids = new ArrayList<>();
@@ -78,7 +78,7 @@ class CrashRecoveryIT {
 
         for (int kill = 1; kill <= KILLS; kill++) {
             try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-                WatershedHttp http = new WatershedHttp(platform.url());
+                WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
                 AtomicBoolean sending = new AtomicBoolean(true);
                 long target = client.acknowledged.size() + 2_000L * kill;
                 Thread sender = new Thread(() -> client.sendUntilStopped(http, sending), "client");
@@ -92,7 +92,7 @@ class CrashRecoveryIT {
         }
 
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             client.finishPending(http);
             Set<Long> sent = new HashSet<>();
             for (long id = 0; id < client.nextId; id++) {

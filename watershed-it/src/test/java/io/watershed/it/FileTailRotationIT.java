@@ -45,7 +45,7 @@ class FileTailRotationIT {
         Files.writeString(live, "2026-11-22T10:00:00Z INFO id-300 a line written in", StandardOpenOption.APPEND);
         PlatformProcess platform = PlatformProcess.start(project, data, root.resolve("platform.log"));
         try {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitAtLeast(http, 300);
             assertThat(count(http)).as("the partial line waits for its end").isEqualTo(300);
             Files.writeString(live, " two writes\n", StandardOpenOption.APPEND);
@@ -63,7 +63,7 @@ class FileTailRotationIT {
             Files.move(live, logs.resolve("app.log.2"));
             write(live, 601, 100);
             platform = PlatformProcess.start(project, data, root.resolve("platform.log"));
-            http = new WatershedHttp(platform.url());
+            http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitExactly(http, 701);
 
             // copytruncate while running
@@ -80,7 +80,7 @@ class FileTailRotationIT {
             copyTruncate("app.log.4");
             write(live, 1001, 100);
             platform = PlatformProcess.start(project, data, root.resolve("platform.log"));
-            http = new WatershedHttp(platform.url());
+            http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitExactly(http, 1101);
 
             assertThat(http.rows("SELECT level, msg FROM raw.app WHERE id = 'id-20'"))

@@ -48,7 +48,7 @@ class FreshTailIT {
                 .stream("ticks", "partitions: 3\nfields:\n  id: long\n")
                 .load();
         platform = Platform.start(project, root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
     }
 
     @AfterAll

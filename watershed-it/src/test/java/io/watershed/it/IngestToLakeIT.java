@@ -49,7 +49,7 @@ class IngestToLakeIT {
                 .stream("odd", "partitions: 1\n")
                 .load();
         platform = Platform.start(project, root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
     }
 
     @AfterAll
@@ -112,7 +112,7 @@ class IngestToLakeIT {
 
         // a restart changes nothing: no row lost, none written twice
         platform = Platform.start(project, root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
         awaitLake(expectedLanded, expectedDead);
         assertExactlyOnce(fates);
         WatershedHttp.Response retried = http.events("events", keyed, "Idempotency-Key", "survives-restart");

@@ -81,7 +81,7 @@ class JdbcImportIT {
                         + "    schedule: '@daily'\n    batch_rows: 300\n");
         Path data = root.resolve("inc-data");
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitExactly(http, "raw.orders", 2500); // the first run starts at once
             awaitExactly(http, "raw.orders_by_time", 2500);
             sql("INSERT INTO public.orders (customer, amount) SELECT 'late', i FROM generate_series(1, 700) i");
@@ -97,7 +97,7 @@ class JdbcImportIT {
         }
         sql("INSERT INTO public.orders (customer, amount) SELECT 'after-restart', i FROM generate_series(1, 300) i");
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.post("/v1/sources/orders.jdbc/run", new byte[0]);
             http.post("/v1/sources/orders_by_time.jdbc/run", new byte[0]);
             awaitExactly(http, "raw.orders", 3500);
@@ -115,13 +115,13 @@ class JdbcImportIT {
         Path data = root.resolve("crash-data");
         PlatformProcess platform = PlatformProcess.start(project, data, root.resolve("crash.log"));
         try {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             Await.until("the import to be under way", Duration.ofSeconds(120), () -> http.sql("SELECT 1 FROM raw.clicks").status() == 200
                     && http.count("SELECT count(*) FROM raw.clicks") >= 20_000);
             platform.kill();
             long landedBeforeKill = 20_000;
             platform = PlatformProcess.start(project, data, root.resolve("crash.log"));
-            WatershedHttp again = new WatershedHttp(platform.url());
+            WatershedHttp again = new WatershedHttp(platform.url(), platform.adminToken());
             awaitExactly(again, "raw.clicks", 300_000);
             assertThat(again.count("SELECT count(*) FROM raw.clicks")).isGreaterThan(landedBeforeKill);
         } finally {
@@ -141,7 +141,7 @@ class JdbcImportIT {
         String lake = "SELECT id, name, tier, CAST(round(credit * 100) AS BIGINT) FROM state.customers ORDER BY id";
         String source = "SELECT id, name, tier, (credit * 100)::bigint FROM customers ORDER BY id";
         try (Platform platform = Platform.start(project.load(), root.resolve("full-data"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             Await.until("state.customers equal to the table", Duration.ofSeconds(120),
                     () -> http.rows(lake), rows -> rows.equals(pgRowsQuietly(source)));
             sql("UPDATE public.customers SET tier = 'platinum', credit = credit + 0.5 WHERE id <= 10",

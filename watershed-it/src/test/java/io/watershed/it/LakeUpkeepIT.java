@@ -61,7 +61,7 @@ class LakeUpkeepIT {
                 .stream("archive", "partitions: 1\nlake_retention: 3d\nretention: 7d\nfields:\n  day: long\n")
                 .load();
         platform = Platform.start(project, root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
     }
 
     @AfterAll

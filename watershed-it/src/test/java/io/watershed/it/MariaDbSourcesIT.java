@@ -98,7 +98,7 @@ class MariaDbSourcesIT {
                 .stream("items", "partitions: 2\nkey: id\nsources:\n  - type: cdc\n    url: jdbc:mariadb://127.0.0.1:" + port + "/shop"
                         + source + "    table: shop.items\n");
         try (Platform platform = Platform.start(project.load(), root.resolve("data"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             JdbcImportIT.awaitExactly(http, "raw.items_import", 300);
             Await.until("state.items equal to the table after the snapshot", Duration.ofSeconds(120), () -> http.rows(LAKE),
                     rows -> rows.equals(rows(SOURCE)));

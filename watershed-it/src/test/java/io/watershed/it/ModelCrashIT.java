@@ -38,7 +38,7 @@ class ModelCrashIT {
         Path files = data.resolve("lake/warehouse/models/pairs/data");
         long runId;
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             send(http, 0, 100);
             awaitCommitted(http, 100);
             JsonNode first = ModelsIT.awaitRun(http, run(http));
@@ -57,7 +57,7 @@ class ModelCrashIT {
             platform.kill();
         }
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             JsonNode interrupted = http.get("/v1/runs/" + runId).json();
             assertThat(interrupted.path("state").asText()).isEqualTo("failed");
             assertThat(interrupted.path("error").asText()).contains("the platform stopped").contains("watershed runs retry " + runId);

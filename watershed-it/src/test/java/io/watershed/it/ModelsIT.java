@@ -94,7 +94,7 @@ class ModelsIT {
         TestProject project = project(root.resolve("p"));
         Path data = root.resolve("d");
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             Random random = new Random(42);
             Instant day0 = Instant.parse("2026-11-01T00:00:00Z");
             StringBuilder body = new StringBuilder();
@@ -207,7 +207,7 @@ class ModelsIT {
 
         // the history outlives a restart
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             JsonNode runs = http.get("/v1/runs").json().path("runs");
             List<String> states = new ArrayList<>();
             runs.forEach(r -> states.add(r.path("id").asLong() + ":" + r.path("trigger").asText() + ":" + r.path("state").asText()));

@@ -53,7 +53,7 @@ class PipelineCrashIT {
 
         for (int batch = 0; batch < BATCHES; batch++) {
             try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-                WatershedHttp http = new WatershedHttp(platform.url());
+                WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
                 http.awaitPipelinesRunning(3, Duration.ofSeconds(180));
                 long before = count(http, "SELECT count(*) FROM marts.per_second");
                 send(http, batch * BATCH, (batch + 1) * BATCH);
@@ -68,7 +68,7 @@ class PipelineCrashIT {
         }
 
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.awaitPipelinesRunning(3, Duration.ofSeconds(180));
             // an event an hour later for every customer (so on every partition: no partition has to be found idle)
             // moves event time past every window of the batches; their own window never closes

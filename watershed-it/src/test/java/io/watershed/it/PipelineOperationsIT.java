@@ -117,7 +117,7 @@ class PipelineOperationsIT {
         writeFunctionJar(projectDirectory.resolve("functions").resolve("acme.jar"));
 
         try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.awaitPipelinesRunning(8, Duration.ofSeconds(180));
 
             // windows: [10:00:00, 10:00:10) gets 4 clicks; 10:00:12 moves event time to 10:00:11, closing it

@@ -37,7 +37,7 @@ class PipelinesIT {
                         SELECT page, COUNT(*) FROM streams.clicks GROUP BY pag;
                         """);
         try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             Instant t0 = Instant.parse("2026-11-21T10:00:00Z");
             StringBuilder body = new StringBuilder();
             // window 10:00:00: home 3 clicks by 2 users, cart 1; window 10:00:10: home 2 clicks by 2 users
@@ -102,7 +102,7 @@ class PipelinesIT {
         }
         List<String> expectedRank = List.of("10:00:00 a 3", "10:00:00 b 2", "10:00:10 c 2", "10:00:10 b 1");
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.awaitPipelinesRunning(1, Duration.ofSeconds(120));
             assertThat(http.events("searches", body.toString()).status()).isEqualTo(200);
             assertThat(http.get("/v1/pipelines").json().path("pipelines").get(0).path("outputs").toString())
@@ -124,7 +124,7 @@ class PipelinesIT {
             Await.until("a checkpoint after the last change", Duration.ofSeconds(60), () -> newestCheckpoint(data) > checkpoint);
         }
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.awaitPipelinesRunning(1, Duration.ofSeconds(120));
             Await.until("the views restored from the checkpoint", Duration.ofSeconds(120),
                     () -> termTotals(http).equals(List.of("a 4", "b 3", "c 3", "z 1")) && rank(http).equals(expectedRank));
@@ -141,7 +141,7 @@ class PipelinesIT {
                 .pipeline("fragile", "CREATE LIVE VIEW numbers AS SELECT 10 / (CHAR_LENGTH(term) - 1) AS n FROM streams.searches;\n");
         Path file = project.write().resolve("pipelines").resolve("totals.sql");
         try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             http.awaitPipelinesRunning(2, Duration.ofSeconds(120));
             assertThat(http.events("searches", "{\"term\":\"a\"}\n{\"term\":\"b\"}\n{\"term\":\"a\"}").status()).isEqualTo(200);
             // a record whose n is not an int: acknowledged (the raw table keeps it), skipped by the pipelines, and counted

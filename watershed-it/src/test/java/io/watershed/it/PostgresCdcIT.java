@@ -61,7 +61,7 @@ class PostgresCdcIT {
                         + "    table: public.accounts\n");
         Path data = root.resolve("data");
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitEqual(http, "after the snapshot");
             JdbcImportIT.sql("UPDATE accounts SET balance = balance + 100, owner = 'rich ' || id WHERE id % 10 = 0",
                     "DELETE FROM accounts WHERE id BETWEEN 20 AND 29",
@@ -73,7 +73,7 @@ class PostgresCdcIT {
         JdbcImportIT.sql("UPDATE accounts SET owner = 'while down' WHERE id <= 5", "DELETE FROM accounts WHERE id = 1000",
                 "INSERT INTO accounts SELECT i, 'late ' || i, i, NULL, '2026-11-22 11:00:00' FROM generate_series(2000, 2049) i");
         try (Platform platform = Platform.start(project.load(), data)) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             awaitEqual(http, "after the changes made while the platform was down");
             JdbcImportIT.sql("TRUNCATE accounts", "INSERT INTO accounts VALUES (7, 'after truncate', 7, NULL, '2026-11-22 12:00:00')");
             awaitEqual(http, "after a truncate");

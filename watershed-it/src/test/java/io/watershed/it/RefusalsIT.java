@@ -26,7 +26,7 @@ class RefusalsIT {
     void overloadIsRefusedWith429AndRetryAfterAndEveryAcceptedEventLands() throws Exception {
         try (Platform platform = Platform.start(TestProject.in(root.resolve("p")).ingest("max_in_flight_requests", "1").load(),
                 root.resolve("d"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             String body = "{\"v\":1,\"pad\":\"" + "z".repeat(200) + "\"}\n";
             String batch = body.repeat(20_000);
             int clients = 8;
@@ -64,7 +64,7 @@ class RefusalsIT {
     void fullDiskIsRefusedWith503AndRetryAfter() {
         try (Platform platform = Platform.start(TestProject.in(root.resolve("p2")).ingest("min_free_disk", "1000000TiB").load(),
                 root.resolve("d2"))) {
-            WatershedHttp http = new WatershedHttp(platform.url());
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             WatershedHttp.Response r = http.events("anything", "{\"a\":1}");
             assertThat(r.status()).isEqualTo(503);
             assertThat(r.header("Retry-After")).isEqualTo("30");

@@ -72,7 +72,7 @@ abstract class SourceConformance {
                 .ingest("auto_create_streams", "false")
                 .stream("conf", "partitions: 2\n" + streamBody(root));
         platform = Platform.start(project.load(), root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
     }
 
     @AfterAll
@@ -86,7 +86,7 @@ abstract class SourceConformance {
         Path project = platform.project().directory();
         platform.close();
         platform = Platform.start(new io.watershed.project.ProjectLoader(java.util.Map.of()).load(project, null), root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
     }
 
     static List<String> events(int from, int count) {

@@ -27,7 +27,7 @@ class SqlSandboxIT {
     static void start() {
         platform = Platform.start(TestProject.in(root.resolve("project")).yaml("query:\n  max_rows: 5\n  timeout: 2s").load(),
                 root.resolve("data"));
-        http = new WatershedHttp(platform.url());
+        http = new WatershedHttp(platform.url(), platform.adminToken());
         StringBuilder body = new StringBuilder();
         for (int i = 0; i < 20; i++) {
             body.append("{\"n\":").append(i).append(",\"name\":\"item, \\\"").append(i).append("\\\"\"}\n");

@@ -187,7 +187,14 @@ public final class ProjectLoader {
                 new Settings.CollectSettings(
                         (String) v.getOrDefault("ingest.forward_host", d.collect().forwardHost()),
                         (Integer) v.getOrDefault("ingest.forward_port", d.collect().forwardPort()),
-                        io.watershed.spi.Secret.of((String) v.getOrDefault("ingest.forward_shared_key", ""))));
+                        io.watershed.spi.Secret.of((String) v.getOrDefault("ingest.forward_shared_key", ""))),
+                new Settings.SecuritySettings(
+                        Optional.ofNullable((String) v.get("http.tls_keystore")).filter(k -> !k.isBlank()),
+                        io.watershed.spi.Secret.of((String) v.getOrDefault("http.tls_keystore_password", "")),
+                        (int) Math.min(Integer.MAX_VALUE, (Long) v.getOrDefault("http.max_header", (long) d.security().maxHeaderBytes())),
+                        (Integer) v.getOrDefault("auth.token_rate_limit", d.security().tokenRatePerSecond()),
+                        (String) v.getOrDefault("bus.host", d.security().busHost()),
+                        (Boolean) v.getOrDefault("bus.plaintext", d.security().busPlaintext())));
     }
 
     /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */

@@ -9,6 +9,7 @@ import io.watershed.spi.LakeTail;
 import io.watershed.spi.LiveTableSource;
 import io.watershed.spi.LiveTableSource.LiveTable;
 import io.watershed.spi.QueryEngine;
+import io.watershed.spi.ReadScope;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -61,6 +62,8 @@ public final class DuckDbQueryEngine implements QueryEngine {
     private final Duration timeout;
     private final DuckDBConnection connection;
     private final Map<String, Long> viewSnapshots = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The views of column grants made so far: name in {@code _grant} -> definition. */
+    private final Map<String, String> grantViews = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<String> schemas = new HashSet<>();
     private final ReentrantReadWriteLock viewLock = new ReentrantReadWriteLock();
     private final List<LiveTableSource> liveSources = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -134,6 +137,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
     private static void sandbox(Statement s, Path tempDirectory, LakeCatalog lake) throws SQLException {
         s.execute("ATTACH ':memory:' AS " + COMMITTED);
         s.execute("CREATE SCHEMA " + TAIL_SCHEMA);
+        s.execute("CREATE SCHEMA " + TableGrants.GRANT_SCHEMA);
         s.execute("SET temp_directory = " + literal(tempDirectory.toAbsolutePath().toString()));
         s.execute("SET extension_directory = " + literal(tempDirectory.resolve("extensions").toAbsolutePath().toString()));
         s.execute("SET allowed_directories = [" + literal(lake.warehouse().toAbsolutePath() + "/") + "]");
@@ -160,14 +164,38 @@ public final class DuckDbQueryEngine implements QueryEngine {
     }
 
     @Override
-    public QueryResult query(String sql, int maxRows) {
+    public QueryResult query(String sql, int maxRows, ReadScope scope) {
         if (sql == null || sql.isBlank()) {
             throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run an empty statement; send {\"sql\": \"SELECT ...\"}");
         }
         long started = System.nanoTime();
         Set<String> named;
+        List<String> read;
         try (DuckDBConnection parser = (DuckDBConnection) connection.duplicate()) {
-            named = checkSingleSelect(parser, sql);
+            JsonNode parsed = checkSingleSelect(parser, sql);
+            named = new HashSet<>();
+            collectTables(parsed, named);
+            read = new ArrayList<>(new java.util.TreeSet<>(named));
+            if (!scope.unrestricted()) {
+                Set<String> known = knownTables();
+                TableGrants grants = new TableGrants(scope, known, grantViews);
+                grants.check(parsed);
+                read = List.copyOf(grants.tables);
+                if (!grants.limited.isEmpty()) {
+                    Map<String, String> views = grantViews(grants.limited);
+                    Set<List<String>> strip = TableGrants.newStrip();
+                    TableGrants.rewrite(parsed, views, strip);
+                    TableGrants.stripColumnReferences(parsed, strip);
+                    sql = deserialize(parser, parsed);
+                    TableGrants again = new TableGrants(scope, known, grantViews);
+                    again.check(checkSingleSelect(parser, sql));
+                    if (!again.limited.isEmpty()) {
+                        throw new WatershedException(ErrorCode.QUERY_FORBIDDEN, "Cannot run the query: it reads "
+                                + again.limited.keySet() + " in a way the column grants cannot be applied to; name the columns "
+                                + "you may read in a plain SELECT");
+                    }
+                }
+            }
         } catch (SQLException e) {
             throw translate(e);
         }
@@ -201,7 +229,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
                         }
                         rows.add(row);
                     }
-                    return new QueryResult(columns, types, rows, truncated, (System.nanoTime() - started) / 1_000_000);
+                    return new QueryResult(columns, types, rows, truncated, (System.nanoTime() - started) / 1_000_000, read);
                 }
             }
         } catch (SQLTimeoutException e) {
@@ -229,10 +257,9 @@ public final class DuckDbQueryEngine implements QueryEngine {
 
     /**
      * Parses with DuckDB's own parser: exactly one statement, and a SELECT (json_serialize_sql only
-     * serialises SELECTs). Returns the tables it names in the default catalog, as lower-case
-     * {@code schema.table}.
+     * serialises SELECTs). Returns the parse tree.
      */
-    private static Set<String> checkSingleSelect(Connection session, String sql) throws SQLException {
+    private static JsonNode checkSingleSelect(Connection session, String sql) throws SQLException {
         try (PreparedStatement check = session.prepareStatement("SELECT json_serialize_sql(?::VARCHAR)")) {
             check.setString(1, sql);
             try (ResultSet rs = check.executeQuery()) {
@@ -252,12 +279,90 @@ public final class DuckDbQueryEngine implements QueryEngine {
                     throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run " + parsed.path("statements").size()
                             + " statements at once: send exactly one SELECT per request");
                 }
-                Set<String> named = new HashSet<>();
-                collectTables(parsed, named);
-                return named;
+                return parsed;
             } catch (IOException e) {
                 throw new WatershedException(ErrorCode.INTERNAL, "Cannot read DuckDB's parse of the query", e);
             }
+        }
+    }
+
+    /** Prints a (rewritten) parse tree back as SQL, with DuckDB's own printer. */
+    private static String deserialize(Connection session, JsonNode parsed) throws SQLException {
+        try (PreparedStatement print = session.prepareStatement("SELECT json_deserialize_sql(?::JSON)")) {
+            print.setString(1, parsed.toString());
+            try (ResultSet rs = print.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+
+    /** Every lake and live table, lower-case {@code schema.table}. */
+    private Set<String> knownTables() {
+        Set<String> known = new HashSet<>();
+        lake.tables().forEach(t -> known.add(t.qualifiedName().toLowerCase(java.util.Locale.ROOT)));
+        liveTables().forEach(t -> known.add(t.qualifiedName().toLowerCase(java.util.Locale.ROOT)));
+        return known;
+    }
+
+    /**
+     * The views of column grants, {@code _grant.g_<hash>}: for each {@code catalog.schema.table} and its readable columns,
+     * a view selecting those of them the table has now; made on first use. Returns the view name per table.
+     */
+    private Map<String, String> grantViews(Map<String, Set<String>> limited) throws SQLException {
+        Map<String, String> views = new HashMap<>();
+        for (Map.Entry<String, Set<String>> e : limited.entrySet()) {
+            String qualified = e.getKey();
+            String[] parts = qualified.split("\\.", 3);
+            String table = parts[1] + "." + parts[2];
+            List<String> columns = new ArrayList<>();
+            for (String column : columnsOf(table)) {
+                if (e.getValue().contains(column.toLowerCase(java.util.Locale.ROOT))) {
+                    columns.add(column);
+                }
+            }
+            if (columns.isEmpty()) {
+                throw new WatershedException(ErrorCode.QUERY_FORBIDDEN, "Cannot read " + table + ": none of the columns granted ("
+                        + String.join(", ", new java.util.TreeSet<>(e.getValue())) + ") exist in it");
+            }
+            String source = (parts[0].equals(COMMITTED) ? COMMITTED + "." : "") + identifier(parts[1]) + "." + identifier(parts[2]);
+            String definition = "SELECT " + columns.stream().map(DuckDbQueryEngine::identifier).collect(Collectors.joining(", "))
+                    + " FROM " + source;
+            String name = "g_" + sha256(definition).substring(0, 20);
+            if (!definition.equals(grantViews.get(name))) {
+                viewLock.writeLock().lock();
+                try (Statement s = connection.createStatement()) {
+                    s.execute("CREATE OR REPLACE VIEW " + TableGrants.GRANT_SCHEMA + "." + identifier(name) + " AS " + definition);
+                    grantViews.put(name, definition);
+                } finally {
+                    viewLock.writeLock().unlock();
+                }
+            }
+            views.put(qualified, name);
+        }
+        return views;
+    }
+
+    private List<String> columnsOf(String table) {
+        for (LakeTableView t : lake.tables()) {
+            if (t.qualifiedName().equalsIgnoreCase(table)) {
+                return t.columns().stream().map(LakeTableView.Column::name).toList();
+            }
+        }
+        for (LiveTable t : liveTables()) {
+            if (t.qualifiedName().equalsIgnoreCase(table)) {
+                return t.columns().stream().map(c -> c.name()).toList();
+            }
+        }
+        return List.of();
+    }
+
+    private static String sha256(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

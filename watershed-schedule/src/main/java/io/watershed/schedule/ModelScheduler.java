@@ -660,7 +660,8 @@ public final class ModelScheduler implements AutoCloseable {
                 List.of(), Optional.empty());
     }
 
-    private Set<String> select(Collection<String> selectors) {
+    /** The models a run of these selectors builds (see {@link #run}); UNKNOWN_MODEL for a name the project lacks. */
+    public Set<String> select(Collection<String> selectors) {
         Set<String> selected = new HashSet<>();
         if (selectors.isEmpty()) {
             selected.addAll(models.keySet());

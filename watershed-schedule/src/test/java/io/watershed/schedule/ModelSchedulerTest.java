@@ -115,7 +115,7 @@ class ModelSchedulerTest {
 
     static final QueryEngine NO_QUERIES = new QueryEngine() {
         @Override
-        public QueryResult query(String sql, int maxRows) {
+        public QueryResult query(String sql, int maxRows, io.watershed.spi.ReadScope scope) {
             throw new AssertionError("no checks in these tests: " + sql);
         }
 

@@ -25,10 +25,15 @@ import org.slf4j.LoggerFactory;
 final class HttpApi implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final String AUDIT_ACTION = "watershed.audit.action";
+    static final String AUDIT_OBJECT = "watershed.audit.object";
+    static final String AUDIT_DETAIL = "watershed.audit.detail";
+    static final String AUDIT_TABLES = "watershed.audit.tables";
 
     private final Javalin app;
     private final Platform platform;
     private final Settings settings;
+    private final AuditLog audit;
 
     HttpApi(Platform platform, Settings settings) {
         this.platform = platform;
@@ -38,22 +43,40 @@ final class HttpApi implements AutoCloseable {
             config.jsonMapper(new JavalinJackson(JSON, false));
             config.http.maxRequestSize = settings.maxBodyBytes();
             config.useVirtualThreads = false;
+            config.jetty.modifyHttpConfiguration(http -> {
+                http.setRequestHeaderSize(settings.security().maxHeaderBytes());
+                http.setSendServerVersion(false);
+            });
+            settings.security().tlsKeystore().ifPresent(keystore -> config.jetty.addConnector((server, http) ->
+                    Tls.connector(server, http, java.nio.file.Path.of(keystore), settings.security().tlsKeystorePassword(),
+                            settings.host(), settings.port())));
         });
+        this.audit = platform.audit();
+        new Authorization(platform.access()).register(app);
+        app.after(this::audit);
         app.get("/v1/health", this::health);
+        AccessApi.register(app, platform.access());
         app.get("/v1/streams", this::listStreams);
         app.get("/v1/pipelines", this::listPipelines);
         app.get("/v1/sources", ctx -> ctx.json(Map.of("sources", platform.sources().describe(),
                 "kafka", Map.of("bootstrap_servers", platform.bootstrapServers(), "embedded", platform.embeddedBus()))));
         app.post("/v1/sources/{source}/run", ctx -> {
+            AccessApi.audit(ctx, "source.run", "source:" + ctx.pathParam("source"), null);
             if (!platform.sources().runImport(ctx.pathParam("source"))) {
                 throw new WatershedException(io.watershed.spi.ErrorCode.UNKNOWN_SOURCE, "Cannot find the jdbc source '"
                         + ctx.pathParam("source") + "'; GET /v1/sources lists them (named <stream>.jdbc)");
             }
             ctx.status(202).json(Map.of("source", ctx.pathParam("source"), "started", true));
         });
-        app.post("/v1/pipelines/{pipeline}/stop", ctx -> ctx.json(pipelineJson(platform.pipelines().stop(ctx.pathParam("pipeline")))));
-        app.post("/v1/pipelines/{pipeline}/restart", ctx -> ctx.json(pipelineJson(platform.pipelines().restart(
-                ctx.pathParam("pipeline"), "true".equals(ctx.queryParam("reset"))))));
+        app.post("/v1/pipelines/{pipeline}/stop", ctx -> {
+            AccessApi.audit(ctx, "pipeline.stop", "pipeline:" + ctx.pathParam("pipeline"), null);
+            ctx.json(pipelineJson(platform.pipelines().stop(ctx.pathParam("pipeline"))));
+        });
+        app.post("/v1/pipelines/{pipeline}/restart", ctx -> {
+            boolean reset = "true".equals(ctx.queryParam("reset"));
+            AccessApi.audit(ctx, "pipeline.restart", "pipeline:" + ctx.pathParam("pipeline"), reset ? "reset" : null);
+            ctx.json(pipelineJson(platform.pipelines().restart(ctx.pathParam("pipeline"), reset)));
+        });
         app.post("/v1/streams/{stream}/events", this::ingest);
         app.post("/v1/sql", this::sql);
         ModelsApi.register(app, platform);
@@ -72,7 +95,11 @@ final class HttpApi implements AutoCloseable {
                         + ": no such endpoint; see the API in README.md"));
             }
         });
-        app.start(settings.host(), settings.port());
+        if (settings.security().tlsKeystore().isPresent()) {
+            app.start(); // the TLS connector binds host and port
+        } else {
+            app.start(settings.host(), settings.port());
+        }
     }
 
     int port() {
@@ -137,12 +164,14 @@ final class HttpApi implements AutoCloseable {
                     Map.of("limit_bytes", settings.maxBodyBytes()), null, null);
         }
         Optional<String> idempotencyKey = Optional.ofNullable(ctx.header("Idempotency-Key")).filter(k -> !k.isBlank());
+        ctx.attribute(AUDIT_OBJECT, "stream:" + ctx.pathParam("stream"));
         IngestResult result = platform.ingest().ingest(ctx.pathParam("stream"), ctx.req().getInputStream(),
                 ctx.header("Content-Encoding"), idempotencyKey);
         if (result.replayed()) {
             ctx.header("Idempotent-Replayed", "true");
         }
         ctx.json(Map.of("accepted", result.accepted()));
+        audit.ingested(Authorization.principal(ctx), ctx.pathParam("stream"), result.accepted());
     }
 
     private void sql(Context ctx) throws Exception {
@@ -155,7 +184,10 @@ final class HttpApi implements AutoCloseable {
         if (sql == null) {
             throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run a query: the body has no \"sql\" field");
         }
-        QueryResult result = platform.query().query(sql, settings.queryMaxRows());
+        ctx.attribute(AUDIT_ACTION, "query");
+        ctx.attribute(AUDIT_DETAIL, sql.length() > 10_000 ? sql.substring(0, 10_000) + "..." : sql);
+        QueryResult result = platform.query().query(sql, settings.queryMaxRows(), Authorization.principal(ctx));
+        ctx.attribute(AUDIT_TABLES, String.join(",", result.tables()));
         String accept = Optional.ofNullable(ctx.header("Accept")).orElse("");
         if (accept.contains("text/csv")) {
             if (result.truncated()) {
@@ -175,6 +207,37 @@ final class HttpApi implements AutoCloseable {
         }
         body.put("elapsed_ms", result.elapsedMillis());
         ctx.json(body);
+    }
+
+    /**
+     * Records the request in the audit log: every call but health and metrics scrapes; a successful ingest request is
+     * summed instead (see {@link AuditLog#ingested}).
+     */
+    private void audit(Context ctx) {
+        String route;
+        try {
+            route = ctx.endpointHandlerPath();
+        } catch (RuntimeException unmatched) {
+            route = ctx.path();
+        }
+        if (route.equals("/v1/health") || route.equals("/metrics") && ctx.status().getCode() < 400) {
+            return;
+        }
+        boolean ingest = route.equals("/v1/streams/{stream}/events");
+        if (ingest && ctx.status().getCode() < 300) {
+            return;
+        }
+        io.watershed.access.Principal principal = ctx.attribute(Authorization.PRINCIPAL);
+        String action = ctx.attribute(AUDIT_ACTION);
+        if (action == null) {
+            action = ctx.status().getCode() == 401 ? "auth.refused" : ingest ? "ingest" : ctx.method() + " " + route;
+        }
+        String object = ctx.attribute(AUDIT_OBJECT);
+        if (object == null && !ctx.pathParamMap().isEmpty()) {
+            object = String.join(",", ctx.pathParamMap().values());
+        }
+        audit.record(principal, action, ctx.method().name(), ctx.path(), object, ctx.status().getCode(), ctx.attribute(AUDIT_DETAIL),
+                ctx.attribute(AUDIT_TABLES), ctx.ip());
     }
 
     private static void error(Context ctx, WatershedException e) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.watershed.access.Principal;
+import io.watershed.access.Privilege;
 import io.watershed.schedule.ModelScheduler;
 import io.watershed.schedule.Runs.CheckResult;
 import io.watershed.schedule.Runs.Run;
@@ -37,7 +39,12 @@ final class ModelsApi {
         app.post("/v1/runs", api::run);
         app.get("/v1/runs/{id}", ctx -> ctx.json(runJson(api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(
                 ErrorCode.UNKNOWN_RUN, "Cannot find run " + ctx.pathParam("id") + "; `watershed runs` lists them")))));
-        app.post("/v1/runs/{id}/retry", ctx -> ctx.status(202).json(runJson(api.scheduler().retry(id(ctx)))));
+        app.post("/v1/runs/{id}/retry", ctx -> {
+            Run run = api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN,
+                    "Cannot retry run " + ctx.pathParam("id") + ": there is no such run; `watershed runs` lists them"));
+            run.steps().forEach(step -> Authorization.principal(ctx).require(Privilege.RUN, "model:" + step.model()));
+            ctx.status(202).json(runJson(api.scheduler().retry(run.id())));
+        });
         app.post("/v1/backfills", api::backfill);
         app.post("/v1/checks/run", api::test);
         app.get("/v1/lineage", api::lineage);
@@ -102,6 +109,8 @@ final class ModelsApi {
         JsonNode body = body(ctx);
         List<String> selectors = new ArrayList<>();
         body.path("models").forEach(n -> selectors.add(n.asText()));
+        Principal principal = Authorization.principal(ctx);
+        scheduler().select(selectors).forEach(model -> principal.require(Privilege.RUN, "model:" + model));
         ctx.status(202).json(runJson(scheduler().run(selectors)));
     }
 
@@ -111,6 +120,12 @@ final class ModelsApi {
         if (model.isEmpty()) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot backfill: the body has no \"model\"; send "
                     + "{\"model\": \"daily_top\", \"from\": \"2026-11-01\", \"to\": \"2026-11-07\"}");
+        }
+        boolean downstream = body.path("downstream").asBoolean(false);
+        Principal principal = Authorization.principal(ctx);
+        principal.require(Privilege.RUN, "model:" + model);
+        if (downstream) {
+            scheduler().downstreamOf(model).forEach(m -> principal.require(Privilege.RUN, "model:" + m));
         }
         List<Map<String, Object>> runs = new ArrayList<>();
         for (Run run : scheduler().backfill(model, date(body, "from"), date(body, "to"), body.path("downstream").asBoolean(false))) {
@@ -134,6 +149,9 @@ final class ModelsApi {
         Optional<String> table = Optional.ofNullable(body.path("table").asText(null)).filter(t -> !t.isBlank());
         List<Map<String, Object>> out = new ArrayList<>();
         boolean failed = false;
+        Principal principal = Authorization.principal(ctx);
+        scheduler().checks().stream().filter(c -> table.isEmpty() || c.table().equals(table.get()))
+                .forEach(c -> principal.require(Privilege.READ, "table:" + c.table()));
         for (CheckResult r : scheduler().test(table)) {
             out.add(checkJson(r));
             failed |= r.blocks();

@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.watershed.bus.EmbeddedKafkaBroker;
 import io.watershed.bus.KafkaEventBus;
+import io.watershed.access.AccessStore;
 import io.watershed.ingest.IngestService;
 import io.watershed.ingest.SourcePublisher;
 import io.watershed.ingest.Sources;
@@ -65,6 +66,9 @@ public final class Platform implements AutoCloseable {
     private final Sources sources;
     private final DuckDbQueryEngine query;
     private final HttpApi http;
+    private final AccessStore access;
+    private final String adminToken;
+    private final AuditLog audit;
     private final StreamProcessor pipelines;
     /** Runs the project's batch models; empty when it has none. */
     private final java.util.Optional<ModelScheduler> scheduler;
@@ -147,7 +151,11 @@ public final class Platform implements AutoCloseable {
                 query.setTail(lakeWriter.tail());
             }
             streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
-            streams.openAll(project.streams().values());
+            List<StreamSpec> opened = new java.util.ArrayList<>(project.streams().values());
+            opened.add(AuditLog.stream());
+            streams.openAll(opened);
+            audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
+            started.push(audit); // closes before the bus: its last summaries are published
             reopenStreamsCreatedOnFirstUse(settings);
             TopicRetention retention = new TopicRetention(bootstrapServers, lake, streams::streams,
                     () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
@@ -157,6 +165,10 @@ public final class Platform implements AutoCloseable {
                     java.time.Clock.systemUTC());
             started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
             upkeep.start();
+            access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
+                    settings.security().tokenRatePerSecond());
+            started.push(access);
+            adminToken = access.adminToken(adminTokenFile());
             FlinkEngine flink = null;
             int buildParallelism = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
             if (!project.pipelines().isEmpty() || !project.models().isEmpty()) {
@@ -348,9 +360,28 @@ public final class Platform implements AutoCloseable {
         return http.port();
     }
 
+    /** Users, roles, grants and tokens. */
+    public AccessStore access() {
+        return access;
+    }
+
+    /** Where the admin token is kept (readable by its owner only); the CLI reads it from there. */
+    public Path adminTokenFile() {
+        return dataDirectory.resolve("admin.token");
+    }
+
+    /** The admin token of this data directory (the content of {@link #adminTokenFile()}). */
+    public String adminToken() {
+        return adminToken;
+    }
+
+    AuditLog audit() {
+        return audit;
+    }
+
     public String url() {
         String host = project.settings().host().equals("0.0.0.0") ? "127.0.0.1" : project.settings().host();
-        return "http://" + host + ":" + port();
+        return (project.settings().security().tlsKeystore().isPresent() ? "https://" : "http://") + host + ":" + port();
     }
 
     public String bootstrapServers() {

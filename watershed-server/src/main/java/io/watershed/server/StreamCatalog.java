@@ -45,6 +45,10 @@ final class StreamCatalog implements StreamRegistry {
 
     @Override
     public Optional<StreamSpec> resolve(String name, boolean createIfMissing) {
+        if (name.startsWith(AuditLog.RESERVED_PREFIX)) {
+            throw new io.watershed.spi.WatershedException(io.watershed.spi.ErrorCode.FORBIDDEN, "Cannot write to stream '" + name
+                    + "': streams named " + AuditLog.RESERVED_PREFIX + "* are written by the platform only");
+        }
         StreamSpec known = streams.get(name);
         if (known != null || !createIfMissing) {
             return Optional.ofNullable(known);

@@ -6,6 +6,10 @@ package io.watershed.spi;
  */
 public enum ErrorCode {
     INVALID_INPUT(ErrorCategory.USER, false, 400),
+    /** No token, or one that is unknown, expired or revoked. */
+    UNAUTHENTICATED(ErrorCategory.USER, false, 401),
+    /** A valid token whose user lacks the grant the request needs. */
+    FORBIDDEN(ErrorCategory.USER, false, 403),
     INVALID_CONFIG(ErrorCategory.USER, false, 400),
     PAYLOAD_TOO_LARGE(ErrorCategory.USER, false, 413),
     UNKNOWN_STREAM(ErrorCategory.USER, false, 404),
@@ -14,6 +18,9 @@ public enum ErrorCode {
     UNKNOWN_RUN(ErrorCategory.USER, false, 404),
     UNKNOWN_TABLE(ErrorCategory.USER, false, 404),
     UNKNOWN_SOURCE(ErrorCategory.USER, false, 404),
+    UNKNOWN_USER(ErrorCategory.USER, false, 404),
+    UNKNOWN_ROLE(ErrorCategory.USER, false, 404),
+    UNKNOWN_TOKEN(ErrorCategory.USER, false, 404),
     /** The request conflicts with the state of what it names (a pipeline's state that does not fit its changed SQL). */
     CONFLICT(ErrorCategory.USER, false, 409),
     UNSUPPORTED_MEDIA(ErrorCategory.USER, false, 415),
@@ -21,6 +28,8 @@ public enum ErrorCode {
     QUERY_FORBIDDEN(ErrorCategory.USER, false, 403),
     QUERY_TIMEOUT(ErrorCategory.USER, true, 408),
     OVERLOADED(ErrorCategory.EXTERNAL, true, 429),
+    /** The token sent more requests than its rate limit allows. */
+    RATE_LIMITED(ErrorCategory.USER, true, 429),
     UNAVAILABLE(ErrorCategory.EXTERNAL, true, 503),
     INTERNAL(ErrorCategory.INTERNAL, false, 500);
 

@@ -27,7 +27,34 @@ public record Settings(
         Duration sourceIdleTimeout,
         ModelSettings models,
         UpkeepSettings upkeep,
-        CollectSettings collect) {
+        CollectSettings collect,
+        SecuritySettings security) {
+
+    /**
+     * The locked-down surface ({@code http.tls_*}, {@code http.max_header}, {@code auth.*}, {@code bus.host},
+     * {@code bus.plaintext}).
+     *
+     * @param tlsKeystore a PKCS#12 keystore with the HTTP server's key and certificate; empty serves plain HTTP
+     * @param maxHeaderBytes largest request line plus headers; larger requests get 431
+     * @param tokenRatePerSecond requests per second a token may send (a burst of twice that), unless it has its own limit
+     * @param busHost the address the embedded broker's client listener binds
+     * @param busPlaintext whether that listener takes unauthenticated plaintext clients instead of SASL/SCRAM
+     */
+    public record SecuritySettings(Optional<String> tlsKeystore, Secret tlsKeystorePassword, int maxHeaderBytes,
+            int tokenRatePerSecond, String busHost, boolean busPlaintext) {
+        public static SecuritySettings defaults() {
+            return new SecuritySettings(Optional.empty(), Secret.of(""), 8192, 1000, "127.0.0.1", false);
+        }
+    }
+
+    public Settings(String host, int port, long maxBodyBytes, boolean autoCreateStreams, int defaultPartitions,
+            int maxInFlightRequests, long minFreeDiskBytes, Duration produceTimeout, Optional<String> bootstrapServers, int busPort,
+            Duration commitInterval, long targetFileSizeBytes, Duration queryTimeout, int queryMaxRows, String queryMemoryLimit,
+            boolean queryFreshTail, Duration sourceIdleTimeout, ModelSettings models, UpkeepSettings upkeep, CollectSettings collect) {
+        this(host, port, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests, minFreeDiskBytes, produceTimeout,
+                bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout, queryMaxRows, queryMemoryLimit,
+                queryFreshTail, sourceIdleTimeout, models, upkeep, collect, SecuritySettings.defaults());
+    }
 
     /**
      * Collection besides the HTTP API ({@code ingest.forward_*}): the Fluentd forward listener.
@@ -72,12 +99,13 @@ public record Settings(
     public static Settings defaults() {
         return new Settings("127.0.0.1", 7070, 16L << 20, true, 2, 64, 256L << 20, Duration.ofSeconds(30),
                 Optional.empty(), 9092, Duration.ofSeconds(5), 128L << 20, Duration.ofSeconds(30), 10_000, "1GB",
-                true, Duration.ofSeconds(10), ModelSettings.defaults(), UpkeepSettings.defaults(), CollectSettings.defaults());
+                true, Duration.ofSeconds(10), ModelSettings.defaults(), UpkeepSettings.defaults(), CollectSettings.defaults(),
+                SecuritySettings.defaults());
     }
 
     public Settings withPort(int newPort) {
         return new Settings(host, newPort, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests,
                 minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout,
-                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models, upkeep, collect);
+                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models, upkeep, collect, security);
     }
 }

@@ -25,11 +25,13 @@ public final class PlatformProcess implements AutoCloseable {
     private final Process process;
     private final String url;
     private final String bootstrapServers;
+    private final Path dataDirectory;
 
-    private PlatformProcess(Process process, String url, String bootstrapServers) {
+    private PlatformProcess(Process process, String url, String bootstrapServers, Path dataDirectory) {
         this.process = process;
         this.url = url;
         this.bootstrapServers = bootstrapServers;
+        this.dataDirectory = dataDirectory;
     }
 
     public static PlatformProcess start(Path project, Path dataDirectory, Path log) {
@@ -83,7 +85,7 @@ public final class PlatformProcess implements AutoCloseable {
             reader.start();
             // normally 5-15 s; after a kill -9 Kafka recovers its logs first, which took over 90 s once on a busy disk
             String url = address.get(180, TimeUnit.SECONDS);
-            return new PlatformProcess(process, url, kafka.get(5, TimeUnit.SECONDS));
+            return new PlatformProcess(process, url, kafka.get(5, TimeUnit.SECONDS), dataDirectory);
         } catch (Exception e) {
             if (process != null) {
                 process.destroyForcibly();
@@ -94,6 +96,20 @@ public final class PlatformProcess implements AutoCloseable {
 
     public String url() {
         return url;
+    }
+
+    /** The admin token the platform wrote to its data directory. */
+    public String adminToken() {
+        try {
+            return java.nio.file.Files.readString(dataDirectory.resolve("admin.token"), StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Cannot read the admin token in " + dataDirectory, e);
+        }
+    }
+
+    /** A client of the platform's HTTP API acting as its admin. */
+    public WatershedHttp http() {
+        return new WatershedHttp(url, adminToken());
     }
 
     /** The bootstrap address of the platform's Kafka broker. */

@@ -15,10 +15,24 @@ import java.util.Map;
 public final class WatershedHttp {
     public static final ObjectMapper JSON = new ObjectMapper();
     private final String baseUrl;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String token;
+    private final HttpClient http;
 
-    public WatershedHttp(String baseUrl) {
+    /** A client sending {@code token} as its bearer token (null: none). */
+    public WatershedHttp(String baseUrl, String token) {
+        this(baseUrl, token, HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build());
+    }
+
+    /** The same, over a given client (e.g. one trusting a test certificate). */
+    public WatershedHttp(String baseUrl, String token, HttpClient http) {
         this.baseUrl = baseUrl;
+        this.token = token;
+        this.http = http;
+    }
+
+    /** The same platform as another token. */
+    public WatershedHttp as(String otherToken) {
+        return new WatershedHttp(baseUrl, otherToken, http);
     }
 
     public record Response(int status, String body, Map<String, java.util.List<String>> headers) {
@@ -42,11 +56,24 @@ public final class WatershedHttp {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
         }
-        return send(request.build());
+        return send(request);
     }
 
     public Response get(String path) {
-        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build());
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET());
+    }
+
+    public Response delete(String path) {
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).DELETE());
+    }
+
+    /** POSTs a JSON body. */
+    public Response postJson(String path, Object body) {
+        try {
+            return post(path, JSON.writeValueAsBytes(body), "Content-Type", "application/json");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public Response events(String stream, String body, String... headers) {
@@ -109,7 +136,11 @@ public final class WatershedHttp {
         return query(sql).path("rows").get(0).get(0).asLong();
     }
 
-    private Response send(HttpRequest request) {
+    private Response send(HttpRequest.Builder builder) {
+        if (token != null) {
+            builder.header("Authorization", "Bearer " + token);
+        }
+        HttpRequest request = builder.build();
         try {
             HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
             return new Response(r.statusCode(), r.body(), r.headers().map());
