@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * SIGTERM like a user's Ctrl-C. Its address is read from the banner it prints.
  */
 public final class PlatformProcess implements AutoCloseable {
-    private static final Pattern ADDRESS = Pattern.compile("HTTP API\\s+(http://\\S+)");
+    private static final Pattern ADDRESS = Pattern.compile("HTTP API\\s+(https?://\\S+)");
     private static final Pattern KAFKA = Pattern.compile("Kafka\\s+(\\S+:\\d+)");
 
     private final Process process;

@@ -18,7 +18,22 @@ public final class TestProject {
 
     private TestProject(Path directory) {
         this.directory = directory;
-        yaml.append("name: test\nhttp:\n  port: 0\nbus:\n  port: 0\n");
+        yaml.append("name: test\n");
+    }
+
+    private final StringBuilder http = new StringBuilder("  port: 0\n");
+    private final StringBuilder bus = new StringBuilder("  port: 0\n");
+
+    /** Adds a key of the {@code http:} section beside {@code port: 0}, such as {@code tls_keystore}. */
+    public TestProject http(String key, String value) {
+        http.append("  ").append(key).append(": ").append(value).append('\n');
+        return this;
+    }
+
+    /** Adds a key of the {@code bus:} section beside {@code port: 0}, such as {@code plaintext}. */
+    public TestProject bus(String key, String value) {
+        bus.append("  ").append(key).append(": ").append(value).append('\n');
+        return this;
     }
 
     /** The lake writer's commit interval (1s unless set). */
@@ -99,7 +114,7 @@ public final class TestProject {
                 Files.writeString(directory.resolve("pipelines").resolve(p.getKey() + ".sql"), p.getValue());
             }
             Files.createDirectories(directory.resolve("streams"));
-            Files.writeString(directory.resolve("watershed.yaml"), yaml + "ingest:\n" + ingest + "lake:\n  commit_interval: "
+            Files.writeString(directory.resolve("watershed.yaml"), yaml + "http:\n" + http + "bus:\n" + bus + "ingest:\n" + ingest + "lake:\n  commit_interval: "
                     + commitInterval + "\n" + lake);
             for (Map.Entry<String, String> s : streams.entrySet()) {
                 Files.writeString(directory.resolve("streams").resolve(s.getKey() + ".yaml"), "name: " + s.getKey() + "\n" + s.getValue());

@@ -1,0 +1,146 @@
+package io.watershed.access;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.watershed.spi.ErrorCode;
+import io.watershed.spi.WatershedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AccessStoreTest {
+    @TempDir
+    Path dir;
+
+    /** A clock the test moves. */
+    static final class MovableClock extends Clock {
+        final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-22T10:00:00Z"));
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now.get();
+        }
+    }
+
+    private static void unauthenticated(AccessStore store, String token) {
+        assertThatThrownBy(() -> store.authenticate(token)).isInstanceOf(WatershedException.class)
+                .satisfies(e -> assertThat(((WatershedException) e).code()).isEqualTo(ErrorCode.UNAUTHENTICATED));
+    }
+
+    @Test
+    void theAdminTokenFileIsIssuedOnceAndRenewedWhenDeleted() throws Exception {
+        Path file = dir.resolve("admin.token");
+        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+            String first = store.adminToken(file);
+            assertThat(store.adminToken(file)).isEqualTo(first);
+            assertThat(store.authenticate(first).admin()).isTrue();
+            Files.delete(file);
+            String second = store.adminToken(file);
+            assertThat(second).isNotEqualTo(first);
+            unauthenticated(store, first);
+            assertThat(store.authenticate(second).user()).isEqualTo("admin");
+        }
+        try (AccessStore reopened = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+            assertThat(reopened.authenticate(Files.readString(file).strip()).admin()).as("survives a restart").isTrue();
+        }
+    }
+
+    @Test
+    void tokensExpireAreRevokedAndAreNeverStoredInClear() throws Exception {
+        MovableClock clock = new MovableClock();
+        try (AccessStore store = new AccessStore(dir.resolve("access.db"), clock, 100)) {
+            store.createUser("ana", "person");
+            String day = store.issueToken("ana", "day", Optional.of(Duration.ofDays(1)), Optional.empty(), Optional.empty()).token();
+            AccessStore.IssuedToken forever = store.issueToken("ana", "forever", Optional.empty(), Optional.empty(), Optional.of(5));
+            assertThat(store.authenticate(day).user()).isEqualTo("ana");
+            assertThat(store.authenticate(forever.token()).ratePerSecond()).isEqualTo(5);
+            assertThat(forever.toString()).doesNotContain(forever.token());
+            clock.now.set(clock.now.get().plus(Duration.ofDays(1)));
+            unauthenticated(store, day);
+            assertThat(store.revokeToken(forever.info().id())).isTrue();
+            unauthenticated(store, forever.token());
+            unauthenticated(store, null);
+            unauthenticated(store, "Bearer nonsense");
+            unauthenticated(store, forever.info().id() + "_" + "A".repeat(43));
+            String dbText = new String(Files.readAllBytes(dir.resolve("access.db")), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertThat(dbText).doesNotContain(day.substring(day.lastIndexOf('_') + 1));
+        }
+    }
+
+    @Test
+    void grantsDecideWhatAPrincipalMayDo() {
+        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+            store.createRole("analyst");
+            store.grant("analyst", Privilege.READ, "table:raw.*", List.of());
+            store.grant("analyst", Privilege.READ, "table:models.people", List.of("id", "Country"));
+            store.grant("analyst", Privilege.RUN, "model:daily_*", List.of());
+            store.createUser("ana", "person");
+            store.addMember("ana", "analyst");
+            Principal ana = store.authenticate(store.issueToken("ana", "", Optional.empty(), Optional.empty(), Optional.empty()).token());
+            assertThat(ana.admin()).isFalse();
+            assertThat(ana.columns("raw.clicks")).contains(Set.of());
+            assertThat(ana.columns("models.people")).contains(Set.of("id", "country"));
+            assertThat(ana.columns("models.other")).isEmpty();
+            assertThat(ana.columns(Principal.AUDIT_TABLE)).as("the audit log is for admins, even under raw.*").isEmpty();
+            assertThat(ana.may(Privilege.RUN, "model:daily_top")).isTrue();
+            assertThat(ana.may(Privilege.RUN, "model:weekly")).isFalse();
+            assertThat(ana.may(Privilege.WRITE, "stream:clicks")).isFalse();
+
+            store.grant("analyst", Privilege.WRITE, "stream:clicks", List.of());
+            Principal scoped = store.authenticate(store.issueToken("ana", "", Optional.empty(), Optional.of("clicks"), Optional.empty())
+                    .token());
+            assertThat(scoped.may(Privilege.WRITE, "stream:clicks")).isTrue();
+            assertThat(scoped.may(Privilege.RUN, "model:daily_top")).as("a stream token does nothing else").isFalse();
+            assertThat(scoped.columns("raw.clicks")).isEmpty();
+
+            store.revoke("analyst", Privilege.READ, "table:raw.*");
+            assertThat(store.principal(ana.tokenId()).orElseThrow().columns("raw.clicks")).as("a revoked grant is gone at once").isEmpty();
+            store.deleteUser("ana");
+            assertThat(store.tokens()).filteredOn(t -> t.user().equals("ana")).allMatch(t -> t.revokedAt().isPresent());
+        }
+    }
+
+    @Test
+    void mistakesAreRefusedWithTheirReason() {
+        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+            store.createRole("r");
+            assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "table:raw.x", List.of())).hasMessageContaining("write applies to stream:");
+            assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "stream:x", List.of("a"))).hasMessageContaining("only read grants");
+            assertThatThrownBy(() -> store.grant("r", Privilege.READ, "table:raw.watershed_audit", List.of())).hasMessageContaining("admins only");
+            assertThatThrownBy(() -> store.grant("nobody", Privilege.READ, "table:raw.x", List.of())).hasMessageContaining("Cannot find role");
+            assertThatThrownBy(() -> store.createUser("../x", "person")).hasMessageContaining("Cannot use user name");
+            assertThatThrownBy(() -> store.deleteUser("admin")).hasMessageContaining("stays");
+            assertThatThrownBy(() -> store.revoke("admin", Privilege.ADMIN, "*")).hasMessageContaining("Cannot revoke admin");
+            assertThatThrownBy(() -> Privilege.parse("delete")).hasMessageContaining("use read");
+        }
+    }
+
+    @Test
+    void patternsMatchWholeNames() {
+        assertThat(Grant.matches("table:raw.*", "table:raw.clicks")).isTrue();
+        assertThat(Grant.matches("table:raw.c*s", "table:raw.clicks")).isTrue();
+        assertThat(Grant.matches("table:raw.clicks", "table:raw.clicks__dlq")).isFalse();
+        assertThat(Grant.matches("table:raw.(x)", "table:raw.x")).isFalse();
+        assertThat(Grant.matches("*", "model:any")).isTrue();
+    }
+}
