@@ -262,6 +262,17 @@ class ProjectLoaderTest {
     }
 
     @Test
+    void yamlTagsNeverConstructObjects() throws IOException {
+        Path marker = dir.resolve("constructed");
+        write("watershed.yaml", "name: x\nhttp:\n  host: !!java.io.FileOutputStream [\"" + marker + "\"]\n"
+                + "  port: !!javax.script.ScriptEngineManager [!!java.net.URLClassLoader [[!!java.net.URL [\"http://127.0.0.1:1/\"]]]]\n");
+        write("streams/a.yaml", "name: a\nfields: !!java.io.FileOutputStream [\"" + marker + "\"]\n");
+        List<String> problems = problems(Map.of());
+        assertThat(problems).isNotEmpty().allMatch(p -> p.matches("^(watershed|streams/a)\\.yaml:\\d+:\\d+: .*"));
+        assertThat(Files.exists(marker)).as("no class named by a tag was instantiated").isFalse();
+    }
+
+    @Test
     void missingProjectFileSaysWhatToDo() {
         assertThat(problems(Map.of())).singleElement().asString().contains("no watershed.yaml here");
     }
