@@ -259,6 +259,10 @@ public final class AccessStore implements AutoCloseable {
 
     public synchronized void createUser(String name, String kind) {
         checkName("user", name);
+        if (name.startsWith("watershed")) {
+            throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot create user '" + name + "': names starting with "
+                    + "'watershed' are the platform's own");
+        }
         if (!kind.equals("person") && !kind.equals("service")) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot create user '" + name + "': kind is person or service, not '"
                     + kind + "'");

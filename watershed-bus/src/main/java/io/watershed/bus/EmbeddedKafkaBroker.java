@@ -23,20 +23,40 @@ import org.slf4j.LoggerFactory;
  * A real Apache Kafka broker in KRaft mode (combined broker and controller, one node) running in
  * this JVM, with its log in {@code logDirectory} so it survives restarts. Kafka's server classes
  * are internal and have no compatibility promise; this is the only class that touches them.
+ *
+ * <p>Two client listeners: {@code INTERNAL}, plaintext on a loopback port of its own, for the platform's own clients
+ * (the principal {@code User:watershed}, a super user); and {@code EXTERNAL} on {@code bus.host:bus.port} for everyone
+ * else, which takes SASL/SCRAM-SHA-256/512 logins only and authorizes every request with the ACLs the platform derives
+ * from its grants ({@link BrokerAccess}). With {@code bus.plaintext} the external listener takes anyone, unchecked.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
     private static final int NODE_ID = 1;
 
+    static final String INTERNAL = "INTERNAL";
+    private static final String EXTERNAL = "EXTERNAL";
+
     private final KafkaRaftServer server;
     private final int port;
+    private final int internalPort;
+    private final String host;
+    private final boolean plaintext;
+
+    /** A broker whose only client port is {@code port} on loopback, open to anyone (tests of the bus alone). */
+    public EmbeddedKafkaBroker(Path logDirectory, int port) {
+        this(logDirectory, "127.0.0.1", port, true);
+    }
 
     /**
      * Formats the log directory on first use, then starts the broker.
      *
-     * @param port the client port on 127.0.0.1, or 0 for a free one
+     * @param host the address the external client listener binds
+     * @param port its port, or 0 for a free one
+     * @param plaintext whether that listener takes unauthenticated clients instead of SASL/SCRAM
      */
-    public EmbeddedKafkaBroker(Path logDirectory, int port) {
+    public EmbeddedKafkaBroker(Path logDirectory, String host, int port, boolean plaintext) {
+        this.host = host;
+        this.plaintext = plaintext;
         // Ports chosen for a data directory are kept for its next start: the metadata log remembers the
         // broker's endpoints, and a broker that comes back elsewhere leaves the transaction coordinator
         // writing commit markers to the old address for a while (transactions then resolve late).
@@ -51,8 +71,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         this.port = port != 0 ? port : reuseOrFree(ports.getProperty("broker"));
         int controllerPort = reuseOrFree(ports.getProperty("controller"));
+        this.internalPort = reuseOrFree(ports.getProperty("internal"));
         ports.setProperty("broker", String.valueOf(this.port));
         ports.setProperty("controller", String.valueOf(controllerPort));
+        ports.setProperty("internal", String.valueOf(internalPort));
         try {
             Files.createDirectories(logDirectory);
             try (var out = Files.newOutputStream(portsFile)) {
@@ -66,11 +88,27 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         props.put("process.roles", "broker,controller");
         props.put("node.id", String.valueOf(NODE_ID));
         props.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-        props.put("listeners", "PLAINTEXT://127.0.0.1:" + this.port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + this.port);
+        String advertisedHost = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+        props.put("listeners", INTERNAL + "://127.0.0.1:" + internalPort + "," + EXTERNAL + "://" + host + ":" + this.port
+                + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", INTERNAL + "://127.0.0.1:" + internalPort + "," + EXTERNAL + "://" + advertisedHost + ":" + this.port);
         props.put("controller.listener.names", "CONTROLLER");
-        props.put("inter.broker.listener.name", "PLAINTEXT");
-        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("inter.broker.listener.name", INTERNAL);
+        props.put("listener.security.protocol.map", INTERNAL + ":PLAINTEXT," + EXTERNAL + ":" + (plaintext ? "PLAINTEXT" : "SASL_PLAINTEXT")
+                + ",CONTROLLER:PLAINTEXT");
+        if (!plaintext) {
+            String listener = "listener.name." + EXTERNAL.toLowerCase(java.util.Locale.ROOT) + ".";
+            props.put(listener + "sasl.enabled.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512");
+            props.put(listener + "scram-sha-256.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+            props.put(listener + "scram-sha-512.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+            // a revoked token's credential is gone at once for new connections and its ACLs for every request; an open
+            // connection must also log in again within this long
+            props.put(listener + "connections.max.reauth.ms", "300000");
+            props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            props.put("allow.everyone.if.no.acl.found", "false");
+            props.put("super.users", PlatformPrincipalBuilder.PLATFORM.toString());
+            props.put("principal.builder.class", PlatformPrincipalBuilder.class.getName());
+        }
         props.put("log.dirs", logDir);
         props.put("metadata.log.dir", logDir);
         props.put("offsets.topic.replication.factor", "1");
@@ -103,7 +141,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         this.server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
         server.startup();
-        LOG.info("Embedded Kafka broker (KRaft) listening on 127.0.0.1:{}, log in {}", this.port, logDir);
+        LOG.info("Embedded Kafka broker (KRaft): clients on {}:{} ({}), the platform on 127.0.0.1:{}, log in {}", host, this.port,
+                plaintext ? "plaintext, no authentication" : "SASL/SCRAM", internalPort, logDir);
     }
 
     private static void format(String logDir) throws Exception {
@@ -141,8 +180,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
+    /** The platform's own listener (loopback, plaintext, super user). */
     public String bootstrapServers() {
-        return "127.0.0.1:" + port;
+        return "127.0.0.1:" + internalPort;
+    }
+
+    /** The address outside clients use ({@code bus.host:bus.port}). */
+    public String externalAddress() {
+        return (host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host) + ":" + port;
+    }
+
+    /** Whether outside clients log in with SASL/SCRAM (else they are let in unchecked). */
+    public boolean authenticated() {
+        return !plaintext;
     }
 
     @Override

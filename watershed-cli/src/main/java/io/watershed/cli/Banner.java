@@ -22,7 +22,9 @@ final class Banner {
                 + "), ready in " + startupMillis + " ms");
         out.println();
         out.println("  HTTP API   " + url + "      metrics " + url + "/metrics");
-        out.println("  Kafka      " + platform.bootstrapServers() + (platform.embeddedBus() ? "   (embedded KRaft broker)" : ""));
+        out.println("  Kafka      " + platform.kafkaAddress() + (platform.kafkaAuthenticated()
+                ? "   (embedded KRaft broker; SASL/SCRAM-SHA-256, user = a token's id, password = the token)"
+                : platform.embeddedBus() ? "   (embedded KRaft broker, no authentication: bus.plaintext)" : ""));
         platform.sources().forwardPort().ifPresent(port -> out.println("  Fluentd    " + platform.project().settings().collect()
                 .forwardHost() + ":" + port + "   (forward protocol: Fluentd, Fluent Bit, fluent-logger)"));
         out.println("  Data       " + platform.dataDirectory());

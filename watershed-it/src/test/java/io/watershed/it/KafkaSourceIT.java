@@ -22,22 +22,32 @@ class KafkaSourceIT extends SourceConformance {
         return "key: id\n";
     }
 
+    private String token;
+
+    /** A producer outside the platform: on the SASL/SCRAM listener, logged in with a token that may write stream conf only. */
     private KafkaProducer<byte[], byte[]> producer() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
+        if (token == null) {
+            token = Tokens.issue(http, "kafka-producer", java.util.Map.of("stream", "conf"), "write stream:conf");
+        }
+        Properties p = Tokens.kafka(platform.kafkaAddress(), token);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     @Override
     void send(List<String> events) throws Exception {
         try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            List<java.util.concurrent.Future<?>> acks = new java.util.ArrayList<>();
             for (String event : events) {
                 String id = WatershedHttp.JSON.readTree(event).path("id").asText();
-                producer.send(new ProducerRecord<>("conf", id.getBytes(StandardCharsets.UTF_8), event.getBytes(StandardCharsets.UTF_8)));
+                acks.add(producer.send(new ProducerRecord<>("conf", id.getBytes(StandardCharsets.UTF_8), event.getBytes(StandardCharsets.UTF_8))));
             }
             producer.flush();
+            for (java.util.concurrent.Future<?> ack : acks) {
+                ack.get(); // a refusal (authorization, a timeout) fails the test here, with its cause
+            }
         }
     }
 
@@ -59,6 +69,6 @@ class KafkaSourceIT extends SourceConformance {
     @Order(10)
     void theBootstrapAddressIsShownInSources() {
         org.assertj.core.api.Assertions.assertThat(http.get("/v1/sources").json().path("kafka").path("bootstrap_servers").asText())
-                .isEqualTo(platform.bootstrapServers());
+                .isEqualTo(platform.kafkaAddress()).isNotEqualTo(platform.bootstrapServers());
     }
 }

@@ -59,7 +59,9 @@ final class HttpApi implements AutoCloseable {
         app.get("/v1/streams", this::listStreams);
         app.get("/v1/pipelines", this::listPipelines);
         app.get("/v1/sources", ctx -> ctx.json(Map.of("sources", platform.sources().describe(),
-                "kafka", Map.of("bootstrap_servers", platform.bootstrapServers(), "embedded", platform.embeddedBus()))));
+                "kafka", Map.of("bootstrap_servers", platform.kafkaAddress(), "embedded", platform.embeddedBus(),
+                        "authentication", platform.kafkaAuthenticated() ? "SASL/SCRAM-SHA-256 or -512: user = token id, password = token"
+                                : platform.embeddedBus() ? "none (bus.plaintext)" : "as the cluster is configured"))));
         app.post("/v1/sources/{source}/run", ctx -> {
             AccessApi.audit(ctx, "source.run", "source:" + ctx.pathParam("source"), null);
             if (!platform.sources().runImport(ctx.pathParam("source"))) {
@@ -111,7 +113,7 @@ final class HttpApi implements AutoCloseable {
         body.put("status", "ok");
         body.put("project", platform.project().name());
         body.put("uptime_seconds", platform.uptime().toSeconds());
-        body.put("bus", platform.embeddedBus() ? "embedded " + platform.bootstrapServers() : platform.bootstrapServers());
+        body.put("bus", platform.embeddedBus() ? "embedded " + platform.kafkaAddress() : platform.kafkaAddress());
         body.put("streams", platform.streams().streams().size());
         ctx.json(body);
     }

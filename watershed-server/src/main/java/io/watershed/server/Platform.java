@@ -8,6 +8,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.watershed.bus.EmbeddedKafkaBroker;
 import io.watershed.bus.KafkaEventBus;
 import io.watershed.access.AccessStore;
+import io.watershed.bus.BrokerAccess;
 import io.watershed.ingest.IngestService;
 import io.watershed.ingest.SourcePublisher;
 import io.watershed.ingest.Sources;
@@ -69,6 +70,8 @@ public final class Platform implements AutoCloseable {
     private final AccessStore access;
     private final String adminToken;
     private final AuditLog audit;
+    /** The embedded broker, when the platform runs one. */
+    private EmbeddedKafkaBroker broker;
     private final StreamProcessor pipelines;
     /** Runs the project's batch models; empty when it has none. */
     private final java.util.Optional<ModelScheduler> scheduler;
@@ -118,7 +121,12 @@ public final class Platform implements AutoCloseable {
                     bootstrapServers = settings.bootstrapServers().get();
                     embeddedBus = false;
                 } else {
-                    EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.busPort());
+                    if (settings.security().busPlaintext() && !isLoopback(settings.security().busHost())) {
+                        LOG.warn("The embedded broker takes unauthenticated clients on {} (bus.plaintext: true): anyone who can "
+                                + "reach it reads and writes every stream", settings.security().busHost());
+                    }
+                    broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.security().busHost(),
+                            settings.busPort(), settings.security().busPlaintext());
                     started.push(broker);
                     bootstrapServers = broker.bootstrapServers();
                     embeddedBus = true;
@@ -168,7 +176,17 @@ public final class Platform implements AutoCloseable {
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
                     settings.security().tokenRatePerSecond());
             started.push(access);
-            adminToken = access.adminToken(adminTokenFile());
+            if (broker != null && broker.authenticated()) {
+                BrokerAccess brokerAccess = new BrokerAccess(bootstrapServers);
+                started.push(brokerAccess);
+                KafkaGrants kafkaGrants = new KafkaGrants(brokerAccess, access, java.time.Clock.systemUTC(), Duration.ofMinutes(1));
+                started.push(kafkaGrants);
+                access.addListener(kafkaGrants);
+                adminToken = access.adminToken(adminTokenFile());
+                kafkaGrants.sync();
+            } else {
+                adminToken = access.adminToken(adminTokenFile());
+            }
             FlinkEngine flink = null;
             int buildParallelism = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
             if (!project.pipelines().isEmpty() || !project.models().isEmpty()) {
@@ -384,8 +402,23 @@ public final class Platform implements AutoCloseable {
         return (project.settings().security().tlsKeystore().isPresent() ? "https://" : "http://") + host + ":" + port();
     }
 
+    /** The platform's own Kafka address (for in-process clients: the embedded broker's internal listener). */
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** The Kafka address for outside clients: the embedded broker's SASL/SCRAM listener, or the configured cluster. */
+    public String kafkaAddress() {
+        return broker != null ? broker.externalAddress() : bootstrapServers;
+    }
+
+    /** Whether outside Kafka clients log in with a token over SASL/SCRAM (the embedded broker, unless bus.plaintext). */
+    public boolean kafkaAuthenticated() {
+        return broker != null && broker.authenticated();
+    }
+
+    private static boolean isLoopback(String host) {
+        return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
     }
 
     public boolean embeddedBus() {

@@ -1,0 +1,188 @@
+package io.watershed.bus;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialDeletion;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.ResourceNotFoundException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Who may use the embedded broker from outside, kept in the broker itself: a SCRAM credential per token (user: the token
+ * id, password: the token) and the ACLs its grants mean. Every change goes through the platform's own listener, as the
+ * super user. Topics named {@code watershed_*} are the platform's: denied to every outside client.
+ */
+public final class BrokerAccess implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerAccess.class);
+    private static final int ITERATIONS = 8192;
+    /** Principals this class manages: token ids. */
+    public static final String MANAGED_PREFIX = "wst_";
+    private static final String RESERVED_TOPICS = "watershed_";
+
+    /**
+     * Access to topics matching {@code name} (a literal name, {@code *} for all, or a prefix when {@code prefixed}).
+     */
+    public record TopicAccess(String name, boolean prefixed, boolean read, boolean write) {}
+
+    /**
+     * What one outside client may do.
+     *
+     * @param groupPrefix consumer groups and transactional ids it may use start with this
+     * @param all read and write every topic but the platform's (an admin)
+     */
+    public record ClientAccess(String groupPrefix, List<TopicAccess> topics, boolean all) {}
+
+    private final Admin admin;
+
+    /** @param bootstrapServers the broker's own (super user) listener */
+    public BrokerAccess(String bootstrapServers) {
+        this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.CLIENT_ID_CONFIG, "watershed-access"));
+    }
+
+    /**
+     * Lets {@code user} log in with {@code password} (SCRAM-SHA-256 and -512; Kafka takes one mechanism per request).
+     * Returns once the broker (not only the controller) knows both, so the login works at once.
+     */
+    public void allowLogin(String user, String password) {
+        for (ScramMechanism mechanism : List.of(ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512)) {
+            await(admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                    new ScramCredentialInfo(mechanism, ITERATIONS), password))).all(), "store the login of " + user);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            try {
+                if (admin.describeUserScramCredentials(List.of(user)).description(user).get(5, TimeUnit.SECONDS)
+                        .credentialInfos().size() >= 2) {
+                    return;
+                }
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                // not known to the broker yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.warn("The broker does not show the Kafka login of {} 10 s after it was stored; it may work only in a moment", user);
+    }
+
+    /** Removes the login of {@code user}; new connections fail at once. Its ACLs go with the next {@link #apply}. */
+    public void forbidLogin(String user) {
+        for (ScramMechanism mechanism : List.of(ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512)) {
+            try {
+                admin.alterUserScramCredentials(List.of(new UserScramCredentialDeletion(user, mechanism))).all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof ResourceNotFoundException)) {
+                    throw new IllegalStateException("Cannot remove the Kafka login of " + user + ": " + e.getCause(), e.getCause());
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException("Cannot remove the Kafka login of " + user + ": " + e, e);
+            }
+        }
+    }
+
+    /**
+     * Makes the broker's ACLs of managed principals exactly {@code clients} (by user), plus the deny on the platform's
+     * topics: creates what is missing, deletes what is no longer granted.
+     */
+    public synchronized void apply(Map<String, ClientAccess> clients) {
+        Set<AclBinding> wanted = new HashSet<>();
+        for (AclOperation operation : List.of(AclOperation.READ, AclOperation.WRITE)) {
+            wanted.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, RESERVED_TOPICS, PatternType.PREFIXED),
+                    new AccessControlEntry("User:*", "*", operation, AclPermissionType.DENY)));
+        }
+        clients.forEach((user, access) -> wanted.addAll(bindings(user, access)));
+        Collection<AclBinding> existing = await(admin.describeAcls(AclBindingFilter.ANY).values(), "list the ACLs");
+        List<AclBinding> stale = new ArrayList<>();
+        for (AclBinding b : existing) {
+            boolean ours = b.entry().principal().startsWith("User:" + MANAGED_PREFIX) || b.entry().principal().equals("User:*");
+            if (ours && !wanted.contains(b)) {
+                stale.add(b);
+            }
+        }
+        List<AclBinding> missing = wanted.stream().filter(b -> !existing.contains(b)).toList();
+        if (!missing.isEmpty()) {
+            await(admin.createAcls(missing).all(), "create " + missing.size() + " ACLs");
+        }
+        if (!stale.isEmpty()) {
+            await(admin.deleteAcls(stale.stream().map(AclBinding::toFilter).toList()).all(), "delete " + stale.size() + " ACLs");
+        }
+        if (!missing.isEmpty() || !stale.isEmpty()) {
+            LOG.info("Kafka ACLs: {} created, {} deleted, for {} token(s)", missing.size(), stale.size(), clients.size());
+        }
+    }
+
+    static List<AclBinding> bindings(String user, ClientAccess access) {
+        String principal = "User:" + user;
+        List<AclBinding> out = new ArrayList<>();
+        List<TopicAccess> topics = access.all() ? List.of(new TopicAccess("*", false, true, true)) : access.topics();
+        boolean reads = false;
+        boolean writes = false;
+        for (TopicAccess t : topics) {
+            ResourcePattern pattern = new ResourcePattern(ResourceType.TOPIC, t.name(), t.prefixed() ? PatternType.PREFIXED : PatternType.LITERAL);
+            out.add(new AclBinding(pattern, new AccessControlEntry(principal, "*", AclOperation.DESCRIBE, AclPermissionType.ALLOW)));
+            if (t.read()) {
+                out.add(new AclBinding(pattern, new AccessControlEntry(principal, "*", AclOperation.READ, AclPermissionType.ALLOW)));
+                reads = true;
+            }
+            if (t.write()) {
+                out.add(new AclBinding(pattern, new AccessControlEntry(principal, "*", AclOperation.WRITE, AclPermissionType.ALLOW)));
+                writes = true;
+            }
+        }
+        if (reads) {
+            ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, access.groupPrefix(), PatternType.PREFIXED);
+            out.add(new AclBinding(groups, new AccessControlEntry(principal, "*", AclOperation.READ, AclPermissionType.ALLOW)));
+            out.add(new AclBinding(groups, new AccessControlEntry(principal, "*", AclOperation.DESCRIBE, AclPermissionType.ALLOW)));
+        }
+        if (writes) {
+            ResourcePattern ids = new ResourcePattern(ResourceType.TRANSACTIONAL_ID, access.groupPrefix(), PatternType.PREFIXED);
+            out.add(new AclBinding(ids, new AccessControlEntry(principal, "*", AclOperation.WRITE, AclPermissionType.ALLOW)));
+            out.add(new AclBinding(ids, new AccessControlEntry(principal, "*", AclOperation.DESCRIBE, AclPermissionType.ALLOW)));
+        }
+        return out;
+    }
+
+    private static <T> T await(org.apache.kafka.common.KafkaFuture<T> future, String what) {
+        try {
+            return future.get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Cannot " + what + " on the embedded broker: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while trying to " + what, e);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("Cannot " + what + " on the embedded broker: no answer in 30 s", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        admin.close(java.time.Duration.ofSeconds(5));
+    }
+}
