@@ -91,6 +91,11 @@ public final class BrokerAccess implements AutoCloseable {
         LOG.warn("The broker does not show the Kafka login of {} 10 s after it was stored; it may work only in a moment", user);
     }
 
+    /** The users that have a SCRAM login on the broker. */
+    public Set<String> logins() {
+        return new HashSet<>(await(admin.describeUserScramCredentials().users(), "list the Kafka logins"));
+    }
+
     /** Removes the login of {@code user}; new connections fail at once. Its ACLs go with the next {@link #apply}. */
     public void forbidLogin(String user) {
         for (ScramMechanism mechanism : List.of(ScramMechanism.SCRAM_SHA_256, ScramMechanism.SCRAM_SHA_512)) {

@@ -58,7 +58,13 @@ final class ApiClient {
         }
         HttpRequest request = builder.build();
         try {
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() == 401 && token == null) {
+                throw new WatershedException(ErrorCode.UNAUTHENTICATED, "Cannot call " + baseUrl + " without a token, and none was "
+                        + "found: set WATERSHED_TOKEN, pass --token-file FILE, or run from the directory holding .watershed/ "
+                        + "(the platform writes its admin token to <data dir>/admin.token)");
+            }
+            return response;
         } catch (ConnectException e) {
             throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot reach Watershed at " + baseUrl
                     + ": is it running? Start it with './watershed up' or './watershed demo', or pass --server URL");

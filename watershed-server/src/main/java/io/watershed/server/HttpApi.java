@@ -143,9 +143,15 @@ final class HttpApi implements AutoCloseable {
     private void listStreams(Context ctx) {
         Map<String, Long> lag = platform.lakeWriter().lag();
         List<Map<String, Object>> out = new ArrayList<>();
+        boolean admin = Authorization.principal(ctx).admin();
         for (StreamSpec s : platform.streams().streams()) {
+            boolean system = s.name().startsWith(AuditLog.RESERVED_PREFIX);
+            if (system && !admin) {
+                continue;
+            }
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", s.name());
+            m.put("system", system);
             m.put("partitions", s.partitions());
             m.put("table", s.rawTable());
             m.put("dead_letter_table", s.rawTable() + "__dlq");

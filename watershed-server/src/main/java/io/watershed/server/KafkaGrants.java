@@ -10,7 +10,6 @@ import io.watershed.bus.BrokerAccess.TopicAccess;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +35,6 @@ final class KafkaGrants implements AccessStore.Listener, AutoCloseable {
     private final BrokerAccess broker;
     private final AccessStore store;
     private final Clock clock;
-    private final Set<String> loginsRemoved = new HashSet<>();
     private final ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "kafka-grants");
         t.setDaemon(true);
@@ -60,28 +58,43 @@ final class KafkaGrants implements AccessStore.Listener, AutoCloseable {
 
     @Override
     public void issued(AccessStore.TokenInfo token, String secret) {
-        broker.allowLogin(token.id(), secret);
-        sync();
+        try {
+            broker.allowLogin(token.id(), secret);
+            sync();
+        } catch (RuntimeException e) {
+            // the token works over HTTP; over Kafka only once issued again (its secret is not kept)
+            LOG.error("Cannot give token {} its Kafka login; it works over HTTP only. Issue another token to use Kafka", token.id(), e);
+        }
     }
 
     @Override
     public void revoked(String tokenId) {
-        broker.forbidLogin(tokenId);
-        sync();
+        try {
+            broker.forbidLogin(tokenId);
+            sync();
+        } catch (RuntimeException e) {
+            LOG.error("Cannot remove the Kafka login and ACLs of revoked token {} now; the sweep tries again within a minute",
+                    tokenId, e);
+        }
     }
 
     @Override
     public void changed() {
-        sync();
+        try {
+            sync();
+        } catch (RuntimeException e) {
+            LOG.error("Cannot bring the Kafka ACLs up to the changed grants now; the sweep tries again within a minute", e);
+        }
     }
 
     /** Brings logins and ACLs to the active tokens and their grants now. */
     synchronized void sync() {
         Map<String, ClientAccess> clients = new LinkedHashMap<>();
         java.time.Instant now = clock.instant();
+        Set<String> logins = broker.logins();
         for (AccessStore.TokenInfo t : store.tokens()) {
             if (!t.active(now)) {
-                if (loginsRemoved.add(t.id())) {
+                if (logins.contains(t.id())) {
                     broker.forbidLogin(t.id());
                 }
                 continue;

@@ -43,6 +43,7 @@ final class ModelsApi {
             Run run = api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN,
                     "Cannot retry run " + ctx.pathParam("id") + ": there is no such run; `watershed runs` lists them"));
             run.steps().forEach(step -> Authorization.principal(ctx).require(Privilege.RUN, "model:" + step.model()));
+            AccessApi.audit(ctx, "run.retry", "run:" + run.id(), null);
             ctx.status(202).json(runJson(api.scheduler().retry(run.id())));
         });
         app.post("/v1/backfills", api::backfill);
@@ -110,7 +111,9 @@ final class ModelsApi {
         List<String> selectors = new ArrayList<>();
         body.path("models").forEach(n -> selectors.add(n.asText()));
         Principal principal = Authorization.principal(ctx);
-        scheduler().select(selectors).forEach(model -> principal.require(Privilege.RUN, "model:" + model));
+        java.util.Set<String> selected = scheduler().select(selectors);
+        selected.forEach(model -> principal.require(Privilege.RUN, "model:" + model));
+        AccessApi.audit(ctx, "model.run", "model:" + String.join(",", new java.util.TreeSet<>(selected)), String.join(" ", selectors));
         ctx.status(202).json(runJson(scheduler().run(selectors)));
     }
 
@@ -127,6 +130,8 @@ final class ModelsApi {
         if (downstream) {
             scheduler().downstreamOf(model).forEach(m -> principal.require(Privilege.RUN, "model:" + m));
         }
+        AccessApi.audit(ctx, "model.backfill", "model:" + model, body.path("from").asText("") + ".." + body.path("to").asText("")
+                + (downstream ? " downstream" : ""));
         List<Map<String, Object>> runs = new ArrayList<>();
         for (Run run : scheduler().backfill(model, date(body, "from"), date(body, "to"), body.path("downstream").asBoolean(false))) {
             runs.add(runJson(run));

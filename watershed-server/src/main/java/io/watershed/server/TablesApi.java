@@ -15,12 +15,18 @@ final class TablesApi {
     static void register(Javalin app, Platform platform) {
         app.get("/v1/tables", ctx -> {
             List<Map<String, Object>> out = new ArrayList<>();
+            io.watershed.access.Principal principal = Authorization.principal(ctx);
             for (LakeUpkeep.TableStats t : platform.upkeep().stats()) {
-                out.add(statsJson(t));
+                if (principal.columns(t.table()).isPresent()) { // the tables the caller may read
+                    out.add(statsJson(t));
+                }
             }
             ctx.json(Map.of("tables", out));
         });
-        app.post("/v1/tables/{table}/compact", ctx -> ctx.json(resultJson(platform.upkeep().compact(ctx.pathParam("table")))));
+        app.post("/v1/tables/{table}/compact", ctx -> {
+            AccessApi.audit(ctx, "table.compact", "table:" + ctx.pathParam("table"), null);
+            ctx.json(resultJson(platform.upkeep().compact(ctx.pathParam("table"))));
+        });
     }
 
     private static Map<String, Object> statsJson(LakeUpkeep.TableStats t) {
