@@ -73,6 +73,9 @@ public final class EventParser {
             }
         } catch (JsonParseException e) {
             throw invalid(e.getLocation(), e.getOriginalMessage());
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            // nesting deeper than 1,000, a number longer than 1,000 digits, a name or string past Jackson's limits
+            throw invalid(e.getLocation(), e.getOriginalMessage());
         }
         if (events.isEmpty()) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot accept events: the array is empty",
@@ -116,7 +119,30 @@ public final class EventParser {
                     + ". Nothing from this request was stored", Map.of("line", start.getLineNr(), "limit_bytes", MAX_EVENT_BYTES),
                     null, null);
         }
-        return new ParsedEvent(Arrays.copyOfRange(body, from, to), Optional.ofNullable(key));
+        byte[] json = Arrays.copyOfRange(body, from, to);
+        checkUtf8(json, start, what);
+        return new ParsedEvent(json, Optional.ofNullable(key));
+    }
+
+    /**
+     * Jackson checks the UTF-8 of what it decodes, but skips over string values it is not asked for, and it takes overlong
+     * forms (0xC0 0xAF for '/'). An event with a byte over 0x7F is decoded strictly once more, so no invalid or overlong
+     * sequence is ever published; ASCII events (most) pay a scan only.
+     */
+    private static void checkUtf8(byte[] json, JsonLocation start, String what) {
+        for (byte b : json) {
+            if (b < 0) {
+                try {
+                    java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                            .decode(java.nio.ByteBuffer.wrap(json));
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw invalid(start, what + " is not valid UTF-8 (" + e.getMessage() + "); send UTF-8 text");
+                }
+                return;
+            }
+        }
     }
 
     private static String describe(JsonToken token) {

@@ -60,10 +60,12 @@ public final class IngestService {
      */
     public IngestResult ingest(String streamName, InputStream body, String contentEncoding, Optional<String> idempotencyKey) {
         if (!StreamSpec.NAME.matcher(streamName).matches()) {
-            throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
-                    + "': stream names are " + StreamSpec.NAME_RULE);
+            rejected("(invalid name)", "unknown_stream"); // one label for every such name: names chosen by clients never become labels
+            throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + (streamName.length() > 100
+                    ? streamName.substring(0, 100) + "..." : streamName) + "': stream names are " + StreamSpec.NAME_RULE);
         }
         if (streams.resolve(streamName, false).isEmpty() && !settings.autoCreateStreams()) {
+            rejected("(unknown)", "unknown_stream");
             throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
                     + "': declare it in streams/" + streamName + ".yaml, or set ingest.auto_create_streams: true");
         }
@@ -97,7 +99,15 @@ public final class IngestService {
                 keyLocks.release(streamName, key, lock);
             }
         } catch (IOException e) {
+            rejected(streamName, "unreadable");
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot read the request body: " + e.getMessage(), e);
+        } catch (WatershedException e) {
+            if (e.getCause() instanceof ZipException) {
+                rejected(streamName, "malformed"); // the gzip header, read before the body is parsed
+            } else if (e.code() == ErrorCode.UNSUPPORTED_MEDIA) {
+                rejected(streamName, "unsupported_encoding");
+            }
+            throw e;
         } finally {
             inFlight.release();
         }
@@ -169,6 +179,18 @@ public final class IngestService {
         throw new WatershedException(ErrorCode.UNSUPPORTED_MEDIA, "Cannot decode the body: Content-Encoding '"
                 + contentEncoding + "' is not supported; use gzip or none", Map.of("content_encoding", contentEncoding),
                 null, null);
+    }
+
+    /**
+     * Refuses a request whose declared length is over {@code http.max_body} before reading it: 413, counted.
+     */
+    public void checkDeclaredLength(String streamName, long contentLength) {
+        if (contentLength > settings.maxBodyBytes()) {
+            rejected(StreamSpec.NAME.matcher(streamName).matches() ? streamName : "(invalid name)", "too_large");
+            throw new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE, "Cannot accept events: the body has " + contentLength
+                    + " bytes, more than http.max_body (" + settings.maxBodyBytes() + "); split it into smaller requests",
+                    Map.of("limit_bytes", settings.maxBodyBytes()), null, null);
+        }
     }
 
     private void rejected(String stream, String reason) {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /** SQL over the lake through the API: results, CSV, caps, timeouts, and the sandbox that keeps queries inside the lake. */
 class SqlSandboxIT {
@@ -80,6 +81,73 @@ class SqlSandboxIT {
         assertThat(response.status()).as(response.body()).isIn(400, 403);
         assertThat(response.json().path("error").path("code").asText()).isEqualTo(code);
         assertThat(response.json().path("error").path("message").asText()).contains(message);
+        assertThat(http.count("SELECT count(*) FROM raw.items")).as("the lake view is intact").isEqualTo(20);
+    }
+
+    /**
+     * The sandbox holds for every user, admins included: each of these tries to reach files, the network, extensions,
+     * settings or other databases, or to change something, or to run away with the machine, and each is refused with its
+     * reason and leaks nothing. With {@link #sandboxRefusesWithAClearError} above, more than fifty attempts.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+            "SELECT * FROM read_text('/proc/self/environ')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_blob('/etc/shadow')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_csv_auto('/etc/hosts')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_json('/proc/self/cmdline')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_ndjson('/etc/passwd')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_text(['/etc/passwd', '/etc/group'])|QUERY_FORBIDDEN",
+            "SELECT * FROM read_csv('/dev/zero')|QUERY_FORBIDDEN",
+            "SELECT * FROM sniff_csv('/etc/passwd')|QUERY_FORBIDDEN",
+            "SELECT * FROM parquet_metadata('/tmp/x.parquet')|QUERY_FORBIDDEN",
+            "SELECT * FROM parquet_schema('/tmp/x.parquet')|QUERY_FORBIDDEN",
+            "SELECT * FROM glob('/etc/*')|QUERY_FORBIDDEN",
+            "SELECT * FROM glob('/**')|QUERY_FORBIDDEN",
+            "SELECT * FROM glob('../../**')|QUERY_FORBIDDEN",
+            "SELECT * FROM '/etc/passwd'|QUERY_INVALID",
+            "SELECT * FROM '/etc/hosts.csv'|QUERY_FORBIDDEN",
+            "SELECT * FROM read_text('file:///etc/passwd')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_text('https://example.com/')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_json_auto('http://169.254.169.254/latest/meta-data/')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_csv('s3://bucket/x.csv')|QUERY_FORBIDDEN",
+            "SELECT * FROM read_parquet('hf://datasets/x/y.parquet')|QUERY_FORBIDDEN",
+            "SELECT * FROM 'https://example.com/x.csv'|QUERY_FORBIDDEN",
+            "DESCRIBE SELECT * FROM read_text('/etc/passwd')|QUERY_FORBIDDEN",
+            "COPY (SELECT 1) TO '/tmp/watershed-escape.parquet' (FORMAT parquet)|QUERY_FORBIDDEN",
+            "EXPORT DATABASE '/tmp/watershed-export'|QUERY_FORBIDDEN",
+            "IMPORT DATABASE '/tmp/watershed-export'|QUERY_FORBIDDEN",
+            "ATTACH 'sqlite:/tmp/x.db' AS s|QUERY_FORBIDDEN",
+            "ATTACH ':memory:' AS m|QUERY_FORBIDDEN",
+            "DETACH committed|QUERY_FORBIDDEN",
+            "USE committed|QUERY_FORBIDDEN",
+            "INSTALL httpfs FROM 'http://127.0.0.1:1/'|QUERY_FORBIDDEN",
+            "FORCE INSTALL httpfs|QUERY_FORBIDDEN",
+            "LOAD '/tmp/evil.duckdb_extension'|QUERY_FORBIDDEN",
+            "SET allowed_directories = ['/']|QUERY_FORBIDDEN",
+            "SET GLOBAL enable_external_access = true|QUERY_FORBIDDEN",
+            "RESET lock_configuration|QUERY_FORBIDDEN",
+            "PRAGMA enable_profiling|QUERY_FORBIDDEN",
+            "CALL pragma_table_info('raw.items')|QUERY_FORBIDDEN",
+            "CREATE SECRET (TYPE s3, KEY_ID 'x', SECRET 'y')|QUERY_FORBIDDEN",
+            "CREATE MACRO m() AS 1|QUERY_FORBIDDEN",
+            "CREATE TEMP TABLE t AS SELECT 1|QUERY_FORBIDDEN",
+            "INSERT INTO raw.items VALUES (1, 'x')|QUERY_FORBIDDEN",
+            "UPDATE raw.items SET n = 1|QUERY_FORBIDDEN",
+            "DELETE FROM raw.items|QUERY_FORBIDDEN",
+            "CHECKPOINT|QUERY_FORBIDDEN",
+            "VACUUM|QUERY_FORBIDDEN",
+            "PREPARE p AS SELECT 1|QUERY_FORBIDDEN",
+            "SELECT * FROM query('ATTACH '':memory:'' AS q')|QUERY_INVALID",
+            "SELECT count(*) FROM range(100000000) a, range(100000000) b|QUERY_TIMEOUT",
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t|QUERY_TIMEOUT"})
+    void escapesAreRefused(String sql, String code) {
+        WatershedHttp.Response response = http.sql(sql);
+        assertThat(response.status()).as(sql + " -> " + response.body()).isIn(400, 403, 408);
+        JsonNode error = response.json().path("error");
+        assertThat(error.path("code").asText()).as(sql + " -> " + response.body()).isEqualTo(code);
+        assertThat(error.path("message").asText()).startsWith("Cannot");
+        assertThat(response.body()).doesNotContain("root:").doesNotContain("PATH=");
+        assertThat(java.nio.file.Files.exists(Path.of("/tmp/watershed-escape.parquet"))).isFalse();
         assertThat(http.count("SELECT count(*) FROM raw.items")).as("the lake view is intact").isEqualTo(20);
     }
 

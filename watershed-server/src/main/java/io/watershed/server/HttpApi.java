@@ -165,12 +165,7 @@ final class HttpApi implements AutoCloseable {
     }
 
     private void ingest(Context ctx) throws Exception {
-        long contentLength = ctx.req().getContentLengthLong();
-        if (contentLength > settings.maxBodyBytes()) {
-            throw new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE, "Cannot accept events: the body has " + contentLength
-                    + " bytes, more than http.max_body (" + settings.maxBodyBytes() + "); split it into smaller requests",
-                    Map.of("limit_bytes", settings.maxBodyBytes()), null, null);
-        }
+        platform.ingest().checkDeclaredLength(ctx.pathParam("stream"), ctx.req().getContentLengthLong());
         Optional<String> idempotencyKey = Optional.ofNullable(ctx.header("Idempotency-Key")).filter(k -> !k.isBlank());
         ctx.attribute(AUDIT_OBJECT, "stream:" + ctx.pathParam("stream"));
         IngestResult result = platform.ingest().ingest(ctx.pathParam("stream"), ctx.req().getInputStream(),
