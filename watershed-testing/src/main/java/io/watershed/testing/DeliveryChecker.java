@@ -1,0 +1,89 @@
+package io.watershed.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Compares a {@link DeliveryLog} with what a lake table holds (columns {@code producer}, {@code seq}, {@code key} and the
+ * raw table's {@code _partition}, {@code _offset}) and reports:
+ * <ul>
+ *   <li>lost: acknowledged, yet not in the table;
+ *   <li>duplicated: in the table more than once;
+ *   <li>phantom: rejected, yet in the table (an indeterminate event may be there once, or not);
+ *   <li>order violations: two events of one producer and key stored in the other order than they were sent.
+ * </ul>
+ */
+public final class DeliveryChecker {
+    private DeliveryChecker() {}
+
+    /** The outcome; {@link #clean()} when nothing was lost, duplicated, made up or reordered. */
+    public record Report(long acknowledged, long rejected, long indeterminate, long stored, long lost, long duplicated, long phantom,
+            long orderViolations, List<String> examples) {
+        public boolean clean() {
+            return lost == 0 && duplicated == 0 && phantom == 0 && orderViolations == 0;
+        }
+
+        @Override
+        public String toString() {
+            return "acknowledged " + acknowledged + ", rejected " + rejected + ", indeterminate " + indeterminate + ", stored " + stored
+                    + " -> lost " + lost + ", duplicated " + duplicated + ", phantom " + phantom + ", order violations "
+                    + orderViolations + (examples.isEmpty() ? "" : ", e.g. " + examples);
+        }
+    }
+
+    public static Report check(DeliveryLog log, WatershedHttp http, String table) {
+        JsonNode rows = http.query("SELECT producer, seq, key, _partition, _offset FROM " + table
+                + " WHERE producer IS NOT NULL ORDER BY _partition, _offset").path("rows");
+        Map<String, Set<Long>> seen = new HashMap<>();
+        Map<String, Long> lastSeqByProducerKey = new HashMap<>();
+        List<String> examples = new ArrayList<>();
+        long stored = 0;
+        long duplicated = 0;
+        long phantom = 0;
+        long reordered = 0;
+        for (JsonNode row : rows) {
+            stored++;
+            String producer = row.get(0).asText();
+            long seq = row.get(1).asLong();
+            String key = row.get(2).asText();
+            if (!seen.computeIfAbsent(producer, p -> new HashSet<>()).add(seq)) {
+                duplicated++;
+                example(examples, "duplicated " + producer + "#" + seq);
+            }
+            if (log.fate(producer, seq) == DeliveryLog.Fate.REJECTED) {
+                phantom++;
+                example(examples, "phantom " + producer + "#" + seq);
+            }
+            // one key is one partition, so the offsets order a key's events as the bus stored them
+            String producerKey = producer + "/" + key;
+            Long last = lastSeqByProducerKey.put(producerKey, seq);
+            if (last != null && last > seq) {
+                reordered++;
+                example(examples, "order " + producerKey + ": " + seq + " after " + last);
+            }
+        }
+        long lost = 0;
+        for (Map.Entry<String, Map<Long, DeliveryLog.Fate>> producer : log.all().entrySet()) {
+            Set<Long> stores = seen.getOrDefault(producer.getKey(), Set.of());
+            for (Map.Entry<Long, DeliveryLog.Fate> event : producer.getValue().entrySet()) {
+                if (event.getValue() == DeliveryLog.Fate.ACKNOWLEDGED && !stores.contains(event.getKey())) {
+                    lost++;
+                    example(examples, "lost " + producer.getKey() + "#" + event.getKey());
+                }
+            }
+        }
+        return new Report(log.count(DeliveryLog.Fate.ACKNOWLEDGED), log.count(DeliveryLog.Fate.REJECTED),
+                log.count(DeliveryLog.Fate.INDETERMINATE), stored, lost, duplicated, phantom, reordered, examples);
+    }
+
+    private static void example(List<String> examples, String text) {
+        if (examples.size() < 5) {
+            examples.add(text);
+        }
+    }
+}

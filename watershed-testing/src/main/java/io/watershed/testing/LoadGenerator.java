@@ -1,0 +1,118 @@
+package io.watershed.testing;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * Producers that post NDJSON events {@code {"producer", "seq", "key", "ts"}} to a stream at a target rate, one request in
+ * flight each, and log every event's fate in a {@link DeliveryLog}. A producer follows the platform across restarts: it
+ * asks {@code target} for the current address and token before each request, and waits while there is none.
+ */
+public final class LoadGenerator implements AutoCloseable {
+    /** Where to send now: base URL and token, or null while the platform is down. */
+    public record Target(String url, String token) {}
+
+    private final DeliveryLog log;
+    private final String stream;
+    private final int batch;
+    private final int keys;
+    private final long pauseNanos;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final List<Thread> threads = new ArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    /**
+     * @param eventsPerSecond the total target rate over all producers
+     * @param keys distinct keys per producer (a key keeps its partition, so its order is checked)
+     */
+    public LoadGenerator(DeliveryLog log, Supplier<Target> target, String stream, int producers, int eventsPerSecond, int batch,
+            int keys) {
+        this.log = log;
+        this.stream = stream;
+        this.batch = batch;
+        this.keys = keys;
+        double requestsPerSecondEach = Math.max(0.1, eventsPerSecond / (double) batch / producers);
+        this.pauseNanos = (long) (1e9 / requestsPerSecondEach);
+        for (int p = 0; p < producers; p++) {
+            String name = "p" + p;
+            Thread t = new Thread(() -> run(name, target), "load-" + name);
+            t.setDaemon(true);
+            threads.add(t);
+            t.start();
+        }
+    }
+
+    private void run(String producer, Supplier<Target> target) {
+        long seq = 0;
+        long next = System.nanoTime();
+        while (running.get()) {
+            Target t = target.get();
+            if (t == null) {
+                sleep(50_000_000L);
+                continue;
+            }
+            StringBuilder body = new StringBuilder();
+            String ts = Instant.now().toString();
+            for (int i = 0; i < batch; i++) {
+                long s = seq + i;
+                body.append("{\"producer\":\"").append(producer).append("\",\"seq\":").append(s).append(",\"key\":\"k")
+                        .append(s % keys).append("\",\"ts\":\"").append(ts).append("\"}\n");
+            }
+            DeliveryLog.Fate fate;
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(t.url() + "/v1/streams/" + stream + "/events"))
+                        .header("Authorization", "Bearer " + t.token()).timeout(Duration.ofSeconds(10))
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                // a 503 may come after part of a request was written (the bus did not acknowledge in time): not a refusal
+                fate = r.statusCode() == 200 ? DeliveryLog.Fate.ACKNOWLEDGED
+                        : r.statusCode() >= 400 && r.statusCode() < 500 ? DeliveryLog.Fate.REJECTED : DeliveryLog.Fate.INDETERMINATE;
+            } catch (IOException e) {
+                fate = DeliveryLog.Fate.INDETERMINATE; // refused before sending is indeterminate too: the checker allows either
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            log.record(producer, seq, batch, fate);
+            seq += batch;
+            next += pauseNanos;
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+                sleep(wait);
+            } else {
+                next = System.nanoTime();
+            }
+        }
+    }
+
+    private static void sleep(long nanos) {
+        try {
+            Thread.sleep(nanos / 1_000_000L, (int) (nanos % 1_000_000L));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops sending and waits for the requests in flight. */
+    @Override
+    public void close() {
+        running.set(false);
+        for (Thread t : threads) {
+            try {
+                t.join(15_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
