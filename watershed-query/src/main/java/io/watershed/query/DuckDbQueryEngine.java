@@ -183,7 +183,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
                 read = List.copyOf(grants.tables);
                 if (!grants.limited.isEmpty()) {
                     Map<String, String> views = grantViews(grants.limited);
-                    Set<List<String>> strip = TableGrants.newStrip();
+                    Set<List<String>> strip = new HashSet<>();
                     TableGrants.rewrite(parsed, views, strip);
                     TableGrants.stripColumnReferences(parsed, strip);
                     sql = deserialize(parser, parsed);

@@ -285,10 +285,6 @@ final class TableGrants {
         }
     }
 
-    static Set<List<String>> newStrip() {
-        return new HashSet<>();
-    }
-
     private static String lower(JsonNode n, String field) {
         JsonNode v = n.get(field);
         return v == null || v.isNull() ? "" : v.asText().toLowerCase(Locale.ROOT);

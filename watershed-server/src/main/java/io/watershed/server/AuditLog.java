@@ -68,10 +68,16 @@ final class AuditLog implements AutoCloseable {
     /** One record; {@code principal} may be null (no or a refused token). */
     void record(Principal principal, String action, String method, String path, String object, int status, String detail,
             String tables, String remote) {
+        publish(row(principal == null ? null : principal.user(), principal == null ? null : principal.tokenId(), action, method, path,
+                object, status, detail, tables, remote, 1L));
+    }
+
+    private Map<String, Object> row(String user, String token, String action, String method, String path, String object, int status,
+            String detail, String tables, String remote, long count) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("at", clock.instant().toString());
-        row.put("user", principal == null ? null : principal.user());
-        row.put("token", principal == null ? null : principal.tokenId());
+        row.put("user", user);
+        row.put("token", token);
         row.put("action", action);
         row.put("method", method);
         row.put("path", path);
@@ -80,8 +86,8 @@ final class AuditLog implements AutoCloseable {
         row.put("detail", detail);
         row.put("tables", tables);
         row.put("remote", remote);
-        row.put("count", 1L);
-        publish(row);
+        row.put("count", count);
+        return row;
     }
 
     /** A successful ingest request: summed, and recorded once per interval per token and stream. */
@@ -96,17 +102,9 @@ final class AuditLog implements AutoCloseable {
                 ingested.remove(e.getKey(), e.getValue());
                 continue;
             }
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("at", clock.instant().toString());
-            row.put("user", e.getKey().get(0));
-            row.put("token", e.getKey().get(1));
-            row.put("action", "ingest");
-            row.put("method", "POST");
-            row.put("path", "/v1/streams/" + e.getKey().get(2) + "/events");
-            row.put("object", "stream:" + e.getKey().get(2));
-            row.put("status", 200);
-            row.put("count", events);
-            publish(row);
+            String stream = e.getKey().get(2);
+            publish(row(e.getKey().get(0), e.getKey().get(1), "ingest", "POST", "/v1/streams/" + stream + "/events",
+                    "stream:" + stream, 200, null, null, null, events));
         }
     }
 
