@@ -22,6 +22,7 @@ final class Banner {
                 + "), ready in " + startupMillis + " ms");
         out.println();
         out.println("  HTTP API   " + url + "      metrics " + url + "/metrics");
+        out.println("  Console    " + url + "/console/   (sign in with the token below)");
         out.println("  Kafka      " + platform.kafkaAddress() + (platform.kafkaAuthenticated()
                 ? "   (embedded KRaft broker; SASL/SCRAM-SHA-256, user = a token's id, password = the token)"
                 : platform.embeddedBus() ? "   (embedded KRaft broker, no authentication: bus.plaintext)" : ""));

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
         description = "Start the platform on a built-in demo project with a data generator (a stream of web clicks).")
 final class DemoCommand implements Callable<Integer> {
     private static final List<String> FILES = List.of("watershed.yaml", "streams/clicks.yaml", "models/top_pages.sql",
-            "checks/top_pages.yaml");
+            "checks/top_pages.yaml", "queries/clicks_per_minute.sql", "queries/revenue_by_page.sql", "dashboards/shop.yaml");
 
     @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = ".watershed/demo",
             description = "Data directory (default: ${DEFAULT-VALUE}).")

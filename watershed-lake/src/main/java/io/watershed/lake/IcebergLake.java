@@ -152,6 +152,21 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         }, 0, interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
+    /** The identifier of an existing, visible table named {@code namespace.table}; a precise error otherwise. */
+    public TableIdentifier resolve(String qualifiedName) {
+        TableIdentifier id;
+        try {
+            id = TableIdentifier.parse(qualifiedName);
+        } catch (IllegalArgumentException e) {
+            id = null;
+        }
+        if (id == null || !id.hasNamespace() || hidden(id.namespace()) || !catalog().tableExists(id)) {
+            throw new io.watershed.spi.WatershedException(io.watershed.spi.ErrorCode.UNKNOWN_TABLE, "Cannot find table '" + qualifiedName
+                    + "'; name it as namespace.table, e.g. raw.clicks (see `watershed tables`)");
+        }
+        return id;
+    }
+
     public JdbcCatalog catalog() {
         return catalog;
     }

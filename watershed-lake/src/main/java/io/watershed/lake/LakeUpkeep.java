@@ -47,7 +47,7 @@ public final class LakeUpkeep implements AutoCloseable {
 
     /** One table's shape, from its current snapshot's summary. */
     public record TableStats(String table, long rows, long files, long bytes, int snapshots, Optional<Instant> lastCompaction,
-            Optional<Duration> retention, long targetFileSize) {
+            Optional<Duration> retention, long targetFileSize, Optional<Instant> lastCommit, List<Map.Entry<String, String>> columns) {
         public long averageFileBytes() {
             return files == 0 ? 0 : bytes / files;
         }
@@ -148,22 +148,8 @@ public final class LakeUpkeep implements AutoCloseable {
      * expires snapshots as usual. Waits if a scheduled pass is working on the same table.
      */
     public Result compact(String qualifiedName) {
-        TableIdentifier id = resolve(qualifiedName);
+        TableIdentifier id = lake.resolve(qualifiedName);
         return maintain(id, true, 2);
-    }
-
-    private TableIdentifier resolve(String qualifiedName) {
-        TableIdentifier id;
-        try {
-            id = TableIdentifier.parse(qualifiedName);
-        } catch (IllegalArgumentException e) {
-            id = null;
-        }
-        if (id == null || !id.hasNamespace() || IcebergLake.hidden(id.namespace()) || !lake.catalog().tableExists(id)) {
-            throw new WatershedException(ErrorCode.UNKNOWN_TABLE, "Cannot find table '" + qualifiedName
-                    + "'; name it as namespace.table, e.g. raw.clicks (see `watershed tables`)");
-        }
-        return id;
     }
 
     private Result maintain(TableIdentifier id, boolean onDemand, int minFiles) {
@@ -266,7 +252,9 @@ public final class LakeUpkeep implements AutoCloseable {
         TableStats s = new TableStats(id.toString(), Long.parseLong(summary.getOrDefault("total-records", "0")),
                 Long.parseLong(summary.getOrDefault("total-data-files", "0")),
                 Long.parseLong(summary.getOrDefault("total-files-size", "0")), snapshots, TableUpkeep.lastCompaction(table),
-                policy.retention(), policy.targetFileSize());
+                policy.retention(), policy.targetFileSize(),
+                Optional.ofNullable(current).map(c -> Instant.ofEpochMilli(c.timestampMillis())),
+                table.schema().columns().stream().map(f -> Map.entry(f.name(), f.type().toString())).toList());
         if (stats.put(id, s) == null) {
             register(id);
         }

@@ -135,11 +135,37 @@ public final class ProjectLoader {
         ModelLoader models = new ModelLoader(this, directory, settings.models(), schedules, problems);
         Map<String, ModelSpec> modelSpecs = models.load(streams, pipelines);
         List<CheckSpec> checks = models.loadChecks(modelSpecs);
+        problems.addAll(boards(directory).problems());
         if (!problems.isEmpty()) {
             throw new ProjectInvalidException(problems);
         }
         return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams, pipelines, modelSpecs, checks,
                 schedules);
+    }
+
+    /** The saved queries and dashboards in the project directory now, with their problems (the console rereads them). */
+    public Boards boards(Path directory) {
+        return new BoardLoader(this, directory).load();
+    }
+
+    /** Writes {@code queries/<name>.sql} (replacing it), so the query lives in the project's git. */
+    public static Path saveQuery(Path directory, String name, String title, Optional<Boards.Chart> chart, String sql) throws IOException {
+        if (!Boards.NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("query name '" + name + "' is not valid: use lower-case letters, digits and _ (at most 64)");
+        }
+        if (sql.isBlank()) {
+            throw new IllegalArgumentException("query '" + name + "' has no SQL");
+        }
+        Path dir = Files.createDirectories(directory.resolve("queries"));
+        Path file = dir.resolve(name + ".sql");
+        Path temp = Files.createTempFile(dir, "." + name, ".tmp");
+        try {
+            Files.writeString(temp, BoardLoader.queryFile(title, chart, sql), StandardCharsets.UTF_8);
+            Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+        return file;
     }
 
     /**

@@ -323,6 +323,11 @@ public final class ModelScheduler implements AutoCloseable {
         return checkRunner.run(selected);
     }
 
+    /** The run's log, oldest first (empty for an unknown run). */
+    public List<Runs.LogLine> log(long id) {
+        return store.log(id);
+    }
+
     public Optional<Run> find(long id) {
         synchronized (lock) {
             ActiveRun run = active.get(id);

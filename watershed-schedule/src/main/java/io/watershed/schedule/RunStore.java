@@ -45,6 +45,9 @@ final class RunStore implements AutoCloseable {
                         + "attempts INTEGER NOT NULL, started_at TEXT, ended_at TEXT, rows INTEGER, error TEXT, checks TEXT, "
                         + "next_attempt_at TEXT, PRIMARY KEY (run_id, model, range_start))");
                 s.executeUpdate("CREATE INDEX IF NOT EXISTS steps_model ON steps (model, run_id)");
+                s.executeUpdate("CREATE TABLE IF NOT EXISTS run_log (run_id INTEGER NOT NULL, at TEXT NOT NULL, level TEXT NOT NULL, "
+                        + "model TEXT, message TEXT NOT NULL)");
+                s.executeUpdate("CREATE INDEX IF NOT EXISTS run_log_run ON run_log (run_id)");
                 s.executeUpdate("CREATE TABLE IF NOT EXISTS schedule_fires (schedule TEXT PRIMARY KEY, last_fire TEXT NOT NULL)");
             }
         } catch (Exception e) {
@@ -84,6 +87,8 @@ final class RunStore implements AutoCloseable {
                 }
             }
             db.commit();
+            log(id, "INFO", null, "Run " + id + " created (" + run.trigger() + ": " + String.join(" ", run.selection()) + "), "
+                    + run.steps().size() + " step(s), logical time " + run.logicalTime());
             return new Run(id, run.trigger(), run.selection(), run.logicalTime(), run.state(), run.createdAt(), run.startedAt(),
                     run.endedAt(), run.error(), run.steps());
         } catch (SQLException e) {
@@ -95,11 +100,13 @@ final class RunStore implements AutoCloseable {
     }
 
     synchronized void updateRun(long id, String state, Optional<Instant> startedAt, Optional<Instant> endedAt, Optional<String> error) {
+        log(id, state.equals(Runs.FAILED) ? "ERROR" : "INFO", null, "Run " + id + " " + state + error.map(e -> ": " + e).orElse(""));
         execute("UPDATE runs SET state = ?, started_at = ?, ended_at = ?, error = ? WHERE id = ?", state,
                 startedAt.map(Instant::toString).orElse(null), endedAt.map(Instant::toString).orElse(null), error.orElse(null), id);
     }
 
     synchronized void updateStep(long runId, Step step) {
+        log(runId, step.state().equals(Runs.FAILED) ? "ERROR" : step.error().isPresent() ? "WARN" : "INFO", step.model(), describe(step));
         String checks;
         try {
             checks = step.checks().isEmpty() ? null : JSON.writeValueAsString(step.checks());
@@ -111,6 +118,51 @@ final class RunStore implements AutoCloseable {
                 step.startedAt().map(Instant::toString).orElse(null), step.endedAt().map(Instant::toString).orElse(null),
                 step.rows().isPresent() ? step.rows().getAsLong() : null, step.error().orElse(null), checks,
                 step.nextAttemptAt().map(Instant::toString).orElse(null), runId, step.model(), step.start().toString());
+    }
+
+    /** What happened in a run, oldest first: each change of the run's and its steps' state as it was stored. */
+    synchronized List<Runs.LogLine> log(long runId) {
+        List<Runs.LogLine> lines = new ArrayList<>();
+        try (PreparedStatement p = db.prepareStatement("SELECT at, level, model, message FROM run_log WHERE run_id = ? ORDER BY rowid")) {
+            p.setLong(1, runId);
+            try (ResultSet r = p.executeQuery()) {
+                while (r.next()) {
+                    lines.add(new Runs.LogLine(Instant.parse(r.getString(1)), r.getString(2), Optional.ofNullable(r.getString(3)),
+                            r.getString(4)));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot read the run log: " + e.getMessage(), e);
+        }
+        return lines;
+    }
+
+    private void log(long runId, String level, String model, String message) {
+        execute("INSERT INTO run_log (run_id, at, level, model, message) VALUES (?, ?, ?, ?, ?)", runId, Instant.now().toString(), level,
+                model, message);
+    }
+
+    private static String describe(Step step) {
+        StringBuilder m = new StringBuilder("Model '").append(step.model()).append("' [").append(step.start()).append(", ")
+                .append(step.end()).append(") ").append(step.state());
+        if (step.attempts() > 1) {
+            m.append(", attempt ").append(step.attempts());
+        }
+        if (step.startedAt().isPresent() && step.endedAt().isPresent()) {
+            m.append(" in ").append(java.time.Duration.between(step.startedAt().get(), step.endedAt().get()).toMillis()).append(" ms");
+        }
+        if (step.rows().isPresent()) {
+            m.append(", ").append(step.rows().getAsLong()).append(" rows");
+        }
+        step.error().ifPresent(e -> m.append(": ").append(e));
+        step.nextAttemptAt().ifPresent(t -> m.append("; next attempt at ").append(t));
+        for (Runs.CheckResult c : step.checks()) {
+            m.append("\n  check ").append(c.table()).append(' ').append(c.name()).append(": ").append(c.status());
+            if (c.failing() > 0) {
+                m.append(" (").append(c.failing()).append(" failing)");
+            }
+        }
+        return m.toString();
     }
 
     synchronized Optional<Run> run(long id) {

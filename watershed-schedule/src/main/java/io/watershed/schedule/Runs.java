@@ -34,6 +34,9 @@ public final class Runs {
         }
     }
 
+    /** One line of a run's log: a change of the run's or one step's state. */
+    public record LogLine(Instant at, String level, Optional<String> model, String message) {}
+
     /**
      * One build of one model for the time range {@code [start, end)}.
      *

@@ -5,6 +5,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
 import io.watershed.ingest.IngestResult;
+import io.watershed.lake.LakeUpkeep;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.QueryEngine.QueryResult;
 import io.watershed.spi.Settings;
@@ -43,6 +44,7 @@ final class HttpApi implements AutoCloseable {
             config.jsonMapper(new JavalinJackson(JSON, false));
             config.http.maxRequestSize = settings.maxBodyBytes();
             config.useVirtualThreads = false;
+            ConsoleApi.staticFiles(config);
             config.jetty.modifyHttpConfiguration(http -> {
                 http.setRequestHeaderSize(settings.security().maxHeaderBytes());
                 http.setSendServerVersion(false);
@@ -83,6 +85,7 @@ final class HttpApi implements AutoCloseable {
         app.post("/v1/sql", this::sql);
         ModelsApi.register(app, platform);
         TablesApi.register(app, platform);
+        ConsoleApi.register(app, platform);
         app.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(platform.meters().scrape()));
         app.exception(WatershedException.class, (e, ctx) -> error(ctx, e));
         app.exception(Exception.class, (e, ctx) -> {
@@ -142,6 +145,8 @@ final class HttpApi implements AutoCloseable {
 
     private void listStreams(Context ctx) {
         Map<String, Long> lag = platform.lakeWriter().lag();
+        Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
+        platform.upkeep().stats().forEach(t -> tables.put(t.table(), t));
         List<Map<String, Object>> out = new ArrayList<>();
         boolean admin = Authorization.principal(ctx).admin();
         for (StreamSpec s : platform.streams().streams()) {
@@ -156,6 +161,13 @@ final class HttpApi implements AutoCloseable {
             m.put("table", s.rawTable());
             m.put("dead_letter_table", s.rawTable() + "__dlq");
             m.put("lake_lag", lag.getOrDefault(s.name(), 0L));
+            m.put("events_per_second", Math.round(platform.rates().perSecond(s.name()) * 10) / 10.0);
+            m.put("rate_history", platform.rates().history(s.name()));
+            LakeUpkeep.TableStats table = tables.get(s.rawTable());
+            LakeUpkeep.TableStats deadLetters = tables.get(s.rawTable() + "__dlq");
+            m.put("rows", table == null ? 0 : table.rows());
+            m.put("dead_letters", deadLetters == null ? 0 : deadLetters.rows());
+            m.put("last_commit_at", table == null ? null : table.lastCommit().map(Object::toString).orElse(null));
             m.put("retention_overdue", platform.upkeep().retentionOverdue(s.name()));
             m.put("declared", platform.project().streams().containsKey(s.name()));
             out.add(m);
@@ -223,7 +235,8 @@ final class HttpApi implements AutoCloseable {
         } catch (RuntimeException unmatched) {
             route = ctx.path();
         }
-        if (route.equals("/v1/health") || route.equals("/metrics") && ctx.status().getCode() < 400) {
+        if (route.equals("/v1/health") || route.equals("/metrics") && ctx.status().getCode() < 400 || route.equals("/")
+                || route.startsWith(ConsoleApi.CONSOLE_PATH)) { // the console's static files carry no data
             return;
         }
         boolean ingest = route.equals("/v1/streams/{stream}/events");

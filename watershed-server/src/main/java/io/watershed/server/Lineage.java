@@ -95,6 +95,22 @@ final class Lineage {
         return id;
     }
 
+    /** Adds each dashboard, fed by the tables and live views its panels' SQL reads. */
+    Lineage withDashboards(List<io.watershed.project.Boards.Dashboard> dashboards) {
+        for (io.watershed.project.Boards.Dashboard d : dashboards) {
+            String id = node("dashboard", d.name());
+            for (io.watershed.project.Boards.Panel panel : d.panels()) {
+                for (SqlReferences.Reference ref : SqlReferences.of(panel.sql())) {
+                    List<String> parts = ref.parts().size() == 3 ? ref.parts().subList(1, 3) : ref.parts();
+                    if (parts.size() == 2) {
+                        edge(parts.get(0).equals("live") ? node("live", parts.get(1)) : node("table", parts.get(0) + "." + parts.get(1)), id);
+                    }
+                }
+            }
+        }
+        return this;
+    }
+
     private void edge(String from, String to) {
         edges.add(new Edge(from, to));
     }
@@ -112,7 +128,7 @@ final class Lineage {
         if (nodes.containsKey(name)) {
             return Optional.of(name);
         }
-        for (String kind : List.of("table", "model", "pipeline", "stream", "live")) {
+        for (String kind : List.of("table", "model", "pipeline", "stream", "live", "dashboard")) {
             if (nodes.containsKey(kind + ":" + name)) {
                 return Optional.of(kind + ":" + name);
             }

@@ -39,6 +39,19 @@ final class ModelsApi {
         app.post("/v1/runs", api::run);
         app.get("/v1/runs/{id}", ctx -> ctx.json(runJson(api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(
                 ErrorCode.UNKNOWN_RUN, "Cannot find run " + ctx.pathParam("id") + "; `watershed runs` lists them")))));
+        app.get("/v1/runs/{id}/log", ctx -> {
+            long id = id(ctx);
+            api.scheduler().find(id).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN, "Cannot find run " + id
+                    + "; GET /v1/runs lists them"));
+            ctx.json(Map.of("lines", api.scheduler().log(id).stream().map(l -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("at", l.at().toString());
+                m.put("level", l.level());
+                m.put("model", l.model().orElse(null));
+                m.put("message", l.message());
+                return m;
+            }).toList()));
+        });
         app.post("/v1/runs/{id}/retry", ctx -> {
             Run run = api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN,
                     "Cannot retry run " + ctx.pathParam("id") + ": there is no such run; `watershed runs` lists them"));
@@ -165,7 +178,8 @@ final class ModelsApi {
     }
 
     private void lineage(Context ctx) {
-        Lineage graph = Lineage.of(platform.project(), platform.streams().streams(), platform.pipelines().pipelines());
+        Lineage graph = Lineage.of(platform.project(), platform.streams().streams(), platform.pipelines().pipelines())
+                .withDashboards(platform.boards().dashboards());
         String of = ctx.queryParam("of");
         if (of != null && !of.isBlank()) {
             String id = graph.find(of).orElseThrow(() -> new WatershedException(ErrorCode.INVALID_INPUT, "Cannot find '" + of

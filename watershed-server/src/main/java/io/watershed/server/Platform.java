@@ -14,6 +14,7 @@ import io.watershed.ingest.SourcePublisher;
 import io.watershed.ingest.Sources;
 import io.watershed.lake.IcebergLake;
 import io.watershed.lake.LakeUpkeep;
+import io.watershed.lake.TableInspector;
 import io.watershed.lake.TopicRetention;
 import io.watershed.lake.RawLakeWriter;
 import io.watershed.query.DuckDbQueryEngine;
@@ -62,6 +63,8 @@ public final class Platform implements AutoCloseable {
     private final IcebergLake lake;
     private final RawLakeWriter lakeWriter;
     private final LakeUpkeep upkeep;
+    private final TableInspector inspector;
+    private final StreamRates rates;
     private final StreamCatalog streams;
     private final IngestService ingest;
     private final Sources sources;
@@ -173,6 +176,9 @@ public final class Platform implements AutoCloseable {
                     java.time.Clock.systemUTC());
             started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
             upkeep.start();
+            inspector = new TableInspector(lake);
+            rates = new StreamRates(bootstrapServers, () -> List.copyOf(streams.streams()));
+            started.push(rates);
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
                     settings.security().tokenRatePerSecond());
             started.push(access);
@@ -343,6 +349,21 @@ public final class Platform implements AutoCloseable {
             return new LakeUpkeep.Policy(target, model.partitionBy(), model.retention());
         }
         return new LakeUpkeep.Policy(target, java.util.Optional.empty(), java.util.Optional.empty());
+    }
+
+    /** Columns, schema history, snapshots, files and time-travel rows of a lake table. */
+    public TableInspector inspector() {
+        return inspector;
+    }
+
+    /** The project's saved queries and dashboards as they are on disk now (edits show without a restart). */
+    public io.watershed.project.Boards boards() {
+        return io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
+    }
+
+    /** Events per second of every stream, sampled from the bus. */
+    StreamRates rates() {
+        return rates;
     }
 
     /** Compaction, expiry and retention of the lake's tables. */

@@ -17,9 +17,12 @@ final class TablesApi {
             List<Map<String, Object>> out = new ArrayList<>();
             io.watershed.access.Principal principal = Authorization.principal(ctx);
             for (LakeUpkeep.TableStats t : platform.upkeep().stats()) {
-                if (principal.columns(t.table()).isPresent()) { // the tables the caller may read
-                    out.add(statsJson(t));
-                }
+                principal.columns(t.table()).ifPresent(granted -> { // the tables the caller may read, with the columns it may see
+                    Map<String, Object> m = statsJson(t);
+                    m.put("columns", t.columns().stream().filter(c -> granted.isEmpty() || granted.contains(c.getKey().toLowerCase(
+                            java.util.Locale.ROOT))).map(c -> Map.of("name", c.getKey(), "type", c.getValue())).toList());
+                    out.add(m);
+                });
             }
             ctx.json(Map.of("tables", out));
         });
@@ -40,6 +43,7 @@ final class TablesApi {
         m.put("last_compaction", t.lastCompaction().map(Object::toString).orElse(null));
         m.put("retention", t.retention().map(io.watershed.spi.Durations::human).orElse(null));
         m.put("target_file_bytes", t.targetFileSize());
+        m.put("last_commit_at", t.lastCommit().map(Object::toString).orElse(null));
         return m;
     }
 

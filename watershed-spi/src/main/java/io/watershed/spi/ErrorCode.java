@@ -21,6 +21,8 @@ public enum ErrorCode {
     UNKNOWN_USER(ErrorCategory.USER, false, 404),
     UNKNOWN_ROLE(ErrorCategory.USER, false, 404),
     UNKNOWN_TOKEN(ErrorCategory.USER, false, 404),
+    UNKNOWN_QUERY(ErrorCategory.USER, false, 404),
+    UNKNOWN_DASHBOARD(ErrorCategory.USER, false, 404),
     /** The request conflicts with the state of what it names (a pipeline's state that does not fit its changed SQL). */
     CONFLICT(ErrorCategory.USER, false, 409),
     UNSUPPORTED_MEDIA(ErrorCategory.USER, false, 415),

@@ -76,6 +76,16 @@ public final class WatershedHttp {
         }
     }
 
+    /** PUTs a JSON body. */
+    public Response putJson(String path, Object body) {
+        try {
+            return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).header("Content-Type",
+                    "application/json").PUT(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body))));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public Response events(String stream, String body, String... headers) {
         return post("/v1/streams/" + stream + "/events", body.getBytes(java.nio.charset.StandardCharsets.UTF_8), headers);
     }

@@ -1,0 +1,132 @@
+package io.watershed.server;
+
+import io.watershed.spi.StreamSpec;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Events per second of every stream, whatever wrote them (HTTP, Fluentd, Kafka producers, pipelines): the sum of
+ * the topic's end offsets, sampled every {@link #INTERVAL}, five minutes kept. A transactional writer's commit
+ * markers count as records too (one per partition per commit), so a pipeline-fed stream reads a little high.
+ */
+final class StreamRates implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamRates.class);
+    static final Duration INTERVAL = Duration.ofSeconds(2);
+    private static final int KEPT = 150; // five minutes
+    /** The window the current rate is taken over. */
+    private static final int RATE_SAMPLES = 5;
+
+    record Sample(long atMillis, long total) {}
+
+    private final Supplier<List<StreamSpec>> streams;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<String, Deque<Sample>> samples = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "watershed-stream-rates");
+        t.setDaemon(true);
+        return t;
+    });
+
+    StreamRates(String bootstrapServers, Supplier<List<StreamSpec>> streams) {
+        this.streams = streams;
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "watershed-stream-rates");
+        this.consumer = new KafkaConsumer<>(p);
+        executor.scheduleWithFixedDelay(this::sample, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void sample() {
+        try {
+            List<TopicPartition> partitions = new ArrayList<>();
+            Map<String, String> streamOfTopic = new HashMap<>();
+            for (StreamSpec s : streams.get()) {
+                streamOfTopic.put(s.topic(), s.name());
+                for (int i = 0; i < s.partitions(); i++) {
+                    partitions.add(new TopicPartition(s.topic(), i));
+                }
+            }
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
+            long now = System.currentTimeMillis();
+            Map<String, Long> totals = new HashMap<>();
+            ends.forEach((tp, end) -> totals.merge(streamOfTopic.get(tp.topic()), end, Long::sum));
+            totals.forEach((stream, total) -> {
+                Deque<Sample> d = samples.computeIfAbsent(stream, k -> new ArrayDeque<>());
+                synchronized (d) {
+                    d.addLast(new Sample(now, total));
+                    while (d.size() > KEPT) {
+                        d.removeFirst();
+                    }
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.debug("Cannot sample the streams' end offsets: {}", e.toString());
+        }
+    }
+
+    /** Records per second over the last ten seconds or so; 0 until two samples exist. */
+    double perSecond(String stream) {
+        List<Sample> s = samples(stream);
+        if (s.size() < 2) {
+            return 0;
+        }
+        Sample last = s.get(s.size() - 1);
+        Sample first = s.get(Math.max(0, s.size() - 1 - RATE_SAMPLES));
+        return rate(first, last);
+    }
+
+    /** [epoch millis, records per second] between consecutive samples, oldest first. */
+    List<double[]> history(String stream) {
+        List<Sample> s = samples(stream);
+        List<double[]> out = new ArrayList<>();
+        for (int i = 1; i < s.size(); i++) {
+            out.add(new double[] {s.get(i).atMillis(), Math.round(rate(s.get(i - 1), s.get(i)) * 10) / 10.0});
+        }
+        return out;
+    }
+
+    private List<Sample> samples(String stream) {
+        Deque<Sample> d = samples.get(stream);
+        if (d == null) {
+            return List.of();
+        }
+        synchronized (d) {
+            return new ArrayList<>(d);
+        }
+    }
+
+    private static double rate(Sample from, Sample to) {
+        long millis = to.atMillis() - from.atMillis();
+        return millis <= 0 ? 0 : Math.max(0, to.total() - from.total()) * 1000.0 / millis;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        consumer.close(Duration.ofSeconds(5));
+    }
+}
