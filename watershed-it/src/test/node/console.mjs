@@ -205,6 +205,24 @@ try {
     await until('the detail of the run', async () => (await page.locator('[data-testid=run-detail]').textContent()).includes(`#${id}`));
     const log = page.locator('[data-testid=run-detail] [data-testid=run-log]');
     await until('the run log', async () => /success/i.test(await log.textContent()));
+  });
+
+  await step('a failed run is retried from failure in the grid', async () => {
+    const cells = page.locator('[data-testid^=cell-][data-testid$=-always_fails]');
+    const before = await cells.count();
+    await page.locator('[data-testid=trigger-models]').selectOption(['always_fails']);
+    await page.locator('[data-testid=trigger]').click();
+    const created = await until('the new run in the grid', async () => (await cells.count()) > before ? cells.last() : false);
+    const id = (await created.getAttribute('data-testid')).split('-')[1];
+    const cell = page.locator(`[data-testid="cell-${id}-always_fails"]`);
+    await until(`run ${id} to fail`, async () => (await cell.getAttribute('data-state')) === 'failed', 120_000);
+    await cell.click();
+    const log = page.locator('[data-testid=run-detail] [data-testid=run-log]');
+    await until('the failing check in the log', async () => /row_count: fail/.test(await log.textContent()));
+    await page.locator('[data-testid=retry]').click();
+    const failures = async () => ((await log.textContent()).match(new RegExp(`Run ${id} failed`, 'g')) || []).length;
+    await until('the retried run to end (failing again, as its check still fails)', async () => (await failures()) >= 2, 120_000);
+    check(/queued/.test(await log.textContent()), 'the log does not show the retry queueing the run again');
     await shot('runs');
   });
 

@@ -54,6 +54,9 @@ class ConsoleIT {
                         FROM raw.clicks
                         GROUP BY page
                         """)
+                // a model whose check always fails: its runs fail, and retry from failure runs it again
+                .model("always_fails", "SELECT page, COUNT(*) AS hits FROM raw.clicks GROUP BY page")
+                .file("checks/always_fails.yaml", "models.always_fails:\n  - row_count: {max: 0}\n")
                 .file("queries/clicks_per_minute.sql", """
                         -- title: Clicks per minute
                         -- chart: line x=minute y=clicks
@@ -285,12 +288,17 @@ class ConsoleIT {
         System.out.println(said);
         assertThat(ended).as("the browser session ended; it said:\n%s", said).isTrue();
         assertThat(browser.exitValue()).as("the browser session passed; it said:\n%s", said).isZero();
-        assertThat(said).contains("passed 10 steps");
+        assertThat(said).contains("passed 11 steps");
         for (String page : List.of("login", "overview", "sql", "lineage", "table-snapshots", "table-tail", "dashboard", "runs")) {
             assertThat(Files.size(screenshots.resolve(page + ".png"))).as(page).isGreaterThan(10_000);
         }
         // what the browser did is real: the saved query is a file in the project, the run is in the history
         assertThat(Files.readString(projectDir.resolve("queries/views_by_page.sql"))).contains("count(*) AS views");
         assertThat(admin.get("/v1/runs?model=top_pages").json().path("runs").size()).isGreaterThanOrEqualTo(2);
+        long retried = admin.get("/v1/runs?model=always_fails").json().path("runs").get(0).path("id").asLong();
+        List<String> log = admin.get("/v1/runs/" + retried + "/log").json().path("lines").findValuesAsText("message");
+        assertThat(log.stream().filter(("Run " + retried + " failed")::equals).count() + log.stream()
+                .filter(m -> m.startsWith("Run " + retried + " failed:")).count()).as("%s", log).isEqualTo(2);
+        assertThat(log).contains("Run " + retried + " queued");
     }
 }
