@@ -52,6 +52,22 @@ async function send(stream, events) {
   check(res.status === 200, `ingest answered ${res.status}: ${await res.text()}`);
 }
 
+/** Triggers a run of one model in the runs grid, waits for its new cell to reach {@code state}, opens it; its id. */
+async function triggerFromGrid(model, state) {
+  const cells = page.locator(`[data-testid^=cell-][data-testid$=-${model}]`);
+  // the grid has loaded (the run made before the session is in it) before the model's cells are counted
+  await until('the runs grid', async () => (await page.locator('[data-testid^=cell-]').count()) >= 1);
+  const before = await cells.count();
+  await page.locator('[data-testid=trigger-models]').selectOption([model]);
+  await page.locator('[data-testid=trigger]').click();
+  const created = await until('the new run in the grid', async () => (await cells.count()) > before ? cells.last() : false);
+  const id = (await created.getAttribute('data-testid')).split('-')[1];
+  const cell = page.locator(`[data-testid="cell-${id}-${model}"]`);
+  await until(`run ${id} to end ${state}`, async () => (await cell.getAttribute('data-state')) === state, 120_000);
+  await cell.click();
+  return id;
+}
+
 const steps = [];
 async function step(name, body) {
   const started = Date.now();
@@ -192,31 +208,14 @@ try {
 
   await step('a model run triggered from the grid succeeds and shows its log', async () => {
     await page.locator('[data-testid=nav-runs]').click();
-    const cells = page.locator('[data-testid^=cell-][data-testid$=-top_pages]');
-    await until('the grid', async () => (await cells.count()) >= 1);
-    const before = await cells.count();
-    await page.locator('[data-testid=trigger-models]').selectOption(['top_pages']);
-    await page.locator('[data-testid=trigger]').click();
-    const created = await until('the new run in the grid', async () => (await cells.count()) > before ? cells.last() : false);
-    const id = (await created.getAttribute('data-testid')).split('-')[1];
-    const cell = page.locator(`[data-testid="cell-${id}-top_pages"]`);
-    await until(`run ${id} to succeed`, async () => (await cell.getAttribute('data-state')) === 'success', 120_000);
-    await cell.click();
+    const id = await triggerFromGrid('top_pages', 'success');
     await until('the detail of the run', async () => (await page.locator('[data-testid=run-detail]').textContent()).includes(`#${id}`));
     const log = page.locator('[data-testid=run-detail] [data-testid=run-log]');
     await until('the run log', async () => /success/i.test(await log.textContent()));
   });
 
   await step('a failed run is retried from failure in the grid', async () => {
-    const cells = page.locator('[data-testid^=cell-][data-testid$=-always_fails]');
-    const before = await cells.count();
-    await page.locator('[data-testid=trigger-models]').selectOption(['always_fails']);
-    await page.locator('[data-testid=trigger]').click();
-    const created = await until('the new run in the grid', async () => (await cells.count()) > before ? cells.last() : false);
-    const id = (await created.getAttribute('data-testid')).split('-')[1];
-    const cell = page.locator(`[data-testid="cell-${id}-always_fails"]`);
-    await until(`run ${id} to fail`, async () => (await cell.getAttribute('data-state')) === 'failed', 120_000);
-    await cell.click();
+    const id = await triggerFromGrid('always_fails', 'failed');
     const log = page.locator('[data-testid=run-detail] [data-testid=run-log]');
     await until('the failing check in the log', async () => /row_count: fail/.test(await log.textContent()));
     await page.locator('[data-testid=retry]').click();

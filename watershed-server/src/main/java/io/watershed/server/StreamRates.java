@@ -14,10 +14,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +37,8 @@ final class StreamRates implements AutoCloseable {
     record Sample(long atMillis, long total) {}
 
     private final Supplier<List<StreamSpec>> streams;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    /** An admin client, not a consumer: a consumer warns for every partition it asks the end of without owning it. */
+    private final Admin admin;
     private final Map<String, Deque<Sample>> samples = new ConcurrentHashMap<>();
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "watershed-stream-rates");
@@ -47,28 +49,27 @@ final class StreamRates implements AutoCloseable {
     StreamRates(String bootstrapServers, Supplier<List<StreamSpec>> streams) {
         this.streams = streams;
         Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "watershed-stream-rates");
-        this.consumer = new KafkaConsumer<>(p);
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-stream-rates");
+        this.admin = Admin.create(p);
         executor.scheduleWithFixedDelay(this::sample, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void sample() {
         try {
-            List<TopicPartition> partitions = new ArrayList<>();
+            Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
             Map<String, String> streamOfTopic = new HashMap<>();
             for (StreamSpec s : streams.get()) {
                 streamOfTopic.put(s.topic(), s.name());
                 for (int i = 0; i < s.partitions(); i++) {
-                    partitions.add(new TopicPartition(s.topic(), i));
+                    partitions.put(new TopicPartition(s.topic(), i), OffsetSpec.latest());
                 }
             }
-            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(5));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
+                    admin.listOffsets(partitions).all().get(5, TimeUnit.SECONDS);
             long now = System.currentTimeMillis();
             Map<String, Long> totals = new HashMap<>();
-            ends.forEach((tp, end) -> totals.merge(streamOfTopic.get(tp.topic()), end, Long::sum));
+            ends.forEach((tp, end) -> totals.merge(streamOfTopic.get(tp.topic()), end.offset(), Long::sum));
             totals.forEach((stream, total) -> {
                 Deque<Sample> d = samples.computeIfAbsent(stream, k -> new ArrayDeque<>());
                 synchronized (d) {
@@ -78,7 +79,9 @@ final class StreamRates implements AutoCloseable {
                     }
                 }
             });
-        } catch (RuntimeException e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
             LOG.debug("Cannot sample the streams' end offsets: {}", e.toString());
         }
     }
@@ -127,6 +130,6 @@ final class StreamRates implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        consumer.close(Duration.ofSeconds(5));
+        admin.close(Duration.ofSeconds(5));
     }
 }
