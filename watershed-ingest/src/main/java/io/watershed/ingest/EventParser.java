@@ -113,6 +113,11 @@ public final class EventParser {
         }
         int from = (int) start.getByteOffset();
         int to = (int) parser.currentLocation().getByteOffset();
+        if (from < 0 || to < from) {
+            // Jackson read the body as UTF-16 or UTF-32 (NUL bytes among the first four): it keeps no byte offsets then
+            throw invalid(start, "the body is not UTF-8: its first bytes look like UTF-16 or UTF-32 (NUL bytes); "
+                    + "send JSON encoded as UTF-8");
+        }
         if (to - from > MAX_EVENT_BYTES) {
             throw new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE, "Cannot accept events: " + what + " (line "
                     + start.getLineNr() + ") has " + (to - from) + " bytes; one event may have at most " + MAX_EVENT_BYTES

@@ -77,4 +77,15 @@ class EventParserTest {
         assertThat(failure("{\"a\":1,\"a\":2}").getMessage()).contains("Duplicate field 'a'");
         assertThat(failure("{\"a\":1}\n{\"b\":").details()).containsEntry("line", 2);
     }
+
+    @Test
+    void aBodyInUtf16IsRefusedNotSlicedAtNegativeOffsets() {
+        // found by IngestFuzzTest: Jackson detects UTF-16/32 from NUL bytes and keeps no byte offsets
+        for (java.nio.charset.Charset charset : List.of(StandardCharsets.UTF_16LE, StandardCharsets.UTF_16BE)) {
+            WatershedException e = catchThrowableOfType(WatershedException.class,
+                    () -> EventParser.parse("{\"user\":\"ada\"}\n".getBytes(charset), Optional.empty()));
+            assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT);
+            assertThat(e.getMessage()).contains("not UTF-8");
+        }
+    }
 }

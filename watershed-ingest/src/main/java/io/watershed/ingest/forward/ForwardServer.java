@@ -282,7 +282,7 @@ public final class ForwardServer implements AutoCloseable {
                     throw new Malformed("a packed message of " + length + " bytes is over the limit of " + MAX_MESSAGE_BYTES,
                             batch.streamName());
                 }
-                batch.packed = in.readPayload(length);
+                batch.packed = MsgpackJson.payload(in, length);
             }
             case INTEGER, FLOAT, EXTENSION -> { // Message: [tag, time, record, option?]
                 if (size < 3) {
@@ -413,7 +413,7 @@ public final class ForwardServer implements AutoCloseable {
             }
             case EXTENSION: {
                 ExtensionTypeHeader header = in.unpackExtensionTypeHeader();
-                Instant time = MsgpackJson.extensionTime(header.getType(), in.readPayload(header.getLength()));
+                Instant time = MsgpackJson.extensionTime(header.getType(), MsgpackJson.payload(in, header.getLength()));
                 if (time == null) {
                     throw new Malformed("an event time is extension type " + header.getType() + " of " + header.getLength()
                             + " bytes; expected EventTime (type 0, 8 bytes)", null);
@@ -467,12 +467,12 @@ public final class ForwardServer implements AutoCloseable {
         if (type == ValueType.STRING) {
             int length = in.unpackRawStringHeader();
             check(length, what);
-            return in.readPayload(length);
+            return MsgpackJson.payload(in, length);
         }
         if (type == ValueType.BINARY) {
             int length = in.unpackBinaryHeader();
             check(length, what);
-            return in.readPayload(length);
+            return MsgpackJson.payload(in, length);
         }
         throw new Malformed(what + " must be a string, got " + MsgpackJson.article(type), null);
     }
