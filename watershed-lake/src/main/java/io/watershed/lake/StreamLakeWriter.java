@@ -300,6 +300,7 @@ final class StreamLakeWriter extends BusWriter {
         FanoutDataWriter<Record> writer = mainWriter();
         mainKey.partition(mainWrapper.wrap(row));
         writer.write(row, table.spec(), mainKey);
+        io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_MID_FILE);
         pendingMainRows++;
     }
 
@@ -484,6 +485,7 @@ final class StreamLakeWriter extends BusWriter {
                 dlqRows.increment(pendingDlqRows);
             }
             append(table, pendingMain, offsets);
+            io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_COMMIT);
             mainCommitted = new HashMap<>(next);
             rowsWritten.increment(pendingMainRows);
             filesWritten.increment(pendingMain.size() + pendingDlq.size());
@@ -515,6 +517,7 @@ final class StreamLakeWriter extends BusWriter {
             files.forEach(append::appendFile);
             append.set(CommittedOffsets.SUMMARY_KEY, offsets);
             append.set(CommittedOffsets.TOPIC_KEY, stream.topic());
+            io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_BEFORE_COMMIT);
             append.commit();
             return null;
         });

@@ -127,6 +127,11 @@ public final class PlatformProcess implements AutoCloseable {
         waitFor(Duration.ofSeconds(30));
     }
 
+    /** Waits for the platform to exit by itself (a crash point, a fatal error); its exit code. */
+    public int awaitExit(Duration timeout) {
+        return waitFor(timeout);
+    }
+
     /** SIGTERM, like Ctrl-C: the platform commits what is buffered and exits 0. */
     public int stop(Duration timeout) {
         process.destroy();
