@@ -52,11 +52,12 @@ abstract class BusWriter implements Runnable {
                     runOnce();
                 } catch (WakeupException e) {
                     // stop() was called; runOnce committed what it could
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | org.apache.hadoop.fs.FSError e) {
+                    // FSError is Hadoop's Error for a failed local write (a full disk): it would end the thread for good
                     if (!running) {
                         break;
                     }
-                    failed(e);
+                    failed(e instanceof RuntimeException r ? r : new IllegalStateException("The file system failed: " + e.getMessage(), e));
                     if (waitForStop(RESTART_DELAY)) {
                         break;
                     }

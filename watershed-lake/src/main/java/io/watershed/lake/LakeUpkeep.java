@@ -120,7 +120,7 @@ public final class LakeUpkeep implements AutoCloseable {
     private void passQuietly() {
         try {
             pass();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | org.apache.hadoop.fs.FSError e) { // a throw would cancel the schedule for good
             failures.increment();
             LOG.warn("Lake upkeep pass failed; it runs again in {}: {}", settings.interval(), e.toString());
         }
@@ -133,7 +133,7 @@ public final class LakeUpkeep implements AutoCloseable {
                 maintain(id, false, settings.compactionMinFiles());
             } catch (NoSuchTableException e) {
                 stats.remove(id);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | org.apache.hadoop.fs.FSError e) {
                 failures.increment();
                 LOG.warn("Upkeep of {} failed; it is tried again in the next pass: {}", id, e.toString(), e);
             }
