@@ -20,6 +20,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.GZIPInputStream;
@@ -35,6 +36,7 @@ public final class IngestService {
     private static final Duration OVERLOAD_RETRY = Duration.ofSeconds(1);
     private static final Duration UNAVAILABLE_RETRY = Duration.ofSeconds(5);
     private static final Duration DISK_FULL_RETRY = Duration.ofSeconds(30);
+    private static final Duration LAKE_BEHIND_RETRY = Duration.ofSeconds(5);
 
     private final EventBus bus;
     private final StreamRegistry streams;
@@ -43,8 +45,15 @@ public final class IngestService {
     private final MeterRegistry meters;
     private final Semaphore inFlight;
     private final KeyLocks keyLocks = new KeyLocks();
+    private final ToLongFunction<String> lakeLag;
 
-    public IngestService(EventBus bus, StreamRegistry streams, Settings settings, Path dataDirectory, MeterRegistry meters) {
+    /**
+     * @param lakeLag records of a stream in the bus but not yet in its raw table, or -1 when not known; past
+     *     {@code ingest.max_lake_lag} ingest of that stream answers 503
+     */
+    public IngestService(EventBus bus, StreamRegistry streams, Settings settings, Path dataDirectory, MeterRegistry meters,
+            ToLongFunction<String> lakeLag) {
+        this.lakeLag = lakeLag;
         this.bus = bus;
         this.streams = streams;
         this.settings = settings;
@@ -75,6 +84,15 @@ public final class IngestService {
             throw WatershedException.unavailable("Cannot accept events: only " + usable
                     + " bytes are free in the data directory (ingest.min_free_disk is " + settings.minFreeDiskBytes()
                     + "); free space, then retry", DISK_FULL_RETRY, null);
+        }
+        long maxLag = settings.collect().maxLakeLag();
+        long behind = maxLag > 0 ? lakeLag.applyAsLong(streamName) : -1;
+        if (behind > maxLag) {
+            rejected(streamName, "lake_behind");
+            throw WatershedException.unavailable("Cannot accept events for stream '" + streamName + "' now: " + behind
+                    + " of its records are in the bus but not yet in the lake (ingest.max_lake_lag is " + maxLag
+                    + "); the lake writer catches up first, retry after the delay (the server log says why it is behind)",
+                    LAKE_BEHIND_RETRY, null);
         }
         if (!inFlight.tryAcquire()) {
             rejected(streamName, "overloaded");

@@ -58,6 +58,15 @@ public final class RawLakeWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * The sum of the committed offsets of the stream's raw table, or -1 when not known (no writer, not yet started).
+     * Unlike {@link #lag()} it needs no progress of the writer to be current: a stalled writer's stays where it stalled.
+     */
+    public long committedTotal(String stream) {
+        StreamLakeWriter writer = writers.get(stream);
+        return writer == null ? -1 : writer.committedTotal();
+    }
+
     /** Records per stream that are in the bus but not yet committed to the lake. */
     public Map<String, Long> lag() {
         Map<String, Long> lag = new TreeMap<>();

@@ -65,6 +65,8 @@ final class StreamLakeWriter extends BusWriter {
     private final Duration commitInterval;
     private final long targetFileSize;
     private final AtomicLong lag = new AtomicLong();
+    /** The sum of the raw table's committed offsets (the next offset of each partition); -1 until read from the table. */
+    private final AtomicLong committedTotal = new AtomicLong(-1);
     private final Counter rowsWritten;
     private final Counter dlqRows;
     private final Counter commits;
@@ -119,6 +121,19 @@ final class StreamLakeWriter extends BusWriter {
         return lag.get();
     }
 
+    /** How far the raw table has come: the sum over partitions of the next offset to commit; -1 before it is known. */
+    long committedTotal() {
+        return committedTotal.get();
+    }
+
+    private static long total(Map<Integer, Long> offsets) {
+        long sum = 0;
+        for (long o : offsets.values()) {
+            sum += o;
+        }
+        return sum;
+    }
+
     @Override
     protected void failed(RuntimeException e) {
         failures.increment();
@@ -133,6 +148,7 @@ final class StreamLakeWriter extends BusWriter {
         lake.refreshView(table);
         lake.refreshView(dlqTable);
         mainCommitted = CommittedOffsets.of(table);
+        committedTotal.set(total(mainCommitted));
         dlqCommitted = CommittedOffsets.of(dlqTable);
         replayedDeadLetters = DeadLetterOffsets.between(dlqTable, mainCommitted, dlqCommitted);
         next.clear();
@@ -487,6 +503,7 @@ final class StreamLakeWriter extends BusWriter {
             append(table, pendingMain, offsets);
             io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_COMMIT);
             mainCommitted = new HashMap<>(next);
+            committedTotal.set(total(mainCommitted));
             rowsWritten.increment(pendingMainRows);
             filesWritten.increment(pendingMain.size() + pendingDlq.size());
             commits.increment();

@@ -213,7 +213,8 @@ public final class ProjectLoader {
                 new Settings.CollectSettings(
                         (String) v.getOrDefault("ingest.forward_host", d.collect().forwardHost()),
                         (Integer) v.getOrDefault("ingest.forward_port", d.collect().forwardPort()),
-                        io.watershed.spi.Secret.of((String) v.getOrDefault("ingest.forward_shared_key", ""))),
+                        io.watershed.spi.Secret.of((String) v.getOrDefault("ingest.forward_shared_key", "")),
+                        ((Integer) v.getOrDefault("ingest.max_lake_lag", (int) d.collect().maxLakeLag())).longValue()),
                 new Settings.SecuritySettings(
                         Optional.ofNullable((String) v.get("http.tls_keystore")).filter(k -> !k.isBlank()),
                         io.watershed.spi.Secret.of((String) v.getOrDefault("http.tls_keystore_password", "")),

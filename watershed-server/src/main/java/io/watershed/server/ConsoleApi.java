@@ -255,7 +255,8 @@ final class ConsoleApi {
             if (s.name().startsWith(AuditLog.RESERVED_PREFIX) && !principal.admin()) {
                 continue;
             }
-            long behind = lag.getOrDefault(s.name(), 0L);
+            long backlog = platform.lakeBacklog(s.name());
+            long behind = backlog >= 0 ? backlog : lag.getOrDefault(s.name(), 0L);
             Optional<Instant> lastCommit = Optional.ofNullable(tables.get(s.rawTable())).flatMap(LakeUpkeep.TableStats::lastCommit);
             if (behind > 0 && lastCommit.map(c -> c.isBefore(now.minus(STALLED_LAKE))).orElse(platform.uptime().compareTo(STALLED_LAKE) > 0)) {
                 out.add(alert("critical", "lake", "stream:" + s.name(), "The lake writer of '" + s.name() + "' has " + behind

@@ -160,7 +160,8 @@ final class HttpApi implements AutoCloseable {
             m.put("partitions", s.partitions());
             m.put("table", s.rawTable());
             m.put("dead_letter_table", s.rawTable() + "__dlq");
-            m.put("lake_lag", lag.getOrDefault(s.name(), 0L));
+            long backlog = platform.lakeBacklog(s.name());
+            m.put("lake_lag", backlog >= 0 ? backlog : lag.getOrDefault(s.name(), 0L));
             m.put("events_per_second", Math.round(platform.rates().perSecond(s.name()) * 10) / 10.0);
             m.put("rate_history", platform.rates().history(s.name()));
             LakeUpkeep.TableStats table = tables.get(s.rawTable());

@@ -230,7 +230,7 @@ public final class Platform implements AutoCloseable {
                     started.push(builder); // stops first: cancels the builds in flight, whose steps then fail
                 }
             }
-            ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters);
+            ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters, this::lakeBacklog);
             sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.produceTimeout()),
                     this.dataDirectory);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
@@ -359,6 +359,16 @@ public final class Platform implements AutoCloseable {
     /** The project's saved queries and dashboards as they are on disk now (edits show without a restart). */
     public io.watershed.project.Boards boards() {
         return io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
+    }
+
+    /**
+     * Records of the stream in the bus but not in its raw table: the topic's end (sampled every 2 s) less the table's
+     * committed offsets. Current even when the lake writer is stuck, which its own lag is not; -1 when not known yet.
+     */
+    long lakeBacklog(String stream) {
+        long end = rates.endTotal(stream);
+        long committed = lakeWriter.committedTotal(stream);
+        return end < 0 || committed < 0 ? -1 : Math.max(0, end - committed);
     }
 
     /** Events per second of every stream, sampled from the bus. */

@@ -97,6 +97,17 @@ final class StreamRates implements AutoCloseable {
         return rate(first, last);
     }
 
+    /** The stream's records in the bus (its topic's end offsets summed) at the last sample; -1 before the first. */
+    long endTotal(String stream) {
+        Deque<Sample> d = samples.get(stream);
+        if (d == null) {
+            return -1;
+        }
+        synchronized (d) {
+            return d.isEmpty() ? -1 : d.peekLast().total();
+        }
+    }
+
     /** [epoch millis, records per second] between consecutive samples, oldest first. */
     List<double[]> history(String stream) {
         List<Sample> s = samples(stream);

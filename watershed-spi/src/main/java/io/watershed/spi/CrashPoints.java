@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Test-only fault injection: started with {@code -Dwatershed.crash.at=<point>[:<n>]}, the JVM halts (exit code
  * {@link #EXIT_CODE}, no shutdown hook, nothing flushed: what kill -9 leaves) the n-th time (default 1) it reaches that
- * point. Without the property every {@link #reach} is one comparison with null. The points name the moments the
+ * point. Without the property every {@link #reach} is two comparisons with null. The points name the moments the
  * delivery promise is hardest to keep: {@link #LAKE_MID_FILE}, {@link #LAKE_BEFORE_COMMIT}, {@link #LAKE_AFTER_COMMIT},
  * {@link #INGEST_AFTER_ACK}.
  */
@@ -24,6 +24,9 @@ public final class CrashPoints {
     private static final String POINT;
     private static final long AT;
     private static final AtomicLong REACHED = new AtomicLong();
+    private static final Object STALL = new Object();
+    /** The point where threads wait until {@link #release()}: set only by in-process tests ({@link #stall}). */
+    private static volatile String stalled;
 
     static {
         String spec = System.getProperty(PROPERTY);
@@ -39,8 +42,33 @@ public final class CrashPoints {
 
     private CrashPoints() {}
 
-    /** Halts the JVM here if this is the configured point and its n-th arrival. */
+    /** In-process tests: from now on every thread that reaches {@code point} waits there until {@link #release()}. */
+    public static void stall(String point) {
+        stalled = point;
+    }
+
+    /** Lets the threads waiting at the stalled point go on. */
+    public static void release() {
+        synchronized (STALL) {
+            stalled = null;
+            STALL.notifyAll();
+        }
+    }
+
+    /** Halts the JVM here if this is the configured point and its n-th arrival; waits here while the point is stalled. */
     public static void reach(String point) {
+        if (stalled != null && stalled.equals(point)) {
+            synchronized (STALL) {
+                while (point.equals(stalled)) {
+                    try {
+                        STALL.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
         if (POINT != null && POINT.equals(point) && REACHED.incrementAndGet() == AT) {
             System.err.println("watershed: crash point '" + point + "' reached (" + PROPERTY + "), halting");
             System.err.flush();

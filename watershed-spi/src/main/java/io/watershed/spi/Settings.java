@@ -57,15 +57,18 @@ public record Settings(
     }
 
     /**
-     * Collection besides the HTTP API ({@code ingest.forward_*}): the Fluentd forward listener.
+     * Collection besides the HTTP API ({@code ingest.forward_*}: the Fluentd forward listener), and how far behind the
+     * bus the lake may fall before ingest pushes back ({@code ingest.max_lake_lag}).
      *
      * @param forwardHost address the forward listener binds; loopback by default
      * @param forwardPort its TCP (and UDP heartbeat) port; 0 picks a free one, -1 turns it off
      * @param forwardSharedKey when set, clients must pass Fluentd's shared-key handshake
+     * @param maxLakeLag records a stream may have in the bus but not in its raw table before ingest of that stream
+     *     answers 503 (backpressure from a lake writer that fell behind or stalled); 0 turns it off
      */
-    public record CollectSettings(String forwardHost, int forwardPort, Secret forwardSharedKey) {
+    public record CollectSettings(String forwardHost, int forwardPort, Secret forwardSharedKey, long maxLakeLag) {
         public static CollectSettings defaults() {
-            return new CollectSettings("127.0.0.1", 24224, Secret.of(""));
+            return new CollectSettings("127.0.0.1", 24224, Secret.of(""), 5_000_000);
         }
     }
 
