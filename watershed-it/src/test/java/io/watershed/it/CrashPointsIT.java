@@ -52,10 +52,8 @@ class CrashPointsIT {
                 assertThat(exit).as("the platform halted at %s (see %s)", point, log).isEqualTo(CrashPoints.EXIT_CODE);
             }
             try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
-                long before = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
                 target.set(new LoadGenerator.Target(platform.url(), platform.adminToken()));
-                Await.until("events acknowledged after the restart", Duration.ofSeconds(120),
-                        () -> deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED) > before + 2_000);
+                deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 2_000, Duration.ofSeconds(120)); // after the restart
                 load.close(); // every request answered or given up before the lake is read
                 WatershedHttp http = platform.http();
                 long acknowledged = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);

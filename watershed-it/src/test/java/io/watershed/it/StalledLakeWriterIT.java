@@ -42,7 +42,7 @@ class StalledLakeWriterIT {
                 Platform platform = Platform.start(project.load(), root.resolve("data"))) {
             WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             target.set(new LoadGenerator.Target(platform.url(), platform.adminToken()));
-            awaitMoreAcknowledged(deliveries, 1_000);
+            deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 1_000, Duration.ofSeconds(120));
             try {
                 CrashPoints.stall(CrashPoints.LAKE_BEFORE_COMMIT);
                 long atStall = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
@@ -53,9 +53,7 @@ class StalledLakeWriterIT {
                 assertThat(refused.body()).contains("ingest.max_lake_lag").contains("not yet in the lake");
                 assertThat(refused.header("Retry-After")).isNotNull();
                 long refusedFrom = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
-                long answered = deliveries.count(DeliveryLog.Fate.INDETERMINATE);
-                Await.until("producers pushed back", Duration.ofSeconds(60),
-                        () -> deliveries.count(DeliveryLog.Fate.INDETERMINATE) >= answered + 100);
+                deliveries.awaitMore(DeliveryLog.Fate.INDETERMINATE, 100, Duration.ofSeconds(60)); // producers pushed back
                 // bounded: the limit, plus what the 2 s sampling of the bus's end and the requests in flight let through
                 assertThat(deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED) - atStall).isLessThan(MAX_LAG + 3_000);
                 assertThat(deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED) - refusedFrom).as("nothing acknowledged once refused")
@@ -67,7 +65,7 @@ class StalledLakeWriterIT {
                 CrashPoints.release();
             }
             // the writer goes on: it commits the backlog and ingest takes events again without a restart
-            awaitMoreAcknowledged(deliveries, 2_000);
+            deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 2_000, Duration.ofSeconds(120));
             load.close();
             long acknowledged = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
             Await.until("every acknowledged event committed to the lake", Duration.ofSeconds(120),
@@ -78,9 +76,4 @@ class StalledLakeWriterIT {
         }
     }
 
-    private static void awaitMoreAcknowledged(DeliveryLog deliveries, long more) {
-        long before = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
-        Await.until(more + " more events acknowledged", Duration.ofSeconds(120),
-                () -> deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED) >= before + more);
-    }
 }

@@ -33,6 +33,12 @@ public final class DeliveryLog {
         counts.get(fate).addAndGet(count);
     }
 
+    /** Waits until {@code more} events beyond those counted now have met {@code fate} (the load keeps running meanwhile). */
+    public void awaitMore(Fate fate, long more, java.time.Duration timeout) {
+        long before = count(fate);
+        Await.until(more + " more events " + fate.name().toLowerCase(java.util.Locale.ROOT), timeout, () -> count(fate) >= before + more);
+    }
+
     public long count(Fate fate) {
         return counts.get(fate).get();
     }
