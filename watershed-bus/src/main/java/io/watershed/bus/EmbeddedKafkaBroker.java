@@ -69,9 +69,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 throw new UncheckedIOException("Cannot read " + portsFile, e);
             }
         }
-        this.port = port != 0 ? port : reuseOrFree(ports.getProperty("broker"));
-        int controllerPort = reuseOrFree(ports.getProperty("controller"));
-        this.internalPort = reuseOrFree(ports.getProperty("internal"));
+        // three distinct ports: a free port is free until bound, so two asks in a row can get the same one (a CI run did)
+        java.util.Set<Integer> chosen = new java.util.HashSet<>();
+        this.port = port != 0 ? port : reuseOrFree(ports.getProperty("broker"), chosen);
+        chosen.add(this.port);
+        int controllerPort = reuseOrFree(ports.getProperty("controller"), chosen);
+        chosen.add(controllerPort);
+        this.internalPort = reuseOrFree(ports.getProperty("internal"), chosen);
         ports.setProperty("broker", String.valueOf(this.port));
         ports.setProperty("controller", String.valueOf(controllerPort));
         ports.setProperty("internal", String.valueOf(internalPort));
@@ -157,8 +161,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 .run();
     }
 
-    private static int reuseOrFree(String previous) {
-        if (previous != null) {
+    private static int reuseOrFree(String previous, java.util.Set<Integer> chosen) {
+        if (previous != null && !chosen.contains(Integer.parseInt(previous.trim()))) {
             int candidate = Integer.parseInt(previous.trim());
             try (ServerSocket socket = new ServerSocket()) {
                 socket.setReuseAddress(true); // as Kafka's acceptor does: connections of the last run may linger in TIME_WAIT
@@ -168,7 +172,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 LOG.warn("Port {} used by the embedded broker last time is taken; picking another", candidate);
             }
         }
-        return freePort();
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int candidate = freePort();
+            if (!chosen.contains(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException("Cannot find a free port for the embedded broker distinct from " + chosen);
     }
 
     private static int freePort() {
