@@ -76,11 +76,8 @@ class DiskFullIT {
                 Files.delete(filler);
                 deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 2_000, Duration.ofSeconds(120));
                 load.close();
-                long acknowledged = deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
                 // committed by the lake writer, not only visible through the fresh tail
-                Await.until("every acknowledged event committed to the lake", Duration.ofSeconds(120),
-                        () -> http.get("/v1/tables/raw.disk").json().path("rows").asLong() >= acknowledged);
-                DeliveryChecker.Report report = DeliveryChecker.check(deliveries, http, "raw.disk");
+                DeliveryChecker.Report report = DeliveryChecker.awaitCommittedAndCheck(deliveries, http, "raw.disk");
                 System.out.println("DISK FULL: " + report);
                 assertThat(report.acknowledged()).isPositive();
                 assertThat(report.clean()).as("%s", report).isTrue();

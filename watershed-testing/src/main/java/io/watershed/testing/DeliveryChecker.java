@@ -22,6 +22,17 @@ public final class DeliveryChecker {
     private DeliveryChecker() {}
 
     /** The outcome; {@link #clean()} when nothing was lost, duplicated, made up or reordered. */
+    /**
+     * Waits until the table's committed rows (its current snapshot, not the fresh tail queries also read) reach every
+     * acknowledged event, then checks: the end of every chaos test whose lake writer had trouble.
+     */
+    public static Report awaitCommittedAndCheck(DeliveryLog log, WatershedHttp http, String table) {
+        long acknowledged = log.count(DeliveryLog.Fate.ACKNOWLEDGED);
+        Await.until("every acknowledged event committed to " + table, java.time.Duration.ofSeconds(120),
+                () -> http.get("/v1/tables/" + table).json().path("rows").asLong() >= acknowledged);
+        return check(log, http, table);
+    }
+
     public record Report(long acknowledged, long rejected, long indeterminate, long stored, long lost, long duplicated, long phantom,
             long orderViolations, List<String> examples) {
         public boolean clean() {
