@@ -53,8 +53,7 @@ class CrashRecoveryIT {
 
         try (PlatformProcess platform = PlatformProcess.start(project, data, log)) {
             WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
-            Await.until("the lake to hold every acknowledged event", Duration.ofSeconds(90),
-                    () -> lakeIds(http).containsAll(acknowledged));
+            awaitLake(http, log, acknowledged);
             List<Long> ids = new ArrayList<>();
             for (JsonNode row : http.query("SELECT id FROM raw.orders").path("rows")) {
                 ids.add(row.get(0).asLong());
@@ -99,7 +98,7 @@ class CrashRecoveryIT {
                 sent.add(id);
             }
             assertThat(client.acknowledged).as("every batch was eventually acknowledged").isEqualTo(sent);
-            Await.until("the lake to hold every acknowledged event", Duration.ofSeconds(90), () -> lakeIds(http).size() >= sent.size());
+            awaitLake(http, log, sent);
             List<Long> ids = new ArrayList<>();
             for (JsonNode row : http.query("SELECT id FROM raw.orders").path("rows")) {
                 ids.add(row.get(0).asLong());
@@ -112,6 +111,25 @@ class CrashRecoveryIT {
             assertThat(client.retries).as("some batches were cut off by a kill and retried").isPositive();
             assertThat(http.count("SELECT count(*) FROM raw.orders__dlq")).isZero();
             assertThat(platform.stop(Duration.ofSeconds(60))).as("SIGTERM exits cleanly").isZero();
+        }
+    }
+
+    /** Waits for {@code raw.orders} to hold every id; a timeout says what is missing and what the platform logged. */
+    private static void awaitLake(WatershedHttp http, Path log, Set<Long> expected) {
+        try {
+            Await.until("the lake to hold every acknowledged event", Duration.ofSeconds(90), () -> lakeIds(http).containsAll(expected));
+        } catch (AssertionError e) {
+            String held;
+            try {
+                Set<Long> missing = new java.util.TreeSet<>(expected);
+                missing.removeAll(lakeIds(http));
+                held = "raw.orders lacks " + missing.size() + " of " + expected.size() + " acknowledged ids, from "
+                        + missing.stream().limit(10).toList() + "; the stream: " + http.get("/v1/streams").body();
+            } catch (RuntimeException unreadable) {
+                held = "raw.orders cannot be read: " + unreadable;
+            }
+            throw new AssertionError(e.getMessage() + "; " + held + "\nThe platform's last warnings and errors:\n"
+                    + PlatformProcess.problems(log, 80), e.getCause());
         }
     }
 

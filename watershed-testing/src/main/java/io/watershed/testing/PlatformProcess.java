@@ -34,6 +34,9 @@ public final class PlatformProcess implements AutoCloseable {
         this.dataDirectory = dataDirectory;
     }
 
+    /** The start of a log entry: its time of day, as the platform's log pattern writes it. */
+    private static final Pattern LOG_ENTRY = Pattern.compile("\\d{2}:\\d{2}:\\d{2}[.,]\\d{3} ");
+
     public static PlatformProcess start(Path project, Path dataDirectory, Path log) {
         return start(project, dataDirectory, log, List.of("-Xmx768m"), System.getProperty("java.class.path"));
     }
@@ -149,6 +152,34 @@ public final class PlatformProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new UncheckedIOException(new IOException(e));
         }
+    }
+
+    /**
+     * The last {@code max} WARN and ERROR lines of a platform log, with the lines of their stack traces: what a
+     * failing test prints, since the log itself is a temporary file CI does not keep.
+     */
+    public static String problems(Path log, int max) {
+        List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+        java.util.ArrayDeque<String> kept = new java.util.ArrayDeque<>();
+        boolean inProblem = false;
+        for (String line : lines) {
+            boolean entry = LOG_ENTRY.matcher(line).lookingAt();
+            if (entry) {
+                inProblem = line.contains(" WARN ") || line.contains(" ERROR ");
+            }
+            if (inProblem) {
+                kept.addLast(line);
+                if (kept.size() > max) {
+                    kept.removeFirst();
+                }
+            }
+        }
+        return kept.isEmpty() ? "(no WARN or ERROR lines in " + log + ")" : String.join("\n", kept);
     }
 
     @Override
