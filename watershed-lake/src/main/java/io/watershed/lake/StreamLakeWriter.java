@@ -499,6 +499,7 @@ final class StreamLakeWriter extends BusWriter {
                 append(dlqTable, pendingDlq, offsets);
                 dlqCommitted = new HashMap<>(next);
                 dlqRows.increment(pendingDlqRows);
+                io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_DEAD_LETTER_COMMIT);
             }
             append(table, pendingMain, offsets);
             io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_COMMIT);

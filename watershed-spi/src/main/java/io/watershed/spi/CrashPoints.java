@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Test-only fault injection: started with {@code -Dwatershed.crash.at=<point>[:<n>]}, the JVM halts (exit code
  * {@link #EXIT_CODE}, no shutdown hook, nothing flushed: what kill -9 leaves) the n-th time (default 1) it reaches that
  * point. Without the property every {@link #reach} is two comparisons with null. The points name the moments the
- * delivery promise is hardest to keep: {@link #LAKE_MID_FILE}, {@link #LAKE_BEFORE_COMMIT}, {@link #LAKE_AFTER_COMMIT},
- * {@link #INGEST_AFTER_ACK}.
+ * delivery promise is hardest to keep: {@link #LAKE_MID_FILE}, {@link #LAKE_BEFORE_COMMIT},
+ * {@link #LAKE_AFTER_DEAD_LETTER_COMMIT}, {@link #LAKE_AFTER_COMMIT}, {@link #INGEST_AFTER_ACK}.
  */
 public final class CrashPoints {
     public static final String PROPERTY = "watershed.crash.at";
@@ -16,6 +16,11 @@ public final class CrashPoints {
     public static final String LAKE_MID_FILE = "lake.mid-file";
     /** The data files of a batch closed, the Iceberg commit (with its offsets) not yet made. */
     public static final String LAKE_BEFORE_COMMIT = "lake.before-commit";
+    /**
+     * A batch's dead letters committed to the dead-letter table, its rows not yet to the main table: the two tables
+     * disagree on how far the stream is landed.
+     */
+    public static final String LAKE_AFTER_DEAD_LETTER_COMMIT = "lake.after-dlq-commit";
     /** The Iceberg commit made, nothing after it (consumer-group progress, views, counters) done. */
     public static final String LAKE_AFTER_COMMIT = "lake.after-commit";
     /** Kafka acknowledged a request's events, the HTTP answer not yet sent. */

@@ -9,16 +9,19 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Compares a {@link DeliveryLog} with what a lake table holds (columns {@code producer}, {@code seq}, {@code key} and the
- * raw table's {@code _partition}, {@code _offset}) and reports:
+ * Compares a {@link DeliveryLog} with what a raw lake table and its dead-letter table hold (columns {@code producer},
+ * {@code seq}, {@code key} and the raw table's {@code _partition}, {@code _offset}; in the dead-letter table, the same
+ * fields of its {@code raw} JSON) and reports:
  * <ul>
- *   <li>lost: acknowledged, yet not in the table;
- *   <li>duplicated: in the table more than once;
- *   <li>phantom: rejected, yet in the table (an indeterminate event may be there once, or not);
+ *   <li>lost: acknowledged, yet in neither table;
+ *   <li>duplicated: stored more than once (twice in a table, or in both);
+ *   <li>phantom: rejected, yet stored (an indeterminate event may be there once, or not);
  *   <li>order violations: two events of one producer and key stored in the other order than they were sent.
  * </ul>
  */
 public final class DeliveryChecker {
+    private static final String DEAD_LETTERS = "__dlq";
+
     private DeliveryChecker() {}
 
     /** The outcome; {@link #clean()} when nothing was lost, duplicated, made up or reordered. */
@@ -28,13 +31,15 @@ public final class DeliveryChecker {
      */
     public static Report awaitCommittedAndCheck(DeliveryLog log, WatershedHttp http, String table) {
         long acknowledged = log.count(DeliveryLog.Fate.ACKNOWLEDGED);
-        Await.until("every acknowledged event committed to " + table, java.time.Duration.ofSeconds(120),
-                () -> http.get("/v1/tables/" + table).json().path("rows").asLong() >= acknowledged);
+        Await.until("every acknowledged event committed to " + table + " or its dead letters", java.time.Duration.ofSeconds(120),
+                () -> http.get("/v1/tables/" + table).json().path("rows").asLong()
+                        + http.get("/v1/tables/" + table + DEAD_LETTERS).json().path("rows").asLong() >= acknowledged);
         return check(log, http, table);
     }
 
-    public record Report(long acknowledged, long rejected, long indeterminate, long stored, long lost, long duplicated, long phantom,
-            long orderViolations, List<String> examples) {
+    /** {@code deadLettered}: how many of the stored events are in the dead-letter table. */
+    public record Report(long acknowledged, long rejected, long indeterminate, long stored, long deadLettered, long lost, long duplicated,
+            long phantom, long orderViolations, List<String> examples) {
         public boolean clean() {
             return lost == 0 && duplicated == 0 && phantom == 0 && orderViolations == 0;
         }
@@ -42,23 +47,29 @@ public final class DeliveryChecker {
         @Override
         public String toString() {
             return "acknowledged " + acknowledged + ", rejected " + rejected + ", indeterminate " + indeterminate + ", stored " + stored
-                    + " -> lost " + lost + ", duplicated " + duplicated + ", phantom " + phantom + ", order violations "
+                    + " (dead letters " + deadLettered + ") -> lost " + lost + ", duplicated " + duplicated + ", phantom " + phantom + ", order violations "
                     + orderViolations + (examples.isEmpty() ? "" : ", e.g. " + examples);
         }
     }
 
     public static Report check(DeliveryLog log, WatershedHttp http, String table) {
-        JsonNode rows = http.query("SELECT producer, seq, key, _partition, _offset FROM " + table
-                + " WHERE producer IS NOT NULL ORDER BY _partition, _offset").path("rows");
+        // a dead letter keeps its partition and offset, so one order covers both tables
+        JsonNode rows = http.query("SELECT producer, seq, key, _partition, _offset, false FROM " + table + " WHERE producer IS NOT NULL "
+                + "UNION ALL SELECT raw->>'producer', CAST(raw->>'seq' AS BIGINT), raw->>'key', _partition, _offset, true FROM " + table
+                + DEAD_LETTERS + " WHERE json_valid(raw) AND raw->>'producer' IS NOT NULL ORDER BY 4, 5").path("rows");
         Map<String, Set<Long>> seen = new HashMap<>();
         Map<String, Long> lastSeqByProducerKey = new HashMap<>();
         List<String> examples = new ArrayList<>();
         long stored = 0;
+        long deadLettered = 0;
         long duplicated = 0;
         long phantom = 0;
         long reordered = 0;
         for (JsonNode row : rows) {
             stored++;
+            if (row.get(5).asBoolean()) {
+                deadLettered++;
+            }
             String producer = row.get(0).asText();
             long seq = row.get(1).asLong();
             String key = row.get(2).asText();
@@ -89,7 +100,7 @@ public final class DeliveryChecker {
             }
         }
         return new Report(log.count(DeliveryLog.Fate.ACKNOWLEDGED), log.count(DeliveryLog.Fate.REJECTED),
-                log.count(DeliveryLog.Fate.INDETERMINATE), stored, lost, duplicated, phantom, reordered, examples);
+                log.count(DeliveryLog.Fate.INDETERMINATE), stored, deadLettered, lost, duplicated, phantom, reordered, examples);
     }
 
     private static void example(List<String> examples, String text) {

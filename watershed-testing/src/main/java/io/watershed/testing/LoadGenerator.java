@@ -26,6 +26,7 @@ public final class LoadGenerator implements AutoCloseable {
     private final String stream;
     private final int batch;
     private final int keys;
+    private final int deadLetterEvery;
     private final long pauseNanos;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
@@ -37,7 +38,18 @@ public final class LoadGenerator implements AutoCloseable {
      */
     public LoadGenerator(DeliveryLog log, Supplier<Target> target, String stream, int producers, int eventsPerSecond, int batch,
             int keys) {
+        this(log, target, stream, producers, eventsPerSecond, batch, keys, 0);
+    }
+
+    /**
+     * @param deadLetterEvery every n-th event of a producer (0: none) carries a field named {@code _offset}, which the
+     *     raw table reserves: ingest accepts it, the lake writer puts it in the dead-letter table ({@link DeliveryChecker}
+     *     counts it there)
+     */
+    public LoadGenerator(DeliveryLog log, Supplier<Target> target, String stream, int producers, int eventsPerSecond, int batch,
+            int keys, int deadLetterEvery) {
         this.log = log;
+        this.deadLetterEvery = deadLetterEvery;
         this.stream = stream;
         this.batch = batch;
         this.keys = keys;
@@ -66,7 +78,11 @@ public final class LoadGenerator implements AutoCloseable {
             for (int i = 0; i < batch; i++) {
                 long s = seq + i;
                 body.append("{\"producer\":\"").append(producer).append("\",\"seq\":").append(s).append(",\"key\":\"k")
-                        .append(s % keys).append("\",\"ts\":\"").append(ts).append("\"}\n");
+                        .append(s % keys).append("\",\"ts\":\"").append(ts).append('"');
+                if (deadLetterEvery > 0 && s % deadLetterEvery == deadLetterEvery - 1) {
+                    body.append(",\"_offset\":\"dead letter\"");
+                }
+                body.append("}\n");
             }
             DeliveryLog.Fate fate;
             try {
