@@ -57,6 +57,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public EmbeddedKafkaBroker(Path logDirectory, String host, int port, boolean plaintext) {
         this.host = host;
         this.plaintext = plaintext;
+        explainHalts(logDirectory);
         // Ports chosen for a data directory are kept for its next start: the metadata log remembers the
         // broker's endpoints, and a broker that comes back elsewhere leaves the transaction coordinator
         // writing commit markers to the old address for a while (transactions then resolve late).
@@ -209,5 +210,22 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public void close() {
         server.shutdown();
         server.awaitShutdown();
+    }
+
+    /**
+     * Kafka halts the JVM when it cannot write its log (all log directories failed: a full disk, a disk error), as a
+     * Kafka broker does; here that stops the whole platform. Before it does, say so in words a user can act on. The
+     * halt itself stays: acknowledged events are in the log already, and a restart recovers them as after kill -9.
+     */
+    private static void explainHalts(Path logDirectory) {
+        Path directory = logDirectory.toAbsolutePath();
+        org.apache.kafka.common.utils.Exit.setHaltProcedure((code, message) -> {
+            long free = directory.toFile().getUsableSpace();
+            LOG.error("The embedded Kafka broker stopped Watershed (exit {}){}: {} bytes are free on the disk of {}. Every "
+                    + "acknowledged event is in the bus's log; {}, then start again (recovery is the same as after kill -9)", code,
+                    message == null ? "" : " (" + message + ")", free, directory,
+                    free < (64L << 20) ? "free space on that disk" : "check that disk (the log above says what failed)");
+            Runtime.getRuntime().halt(code);
+        });
     }
 }

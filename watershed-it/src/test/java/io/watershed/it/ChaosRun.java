@@ -25,10 +25,14 @@ final class ChaosRun implements AutoCloseable {
     private final LoadGenerator load;
 
     ChaosRun(Path root, String stream, int rate) {
-        this.project = TestProject.in(root.resolve("project")).yaml("query:\n  max_rows: 100000000")
-                .stream(stream, "partitions: 3\nkey: key\n").write();
-        this.data = root.resolve("data");
-        this.log = root.resolve("platform.log");
+        this(TestProject.in(root.resolve("project")), root.resolve("data"), stream, rate);
+    }
+
+    /** With the project's own settings, and the data directory elsewhere (on a small disk). */
+    ChaosRun(TestProject project, Path data, String stream, int rate) {
+        this.project = project.yaml("query:\n  max_rows: 100000000").stream(stream, "partitions: 3\nkey: key\n").write();
+        this.data = data;
+        this.log = this.project.resolveSibling("platform.log");
         this.table = "raw." + stream;
         this.load = new LoadGenerator(deliveries, target::get, stream, 4, rate, 50, 16, DEAD_LETTER_EVERY);
     }

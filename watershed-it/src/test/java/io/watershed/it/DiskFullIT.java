@@ -1,6 +1,7 @@
 package io.watershed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.watershed.server.Platform;
@@ -8,6 +9,7 @@ import io.watershed.testing.Await;
 import io.watershed.testing.DeliveryChecker;
 import io.watershed.testing.DeliveryLog;
 import io.watershed.testing.LoadGenerator;
+import io.watershed.testing.PlatformProcess;
 import io.watershed.testing.TestProject;
 import io.watershed.testing.WatershedHttp;
 import java.io.IOException;
@@ -24,8 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Chaos, the disk-full part: the platform's data directory is a 384 MiB tmpfs, and while producers post, a filler file
  * takes the space down to half of {@code ingest.min_free_disk}. Ingest answers 503 with Retry-After the whole time
  * (nothing acknowledged that could not be kept), health still answers, and when the filler is deleted ingest takes
- * events again by itself. (Not to the last byte: there the embedded Kafka broker finds its only log directory failed
- * and halts the JVM, as Kafka does; docs/reliability.md says more.) The delivery checker then finds nothing lost, doubled or invented,
+ * events again by itself (to the last byte is the second test). The delivery checker then finds nothing lost, doubled or invented,
  * the lake writers, which failed writing Parquet meanwhile, have committed everything by themselves, and a restart on
  * the same directory finds the same lake. Needs root to mount the tmpfs (CI runs as root).
  */
@@ -94,6 +95,51 @@ class DiskFullIT {
         }
     }
 
+    /**
+     * To the last byte, with the platform in its own JVM: the embedded broker cannot append (its own metadata log
+     * included), fails its only log directory and halts the JVM, as a Kafka broker does, after saying why. Nothing
+     * acknowledged is lost; a start on the still-full disk is refused with what to do; once space returns the platform
+     * starts and recovers as after kill -9.
+     */
+    @Test
+    void aDiskFilledToTheLastByteStopsThePlatformAndLosesNothingAcknowledged() throws Exception {
+        Path disk = Files.createDirectories(root.resolve("disk"));
+        assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=" + DISK_BYTES, "tmpfs", disk.toString()) == 0,
+                "DiskFullIT mounts a tmpfs and needs root for it");
+        try (ChaosRun run = new ChaosRun(TestProject.in(root.resolve("project")).commitInterval("500ms")
+                .ingest("min_free_disk", (MIN_FREE >> 20) + "MiB"), disk.resolve("data"), "disk", 1_000)) {
+            Path filler = disk.resolve("filler");
+            try (PlatformProcess platform = PlatformProcess.start(run.project, run.data, run.log)) {
+                run.sendTo(platform);
+                run.deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 2_000, Duration.ofSeconds(120));
+                fill(filler, disk, 0);
+                Await.until("the platform to halt on the full disk", Duration.ofSeconds(120), () -> !platform.alive());
+                run.pause();
+                assertThat(platform.awaitExit(Duration.ofSeconds(5))).as("Kafka's halt code").isEqualTo(1);
+                assertThat(Files.readString(run.log)).contains("The embedded Kafka broker stopped Watershed (exit 1)")
+                        .contains("0 bytes are free on the disk of").contains("free space on that disk, then start again");
+            }
+            // still full: refused at once, saying what to do
+            long logged = Files.size(run.log);
+            assertThatThrownBy(() -> PlatformProcess.start(run.project, run.data, run.log)).hasMessageContaining("exited before");
+            assertThat(Files.readString(run.log).substring((int) logged)).containsPattern("Cannot start: only \\d+ bytes are free on the disk of")
+                    .contains("Free space on that disk, then start again");
+
+            Files.delete(filler);
+            try (PlatformProcess platform = PlatformProcess.start(run.project, run.data, run.log)) {
+                run.sendTo(platform);
+                run.deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 2_000, Duration.ofSeconds(120));
+                run.close();
+                DeliveryChecker.Report report = DeliveryChecker.awaitCommittedAndCheck(run.deliveries, platform.http(), run.table);
+                System.out.println("DISK FULL TO THE LAST BYTE: " + report);
+                assertThat(report.acknowledged()).isPositive();
+                assertThat(report.clean()).as("%s", report).isTrue();
+                assertThat(platform.stop(Duration.ofSeconds(60))).as("SIGTERM exits cleanly").isZero();
+            }
+        } finally {
+            run("umount", "-l", disk.toString());
+        }
+    }
 
     /** Grows the filler until at most {@code leave} bytes of the file system are free. */
     private static void fill(Path filler, Path disk, long leave) throws IOException {
@@ -104,6 +150,11 @@ class DiskFullIT {
                 long free = Files.getFileStore(disk).getUsableSpace();
                 out.write(block, 0, (int) Math.max(1, Math.min(block.length, free - leave)));
             }
+        } catch (IOException e) {
+            if (leave > 0 || Files.getFileStore(disk).getUsableSpace() > 0) {
+                throw e;
+            }
+            // to the last byte: the write that found none
         }
     }
 

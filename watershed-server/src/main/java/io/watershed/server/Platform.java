@@ -113,6 +113,7 @@ public final class Platform implements AutoCloseable {
         Settings settings = project.settings();
         try {
             Files.createDirectories(this.dataDirectory);
+            checkFreeSpace(settings);
             new JvmMemoryMetrics().bindTo(meters);
             new JvmThreadMetrics().bindTo(meters);
             new ProcessorMetrics().bindTo(meters);
@@ -264,6 +265,22 @@ public final class Platform implements AutoCloseable {
     }
 
     /** Starts everything; returns when the HTTP API accepts requests. */
+    /** Below this, starting would only end in the broker halting (it must append to start); below min_free_disk, only ingest waits. */
+    static final long MIN_FREE_TO_START = 16L << 20;
+
+    private void checkFreeSpace(Settings settings) {
+        long free = dataDirectory.toFile().getUsableSpace();
+        if (free < MIN_FREE_TO_START) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot start: only " + free + " bytes are free on the disk of "
+                    + dataDirectory + ", and the bus, the lake and the catalogs must write to start (at least " + MIN_FREE_TO_START
+                    + "). Free space on that disk, then start again; nothing acknowledged is lost meanwhile");
+        }
+        if (free < settings.minFreeDiskBytes()) {
+            LOG.warn("Only {} bytes are free on the disk of {} (ingest.min_free_disk is {}): ingest answers 503 until there is more; "
+                    + "queries work", free, dataDirectory, settings.minFreeDiskBytes());
+        }
+    }
+
     public static Platform start(Project project, Path dataDirectory) {
         long t0 = System.nanoTime();
         Platform platform = new Platform(project, dataDirectory, t0);

@@ -124,6 +124,11 @@ public final class PlatformProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** Whether the platform's JVM still runs. */
+    public boolean alive() {
+        return process.isAlive();
+    }
+
     /** SIGKILL: no shutdown hook runs, nothing buffered is committed. */
     public void kill() {
         process.destroyForcibly();
