@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 import dagre from '@dagrejs/dagre';
 import { createServer } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import { execSync } from 'node:child_process';
 import os from 'node:os';
@@ -151,7 +151,7 @@ const md = [
     'dagre layout, ECharts canvas); *focus* is from typing a model\'s name to its upstream and downstream lit and listed. ' +
     'The peer is bare dagre laying out the same graph with the same settings in Node, with no drawing.',
   '',
-  `Machine: ${os.cpus().length} cores, Node ${process.version}.`,
+  `Node ${process.version}, Chromium headless.`,
   '',
   '| Nodes | Edges | Open, ms | Focus, ms | Bare dagre layout, ms (peer) | Open ÷ peer | JS heap after, MB |',
   '|---|---|---|---|---|---|---|',
@@ -164,7 +164,15 @@ const end = '<!-- end ConsoleBenchmark -->';
 let text = existsSync(report) ? readFileSync(report, 'utf8') : '# Benchmarks\n';
 const from = text.indexOf(begin);
 const to = text.indexOf(end);
-const section = begin + md + '\n' + end;
+const provenance = `_Run at commit \`${process.env.BENCH_COMMIT || 'unknown'}\` on ${new Date().toISOString().slice(0, 10)}; ` +
+  `${os.cpus().length} cores (${os.cpus()[0]?.model?.trim() || 'unknown CPU'}), ${Math.floor(os.totalmem() / 2 ** 30)} GiB RAM, ` +
+  `${os.type()} ${os.release()}._\n\n`;
+const section = begin + provenance + md + '\n' + end;
+const largest = rows[rows.length - 1];
+if (process.env.BENCH_HEADLINES) {
+  appendFileSync(process.env.BENCH_HEADLINES, ['console', `Open the lineage page with ${fmt(largest.n)} nodes (peer: bare dagre layout)`,
+    `${fmt(largest.load)} ms`, `${fmt(largest.peer)} ms`, (largest.load / Math.max(1, largest.peer)).toFixed(2), '— (time)'].join('\t') + '\n');
+}
 text = from >= 0 && to > from ? text.slice(0, from) + section + text.slice(to + end.length)
   : text.trimEnd() + '\n\n## Console: the lineage graph with hundreds of nodes\n\n' + section + '\n';
 await writeFile(report, text);
