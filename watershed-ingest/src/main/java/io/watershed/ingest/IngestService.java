@@ -11,7 +11,6 @@ import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +19,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToLongFunction;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.GZIPInputStream;
@@ -35,29 +33,23 @@ import java.util.zip.ZipException;
 public final class IngestService {
     private static final Duration OVERLOAD_RETRY = Duration.ofSeconds(1);
     private static final Duration UNAVAILABLE_RETRY = Duration.ofSeconds(5);
-    private static final Duration DISK_FULL_RETRY = Duration.ofSeconds(30);
-    private static final Duration LAKE_BEHIND_RETRY = Duration.ofSeconds(5);
 
     private final EventBus bus;
     private final StreamRegistry streams;
     private final Settings settings;
-    private final Path dataDirectory;
     private final MeterRegistry meters;
     private final Semaphore inFlight;
     private final KeyLocks keyLocks = new KeyLocks();
-    private final ToLongFunction<String> lakeLag;
+    private final IngestGate gate;
 
     /**
-     * @param lakeLag records of a stream in the bus but not yet in its raw table, or -1 when not known; past
-     *     {@code ingest.max_lake_lag} ingest of that stream answers 503
+     * @param gate refuses a stream's events while the disk is short or its lake too far behind (503 with Retry-After)
      */
-    public IngestService(EventBus bus, StreamRegistry streams, Settings settings, Path dataDirectory, MeterRegistry meters,
-            ToLongFunction<String> lakeLag) {
-        this.lakeLag = lakeLag;
+    public IngestService(EventBus bus, StreamRegistry streams, Settings settings, IngestGate gate, MeterRegistry meters) {
+        this.gate = gate;
         this.bus = bus;
         this.streams = streams;
         this.settings = settings;
-        this.dataDirectory = dataDirectory;
         this.meters = meters;
         this.inFlight = new Semaphore(settings.maxInFlightRequests());
     }
@@ -78,21 +70,10 @@ public final class IngestService {
             throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
                     + "': declare it in streams/" + streamName + ".yaml, or set ingest.auto_create_streams: true");
         }
-        long usable = dataDirectory.toFile().getUsableSpace();
-        if (usable < settings.minFreeDiskBytes()) {
-            rejected(streamName, "disk_full");
-            throw WatershedException.unavailable("Cannot accept events: only " + usable
-                    + " bytes are free in the data directory (ingest.min_free_disk is " + settings.minFreeDiskBytes()
-                    + "); free space, then retry", DISK_FULL_RETRY, null);
-        }
-        long maxLag = settings.collect().maxLakeLag();
-        long behind = maxLag > 0 ? lakeLag.applyAsLong(streamName) : -1;
-        if (behind > maxLag) {
-            rejected(streamName, "lake_behind");
-            throw WatershedException.unavailable("Cannot accept events for stream '" + streamName + "' now: " + behind
-                    + " of its records are in the bus but not yet in the lake (ingest.max_lake_lag is " + maxLag
-                    + "); the lake writer catches up first, retry after the delay (the server log says why it is behind)",
-                    LAKE_BEHIND_RETRY, null);
+        Optional<IngestGate.Refusal> refusal = gate.check(streamName);
+        if (refusal.isPresent()) {
+            rejected(streamName, refusal.get().reason());
+            throw refusal.get().error();
         }
         if (!inFlight.tryAcquire()) {
             rejected(streamName, "overloaded");

@@ -27,8 +27,15 @@ public final class SourcePublisher {
     private final MeterRegistry meters;
     private final Duration timeout;
     private final KeyLocks keyLocks = new KeyLocks();
+    private final IngestGate gate;
 
     public SourcePublisher(EventBus bus, StreamRegistry streams, MeterRegistry meters, Duration timeout) {
+        this(bus, streams, meters, timeout, IngestGate.open());
+    }
+
+    /** @param gate refuses a batch (UNAVAILABLE, nothing published) while the disk is short or the stream's lake too far behind */
+    public SourcePublisher(EventBus bus, StreamRegistry streams, MeterRegistry meters, Duration timeout, IngestGate gate) {
+        this.gate = gate;
         this.bus = bus;
         this.streams = streams;
         this.meters = meters;
@@ -45,11 +52,17 @@ public final class SourcePublisher {
      *
      * @param batchId when not null, a batch already published under this id is skipped
      * @return how many events the batch had when it was first published (this call's, unless it was a repeat)
-     * @throws WatershedException UNAVAILABLE when the bus did not confirm; the caller retries with the same id
+     * @throws WatershedException UNAVAILABLE when the bus did not confirm, or the gate refused the stream (nothing was
+     *     published then); the caller retries with the same id
      */
     public int publish(String source, StreamSpec stream, List<EventBus.Event> events, String batchId) {
         if (events.isEmpty()) {
             return 0;
+        }
+        Optional<IngestGate.Refusal> refusal = gate.check(stream.name());
+        if (refusal.isPresent()) {
+            error(source, stream.name(), refusal.get().reason());
+            throw refusal.get().error();
         }
         try {
             if (batchId == null) {
@@ -101,6 +114,23 @@ public final class SourcePublisher {
                     + "stream's dead-letter table with the reason").increment(deadLetters);
         }
         return events.size();
+    }
+
+    /**
+     * Waits while the gate refuses the stream, for a source that can hold back rather than fail its batch (CDC: its
+     * engine then stops reading the database's log). Counts and logs each wait.
+     */
+    public void awaitAdmitted(String source, StreamSpec stream, java.util.function.BooleanSupplier running) throws InterruptedException {
+        Optional<IngestGate.Refusal> refusal = gate.check(stream.name());
+        if (refusal.isEmpty()) {
+            return;
+        }
+        error(source, stream.name(), refusal.get().reason());
+        org.slf4j.LoggerFactory.getLogger(SourcePublisher.class).warn("Source {} waits: {}", source, refusal.get().error().getMessage());
+        while (running.getAsBoolean() && refusal.isPresent()) {
+            Thread.sleep(Math.min(1_000, refusal.get().error().retryAfter().map(Duration::toMillis).orElse(1_000L)));
+            refusal = gate.check(stream.name());
+        }
     }
 
     /** Counts input a source refused or lost before it reached a stream (malformed framing, a failed handshake...). */

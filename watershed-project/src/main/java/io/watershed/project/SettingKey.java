@@ -37,10 +37,11 @@ public record SettingKey(String name, ValueKind kind, String defaultValue, Strin
             new SettingKey("ingest.max_in_flight_requests", ValueKind.INTEGER, "64",
                     "Ingest requests handled at once; more get 429 with Retry-After."),
             new SettingKey("ingest.min_free_disk", ValueKind.SIZE, "256MiB",
-                    "Below this free space in the data directory ingest answers 503 with Retry-After."),
+                    "Below this free space in the data directory ingest answers 503 with Retry-After, and the other sources "
+                            + "(forward, file tail, CDC, JDBC import) hold back."),
             new SettingKey("ingest.max_lake_lag", ValueKind.INTEGER, "5000000",
                     "Records a stream may have in the bus but not yet in its raw table; past it, ingest of that stream answers "
-                            + "503 with Retry-After until the lake writer catches up (0: never)."),
+                            + "503 with Retry-After and its other sources hold back until the lake writer catches up (0: never)."),
             new SettingKey("ingest.produce_timeout", ValueKind.DURATION, "30s",
                     "How long ingest waits for the bus to acknowledge a request before answering 503."),
             new SettingKey("ingest.forward_host", ValueKind.STRING, "127.0.0.1",

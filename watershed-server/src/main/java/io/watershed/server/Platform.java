@@ -231,8 +231,10 @@ public final class Platform implements AutoCloseable {
                     started.push(builder); // stops first: cancels the builds in flight, whose steps then fail
                 }
             }
-            ingest = new IngestService(bus, streams, settings, this.dataDirectory, meters, this::lakeBacklog);
-            sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.produceTimeout()),
+            io.watershed.ingest.IngestGate gate = new io.watershed.ingest.IngestGate(this.dataDirectory, settings, this::lakeBacklog);
+            ingest = new IngestService(bus, streams, settings, gate, meters);
+            sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.produceTimeout(),
+                    gate),
                     this.dataDirectory);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
             http = new HttpApi(this, settings);

@@ -245,8 +245,10 @@ public final class CdcSource implements AutoCloseable {
     }
 
     /** Publishes the changes; a run already published (from a change on) is skipped by its first change's position. */
-    private void publish(StreamSpec stream, List<Change> changes) {
+    private void publish(StreamSpec stream, List<Change> changes) throws InterruptedException {
         String source = stream.name() + ".cdc";
+        // backpressure: the engine waits here, and reads no more of the database's log, while the stream may not take events
+        publisher.awaitAdmitted(source, stream, () -> running);
         if (changes.get(0).position == null) {
             publisher.publish(source, stream, changes.stream().map(Change::event).toList(), null);
             return;
