@@ -266,7 +266,6 @@ public final class Platform implements AutoCloseable {
         }
     }
 
-    /** Starts everything; returns when the HTTP API accepts requests. */
     /** Below this, starting would only end in the broker halting (it must append to start); below min_free_disk, only ingest waits. */
     static final long MIN_FREE_TO_START = 16L << 20;
 
@@ -283,6 +282,7 @@ public final class Platform implements AutoCloseable {
         }
     }
 
+    /** Starts everything; returns when the HTTP API accepts requests. */
     public static Platform start(Project project, Path dataDirectory) {
         long t0 = System.nanoTime();
         Platform platform = new Platform(project, dataDirectory, t0);
