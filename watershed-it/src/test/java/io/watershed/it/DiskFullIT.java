@@ -26,9 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Chaos, the disk-full part: the platform's data directory is a 384 MiB tmpfs, and while producers post, a filler file
  * takes the space down to half of {@code ingest.min_free_disk}. Ingest answers 503 with Retry-After the whole time
  * (nothing acknowledged that could not be kept), health still answers, and when the filler is deleted ingest takes
- * events again by itself (to the last byte is the second test). The delivery checker then finds nothing lost, doubled or invented,
- * the lake writers, which failed writing Parquet meanwhile, have committed everything by themselves, and a restart on
- * the same directory finds the same lake. Needs root to mount the tmpfs (CI runs as root).
+ * events again by itself (to the last byte is the second test). The delivery checker then finds nothing lost, doubled
+ * or invented, the lake writers, which failed writing Parquet meanwhile, have committed everything by themselves, and a
+ * restart on the same directory finds the same lake. Needs root to mount the tmpfs (CI runs as root).
  */
 class DiskFullIT {
     private static final long DISK_BYTES = 384L << 20;

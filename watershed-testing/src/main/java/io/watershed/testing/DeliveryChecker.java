@@ -47,8 +47,8 @@ public final class DeliveryChecker {
         @Override
         public String toString() {
             return "acknowledged " + acknowledged + ", rejected " + rejected + ", indeterminate " + indeterminate + ", stored " + stored
-                    + " (dead letters " + deadLettered + ") -> lost " + lost + ", duplicated " + duplicated + ", phantom " + phantom + ", order violations "
-                    + orderViolations + (examples.isEmpty() ? "" : ", e.g. " + examples);
+                    + " (dead letters " + deadLettered + ") -> lost " + lost + ", duplicated " + duplicated + ", phantom " + phantom
+                    + ", order violations " + orderViolations + (examples.isEmpty() ? "" : ", e.g. " + examples);
         }
     }
 
