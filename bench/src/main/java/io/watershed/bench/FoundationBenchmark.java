@@ -57,7 +57,7 @@ public final class FoundationBenchmark {
         Path project = work.resolve("project");
         Files.createDirectories(project.resolve("streams"));
         Files.writeString(project.resolve("watershed.yaml"),
-                "name: bench\nhttp:\n  port: " + port + "\nbus:\n  port: 0\ningest:\n  forward_port: 0\nlake:\n  commit_interval: 5s\n");
+                "name: bench\nhttp:\n  port: " + port + "\nbus:\n  port: 0\n  plaintext: true\ningest:\n  forward_port: 0\nlake:\n  commit_interval: 5s\n");
         Files.writeString(project.resolve("streams/ingest.yaml"), "name: ingest\npartitions: 2\n");
         Files.writeString(project.resolve("streams/peer.yaml"), "name: peer\npartitions: 2\n");
         Path payloads = work.resolve("payloads.ndjson");

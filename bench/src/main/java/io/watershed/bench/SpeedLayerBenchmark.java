@@ -51,7 +51,7 @@ public final class SpeedLayerBenchmark {
         Files.createDirectories(project.resolve("streams"));
         Files.createDirectories(project.resolve("pipelines"));
         Files.writeString(project.resolve("watershed.yaml"), "name: speed\nhttp:\n  port: " + FoundationBenchmark.freePort()
-                + "\nbus:\n  port: 0\ningest:\n  forward_port: 0\nlake:\n  commit_interval: 1s\n");
+                + "\nbus:\n  port: 0\n  plaintext: true\ningest:\n  forward_port: 0\nlake:\n  commit_interval: 1s\n");
         Files.writeString(project.resolve("streams/bid.yaml"), """
                 name: bid
                 partitions: 2
