@@ -247,7 +247,6 @@ final class ConsoleApi {
                         + " records behind its input streams (backpressure)"));
             }
         }
-        Map<String, Long> lag = platform.lakeWriter().lag();
         Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
         platform.upkeep().stats().forEach(t -> tables.put(t.table(), t));
         Instant now = Instant.now();
@@ -255,8 +254,7 @@ final class ConsoleApi {
             if (s.name().startsWith(AuditLog.RESERVED_PREFIX) && !principal.admin()) {
                 continue;
             }
-            long backlog = platform.lakeBacklog(s.name());
-            long behind = backlog >= 0 ? backlog : lag.getOrDefault(s.name(), 0L);
+            long behind = platform.lakeBacklog(s.name());
             Optional<Instant> lastCommit = Optional.ofNullable(tables.get(s.rawTable())).flatMap(LakeUpkeep.TableStats::lastCommit);
             if (behind > 0 && lastCommit.map(c -> c.isBefore(now.minus(STALLED_LAKE))).orElse(platform.uptime().compareTo(STALLED_LAKE) > 0)) {
                 out.add(alert("critical", "lake", "stream:" + s.name(), "The lake writer of '" + s.name() + "' has " + behind

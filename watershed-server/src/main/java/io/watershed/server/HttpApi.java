@@ -144,7 +144,6 @@ final class HttpApi implements AutoCloseable {
     }
 
     private void listStreams(Context ctx) {
-        Map<String, Long> lag = platform.lakeWriter().lag();
         Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
         platform.upkeep().stats().forEach(t -> tables.put(t.table(), t));
         List<Map<String, Object>> out = new ArrayList<>();
@@ -160,8 +159,7 @@ final class HttpApi implements AutoCloseable {
             m.put("partitions", s.partitions());
             m.put("table", s.rawTable());
             m.put("dead_letter_table", s.rawTable() + "__dlq");
-            long backlog = platform.lakeBacklog(s.name());
-            m.put("lake_lag", backlog >= 0 ? backlog : lag.getOrDefault(s.name(), 0L));
+            m.put("lake_lag", platform.lakeBacklog(s.name()));
             m.put("events_per_second", Math.round(platform.rates().perSecond(s.name()) * 10) / 10.0);
             m.put("rate_history", platform.rates().history(s.name()));
             LakeUpkeep.TableStats table = tables.get(s.rawTable());

@@ -382,12 +382,13 @@ public final class Platform implements AutoCloseable {
 
     /**
      * Records of the stream in the bus but not in its raw table: the topic's end (sampled every 2 s) less the table's
-     * committed offsets. Current even when the lake writer is stuck, which its own lag is not; -1 when not known yet.
+     * committed offsets, current even when the lake writer is stuck. Before the first sample, the writer's own lag (as
+     * of its last commit), or 0 without a writer.
      */
     long lakeBacklog(String stream) {
         long end = rates.endTotal(stream);
         long committed = lakeWriter.committedTotal(stream);
-        return end < 0 || committed < 0 ? -1 : Math.max(0, end - committed);
+        return end >= 0 && committed >= 0 ? Math.max(0, end - committed) : lakeWriter.lag().getOrDefault(stream, 0L);
     }
 
     /** Events per second of every stream, sampled from the bus. */
