@@ -90,8 +90,15 @@ class PipelineCrashIT {
             assertThat(actual).isEqualTo(expectedWindows);
 
             long big = expectedBig();
-            Await.until("every big order in raw.big_orders", Duration.ofSeconds(120),
-                    () -> count(http, "SELECT count(*) FROM raw.big_orders") >= big);
+            try {
+                Await.until("every big order in raw.big_orders", Duration.ofSeconds(120),
+                        () -> count(http, "SELECT count(*) FROM raw.big_orders") >= big);
+            } catch (AssertionError e) {
+                // CI keeps neither the data nor the log: say what the stream and the platform show
+                throw new AssertionError(e.getMessage() + "; raw.big_orders holds " + count(http, "SELECT count(*) FROM raw.big_orders")
+                        + " of " + big + "; the streams: " + http.get("/v1/streams").body() + "\nThe platform's last warnings and errors:\n"
+                        + PlatformProcess.problems(log, 60), e.getCause());
+            }
             assertThat(http.count("SELECT count(*) FROM raw.big_orders")).as("each big order once").isEqualTo(big);
             assertThat(http.count("SELECT count(DISTINCT id) FROM raw.big_orders")).isEqualTo(big);
             Await.until("the live view over the chained stream", Duration.ofSeconds(60),
