@@ -1,13 +1,15 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { api, clearToken, getToken, onUnauthorized, setToken } from './api.js';
 import { useRoute } from './hooks.js';
 import { Loading } from './ui.jsx';
-import Overview from './Overview.jsx';
-import Lineage from './Lineage.jsx';
-import Tables from './Tables.jsx';
-import Sql from './Sql.jsx';
-import Dashboards from './Dashboards.jsx';
-import Runs from './Runs.jsx';
+
+// Each page, with ECharts and CodeMirror, is fetched when first opened: the sign-in page loads only the shell.
+const Overview = lazy(() => import('./Overview.jsx'));
+const Lineage = lazy(() => import('./Lineage.jsx'));
+const Tables = lazy(() => import('./Tables.jsx'));
+const Sql = lazy(() => import('./Sql.jsx'));
+const Dashboards = lazy(() => import('./Dashboards.jsx'));
+const Runs = lazy(() => import('./Runs.jsx'));
 
 const PAGES = [
   { id: 'overview', label: 'Overview', icon: 'M3 13h8V3H3v10zm0 8h8v-6H3v6zm10 0h8V11h-8v10zm0-18v6h8V3h-8z' },
@@ -165,7 +167,7 @@ export default function App() {
           <button type="button" className="btn link" onClick={signOut}>Sign out</button>
         </div>
       </nav>
-      <main className="main" key={page}>{content}</main>
+      <main className="main" key={page}><Suspense fallback={<Loading />}>{content}</Suspense></main>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef } from 'react';
-import * as echarts from 'echarts';
+import echarts from './echarts-parts.js';
 import { ResultTable } from './ui.jsx';
 import { columnKinds } from './util.js';
 
@@ -192,7 +192,7 @@ export function buildOption(result, spec) {
 
 /**
  * <Chart result={{columns,types,rows}} spec={{type,x,y:[..]}} />
- * The container carries data-testid="chart", data-type and data-series (number of series drawn).
+ * The container carries data-testid="chart", data-type, data-series (number of series drawn) and data-rows.
  */
 export function Chart({ result, spec, height, className = '' }) {
   const resolved = useMemo(() => resolveSpec(result, spec), [result, spec]);
@@ -203,7 +203,7 @@ export function Chart({ result, spec, height, className = '' }) {
   const style = height ? { height } : undefined;
   return (
     <div className={'chart chart-' + resolved.type + ' ' + className} data-testid="chart" data-type={resolved.type}
-      data-series={String(seriesCount)} style={style}>
+      data-series={String(seriesCount)} data-rows={String(result && result.rows ? result.rows.length : 0)} style={style}>
       {resolved.type === 'table'
         ? <ResultTable result={result} className="chart-table" />
         : resolved.y.length === 0

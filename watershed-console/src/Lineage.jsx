@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import * as echarts from 'echarts';
+import echarts from './echarts-parts.js';
 import dagre from '@dagrejs/dagre';
 import { api } from './api.js';
 import { navigate, usePoll } from './hooks.js';

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { EditorView, basicSetup } from 'codemirror';
 import { keymap, placeholder } from '@codemirror/view';
 import { Compartment, EditorState, Prec } from '@codemirror/state';
+import { syntaxTree } from '@codemirror/language';
 import { PostgreSQL, SQLDialect, sql } from '@codemirror/lang-sql';
 
 const DUCKDB_KEYWORDS =
@@ -30,6 +31,58 @@ export const DuckDB = SQLDialect.define({
   types: (PostgreSQL.spec.types || '') + ' ' + DUCKDB_TYPES,
   builtin: DUCKDB_BUILTIN,
 });
+
+// duckdb_keywords() WHERE keyword_category = 'reserved' (DuckDB 2.0): a column so named must be quoted
+const RESERVED = new Set(('all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
+  'default deferrable desc describe distinct do else end except false fetch for foreign from group having in initially ' +
+  'intersect into lambda lateral leading limit not null offset on only or order pivot pivot_longer pivot_wider placing ' +
+  'primary qualify references returning select show some summarize symmetric table then to trailing true union unique ' +
+  'unpivot using variadic when where window with').split(' '));
+
+/** A column name as DuckDB reads it: quoted when it is not a plain lower-case identifier or is reserved. */
+export function quoteIdentifier(name) {
+  return /^[a-z_][a-z0-9_]*$/.test(name) && !RESERVED.has(name) ? name : '"' + name.replace(/"/g, '""') + '"';
+}
+
+const TABLE_REFERENCE = /\b(?:from|join)\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)/gi;
+
+/**
+ * Completes unqualified column names of the tables the current statement reads (after FROM or JOIN). lang-sql
+ * completes a column only after its table's name or alias and a dot; people type SELECT pa… and expect page.
+ */
+export function columnsInScope(schema) {
+  return (context) => {
+    const word = context.matchBefore(/\w+$/);
+    if (!word && !context.explicit) return null;
+    const from = word ? word.from : context.pos;
+    if (context.state.sliceDoc(Math.max(0, from - 1), from) === '.') return null; // qualified: lang-sql's
+    const node = syntaxTree(context.state).resolveInner(context.pos, -1);
+    if (/String|Comment|QuotedIdentifier/.test(node.name)) return null;
+    const doc = context.state.doc.toString();
+    const start = doc.lastIndexOf(';', context.pos - 1) + 1;
+    const semicolon = doc.indexOf(';', context.pos);
+    const statement = doc.slice(start, semicolon < 0 ? doc.length : semicolon);
+    const options = [];
+    const seen = new Set();
+    for (const m of statement.matchAll(TABLE_REFERENCE)) {
+      const table = m[1].replace(/"|\s/g, '');
+      for (const column of schema[table] || []) {
+        if (seen.has(column)) continue;
+        seen.add(column);
+        options.push({ label: column, type: 'property', detail: table, boost: 1,
+          apply: quoteIdentifier(column) });
+      }
+    }
+    return options.length ? { from, options, validFor: /^\w*$/ } : null;
+  };
+}
+
+function language(schema) {
+  return [
+    sql({ dialect: DuckDB, schema: schema || {}, upperCaseKeywords: true }),
+    DuckDB.language.data.of({ autocomplete: columnsInScope(schema || {}) }),
+  ];
+}
 
 const theme = EditorView.theme({
   '&': { fontSize: '13px', height: '100%', backgroundColor: '#fff' },
@@ -70,7 +123,7 @@ export default function SqlEditor({ initial = '', schema, onRun, onChange, viewR
             { key: 'Ctrl-Enter', run, preventDefault: true },
           ])),
           basicSetup,
-          langRef.current.of(sql({ dialect: DuckDB, schema: schema || {}, upperCaseKeywords: true })),
+          langRef.current.of(language(schema)),
           placeholder('SELECT … FROM raw.<stream> — Ctrl+Enter runs the query'),
           EditorView.lineWrapping,
           theme,
@@ -103,7 +156,7 @@ export default function SqlEditor({ initial = '', schema, onRun, onChange, viewR
   useEffect(() => {
     const view = viewLocal.current;
     if (!view) return;
-    view.dispatch({ effects: langRef.current.reconfigure(sql({ dialect: DuckDB, schema: schema || {}, upperCaseKeywords: true })) });
+    view.dispatch({ effects: langRef.current.reconfigure(language(schema)) });
   }, [schema]);
 
   return <div className="editor" data-testid="sql-editor" ref={hostRef} />;

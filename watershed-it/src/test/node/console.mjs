@@ -127,7 +127,7 @@ try {
     }
   });
 
-  await step('SQL completes table names, runs a query and charts it', async () => {
+  await step('SQL completes table and column names, runs a query and charts it in every type', async () => {
     await page.locator('[data-testid=nav-sql]').click();
     const editor = page.locator('[data-testid=sql-editor] .cm-content');
     await editor.click();
@@ -139,17 +139,32 @@ try {
     const options = await completion.textContent();
     check(options.includes('clicks'), `no completion of raw.clicks: ${options}`);
     await page.keyboard.press('Escape');
+    // a column of the table the statement reads, unqualified: SELECT pa… FROM raw.clicks offers page
+    await page.evaluate(() => window.__watershedSetSql('SELECT  FROM raw.clicks'));
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 'SELECT '.length; i++) await page.keyboard.press('ArrowRight');
+    await page.keyboard.type('pa');
+    await until('page offered', async () => (await completion.textContent()).includes('page'));
+    await page.locator('.cm-tooltip-autocomplete li', { hasText: /^page/ }).first().click();
+    const completed = await page.evaluate(() => window.__watershedGetSql());
+    check(completed === 'SELECT page FROM raw.clicks', `completing a column gave: ${completed}`);
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
     await page.keyboard.type('SELECT page, count(*) AS views FROM raw.clicks GROUP BY page ORDER BY views DESC');
     await page.keyboard.press('Escape'); // close the completion list
     await page.locator('[data-testid=run-sql]').click();
     await until('result rows', async () => (await page.locator('[data-testid=results] tbody tr').count()) >= 3);
-    await page.locator('[data-testid=chart-bar]').click();
     const chart = page.locator('[data-testid=chart]');
-    await until('a bar chart', async () => (await chart.getAttribute('data-type')) === 'bar');
-    check(await chart.locator('canvas').count() > 0, 'the chart drew no canvas');
-    check(parseInt(await chart.getAttribute('data-series'), 10) >= 1, 'the chart has no series');
+    for (const type of ['line', 'area', 'scatter', 'pie', 'table', 'bar']) {
+      await page.locator(`[data-testid=chart-${type}]`).click();
+      await until(`a ${type} chart`, async () => (await chart.getAttribute('data-type')) === type);
+      if (type === 'table') {
+        check(await chart.locator('tbody tr').count() >= 3, 'the table view shows no rows');
+      } else {
+        check(await chart.locator('canvas').count() > 0, `the ${type} chart drew no canvas`);
+        check(parseInt(await chart.getAttribute('data-series'), 10) >= 1, `the ${type} chart has no series`);
+      }
+    }
     await shot('sql');
   });
 
@@ -225,13 +240,37 @@ try {
     await shot('runs');
   });
 
-  await step('a dashboard from dashboards/ draws its panels and exports to Grafana', async () => {
+  await step('a backfill of yesterday and today from the runs page makes a run per day, each succeeding', async () => {
+    const cells = page.locator('[data-testid^=cell-][data-testid$=-daily_clicks]');
+    const before = await cells.count();
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await page.locator('[data-testid=backfill-model]').selectOption('daily_clicks');
+    await page.locator('[data-testid=backfill-from]').fill(day(-1));
+    await page.locator('[data-testid=backfill-to]').fill(day(0));
+    await page.locator('[data-testid=backfill]').click();
+    const answer = page.locator('[data-testid=backfill-message], [data-testid=backfill-error]');
+    await answer.first().waitFor();
+    const message = await answer.first().textContent();
+    check(/Created 2 runs/.test(message), `the backfill did not create two runs: ${message}`);
+    await until('both runs in the grid', async () => (await cells.count()) >= before + 2);
+    for (let i = before; i < before + 2; i++) {
+      await until(`backfill run ${i - before + 1} to succeed`, async () => (await cells.nth(i).getAttribute('data-state')) === 'success', 120_000);
+    }
+  });
+
+  await step('a dashboard from dashboards/ draws its panels, refreshes its live view by itself and exports to Grafana', async () => {
     await page.locator('[data-testid=nav-dashboards]').click();
     await page.locator('[data-testid="dashboard-shop"]').click();
     const panels = page.locator('[data-testid=panel]');
     await until('three panels', async () => (await panels.count()) === 3);
     await until('every panel drawn', async () => (await page.locator('[data-testid=panel] [data-testid=chart]').count()) === 3);
     check(await page.locator('[data-testid=panel-error]').count() === 0, 'a panel shows an error');
+    // the file sets no refresh: a panel on a live view makes the dashboard rerun its panels every 5 s
+    const live = panels.filter({ hasText: 'Live views by page' }).locator('[data-testid=chart]');
+    const pagesBefore = parseInt(await live.getAttribute('data-rows'), 10);
+    await send('clicks', [{ user: 'live-refresh', page: '/only-in-the-live-view', ts: new Date().toISOString() }]);
+    await until('the live view\'s new page on the dashboard, without a click', async () =>
+      parseInt(await live.getAttribute('data-rows'), 10) > pagesBefore, 30_000);
     await shot('dashboard');
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=grafana-export]').click()]);
     const grafana = JSON.parse(readFileSync(await download.path(), 'utf8'));

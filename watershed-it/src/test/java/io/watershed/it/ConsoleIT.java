@@ -54,6 +54,16 @@ class ConsoleIT {
                         FROM raw.clicks
                         GROUP BY page
                         """)
+                // an incremental model, one partition per day: what a backfill rebuilds
+                .model("daily_clicks", """
+                        -- materialized: incremental
+                        -- partition_by: day
+                        -- grain: day
+                        SELECT CAST(ts AS DATE) AS `day`, COUNT(*) AS clicks
+                        FROM raw.clicks
+                        WHERE ts >= {{ start }} AND ts < {{ end }}
+                        GROUP BY CAST(ts AS DATE)
+                        """)
                 // a model whose check always fails: its runs fail, and retry from failure runs it again
                 .model("always_fails", "SELECT page, COUNT(*) AS hits FROM raw.clicks GROUP BY page")
                 .file("checks/always_fails.yaml", "models.always_fails:\n  - row_count: {max: 0}\n")
@@ -64,7 +74,6 @@ class ConsoleIT {
                         """)
                 .file("dashboards/shop.yaml", """
                         title: Shop
-                        refresh: 5s
                         panels:
                           - query: clicks_per_minute
                             w: 8
@@ -199,7 +208,7 @@ class ConsoleIT {
         assertThat(admin.delete("/v1/queries/top_users").status()).isEqualTo(404);
 
         JsonNode dashboard = admin.get("/v1/dashboards/shop").json();
-        assertThat(dashboard.path("refresh_seconds").asInt()).isEqualTo(5);
+        assertThat(dashboard.path("refresh_seconds").asInt()).as("a panel reads a live view").isEqualTo(5);
         assertThat(dashboard.path("panels").size()).isEqualTo(3);
         JsonNode first = dashboard.path("panels").get(0);
         assertThat(first.path("title").asText()).isEqualTo("Clicks per minute"); // the saved query's title and chart
@@ -288,13 +297,18 @@ class ConsoleIT {
         System.out.println(said);
         assertThat(ended).as("the browser session ended; it said:\n%s", said).isTrue();
         assertThat(browser.exitValue()).as("the browser session passed; it said:\n%s", said).isZero();
-        assertThat(said).contains("passed 11 steps");
+        assertThat(said).contains("passed 12 steps");
         for (String page : List.of("login", "overview", "sql", "lineage", "table-snapshots", "table-tail", "dashboard", "runs")) {
             assertThat(Files.size(screenshots.resolve(page + ".png"))).as(page).isGreaterThan(10_000);
         }
         // what the browser did is real: the saved query is a file in the project, the run is in the history
         assertThat(Files.readString(projectDir.resolve("queries/views_by_page.sql"))).contains("count(*) AS views");
         assertThat(admin.get("/v1/runs?model=top_pages").json().path("runs").size()).isGreaterThanOrEqualTo(2);
+        JsonNode backfilled = admin.get("/v1/runs?model=daily_clicks").json().path("runs");
+        List<String> days = new java.util.ArrayList<>();
+        backfilled.forEach(r -> days.add(r.path("steps").get(0).path("start").asText()));
+        java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+        assertThat(days).as("%s", backfilled).containsExactlyInAnyOrder(today.minusDays(1) + "T00:00", today + "T00:00");
         long retried = admin.get("/v1/runs?model=always_fails").json().path("runs").get(0).path("id").asLong();
         List<String> log = admin.get("/v1/runs/" + retried + "/log").json().path("lines").findValuesAsText("message");
         assertThat(log.stream().filter(("Run " + retried + " failed")::equals).count() + log.stream()

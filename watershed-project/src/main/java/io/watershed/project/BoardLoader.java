@@ -29,6 +29,8 @@ final class BoardLoader {
     private static final Set<String> DASHBOARD_KEYS = Set.of("title", "refresh", "panels");
     private static final Set<String> PANEL_KEYS = Set.of("title", "query", "sql", "chart", "w", "h");
     private static final Set<String> CHART_KEYS = Set.of("type", "x", "y");
+    /** How often a dashboard that reads a live view refreshes when its file does not say. */
+    static final int LIVE_REFRESH_SECONDS = 5;
 
     private final ProjectLoader loader;
     private final Path directory;
@@ -116,8 +118,10 @@ final class BoardLoader {
         Map<String, NodeTuple> top = reader.entries(doc.get(), DASHBOARD_KEYS, "a dashboard");
         String title = top.containsKey("title") ? reader.string(top.get("title").getValueNode()).orElse(name) : name;
         Optional<Integer> refresh = Optional.empty();
-        if (top.containsKey("refresh")) {
-            refresh = reader.convert(top.get("refresh").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+        Node refreshNode = top.containsKey("refresh") ? top.get("refresh").getValueNode() : null;
+        boolean refreshOff = refreshNode instanceof ScalarNode s && s.getValue().equals("off");
+        if (refreshNode != null && !refreshOff) {
+            refresh = reader.convert(refreshNode, ValueKind.DURATION).map(Duration.class::cast)
                     .map(d -> (int) Math.max(1, d.toSeconds()));
         }
         List<Panel> panels = new ArrayList<>();
@@ -131,7 +135,14 @@ final class BoardLoader {
         if (reader.problemCount() > before) {
             return Optional.empty();
         }
+        if (refreshNode == null && panels.stream().anyMatch(BoardLoader::readsLiveView)) {
+            refresh = Optional.of(LIVE_REFRESH_SECONDS); // a live view changes by the second: show it so
+        }
         return Optional.of(new Dashboard(name, title, refresh, List.copyOf(panels), reader.displayName()));
+    }
+
+    private static boolean readsLiveView(Panel panel) {
+        return SqlReferences.of(panel.sql()).stream().anyMatch(r -> r.parts().size() >= 2 && r.parts().get(r.parts().size() - 2).equals("live"));
     }
 
     private Optional<Panel> panel(ProjectLoader.FileReader reader, MappingNode node, List<SavedQuery> queries) {

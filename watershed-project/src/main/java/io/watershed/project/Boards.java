@@ -65,7 +65,8 @@ public record Boards(List<SavedQuery> queries, List<Dashboard> dashboards, List<
     /**
      * A dashboard: panels on a 12-column grid, in order; each runs SQL (its own or a saved query's) and draws a chart.
      *
-     * @param refreshSeconds how often the console reruns its panels; empty: only when opened
+     * @param refreshSeconds how often the console reruns its panels: {@code refresh:}, else every 5 s when a panel reads a
+     *     live view; empty ({@code refresh: off}, or no live view and no {@code refresh:}): only when opened
      */
     public record Dashboard(String name, String title, Optional<Integer> refreshSeconds, List<Panel> panels, String file) {}
 

@@ -75,6 +75,20 @@ class BoardsTest {
     }
 
     @Test
+    void aDashboardOnALiveViewRefreshesBySelfUnlessItsFileSaysOtherwise() throws IOException {
+        ProjectFiles.write(dir, "dashboards/live.yaml", "panels:\n  - sql: SELECT page, hits FROM live.page_counts\n");
+        ProjectFiles.write(dir, "dashboards/lake.yaml", "panels:\n  - sql: SELECT count(*) FROM raw.clicks\n");
+        ProjectFiles.write(dir, "dashboards/off.yaml", "refresh: off\npanels:\n  - sql: SELECT * FROM watershed.live.page_counts\n");
+        ProjectFiles.write(dir, "dashboards/slow.yaml", "refresh: 1m\npanels:\n  - sql: SELECT * FROM live.page_counts\n");
+        Boards b = boards();
+        assertThat(b.problems()).isEmpty();
+        assertThat(b.dashboard("live").orElseThrow().refreshSeconds()).contains(BoardLoader.LIVE_REFRESH_SECONDS);
+        assertThat(b.dashboard("lake").orElseThrow().refreshSeconds()).isEmpty();
+        assertThat(b.dashboard("off").orElseThrow().refreshSeconds()).isEmpty();
+        assertThat(b.dashboard("slow").orElseThrow().refreshSeconds()).contains(60);
+    }
+
+    @Test
     void everyMistakeInADashboardIsReportedWithItsLine() throws IOException {
         ProjectFiles.write(dir, "dashboards/bad.yaml", """
                 title: Bad

@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * Records go to the platform's own stream {@code watershed_audit}, so the lake writer lands them exactly once in the
  * append-only table {@code raw.watershed_audit}, which only admins can read. Nobody can write that stream but the
  * platform. Successful ingest requests are summed per token and stream and recorded once a minute, so collecting
- * events does not double the bus's load.
+ * events does not double the bus's load. A successful read (a GET, a query) is recorded at once the first time a token
+ * makes it in a minute; the same read again in that minute (a console page polling, a live tail) is summed into one
+ * more record with its count when the minute ends, so the log says who read what without a row per poll.
  */
 final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
@@ -40,6 +42,8 @@ final class AuditLog implements AutoCloseable {
     private final Clock clock;
     private final Counter failures;
     private final Map<List<String>, AtomicLong> ingested = new ConcurrentHashMap<>();
+    /** Reads recorded this interval, by their whole record; the value counts the repeats not yet recorded. */
+    private final Map<Read, Repeats> reads = new ConcurrentHashMap<>();
     private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "audit-ingest-summary");
         t.setDaemon(true);
@@ -62,14 +66,46 @@ final class AuditLog implements AutoCloseable {
         this.clock = clock;
         this.failures = Counter.builder("watershed_audit_failures_total")
                 .description("Audit records the bus did not acknowledge (each is also logged at ERROR)").register(meters);
-        flusher.scheduleWithFixedDelay(this::flushIngested, summaryEvery.toMillis(), summaryEvery.toMillis(), TimeUnit.MILLISECONDS);
+        flusher.scheduleWithFixedDelay(this::flush, summaryEvery.toMillis(), summaryEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
+
+    private record Repeats(AtomicLong count, java.time.Instant first) {}
 
     /** One record; {@code principal} may be null (no or a refused token). */
     void record(Principal principal, String action, String method, String path, String object, int status, String detail,
             String tables, String remote) {
         publish(row(principal == null ? null : principal.user(), principal == null ? null : principal.tokenId(), action, method, path,
                 object, status, detail, tables, remote, 1L));
+    }
+
+    /**
+     * A successful read: recorded now if this token has not made the same read since the last summary, else counted
+     * and recorded once, with its count, at the next summary.
+     */
+    void read(Principal principal, String action, String method, String path, String object, int status, String detail, String tables,
+            String remote) {
+        Read read = new Read(principal == null ? null : principal.user(), principal == null ? null : principal.tokenId(), action, method,
+                path, object, status, detail, tables, remote);
+        boolean[] first = {false};
+        reads.compute(read, (k, seen) -> {
+            if (seen == null) {
+                first[0] = true;
+                return new Repeats(new AtomicLong(), clock.instant());
+            }
+            seen.count().incrementAndGet();
+            return seen;
+        });
+        if (first[0]) {
+            publish(read.row(this, 1));
+        }
+    }
+
+    /** What a read record says, but when and how often. */
+    private record Read(String user, String token, String action, String method, String path, String object, int status, String detail,
+            String tables, String remote) {
+        Map<String, Object> row(AuditLog log, long count) {
+            return log.row(user, token, action, method, path, object, status, detail, tables, remote, count);
+        }
     }
 
     private Map<String, Object> row(String user, String token, String action, String method, String path, String object, int status,
@@ -93,6 +129,20 @@ final class AuditLog implements AutoCloseable {
     /** A successful ingest request: summed, and recorded once per interval per token and stream. */
     void ingested(Principal principal, String stream, int events) {
         ingested.computeIfAbsent(List.of(principal.user(), principal.tokenId(), stream), k -> new AtomicLong()).addAndGet(events);
+    }
+
+    /** Publishes the interval's summaries: ingest per token and stream, and the reads repeated since the last. */
+    void flush() {
+        flushIngested();
+        for (Read read : List.copyOf(reads.keySet())) {
+            Repeats repeats = reads.remove(read);
+            long n = repeats == null ? 0 : repeats.count().get();
+            if (n > 0) {
+                Map<String, Object> row = read.row(this, n);
+                row.put("at", repeats.first().toString());
+                publish(row);
+            }
+        }
     }
 
     private void flushIngested() {
@@ -128,6 +178,6 @@ final class AuditLog implements AutoCloseable {
     @Override
     public void close() {
         flusher.shutdown();
-        flushIngested();
+        flush();
     }
 }

@@ -225,7 +225,7 @@ final class HttpApi implements AutoCloseable {
 
     /**
      * Records the request in the audit log: every call but health and metrics scrapes; a successful ingest request is
-     * summed instead (see {@link AuditLog#ingested}).
+     * summed instead (see {@link AuditLog#ingested}), and a read repeated within a minute is counted (see {@link AuditLog#read}).
      */
     private void audit(Context ctx) {
         String route;
@@ -251,8 +251,14 @@ final class HttpApi implements AutoCloseable {
         if (object == null && !ctx.pathParamMap().isEmpty()) {
             object = String.join(",", ctx.pathParamMap().values());
         }
-        audit.record(principal, action, ctx.method().name(), ctx.path(), object, ctx.status().getCode(), ctx.attribute(AUDIT_DETAIL),
-                ctx.attribute(AUDIT_TABLES), ctx.ip());
+        boolean read = ctx.status().getCode() < 300 && (ctx.method() == io.javalin.http.HandlerType.GET || action.equals("query"));
+        if (read) {
+            audit.read(principal, action, ctx.method().name(), ctx.path(), object, ctx.status().getCode(), ctx.attribute(AUDIT_DETAIL),
+                    ctx.attribute(AUDIT_TABLES), ctx.ip());
+        } else {
+            audit.record(principal, action, ctx.method().name(), ctx.path(), object, ctx.status().getCode(), ctx.attribute(AUDIT_DETAIL),
+                    ctx.attribute(AUDIT_TABLES), ctx.ip());
+        }
     }
 
     private static void error(Context ctx, WatershedException e) {

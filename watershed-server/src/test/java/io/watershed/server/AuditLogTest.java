@@ -1,0 +1,103 @@
+package io.watershed.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.watershed.access.Principal;
+import io.watershed.spi.EventBus;
+import io.watershed.spi.StreamSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** What the audit log publishes, read back from what it handed the bus (a list here, Kafka in the platform). */
+class AuditLogTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Keeps what is published; the audit log's logic is under test, not Kafka. */
+    static final class Published implements EventBus {
+        final List<JsonNode> rows = new ArrayList<>();
+
+        @Override
+        public String bootstrapServers() {
+            return "";
+        }
+
+        @Override
+        public void ensureTopics(Collection<StreamSpec> streams) {}
+
+        @Override
+        public synchronized CompletableFuture<Void> publish(String topic, List<Event> events) {
+            for (Event e : events) {
+                try {
+                    rows.add(JSON.readTree(e.value()));
+                } catch (java.io.IOException x) {
+                    throw new java.io.UncheckedIOException(x);
+                }
+            }
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void publishIdempotent(String topic, List<Event> events, String idempotencyKey) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Optional<Integer> publishedUnder(String topic, String idempotencyKey) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void close() {}
+
+        List<String> lines() {
+            return rows.stream().map(r -> r.path("action").asText() + " " + r.path("path").asText() + " " + r.path("detail").asText("-")
+                    + " x" + r.path("count").asLong()).toList();
+        }
+    }
+
+    @Test
+    void aReadIsRecordedAtOnceTheFirstTimeAndItsRepeatsAreCountedInOneRecordWhenTheMinuteEnds() {
+        Published bus = new Published();
+        Instant t0 = Instant.parse("2026-11-23T10:00:00Z");
+        Principal ana = new Principal("ana", "wst_abc", Set.of(), List.of(), Optional.empty(), 10);
+        AuditLog audit = new AuditLog(bus, Clock.fixed(t0, ZoneOffset.UTC), new SimpleMeterRegistry(), Duration.ofHours(1));
+        for (int i = 0; i < 30; i++) { // the overview polling
+            audit.read(ana, "GET /v1/streams", "GET", "/v1/streams", null, 200, null, null, "127.0.0.1");
+        }
+        for (int i = 0; i < 3; i++) { // a live tail
+            audit.read(ana, "query", "POST", "/v1/sql", null, 200, "SELECT * FROM raw.clicks LIMIT 20", "raw.clicks", "127.0.0.1");
+        }
+        audit.read(ana, "query", "POST", "/v1/sql", null, 200, "SELECT count(*) FROM raw.clicks", "raw.clicks", "127.0.0.1");
+        audit.record(ana, "grant", "POST", "/v1/access/grants", "role:x", 201, null, null, "127.0.0.1");
+        audit.record(ana, "grant", "POST", "/v1/access/grants", "role:x", 201, null, null, "127.0.0.1");
+        // each distinct read once, at once; every change always
+        assertThat(bus.lines()).containsExactly("GET /v1/streams /v1/streams - x1", "query /v1/sql SELECT * FROM raw.clicks LIMIT 20 x1",
+                "query /v1/sql SELECT count(*) FROM raw.clicks x1", "grant /v1/access/grants - x1", "grant /v1/access/grants - x1");
+
+        audit.flush(); // what a minute's end publishes: the repeats, counted; a read made once has nothing more to say
+        assertThat(bus.lines().subList(5, bus.lines().size())).containsExactlyInAnyOrder("GET /v1/streams /v1/streams - x29",
+                "query /v1/sql SELECT * FROM raw.clicks LIMIT 20 x2");
+        assertThat(bus.rows.get(5).path("user").asText()).isEqualTo("ana");
+        assertThat(bus.rows.get(5).path("token").asText()).isEqualTo("wst_abc");
+        assertThat(bus.rows.get(5).path("at").asText()).isEqualTo(t0.toString());
+
+        // the next minute starts afresh: its first read is recorded at once again, and closing publishes what is left
+        audit.read(ana, "GET /v1/streams", "GET", "/v1/streams", null, 200, null, null, "127.0.0.1");
+        audit.read(ana, "GET /v1/streams", "GET", "/v1/streams", null, 200, null, null, "127.0.0.1");
+        assertThat(bus.lines()).hasSize(8).last().isEqualTo("GET /v1/streams /v1/streams - x1");
+        audit.close();
+        assertThat(bus.lines()).hasSize(9).last().isEqualTo("GET /v1/streams /v1/streams - x1");
+    }
+}
