@@ -37,14 +37,16 @@ final class PipelinesCommand implements Callable<Integer> {
 
     /** One line per pipeline, its error below it; 1 when any has an error. */
     static int print(PrintStream out, Iterable<JsonNode> pipelines) {
-        out.printf("%-24s %-12s %9s %9s %8s %10s  %s%n", "PIPELINE", "STATE", "EVENTS/S", "LAG", "RESTARTS", "UNREADABLE",
-                "OUTPUTS");
+        out.printf("%-24s %-12s %9s %9s %12s %8s %10s  %s%n", "PIPELINE", "STATE", "EVENTS/S", "LAG", "BACKPRESSURE", "RESTARTS",
+                "UNREADABLE", "OUTPUTS");
         int failed = 0;
         for (JsonNode p : pipelines) {
             StringBuilder outputs = new StringBuilder();
             p.path("outputs").forEach(o -> outputs.append(outputs.isEmpty() ? "" : ", ").append(o.asText()));
-            out.printf("%-24s %-12s %9.1f %9d %8d %10d  %s%n", p.path("name").asText(), p.path("state").asText(),
-                    p.path("events_per_second").asDouble(), p.path("lag").asLong(), p.path("restarts").asLong(),
+            String backpressure = p.path("backpressure").isNumber()
+                    ? Math.round(p.path("backpressure").asDouble() * 100) + "% " + p.path("backpressure_level").asText() : "-";
+            out.printf("%-24s %-12s %9.1f %9d %12s %8d %10d  %s%n", p.path("name").asText(), p.path("state").asText(),
+                    p.path("events_per_second").asDouble(), p.path("lag").asLong(), backpressure, p.path("restarts").asLong(),
                     p.path("unreadable_records").asLong(), outputs);
             if (!p.path("error").isNull() && !p.path("error").asText().isEmpty()) {
                 out.println("  " + p.path("error").asText());

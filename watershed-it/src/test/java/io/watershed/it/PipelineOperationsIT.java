@@ -235,16 +235,70 @@ class PipelineOperationsIT {
         }
     }
 
+    /**
+     * A pipeline whose aggregate feeds a function too slow for its input: the aggregate's task is the bottleneck, so the
+     * source task ahead of it waits for room in its output, and Flink's backpressure for the job (read from its REST
+     * API, as its web UI does) reaches the high level in /v1/pipelines, /metrics and the alerts; a pipeline that keeps
+     * up stays at ok.
+     */
+    @Test
+    void aPipelineThatCannotKeepUpShowsHighBackpressureAndOneThatCanShowsOk() throws Exception {
+        TestProject project = TestProject.in(root.resolve("p"))
+                .stream("ticks", "partitions: 1\nfields:\n  k: string\n  v: int\n")
+                .pipeline("slow", """
+                        CREATE TEMPORARY FUNCTION crawl AS 'acme.Crawl';
+                        CREATE LIVE VIEW slow_counts AS SELECT k, crawl(COUNT(*)) AS n FROM streams.ticks GROUP BY k;
+                        """)
+                .pipeline("quick", "CREATE LIVE VIEW quick_counts AS SELECT k, COUNT(*) AS n FROM streams.ticks GROUP BY k;\n");
+        Path projectDirectory = project.write();
+        writeFunctionJar(projectDirectory.resolve("functions").resolve("acme.jar"));
+        try (Platform platform = Platform.start(project.load(), root.resolve("d"))) {
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
+            http.awaitPipelinesRunning(2, Duration.ofSeconds(120));
+            // 20 ms per update, two updates per record: 40,000 records are half an hour of work for the slow pipeline
+            for (int batch = 0; batch < 4; batch++) {
+                StringBuilder body = new StringBuilder();
+                for (int i = 0; i < 10_000; i++) {
+                    body.append("{\"k\":\"k").append(i % 50).append("\",\"v\":").append(i).append("}\n");
+                }
+                send(http, "ticks", body.toString());
+            }
+            com.fasterxml.jackson.databind.JsonNode slow = Await.until("high backpressure on the slow pipeline", Duration.ofSeconds(90),
+                    () -> pipeline(http, "slow"), p -> p.path("backpressure_level").asText().equals("high"));
+            assertThat(slow.path("backpressure").asDouble()).isGreaterThan(0.5).isLessThanOrEqualTo(1.0);
+            com.fasterxml.jackson.databind.JsonNode quick = Await.until("a sample of the quick pipeline", Duration.ofSeconds(60),
+                    () -> pipeline(http, "quick"), p -> p.path("backpressure").isNumber() && p.path("lag").asLong() == 0);
+            assertThat(quick.path("backpressure_level").asText()).as("%s", quick).isEqualTo("ok");
+            assertThat(http.get("/metrics").body()).containsPattern("watershed_pipeline_backpressure_ratio\\{pipeline=\"slow\",?} 0\\.[5-9]|"
+                    + "watershed_pipeline_backpressure_ratio\\{pipeline=\"slow\",?} 1\\.0");
+            assertThat(http.get("/v1/alerts").json().path("alerts").toString()).contains("Pipeline 'slow' is backpressured")
+                    .doesNotContain("Pipeline 'quick'");
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode pipeline(WatershedHttp http, String name) {
+        for (com.fasterxml.jackson.databind.JsonNode p : http.get("/v1/pipelines").json().path("pipelines")) {
+            if (p.path("name").asText().equals(name)) {
+                return p;
+            }
+        }
+        throw new AssertionError("no pipeline " + name + " in /v1/pipelines");
+    }
+
     private static List<String> rows(WatershedHttp http, String sql) {
         return http.rows(sql);
     }
 
-    /** Compiles a scalar function against Flink's API, as a user would, and packs it as the project's jar. */
+    /**
+     * Compiles scalar functions against Flink's API, as a user would, and packs them as the project's jar: Mask, and
+     * Crawl, which takes 20 ms a call.
+     */
     private static void writeFunctionJar(Path jar) throws IOException {
         Path sources = Files.createTempDirectory("udf-src");
-        Path source = sources.resolve("acme").resolve("Mask.java");
-        Files.createDirectories(source.getParent());
-        Files.writeString(source, """
+        Path mask = sources.resolve("acme").resolve("Mask.java");
+        Path crawl = sources.resolve("acme").resolve("Crawl.java");
+        Files.createDirectories(mask.getParent());
+        Files.writeString(mask, """
                 package acme;
 
                 public class Mask extends org.apache.flink.table.functions.ScalarFunction {
@@ -253,15 +307,27 @@ class PipelineOperationsIT {
                     }
                 }
                 """);
+        Files.writeString(crawl, """
+                package acme;
+
+                public class Crawl extends org.apache.flink.table.functions.ScalarFunction {
+                    public long eval(long n) throws InterruptedException {
+                        Thread.sleep(20);
+                        return n;
+                    }
+                }
+                """);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         int status = javac.run(null, null, null, "--release", "17", "-cp", System.getProperty("java.class.path"),
-                "-d", sources.toString(), source.toString());
-        assertThat(status).as("javac of the test function").isZero();
+                "-d", sources.toString(), mask.toString(), crawl.toString());
+        assertThat(status).as("javac of the test functions").isZero();
         Files.createDirectories(jar.getParent());
         try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
-            out.putNextEntry(new JarEntry("acme/Mask.class"));
-            Files.copy(sources.resolve("acme").resolve("Mask.class"), (OutputStream) out);
-            out.closeEntry();
+            for (String name : List.of("Mask", "Crawl")) {
+                out.putNextEntry(new JarEntry("acme/" + name + ".class"));
+                Files.copy(sources.resolve("acme").resolve(name + ".class"), (OutputStream) out);
+                out.closeEntry();
+            }
         }
     }
 }

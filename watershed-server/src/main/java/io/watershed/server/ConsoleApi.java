@@ -242,9 +242,14 @@ final class ConsoleApi {
             if (p.state().equals("FAILED") || p.state().equals("RESTARTING")) {
                 out.add(alert("critical", "pipeline", "pipeline:" + p.name(), "Pipeline '" + p.name() + "' is " + p.state()
                         + p.error().map(e -> ": " + e).orElse("") + "; see `watershed pipelines` and restart it when fixed"));
+            } else if (p.backpressureLevel().orElse("").equals("high")) {
+                out.add(alert("warning", "pipeline", "pipeline:" + p.name(), "Pipeline '" + p.name() + "' is backpressured: a task of its "
+                        + "job waits for room in its output " + Math.round(p.backpressure().orElseThrow() * 100) + "% of the time, so "
+                        + p.lag() + " records wait in its input streams. What follows that task is too slow: look at what it writes ("
+                        + String.join(", ", p.outputs()) + ") and at costly steps of its query"));
             } else if (p.lag() > 100_000) {
                 out.add(alert("warning", "pipeline", "pipeline:" + p.name(), "Pipeline '" + p.name() + "' is " + p.lag()
-                        + " records behind its input streams (backpressure)"));
+                        + " records behind its input streams"));
             }
         }
         Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();

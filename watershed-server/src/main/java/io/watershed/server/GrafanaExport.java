@@ -108,6 +108,8 @@ final class GrafanaExport {
             out.add(new Metric("Pipelines running", "watershed_pipeline_running{pipeline=~\"" + p + "\"}", "{{pipeline}}", "short"));
             out.add(new Metric("Pipeline lag (records behind)", "watershed_pipeline_lag_records{pipeline=~\"" + p + "\"}", "{{pipeline}}",
                     "short"));
+            out.add(new Metric("Pipeline backpressure (share of time waiting on output)", "watershed_pipeline_backpressure_ratio{pipeline=~\""
+                    + p + "\"}", "{{pipeline}}", "percentunit"));
         }
         if (!models.isEmpty()) {
             String m = regex(models);

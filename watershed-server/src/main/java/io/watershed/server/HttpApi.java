@@ -136,6 +136,8 @@ final class HttpApi implements AutoCloseable {
         m.put("outputs", p.outputs());
         m.put("events_per_second", p.eventsPerSecond());
         m.put("lag", p.lag());
+        m.put("backpressure", p.backpressure().map(r -> Math.round(r * 100) / 100.0).orElse(null));
+        m.put("backpressure_level", p.backpressureLevel().orElse(null));
         m.put("restarts", p.restarts());
         m.put("unreadable_records", p.unreadableRecords());
         m.put("job_id", p.jobId().orElse(null));

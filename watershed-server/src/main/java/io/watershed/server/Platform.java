@@ -325,6 +325,11 @@ public final class Platform implements AutoCloseable {
                     s -> s.get().containsKey(name) ? s.get().get(name).lag() : 0)
                     .tag("pipeline", name).description("Records in the pipeline's input streams past its last checkpoint")
                     .register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.pipeline.backpressure.ratio", statuses,
+                    s -> s.get().containsKey(name) ? s.get().get(name).backpressure().orElse(Double.NaN) : Double.NaN)
+                    .tag("pipeline", name).description("Flink's backpressure of the pipeline's job: the largest share of time a task "
+                            + "waited for room in its output (NaN until sampled)")
+                    .register(meters);
         }
     }
 

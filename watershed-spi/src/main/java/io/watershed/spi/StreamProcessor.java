@@ -37,10 +37,18 @@ public interface StreamProcessor extends AutoCloseable {
      * @param outputs the tables, streams and live views it writes
      * @param restarts how often its job restarted after a failure (with a growing backoff)
      * @param lag records in its input streams it has not yet processed, as of its last checkpoint
+     * @param backpressure Flink's backpressure of its job: the largest share of time (0 to 1) any of its tasks waited
+     *     for room in its output; empty until Flink has sampled it
      * @param eventsPerSecond records read per second over the last checkpoints
      * @param unreadableRecords records its sources skipped because they do not fit the stream's columns (the
      *     raw table keeps them, and its dead-letter table says why when the lake's columns refuse them too)
      */
     record PipelineStatus(String name, String state, Optional<String> error, Optional<String> jobId, List<String> outputs,
-            long restarts, long lag, double eventsPerSecond, long unreadableRecords) {}
+            long restarts, long lag, Optional<Double> backpressure, double eventsPerSecond, long unreadableRecords) {
+
+        /** Flink's level for the ratio, as its web UI shows it: ok up to 10%, low up to 50%, high above. */
+        public Optional<String> backpressureLevel() {
+            return backpressure.map(r -> r <= 0.10 ? "ok" : r <= 0.50 ? "low" : "high");
+        }
+    }
 }

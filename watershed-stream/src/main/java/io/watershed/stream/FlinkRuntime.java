@@ -1,5 +1,7 @@
 package io.watershed.stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Optional;
@@ -29,6 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 final class FlinkRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FlinkRuntime.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final MiniCluster cluster;
     private final URI restAddress;
@@ -90,15 +93,44 @@ final class FlinkRuntime implements AutoCloseable {
     /** How often the job restarted after a failure (Flink's numRestarts), 0 when unknown. */
     long restarts(JobID job) {
         try {
-            java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(
-                    restAddress.resolve("/jobs/" + job + "/metrics?get=numRestarts")).timeout(Duration.ofSeconds(5)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"value\"\\s*:\\s*\"(\\d+)\"").matcher(response.body());
-            return m.find() ? Long.parseLong(m.group(1)) : 0;
+            return rest("/jobs/" + job + "/metrics?get=numRestarts").path(0).path("value").asLong(0); // [{"id":…,"value":"3"}]
         } catch (Exception e) {
             LOG.debug("Cannot read the restarts of job {}: {}", job, e.toString());
             return 0;
         }
+    }
+
+    /**
+     * The job's backpressure as Flink's web UI shows it: the largest share of time (0 to 1) any subtask of any of its
+     * vertices spent waiting for room in its output, from Flink's backPressuredTimeMsPerSecond; empty while Flink has no
+     * sample yet (its metric fetcher samples every 10 s) or cannot be asked.
+     */
+    Optional<Double> backpressure(JobID job) {
+        try {
+            double highest = -1;
+            for (JsonNode vertex : rest("/jobs/" + job).path("vertices")) {
+                JsonNode sample = rest("/jobs/" + job + "/vertices/" + vertex.path("id").asText() + "/backpressure");
+                if (!sample.path("status").asText().equals("ok")) {
+                    continue;
+                }
+                for (JsonNode subtask : sample.path("subtasks")) {
+                    highest = Math.max(highest, subtask.path("ratio").asDouble(0));
+                }
+            }
+            return highest < 0 ? Optional.empty() : Optional.of(highest);
+        } catch (Exception e) {
+            LOG.debug("Cannot read the backpressure of job {}: {}", job, e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private JsonNode rest(String path) throws java.io.IOException, InterruptedException {
+        java.net.http.HttpResponse<String> response = http.send(java.net.http.HttpRequest.newBuilder(restAddress.resolve(path))
+                .timeout(Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new java.io.IOException("Flink's REST answered " + response.statusCode() + " to " + path);
+        }
+        return JSON.readTree(response.body());
     }
 
     /** Checkpoints the job completed since it started, or -1 when unknown. */

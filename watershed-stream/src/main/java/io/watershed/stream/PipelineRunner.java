@@ -1038,11 +1038,13 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         JobClient job = p.job;
         String error = p.error;
         long restarts = 0;
+        Optional<Double> backpressure = Optional.empty();
         if (job != null && state.equals("RUNNING")) {
             state = jobState(p);
             FlinkRuntime flink = runtime;
             if (flink != null) {
                 restarts = flink.restarts(job.getJobID());
+                backpressure = state.equals("RUNNING") ? flink.backpressure(job.getJobID()) : Optional.empty();
                 if (!state.equals("RUNNING") || restarts > 0) {
                     error = flink.lastFailure(job.getJobID()).map(f -> "the job failed and restarts with backoff: " + f).orElse(null);
                 }
@@ -1064,7 +1066,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             }
         }
         return new PipelineStatus(p.spec.name(), state, Optional.ofNullable(error),
-                Optional.ofNullable(job).map(j -> j.getJobID().toString()), List.copyOf(p.outputs), restarts, lag,
+                Optional.ofNullable(job).map(j -> j.getJobID().toString()), List.copyOf(p.outputs), restarts, lag, backpressure,
                 Math.round(p.eventsPerSecond * 10) / 10.0, UnreadableRecords.count(unreadableKey(p.spec.name())));
     }
 
