@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { Component, lazy, Suspense, useEffect, useState } from 'react';
 import { api, clearToken, getToken, onUnauthorized, setToken } from './api.js';
 import { useRoute } from './hooks.js';
 import { Loading } from './ui.jsx';
@@ -10,6 +10,30 @@ const Tables = lazy(() => import('./Tables.jsx'));
 const Sql = lazy(() => import('./Sql.jsx'));
 const Dashboards = lazy(() => import('./Dashboards.jsx'));
 const Runs = lazy(() => import('./Runs.jsx'));
+
+/** A page whose code cannot be fetched (the network, or a platform upgraded since the tab opened) says so. */
+class PageBoundary extends Component {
+  constructor(props) {
+    super(props);
+    this.state = { error: null };
+  }
+
+  static getDerivedStateFromError(error) {
+    return { error };
+  }
+
+  render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <div className="page">
+        <div className="error-box" role="alert" data-testid="page-error">
+          This page could not be loaded ({String(this.state.error.message || this.state.error)}). The platform may have been
+          upgraded since this tab opened. <button type="button" className="btn small" onClick={() => location.reload()}>Reload</button>
+        </div>
+      </div>
+    );
+  }
+}
 
 const PAGES = [
   { id: 'overview', label: 'Overview', icon: 'M3 13h8V3H3v10zm0 8h8v-6H3v6zm10 0h8V11h-8v10zm0-18v6h8V3h-8z' },
@@ -167,7 +191,7 @@ export default function App() {
           <button type="button" className="btn link" onClick={signOut}>Sign out</button>
         </div>
       </nav>
-      <main className="main" key={page}><Suspense fallback={<Loading />}>{content}</Suspense></main>
+      <main className="main" key={page}><PageBoundary><Suspense fallback={<Loading />}>{content}</Suspense></PageBoundary></main>
     </div>
   );
 }

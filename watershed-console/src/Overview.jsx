@@ -30,8 +30,11 @@ function LagMeter({ lag }) {
 }
 
 /** Flink's backpressure of a pipeline's job: its level (ok, low, high) and the share of time a task waited on output. */
-function Backpressure({ ratio, level }) {
-  if (ratio == null) return <span className="muted" title="Flink has not sampled this job yet (every 10 s)">—</span>;
+function Backpressure({ ratio, level, state }) {
+  if (ratio == null) {
+    const why = String(state).toUpperCase() === 'RUNNING' ? 'Flink has not sampled this job yet (every 10 s)' : 'The job is not running';
+    return <span className="muted" title={why}>—</span>;
+  }
   const tone = level === 'high' ? 'bad' : level === 'low' ? 'warn' : 'ok';
   return (
     <span className="backpressure" title={'A task of the job waits for room in its output ' + Math.round(ratio * 100) + '% of the time'}>
@@ -150,7 +153,7 @@ export default function Overview() {
                       <td><Badge state={p.state} /></td>
                       <td className="num">{fmtRate(p.events_per_second)}</td>
                       <td><LagMeter lag={p.lag} /></td>
-                      <td data-testid="backpressure"><Backpressure ratio={p.backpressure} level={p.backpressure_level} /></td>
+                      <td data-testid="backpressure"><Backpressure ratio={p.backpressure} level={p.backpressure_level} state={p.state} /></td>
                       <td className={'num' + (p.restarts > 0 ? ' warn-text' : '')}>{fmtInt(p.restarts)}</td>
                       <td className={'num' + (p.unreadable_records > 0 ? ' bad-text' : '')}>{fmtInt(p.unreadable_records)}</td>
                       <td className="outputs">{(p.outputs || []).map((o) => <code key={o}>{o}</code>)}</td>

@@ -4,6 +4,7 @@ import { keymap, placeholder } from '@codemirror/view';
 import { Compartment, EditorState, Prec } from '@codemirror/state';
 import { syntaxTree } from '@codemirror/language';
 import { PostgreSQL, SQLDialect, sql } from '@codemirror/lang-sql';
+import { quoteIdentifier } from './util.js';
 
 const DUCKDB_KEYWORDS =
   'qualify pivot unpivot asof positional exclude replace columns struct describe summarize attach detach pragma ' +
@@ -32,19 +33,32 @@ export const DuckDB = SQLDialect.define({
   builtin: DUCKDB_BUILTIN,
 });
 
-// duckdb_keywords() WHERE keyword_category = 'reserved' (DuckDB 2.0): a column so named must be quoted
-const RESERVED = new Set(('all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
-  'default deferrable desc describe distinct do else end except false fetch for foreign from group having in initially ' +
-  'intersect into lambda lateral leading limit not null offset on only or order pivot pivot_longer pivot_wider placing ' +
-  'primary qualify references returning select show some summarize symmetric table then to trailing true union unique ' +
-  'unpivot using variadic when where window with').split(' '));
+const NAME = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
+const QUALIFIED = new RegExp(String.raw`^${NAME}(?:\s*\.\s*${NAME})*`);
+const FROM_OR_JOIN = /\b(?:from|join)\s+/gi;
+// where a FROM list or a JOIN's table ends
+const CLAUSE_END = /\b(?:where|group|order|having|limit|offset|qualify|window|union|intersect|except|join|on|using|left|right|inner|full|cross|natural|positional|asof|semi|anti|select)\b|[();]/i;
 
-/** A column name as DuckDB reads it: quoted when it is not a plain lower-case identifier or is reserved. */
-export function quoteIdentifier(name) {
-  return /^[a-z_][a-z0-9_]*$/.test(name) && !RESERVED.has(name) ? name : '"' + name.replace(/"/g, '""') + '"';
+/** A table reference as the schema names it: unquoted parts lower-cased (DuckDB folds them), quoted ones as written. */
+function tableName(reference) {
+  return reference.match(new RegExp(NAME, 'g'))
+    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p.toLowerCase())).join('.');
 }
 
-const TABLE_REFERENCE = /\b(?:from|join)\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)/gi;
+/** The tables a statement reads: after FROM (a comma-separated list) and JOIN, aliases aside. */
+export function tablesRead(statement) {
+  const tables = [];
+  FROM_OR_JOIN.lastIndex = 0;
+  for (let m = FROM_OR_JOIN.exec(statement); m; m = FROM_OR_JOIN.exec(statement)) {
+    const rest = statement.slice(FROM_OR_JOIN.lastIndex);
+    const end = rest.search(CLAUSE_END);
+    for (const item of (end < 0 ? rest : rest.slice(0, end)).split(',')) {
+      const reference = item.trim().match(QUALIFIED);
+      if (reference) tables.push(tableName(reference[0]));
+    }
+  }
+  return tables;
+}
 
 /**
  * Completes unqualified column names of the tables the current statement reads (after FROM or JOIN). lang-sql
@@ -60,17 +74,16 @@ export function columnsInScope(schema) {
     if (/String|Comment|QuotedIdentifier/.test(node.name)) return null;
     const doc = context.state.doc.toString();
     const start = doc.lastIndexOf(';', context.pos - 1) + 1;
+    if (/\b(?:from|join)\s+(?:[\w".]+\s*,\s*)*$/i.test(doc.slice(start, from))) return null; // a table name is being typed
     const semicolon = doc.indexOf(';', context.pos);
     const statement = doc.slice(start, semicolon < 0 ? doc.length : semicolon);
     const options = [];
     const seen = new Set();
-    for (const m of statement.matchAll(TABLE_REFERENCE)) {
-      const table = m[1].replace(/"|\s/g, '');
+    for (const table of tablesRead(statement)) {
       for (const column of schema[table] || []) {
         if (seen.has(column)) continue;
         seen.add(column);
-        options.push({ label: column, type: 'property', detail: table, boost: 1,
-          apply: quoteIdentifier(column) });
+        options.push({ label: column, type: 'property', detail: table, boost: 1, apply: quoteIdentifier(column) });
       }
     }
     return options.length ? { from, options, validFor: /^\w*$/ } : null;

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { api } from './api.js';
 import { navigate, usePoll } from './hooks.js';
 import { Badge, Card, Empty, ErrorBox, Loading, PageHeader, ResultTable } from './ui.jsx';
-import { fmtBytes, fmtInt, fmtTime, href, relTime } from './util.js';
+import { fmtBytes, fmtInt, fmtTime, href, quoteTable, relTime } from './util.js';
 
 export default function Tables({ route }) {
   const name = route.parts[0];
@@ -71,10 +71,6 @@ const TABS = [
   { id: 'dlq', label: 'Dead letters', stream: true },
   { id: 'tail', label: 'Live tail', stream: true },
 ];
-
-function quoteIdent(name) {
-  return name.split('.').map((p) => (/^[a-z_][a-z0-9_]*$/.test(p) ? p : '"' + p.replace(/"/g, '""') + '"')).join('.');
-}
 
 function TableDetail({ name, tab }) {
   const detail = usePoll(() => api.table(name), 0, [name]);
@@ -272,7 +268,7 @@ function SampleTab({ name }) {
 }
 
 function DeadLettersTab({ table }) {
-  const sql = 'SELECT reason, raw, failed_at FROM ' + quoteIdent(table) + ' ORDER BY failed_at DESC LIMIT 50';
+  const sql = 'SELECT reason, raw, failed_at FROM ' + quoteTable(table) + ' ORDER BY failed_at DESC LIMIT 50';
   const res = usePoll(() => api.sql(sql), 0, [sql]);
   return (
     <Card title={'Dead letters · ' + table} bodyClass="flush"
@@ -289,7 +285,7 @@ function DeadLettersTab({ table }) {
 
 function TailTab({ table }) {
   const [paused, setPaused] = useState(false);
-  const sql = 'SELECT * FROM ' + quoteIdent(table) + ' ORDER BY _ingested_at DESC LIMIT 20';
+  const sql = 'SELECT * FROM ' + quoteTable(table) + ' ORDER BY _ingested_at DESC LIMIT 20';
   const res = usePoll(() => api.sql(sql), paused ? null : 1000, [sql]);
   const [seen] = useState(() => new Set());
   const keyIdx = useMemo(() => {

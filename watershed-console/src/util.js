@@ -120,3 +120,23 @@ export function cellText(v) {
 export function href(...parts) {
   return '#/' + parts.filter((p) => p != null && p !== '').map((p) => encodeURIComponent(p)).join('/');
 }
+
+// A column so named must be quoted (DuckDB 2.0): duckdb_keywords() of category 'reserved', and those of category
+// 'type_function' that DuckDB refused unquoted in SELECT x FROM t WHERE x = 1
+const RESERVED = new Set(('all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
+  'default deferrable desc describe distinct do else end except false fetch for foreign from group having in initially ' +
+  'intersect into lambda lateral leading limit not null offset on only or order pivot pivot_longer pivot_wider placing ' +
+  'primary qualify references returning select show some summarize symmetric table then to trailing true union unique ' +
+  'unpivot using variadic when where window with ' +
+  'anti asof at authorization binary by collation concurrently cross freeze full glob ilike inner is isnull join left like ' +
+  'natural notnull outer overlaps positional right semi similar tablesample unpack verbose').split(' '));
+
+/** A column name as DuckDB reads it: quoted when it is not a plain lower-case identifier or is reserved. */
+export function quoteIdentifier(name) {
+  return /^[a-z_][a-z0-9_]*$/.test(name) && !RESERVED.has(name) ? name : '"' + name.replace(/"/g, '""') + '"';
+}
+
+/** A table name (raw.clicks) with each part quoted as DuckDB needs. */
+export function quoteTable(name) {
+  return name.split('.').map(quoteIdentifier).join('.');
+}

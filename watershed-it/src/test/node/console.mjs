@@ -121,6 +121,12 @@ try {
       });
       check(rate > before, `events/s did not rise: ${before} -> ${rate}`);
       console.log(`   events/s ${before} -> ${rate}`);
+      // the live view's pipeline shows Flink's backpressure once Flink has sampled its job (every 10 s)
+      const backpressure = await until('the pipeline\'s backpressure', async () => {
+        const text = await page.locator('[data-testid="pipeline-page_counts"] [data-testid=backpressure]').textContent();
+        return /^(ok|low|high) · \d+%$/.test(text.trim()) ? text.trim() : false;
+      });
+      console.log(`   backpressure of page_counts: ${backpressure}`);
       await shot('overview');
     } finally {
       clearInterval(sender);
@@ -159,9 +165,9 @@ try {
       await page.locator(`[data-testid=chart-${type}]`).click();
       await until(`a ${type} chart`, async () => (await chart.getAttribute('data-type')) === type);
       if (type === 'table') {
-        check(await chart.locator('tbody tr').count() >= 3, 'the table view shows no rows');
+        await until('the table view\'s rows', async () => (await chart.locator('tbody tr').count()) >= 3);
       } else {
-        check(await chart.locator('canvas').count() > 0, `the ${type} chart drew no canvas`);
+        await until(`the ${type} chart's canvas`, async () => (await chart.locator('canvas').count()) > 0);
         check(parseInt(await chart.getAttribute('data-series'), 10) >= 1, `the ${type} chart has no series`);
       }
     }
@@ -243,15 +249,17 @@ try {
   await step('a backfill of yesterday and today from the runs page makes a run per day, each succeeding', async () => {
     const cells = page.locator('[data-testid^=cell-][data-testid$=-daily_clicks]');
     const before = await cells.count();
-    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const now = Date.now();
+    const [from, to] = [-1, 0].map((offset) => new Date(now + offset * 86_400_000).toISOString().slice(0, 10));
     await page.locator('[data-testid=backfill-model]').selectOption('daily_clicks');
-    await page.locator('[data-testid=backfill-from]').fill(day(-1));
-    await page.locator('[data-testid=backfill-to]').fill(day(0));
+    await page.locator('[data-testid=backfill-from]').fill(from);
+    await page.locator('[data-testid=backfill-to]').fill(to);
     await page.locator('[data-testid=backfill]').click();
     const answer = page.locator('[data-testid=backfill-message], [data-testid=backfill-error]');
     await answer.first().waitFor();
     const message = await answer.first().textContent();
     check(/Created 2 runs/.test(message), `the backfill did not create two runs: ${message}`);
+    console.log(`   backfilled ${from} to ${to}`);
     await until('both runs in the grid', async () => (await cells.count()) >= before + 2);
     for (let i = before; i < before + 2; i++) {
       await until(`backfill run ${i - before + 1} to succeed`, async () => (await cells.nth(i).getAttribute('data-state')) === 'success', 120_000);

@@ -23,13 +23,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Who did what, and when: one record per API call (its user, token, action, object, status; a query's text and
- * tables), per refused token, per change of users, roles, grants and tokens, and per model run or pipeline change.
+ * tables; repeated reads summed, below), per refused token, per change of users, roles, grants and tokens, and per model run or pipeline change.
  * Records go to the platform's own stream {@code watershed_audit}, so the lake writer lands them exactly once in the
  * append-only table {@code raw.watershed_audit}, which only admins can read. Nobody can write that stream but the
  * platform. Successful ingest requests are summed per token and stream and recorded once a minute, so collecting
  * events does not double the bus's load. A successful read (a GET, a query) is recorded at once the first time a token
  * makes it in a minute; the same read again in that minute (a console page polling, a live tail) is summed into one
- * more record with its count when the minute ends, so the log says who read what without a row per poll.
+ * more record with its count when the minute ends, so the log says who read what without a row per poll. Past
+ * {@link #MAX_DISTINCT_READS} distinct reads in a minute, each further one is recorded on its own, so a flood of
+ * distinct queries cannot grow the summary without bound.
  */
 final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
@@ -37,6 +39,7 @@ final class AuditLog implements AutoCloseable {
     static final String STREAM = "watershed_audit";
     /** Streams named so are the platform's own. */
     static final String RESERVED_PREFIX = "watershed_";
+    static final int MAX_DISTINCT_READS = 10_000;
 
     private final EventBus bus;
     private final Clock clock;
@@ -69,7 +72,7 @@ final class AuditLog implements AutoCloseable {
         flusher.scheduleWithFixedDelay(this::flush, summaryEvery.toMillis(), summaryEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private record Repeats(AtomicLong count, java.time.Instant first) {}
+    private record Repeats(AtomicLong count) {}
 
     /** One record; {@code principal} may be null (no or a refused token). */
     void record(Principal principal, String action, String method, String path, String object, int status, String detail,
@@ -80,17 +83,21 @@ final class AuditLog implements AutoCloseable {
 
     /**
      * A successful read: recorded now if this token has not made the same read since the last summary, else counted
-     * and recorded once, with its count, at the next summary.
+     * and recorded once, with its count, at the next summary (its {@code at} is then the summary's time).
      */
     void read(Principal principal, String action, String method, String path, String object, int status, String detail, String tables,
             String remote) {
         Read read = new Read(principal == null ? null : principal.user(), principal == null ? null : principal.tokenId(), action, method,
                 path, object, status, detail, tables, remote);
+        if (reads.size() >= MAX_DISTINCT_READS && !reads.containsKey(read)) {
+            publish(read.row(this, 1));
+            return;
+        }
         boolean[] first = {false};
         reads.compute(read, (k, seen) -> {
             if (seen == null) {
                 first[0] = true;
-                return new Repeats(new AtomicLong(), clock.instant());
+                return new Repeats(new AtomicLong());
             }
             seen.count().incrementAndGet();
             return seen;
@@ -138,9 +145,7 @@ final class AuditLog implements AutoCloseable {
             Repeats repeats = reads.remove(read);
             long n = repeats == null ? 0 : repeats.count().get();
             if (n > 0) {
-                Map<String, Object> row = read.row(this, n);
-                row.put("at", repeats.first().toString());
-                publish(row);
+                publish(read.row(this, n)); // at: now, like the ingest summaries; the repeats were in the interval before
             }
         }
     }

@@ -253,7 +253,7 @@ final class ConsoleApi {
             }
         }
         Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
-        platform.upkeep().stats().forEach(t -> tables.put(t.table(), t));
+        platform.upkeep().stats(HttpApi.streamTables(platform)).forEach(t -> tables.put(t.table(), t));
         Instant now = Instant.now();
         for (StreamSpec s : platform.streams().streams()) {
             if (s.name().startsWith(AuditLog.RESERVED_PREFIX) && !principal.admin()) {

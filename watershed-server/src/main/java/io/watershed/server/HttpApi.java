@@ -147,7 +147,7 @@ final class HttpApi implements AutoCloseable {
 
     private void listStreams(Context ctx) {
         Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
-        platform.upkeep().stats().forEach(t -> tables.put(t.table(), t));
+        platform.upkeep().stats(streamTables(platform)).forEach(t -> tables.put(t.table(), t));
         List<Map<String, Object>> out = new ArrayList<>();
         boolean admin = Authorization.principal(ctx).admin();
         for (StreamSpec s : platform.streams().streams()) {
@@ -175,6 +175,16 @@ final class HttpApi implements AutoCloseable {
         }
         out.sort((a, b) -> ((String) a.get("name")).compareTo((String) b.get("name")));
         ctx.json(Map.of("streams", out));
+    }
+
+    /** Each stream's raw table and its dead-letter table. */
+    static List<String> streamTables(Platform platform) {
+        List<String> tables = new ArrayList<>();
+        for (StreamSpec s : platform.streams().streams()) {
+            tables.add(s.rawTable());
+            tables.add(s.rawTable() + "__dlq");
+        }
+        return tables;
     }
 
     private void ingest(Context ctx) throws Exception {

@@ -91,7 +91,7 @@ class AuditLogTest {
                 "query /v1/sql SELECT * FROM raw.clicks LIMIT 20 x2");
         assertThat(bus.rows.get(5).path("user").asText()).isEqualTo("ana");
         assertThat(bus.rows.get(5).path("token").asText()).isEqualTo("wst_abc");
-        assertThat(bus.rows.get(5).path("at").asText()).isEqualTo(t0.toString());
+        assertThat(bus.rows.get(5).path("at").asText()).isEqualTo(t0.toString()); // the summary's time (the clock is fixed)
 
         // the next minute starts afresh: its first read is recorded at once again, and closing publishes what is left
         audit.read(ana, "GET /v1/streams", "GET", "/v1/streams", null, 200, null, null, "127.0.0.1");
@@ -99,5 +99,22 @@ class AuditLogTest {
         assertThat(bus.lines()).hasSize(8).last().isEqualTo("GET /v1/streams /v1/streams - x1");
         audit.close();
         assertThat(bus.lines()).hasSize(9).last().isEqualTo("GET /v1/streams /v1/streams - x1");
+    }
+
+    @Test
+    void pastTenThousandDistinctReadsInAMinuteEachFurtherReadIsRecordedOnItsOwn() {
+        Published bus = new Published();
+        Principal ana = new Principal("ana", "wst_abc", Set.of(), List.of(), Optional.empty(), 10);
+        AuditLog audit = new AuditLog(bus, Clock.systemUTC(), new SimpleMeterRegistry(), Duration.ofHours(1));
+        for (int i = 0; i < AuditLog.MAX_DISTINCT_READS + 5; i++) {
+            audit.read(ana, "query", "POST", "/v1/sql", null, 200, "SELECT " + i, null, null);
+        }
+        String last = "SELECT " + (AuditLog.MAX_DISTINCT_READS + 4);
+        audit.read(ana, "query", "POST", "/v1/sql", null, 200, last, null, null);
+        assertThat(bus.rows).hasSize(AuditLog.MAX_DISTINCT_READS + 6); // each, and the repeat of one not kept
+        audit.read(ana, "query", "POST", "/v1/sql", null, 200, "SELECT 0", null, null); // kept: counted
+        audit.close();
+        assertThat(bus.lines().get(bus.lines().size() - 1)).isEqualTo("query /v1/sql SELECT 0 x1");
+        assertThat(bus.rows).hasSize(AuditLog.MAX_DISTINCT_READS + 7);
     }
 }

@@ -37,6 +37,8 @@ final class FlinkRuntime implements AutoCloseable {
     private final URI restAddress;
     private final Path checkpoints;
     private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final Duration BACKPRESSURE_KEPT = Duration.ofSeconds(5);
+    private final java.util.Map<JobID, Sampled> backpressure = new java.util.concurrent.ConcurrentHashMap<>();
 
     FlinkRuntime(Path directory, int slots) throws Exception {
         this.checkpoints = directory.resolve("checkpoints").toAbsolutePath();
@@ -103,9 +105,23 @@ final class FlinkRuntime implements AutoCloseable {
     /**
      * The job's backpressure as Flink's web UI shows it: the largest share of time (0 to 1) any subtask of any of its
      * vertices spent waiting for room in its output, from Flink's backPressuredTimeMsPerSecond; empty while Flink has no
-     * sample yet (its metric fetcher samples every 10 s) or cannot be asked.
+     * sample yet (its metric fetcher samples every 10 s) or cannot be asked. Kept for 5 s, as every status poll asks.
      */
     Optional<Double> backpressure(JobID job) {
+        long now = System.nanoTime();
+        Sampled last = backpressure.get(job);
+        if (last != null && now - last.atNanos() < BACKPRESSURE_KEPT.toNanos()) {
+            return last.ratio();
+        }
+        Optional<Double> ratio = sampleBackpressure(job);
+        backpressure.entrySet().removeIf(e -> now - e.getValue().atNanos() > Duration.ofMinutes(1).toNanos()); // jobs gone
+        backpressure.put(job, new Sampled(ratio, now));
+        return ratio;
+    }
+
+    private record Sampled(Optional<Double> ratio, long atNanos) {}
+
+    private Optional<Double> sampleBackpressure(JobID job) {
         try {
             double highest = -1;
             for (JsonNode vertex : rest("/jobs/" + job).path("vertices")) {
