@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Who did what, and when: one record per API call (its user, token, action, object, status; a query's text and
- * tables; repeated reads summed, below), per refused token, per change of users, roles, grants and tokens, and per model run or pipeline change.
+ * tables; repeated reads summed, below), per refused token, per change of users, roles, grants and tokens, and per
+ * model run or pipeline change.
  * Records go to the platform's own stream {@code watershed_audit}, so the lake writer lands them exactly once in the
  * append-only table {@code raw.watershed_audit}, which only admins can read. Nobody can write that stream but the
  * platform. Successful ingest requests are summed per token and stream and recorded once a minute, so collecting

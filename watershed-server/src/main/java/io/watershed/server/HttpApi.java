@@ -237,7 +237,8 @@ final class HttpApi implements AutoCloseable {
 
     /**
      * Records the request in the audit log: every call but health and metrics scrapes; a successful ingest request is
-     * summed instead (see {@link AuditLog#ingested}), and a read repeated within a minute is counted (see {@link AuditLog#read}).
+     * summed instead (see {@link AuditLog#ingested}), and a read repeated within a minute is counted (see
+     * {@link AuditLog#read}).
      */
     private void audit(Context ctx) {
         String route;
