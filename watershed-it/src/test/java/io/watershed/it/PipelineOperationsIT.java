@@ -2,6 +2,7 @@ package io.watershed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.watershed.server.Platform;
 import io.watershed.testing.Await;
 import io.watershed.testing.TestProject;
@@ -263,11 +264,11 @@ class PipelineOperationsIT {
                 }
                 send(http, "ticks", body.toString());
             }
-            com.fasterxml.jackson.databind.JsonNode slow = Await.until("high backpressure on the slow pipeline", Duration.ofSeconds(90),
+            JsonNode slow = Await.until("high backpressure on the slow pipeline", Duration.ofSeconds(90),
                     () -> pipeline(http, "slow"), p -> p.path("backpressure_level").asText().equals("high"));
             assertThat(slow.path("backpressure").asDouble()).isGreaterThan(0.5).isLessThanOrEqualTo(1.0);
             // the quick one read all 40,000 at once (a sample then may still show that burst) and then stays at ok
-            com.fasterxml.jackson.databind.JsonNode quick = Await.until("the quick pipeline caught up, at ok", Duration.ofSeconds(60),
+            JsonNode quick = Await.until("the quick pipeline caught up, at ok", Duration.ofSeconds(60),
                     () -> pipeline(http, "quick"), p -> p.path("lag").asLong() == 0 && p.path("backpressure_level").asText().equals("ok"));
             assertThat(quick.path("backpressure").asDouble()).isLessThanOrEqualTo(0.1);
             assertThat(pipeline(http, "slow").path("backpressure_level").asText()).isEqualTo("high");
@@ -278,8 +279,8 @@ class PipelineOperationsIT {
         }
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode pipeline(WatershedHttp http, String name) {
-        for (com.fasterxml.jackson.databind.JsonNode p : http.get("/v1/pipelines").json().path("pipelines")) {
+    private static JsonNode pipeline(WatershedHttp http, String name) {
+        for (JsonNode p : http.get("/v1/pipelines").json().path("pipelines")) {
             if (p.path("name").asText().equals(name)) {
                 return p;
             }

@@ -47,7 +47,7 @@ final class AuditLog implements AutoCloseable {
     private final Counter failures;
     private final Map<List<String>, AtomicLong> ingested = new ConcurrentHashMap<>();
     /** Reads recorded this interval, by their whole record; the value counts the repeats not yet recorded. */
-    private final Map<Read, Repeats> reads = new ConcurrentHashMap<>();
+    private final Map<Read, AtomicLong> reads = new ConcurrentHashMap<>();
     private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "audit-ingest-summary");
         t.setDaemon(true);
@@ -73,8 +73,6 @@ final class AuditLog implements AutoCloseable {
         flusher.scheduleWithFixedDelay(this::flush, summaryEvery.toMillis(), summaryEvery.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private record Repeats(AtomicLong count) {}
-
     /** One record; {@code principal} may be null (no or a refused token). */
     void record(Principal principal, String action, String method, String path, String object, int status, String detail,
             String tables, String remote) {
@@ -98,9 +96,9 @@ final class AuditLog implements AutoCloseable {
         reads.compute(read, (k, seen) -> {
             if (seen == null) {
                 first[0] = true;
-                return new Repeats(new AtomicLong());
+                return new AtomicLong();
             }
-            seen.count().incrementAndGet();
+            seen.incrementAndGet();
             return seen;
         });
         if (first[0]) {
@@ -143,8 +141,8 @@ final class AuditLog implements AutoCloseable {
     void flush() {
         flushIngested();
         for (Read read : List.copyOf(reads.keySet())) {
-            Repeats repeats = reads.remove(read);
-            long n = repeats == null ? 0 : repeats.count().get();
+            AtomicLong repeats = reads.remove(read);
+            long n = repeats == null ? 0 : repeats.get();
             if (n > 0) {
                 publish(read.row(this, n)); // at: now, like the ingest summaries; the repeats were in the interval before
             }
