@@ -1,5 +1,6 @@
 package io.watershed.stream;
 
+import io.watershed.spi.TransactionalPublisher;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -8,7 +9,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -26,7 +26,6 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.table.data.RowData;
-import org.apache.kafka.clients.admin.AbortTransactionSpec;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -34,14 +33,11 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +51,9 @@ import org.slf4j.LoggerFactory;
  * transaction together with a commit record ({@code sink|run|subtask -> epoch}) on the compacted topic
  * {@value #COMMITS}. A committable is written only if its epoch is above the last committed one, so a
  * retry after a crash — Flink commits a restored checkpoint's committables again — writes nothing twice,
- * and one lost with a killed transaction is written then. Readers see the rows at the commit, as with
+ * and one lost with a killed transaction is written then. The transaction goes through the bus's
+ * {@link TransactionalPublisher}, which keeps it whole across crashes and broker restarts (a Kafka transaction
+ * can otherwise be left committed on some partitions and open on others). Readers see the rows at the commit, as with
  * Flink's transactional Kafka sink read with {@code read_committed}.
  */
 final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Long>, SupportsCommitter<StreamSink.Batch> {
@@ -202,8 +200,13 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
         }
     }
 
-    /** Writes each batch with its commit record in one transaction, unless the commit records say it is written. */
-    private static final class StreamCommitter implements Committer<Batch> {
+    /**
+     * Writes each batch with its commit record in one transaction, unless the commit records say it is written. The
+     * bus's {@link TransactionalPublisher} returns only once the transaction is committed on every partition it wrote,
+     * so Flink drops a committable only when its rows are visible everywhere; and it ends what a killed committer left
+     * open the way Kafka decided it, before the commit records are read.
+     */
+    static final class StreamCommitter implements Committer<Batch> {
         private static final Logger LOG = LoggerFactory.getLogger(StreamCommitter.class);
 
         private final String topic;
@@ -211,15 +214,28 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
         private final String sinkId;
         private final String run;
         private final int subtask;
+        private final String commits;
         private final Map<String, Long> committed = new HashMap<>();
-        private KafkaProducer<byte[], byte[]> producer;
+        private TransactionalPublisher publisher;
+        /** Whether {@link #committed} holds what the commit records say (after the publisher recovered). */
+        private boolean loaded;
 
         StreamCommitter(String topic, String bootstrapServers, String sinkId, String run, int subtask) {
+            this(topic, bootstrapServers, sinkId, run, subtask, COMMITS);
+        }
+
+        /** @param commits the topic of the commit records ({@value #COMMITS}; tests place their own) */
+        StreamCommitter(String topic, String bootstrapServers, String sinkId, String run, int subtask, String commits) {
+            this.commits = commits;
             this.topic = topic;
             this.bootstrapServers = bootstrapServers;
             this.sinkId = sinkId;
             this.run = run;
             this.subtask = subtask;
+        }
+
+        String transactionalId() {
+            return "watershed-sink-" + sinkId + "-" + subtask;
         }
 
         private String key(Batch batch) {
@@ -230,7 +246,7 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
         public void commit(Collection<CommitRequest<Batch>> requests) throws IOException, InterruptedException {
             List<CommitRequest<Batch>> todo = new ArrayList<>();
             try {
-                if (producer == null) {
+                if (!loaded) {
                     start();
                 }
                 for (CommitRequest<Batch> request : requests) {
@@ -244,61 +260,51 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
                 if (todo.isEmpty()) {
                     return;
                 }
-                producer.beginTransaction();
+                List<TransactionalPublisher.Record> records = new ArrayList<>();
                 for (CommitRequest<Batch> request : todo) {
                     Batch batch = request.getCommittable();
                     for (byte[] record : batch.records()) {
-                        producer.send(new ProducerRecord<>(topic, null, record));
+                        records.add(new TransactionalPublisher.Record(topic, null, record));
                     }
-                    producer.send(new ProducerRecord<>(COMMITS, key(batch).getBytes(StandardCharsets.UTF_8),
-                            String.valueOf(batch.epoch()).getBytes(StandardCharsets.UTF_8)));
+                    records.add(new TransactionalPublisher.Record(commits, 0, key(batch).getBytes(StandardCharsets.UTF_8),
+                            String.valueOf(batch.epoch()).getBytes(StandardCharsets.UTF_8), System.currentTimeMillis(), Map.of()));
                 }
-                producer.commitTransaction();
+                publisher.publish(records);
                 for (CommitRequest<Batch> request : todo) {
                     committed.merge(key(request.getCommittable()), request.getCommittable().epoch(), Math::max);
                 }
-            } catch (InterruptedException e) {
-                throw e;
             } catch (RuntimeException e) {
-                // whether the transaction landed is unknown: start again from the commit records
-                LOG.warn("Cannot commit {} batch(es) to stream '{}' yet, will retry: {}", todo.size(), topic, e.toString());
-                closeProducer();
+                // whether the transaction landed is known once the publisher recovered: read the commit records again then
+                LOG.warn("Cannot commit {} batch(es) to stream '{}' yet, will retry: {}", todo.size(), topic, e.getMessage());
+                loaded = false;
                 for (CommitRequest<Batch> request : todo.isEmpty() ? requests : todo) {
                     request.retryLater();
                 }
             }
         }
 
-        /** Fences earlier committers of this id, clears transactions a killed process left open, reads the commit records. */
+        /** Ends what this committer's id left open as Kafka decided it, then reads the commit records. */
         private void start() throws InterruptedException {
-            String transactionalId = "watershed-sink-" + sinkId + "-" + subtask;
             Properties admin = new Properties();
             admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
             try (Admin client = Admin.create(admin)) {
                 createCommitsTopic(client);
-                Properties p = new Properties();
-                p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-                p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-                p.put(ProducerConfig.ACKS_CONFIG, "all");
-                p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-                p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-                p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-                // what Kafka decided for our last transaction; initialising the id forgets it
-                Optional<Short> committing = committingEpoch(client, transactionalId);
-                producer = new KafkaProducer<>(p);
-                producer.initTransactions();
-                resolveHangingTransactions(client, transactionalId, committing);
+                if (publisher == null) {
+                    publisher = TransactionalPublisher.create(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                            ProducerConfig.LINGER_MS_CONFIG, "5"), transactionalId(), Set.of(topic, commits));
+                }
+                publisher.recover();
                 loadCommitted(client);
+                loaded = true;
             } catch (ExecutionException e) {
-                closeProducer();
                 throw new IllegalStateException("Cannot prepare the commits of stream '" + topic + "': " + e.getCause().getMessage(),
                         e.getCause());
             }
         }
 
-        private static void createCommitsTopic(Admin client) throws ExecutionException, InterruptedException {
+        private void createCommitsTopic(Admin client) throws ExecutionException, InterruptedException {
             try {
-                client.createTopics(List.of(new NewTopic(COMMITS, 1, (short) 1).configs(Map.of("cleanup.policy", "compact"))))
+                client.createTopics(List.of(new NewTopic(commits, 1, (short) 1).configs(Map.of("cleanup.policy", "compact"))))
                         .all().get();
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) {
@@ -307,68 +313,16 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             }
         }
 
-        private static Optional<Short> committingEpoch(Admin client, String transactionalId) throws InterruptedException {
-            try {
-                var description = client.describeTransactions(List.of(transactionalId)).description(transactionalId).get();
-                return description.state() == org.apache.kafka.clients.admin.TransactionState.PREPARE_COMMIT
-                        || description.state() == org.apache.kafka.clients.admin.TransactionState.COMPLETE_COMMIT
-                        ? Optional.of((short) description.producerEpoch()) : Optional.empty();
-            } catch (ExecutionException e) {
-                return Optional.empty(); // no transaction yet
-            }
-        }
-
         /**
-         * After a kill -9 of the single-node broker, Kafka may skip the markers of a transaction it
-         * completes while partitions have no leader, leaving it open on them (see IdempotencyLog); our id
-         * was just initialised, so any transaction of ours still open is such a one. If Kafka decided to
-         * abort it, it is aborted: its batch is written again from the committable, as its commit record
-         * went with it. If Kafka decided to commit it, its other partitions are committed, so it is
-         * committed here too: a transaction of ours writes a no-op record to each such partition.
+         * Reads the commit records of this sink and run. None of ours is open any more (the publisher recovered); another
+         * sink's transaction on the topic may be, for a moment, so the read waits until the last stable offset passes the
+         * end as it was.
          */
-        private void resolveHangingTransactions(Admin client, String transactionalId, Optional<Short> committing)
-                throws ExecutionException, InterruptedException {
-            List<TopicPartition> toCommit = new ArrayList<>();
-            long producerId = client.describeTransactions(List.of(transactionalId)).description(transactionalId).get().producerId();
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (var description : client.describeTopics(Set.of(topic, COMMITS)).allTopicNames().get().values()) {
-                description.partitions().forEach(p -> partitions.add(new TopicPartition(description.name(), p.partition())));
-            }
-            for (var entry : client.describeProducers(partitions).all().get().entrySet()) {
-                for (var state : entry.getValue().activeProducers()) {
-                    if (state.producerId() == producerId && state.currentTransactionStartOffset().isPresent()) {
-                        if (committing.isPresent() && committing.get() == state.producerEpoch()) {
-                            toCommit.add(entry.getKey());
-                            continue;
-                        }
-                        LOG.warn("Aborting a transaction left open on {} by a killed process (producer {}, epoch {}); its batch "
-                                + "is written again", entry.getKey(), producerId, state.producerEpoch());
-                        client.abortTransaction(new AbortTransactionSpec(entry.getKey(), producerId, (short) state.producerEpoch(),
-                                state.coordinatorEpoch().orElse(0))).all().get();
-                    }
-                }
-            }
-            if (!toCommit.isEmpty()) {
-                LOG.warn("Committing a transaction Kafka committed but left open on {} after a kill (its markers were "
-                        + "skipped); a no-op record ({} header) marks each", toCommit, io.watershed.spi.EventBus.NOOP_HEADER);
-                producer.beginTransaction();
-                for (TopicPartition partition : toCommit) {
-                    ProducerRecord<byte[], byte[]> noop = new ProducerRecord<>(partition.topic(), partition.partition(),
-                            "_watershed_noop".getBytes(StandardCharsets.UTF_8), null);
-                    noop.headers().add(io.watershed.spi.EventBus.NOOP_HEADER, new byte[] {1});
-                    producer.send(noop);
-                }
-                producer.commitTransaction();
-            }
-        }
-
-        /** Reads the commit records of this sink and run, once no transaction is open on the topic. */
         private void loadCommitted(Admin client) throws ExecutionException, InterruptedException {
-            TopicPartition partition = new TopicPartition(COMMITS, 0);
+            TopicPartition partition = new TopicPartition(commits, 0);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            long end;
+            long end = client.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition).get().offset();
             while (true) {
-                end = client.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition).get().offset();
                 long stable = client.listOffsets(Map.of(partition, OffsetSpec.latest()),
                         new org.apache.kafka.clients.admin.ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
                         .partitionResult(partition).get().offset();
@@ -376,10 +330,10 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
                     break;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException(COMMITS + " has a transaction open since over 60 s (stable offset " + stable
+                    throw new IllegalStateException(commits + " has a transaction open since over 60 s (stable offset " + stable
                             + ", end " + end + ")");
                 }
-                Thread.sleep(100);
+                Thread.sleep(20);
             }
             Properties p = new Properties();
             p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
@@ -387,12 +341,13 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
             p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
             String prefix = sinkId + "|" + run + "|";
+            committed.clear();
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
                 consumer.assign(List.of(partition));
                 consumer.seekToBeginning(List.of(partition));
                 while (consumer.position(partition) < end) {
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                        String key = new String(record.key(), StandardCharsets.UTF_8);
+                        String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
                         if (key.startsWith(prefix) && record.value() != null) {
                             committed.merge(key, Long.parseLong(new String(record.value(), StandardCharsets.UTF_8)), Math::max);
                         }
@@ -401,20 +356,12 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             }
         }
 
-        private void closeProducer() {
-            if (producer != null) {
-                try {
-                    producer.close(Duration.ofSeconds(5));
-                } catch (RuntimeException e) {
-                    LOG.debug("Cannot close the producer of stream '{}': {}", topic, e.toString());
-                }
-                producer = null;
-            }
-        }
-
         @Override
         public void close() {
-            closeProducer();
+            if (publisher != null) {
+                publisher.close();
+                publisher = null;
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ public final class LoadGenerator implements AutoCloseable {
     private final int keys;
     private final int deadLetterEvery;
     private final long pauseNanos;
+    private final boolean keyed;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -48,6 +49,18 @@ public final class LoadGenerator implements AutoCloseable {
      */
     public LoadGenerator(DeliveryLog log, Supplier<Target> target, String stream, int producers, int eventsPerSecond, int batch,
             int keys, int deadLetterEvery) {
+        this(log, target, stream, "p", false, producers, eventsPerSecond, batch, keys, deadLetterEvery);
+    }
+
+    /**
+     * @param prefix producers are named prefix0, prefix1...
+     * @param keyed each request carries an {@code Idempotency-Key} ({@code producer-seq}), and a request without a definite
+     *     answer (no answer, 503, a restart) is sent again with the same key until it gets one, as a careful client does:
+     *     its events must then be stored exactly once
+     */
+    public LoadGenerator(DeliveryLog log, Supplier<Target> target, String stream, String prefix, boolean keyed, int producers,
+            int eventsPerSecond, int batch, int keys, int deadLetterEvery) {
+        this.keyed = keyed;
         this.log = log;
         this.deadLetterEvery = deadLetterEvery;
         this.stream = stream;
@@ -56,7 +69,7 @@ public final class LoadGenerator implements AutoCloseable {
         double requestsPerSecondEach = Math.max(0.1, eventsPerSecond / (double) batch / producers);
         this.pauseNanos = (long) (1e9 / requestsPerSecondEach);
         for (int p = 0; p < producers; p++) {
-            String name = "p" + p;
+            String name = prefix + p;
             Thread t = new Thread(() -> run(name, target), "load-" + name);
             t.setDaemon(true);
             threads.add(t);
@@ -86,15 +99,15 @@ public final class LoadGenerator implements AutoCloseable {
             }
             DeliveryLog.Fate fate;
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(t.url() + "/v1/streams/" + stream + "/events"))
-                        .header("Authorization", "Bearer " + t.token()).timeout(Duration.ofSeconds(10))
-                        .POST(HttpRequest.BodyPublishers.ofString(body.toString(), StandardCharsets.UTF_8)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                // a 503 may come after part of a request was written (the bus did not acknowledge in time): not a refusal
-                fate = r.statusCode() == 200 ? DeliveryLog.Fate.ACKNOWLEDGED
-                        : r.statusCode() >= 400 && r.statusCode() < 500 ? DeliveryLog.Fate.REJECTED : DeliveryLog.Fate.INDETERMINATE;
-            } catch (IOException e) {
-                fate = DeliveryLog.Fate.INDETERMINATE; // refused before sending is indeterminate too: the checker allows either
+                fate = send(t, body.toString(), producer + "-" + seq);
+                while (keyed && fate == DeliveryLog.Fate.INDETERMINATE && running.get()) {
+                    // the same request again, with the same key, to whichever platform runs now
+                    sleep(100_000_000L);
+                    Target now = target.get();
+                    if (now != null) {
+                        fate = send(now, body.toString(), producer + "-" + seq);
+                    }
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -108,6 +121,29 @@ public final class LoadGenerator implements AutoCloseable {
             } else {
                 next = System.nanoTime();
             }
+        }
+    }
+
+    private DeliveryLog.Fate send(Target t, String body, String key) throws InterruptedException {
+        try {
+            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(t.url() + "/v1/streams/" + stream + "/events"))
+                    .header("Authorization", "Bearer " + t.token()).timeout(Duration.ofSeconds(10))
+                    .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+            if (keyed) {
+                request.header("Idempotency-Key", key);
+            }
+            HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            int status = r.statusCode();
+            if (status == 200) {
+                return DeliveryLog.Fate.ACKNOWLEDGED;
+            }
+            if (status == 429 && keyed) {
+                return DeliveryLog.Fate.INDETERMINATE; // a keyed client waits and sends it again
+            }
+            // a 503 may come after part of a request was written (the bus did not acknowledge in time): not a refusal
+            return status >= 400 && status < 500 ? DeliveryLog.Fate.REJECTED : DeliveryLog.Fate.INDETERMINATE;
+        } catch (IOException e) {
+            return DeliveryLog.Fate.INDETERMINATE; // refused before sending is indeterminate too: the checker allows either
         }
     }
 

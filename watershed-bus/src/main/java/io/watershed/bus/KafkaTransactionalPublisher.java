@@ -1,0 +1,648 @@
+package io.watershed.bus;
+
+import io.watershed.bus.TransactionFate.Decision;
+import io.watershed.bus.TransactionFate.Described;
+import io.watershed.bus.TransactionFate.Open;
+import io.watershed.spi.EventBus;
+import io.watershed.spi.TransactionalPublisher;
+import io.watershed.spi.WatershedException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.AbortTransactionSpec;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.TransactionalIdNotFoundException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The bus's {@link TransactionalPublisher}: one Kafka transactional id, written with the public client API only.
+ *
+ * <p><b>Publishing.</b> A transaction's records are sent, the commit is requested, and then the publisher checks
+ * with {@code DescribeProducers} that no partition it wrote still holds the transaction open (the open entry
+ * starts at the offset of the transaction's first record there). The coordinator writes those markers after it
+ * answered the commit, and skips a partition that has no leader at that moment; if a partition stays open, the
+ * publisher records the decision (commit) and completes the transaction there with a no-op record (header
+ * {@value EventBus#NOOP_HEADER}, null value) from a new transaction of the same producer, which joins the open one
+ * and commits it with its own marker. Only then is the publish done.
+ *
+ * <p><b>Recovering.</b> Before the id is initialised, which erases the coordinator's decision, the publisher
+ * reads it ({@code DescribeTransactions} and the cluster's transaction version), finds the id's transactions
+ * still open on its topics ({@code DescribeProducers}), decides their fate with {@link TransactionFate} and
+ * writes that decision to the compacted topic {@value #DECISIONS}. Then it initialises the id, applies the
+ * decision (a no-op commit, or {@code Admin.abortTransaction}), checks that nothing is open and clears the
+ * decision. A recovery that fails half-way finds the decision again the next time; an unknown decision is never
+ * turned into an abort.
+ */
+public final class KafkaTransactionalPublisher implements TransactionalPublisher {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaTransactionalPublisher.class);
+    /** Decisions taken and not yet applied, by transactional id (compacted; a tombstone once applied). */
+    public static final String DECISIONS = "_watershed_transactions";
+    private static final Duration RECOVERY_TIMEOUT = Duration.ofSeconds(60);
+    /** How long the markers of a commit may take before the publisher completes the transaction itself. */
+    private static final Duration MARKER_WAIT = Duration.ofSeconds(2);
+    /** How long a commit may stay open on a partition, completions included, before the publish fails. */
+    private static final Duration COMPLETION_TIMEOUT = Duration.ofSeconds(30);
+    private static final byte[] NOOP_KEY = "_watershed_noop".getBytes(StandardCharsets.UTF_8);
+
+    /** Tests only: called with the transactional id and a point ({@code after-init}, {@code before-commit}, {@code after-commit}). */
+    private static volatile BiConsumer<String, String> testPoints;
+
+    private final Map<String, String> config;
+    private final String transactionalId;
+    private final Set<String> topics;
+    private final Admin admin;
+    private KafkaProducer<byte[], byte[]> producer;
+    private KafkaProducer<byte[], byte[]> decisionWriter;
+    private boolean ready;
+    private long lastWarning;
+
+    public KafkaTransactionalPublisher(Map<String, String> config, String transactionalId, Set<String> topics) {
+        this.config = Map.copyOf(config);
+        this.transactionalId = transactionalId;
+        this.topics = Set.copyOf(topics);
+        Properties a = new Properties();
+        a.putAll(clientSettings());
+        a.put(AdminClientConfig.CLIENT_ID_CONFIG, transactionalId + "-admin");
+        this.admin = Admin.create(a);
+    }
+
+    /** Found by {@link TransactionalPublisher#create} through {@code META-INF/services}. */
+    public static final class Factory implements TransactionalPublisher.Factory {
+        @Override
+        public TransactionalPublisher create(Map<String, String> clientConfig, String transactionalId, Set<String> topics) {
+            return new KafkaTransactionalPublisher(clientConfig, transactionalId, topics);
+        }
+    }
+
+    /** The settings every client of this publisher shares (the connection), without producer-only ones. */
+    private Map<String, String> clientSettings() {
+        Map<String, String> shared = new HashMap<>();
+        config.forEach((key, value) -> {
+            if (key.equals(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG) || key.startsWith("security.") || key.startsWith("sasl.")
+                    || key.startsWith("ssl.")) {
+                shared.put(key, value);
+            }
+        });
+        return shared;
+    }
+
+    // ---------------------------------------------------------------------------------------------- publishing
+
+    @Override
+    public synchronized List<Position> publish(List<Record> records) {
+        recover();
+        List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
+        try {
+            producer.beginTransaction();
+            for (Record record : records) {
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(record.topic(), record.partition(), record.timestamp(),
+                        record.key(), record.value());
+                record.headers().forEach((name, value) -> r.headers().add(name, value));
+                sent.add(producer.send(r));
+            }
+            producer.flush();
+            reach("before-commit");
+            producer.commitTransaction();
+            reach("after-commit");
+        } catch (KafkaException e) {
+            discardProducer();
+            throw WatershedException.unavailable("Cannot write a transaction of " + transactionalId + ": " + e.getMessage()
+                    + "; whether it was written is settled when the publisher recovers", Duration.ofSeconds(1), e);
+        } catch (RuntimeException e) {
+            discardProducer();
+            throw e;
+        }
+        // the coordinator has decided: commit. Report it done only once no partition still holds it open.
+        List<Position> positions = new ArrayList<>(sent.size());
+        Map<TopicPartition, Long> firstOffsets = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        try {
+            for (Future<RecordMetadata> future : sent) {
+                RecordMetadata metadata = future.get();
+                positions.add(new Position(metadata.topic(), metadata.partition(), metadata.offset()));
+                firstOffsets.merge(new TopicPartition(metadata.topic(), metadata.partition()), metadata.offset(), Math::min);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            discardProducer();
+            throw WatershedException.unavailable("Cannot confirm a transaction of " + transactionalId + ": interrupted",
+                    Duration.ofSeconds(1), e);
+        } catch (ExecutionException e) {
+            discardProducer(); // cannot happen after a successful commit, but never report what is not known
+            throw WatershedException.unavailable("Cannot confirm a transaction of " + transactionalId + ": " + e.getCause(),
+                    Duration.ofSeconds(1), e.getCause());
+        }
+        try {
+            completeCommit(firstOffsets);
+        } catch (RuntimeException e) {
+            discardProducer();
+            throw e instanceof WatershedException w ? w : WatershedException.unavailable("Cannot confirm a transaction of "
+                    + transactionalId + ": " + e.getMessage() + "; it is committed and is completed when the publisher recovers",
+                    Duration.ofSeconds(1), e);
+        }
+        return positions;
+    }
+
+    /**
+     * Waits for the commit markers of a transaction Kafka committed on each partition it wrote (the open entry there
+     * starts at the transaction's first record); completes it with a no-op on the partitions whose markers do not
+     * come, after recording the decision so that a crash in between commits it too.
+     */
+    private void completeCommit(Map<TopicPartition, Long> firstOffsets) {
+        long deadline = System.nanoTime() + COMPLETION_TIMEOUT.toNanos();
+        List<Open> entries = new ArrayList<>();
+        Map<TopicPartition, Long> open = firstOffsets;
+        while (entries.isEmpty()) {
+            open = awaitClosed(open, MARKER_WAIT);
+            if (open.isEmpty()) {
+                return;
+            }
+            try {
+                for (Open entry : openTransactions(open.keySet())) {
+                    if (entry.startOffset() == open.get(entry.partition())) {
+                        entries.add(entry);
+                    }
+                }
+                if (entries.isEmpty()) {
+                    return;
+                }
+            } catch (Retriable e) {
+                // a partition without a leader cannot say: wait for it (its marker cannot have been written either)
+                if (System.nanoTime() > deadline) {
+                    throw WatershedException.unavailable("Cannot confirm a transaction of " + transactionalId + ": Kafka committed it, "
+                            + "but " + e.getMessage() + " after " + COMPLETION_TIMEOUT.toSeconds() + " s; it is completed when the "
+                            + "publisher recovers", Duration.ofSeconds(5), e);
+                }
+            }
+        }
+        LOG.warn("Transaction of {} committed, but its commit marker is missing on {} (Kafka skips the markers of a partition that "
+                + "has no leader); completing it there with a no-op record", transactionalId, entries);
+        writeDecision(new Intent(Decision.COMMIT, "committed by this process", entries));
+        while (true) {
+            Map<TopicPartition, Long> still;
+            try {
+                still = applyCommit(entries);
+            } catch (Retriable e) {
+                still = open;
+            }
+            if (still.isEmpty()) {
+                clearDecision();
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw WatershedException.unavailable("Cannot confirm a transaction of " + transactionalId + ": Kafka committed it, "
+                        + "but it is still open on " + still.keySet() + " after " + COMPLETION_TIMEOUT.toSeconds() + " s; the "
+                        + "decision is recorded on " + DECISIONS + " and the transaction is completed when the publisher recovers",
+                        Duration.ofSeconds(5), null);
+            }
+        }
+    }
+
+    /** The partitions on which the transaction starting at the given offset is still open after {@code wait}. */
+    private Map<TopicPartition, Long> awaitClosed(Map<TopicPartition, Long> firstOffsets, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        long pause = 1;
+        Map<TopicPartition, Long> open = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        open.putAll(firstOffsets);
+        while (true) {
+            try {
+                Set<TopicPartition> stillOpen = openTransactions(open.keySet()).stream()
+                        .filter(o -> o.startOffset() == open.get(o.partition())).map(Open::partition).collect(Collectors.toSet());
+                open.keySet().retainAll(stillOpen);
+            } catch (Retriable e) {
+                LOG.debug("Cannot check the markers of {} yet: {}", transactionalId, e.getMessage());
+            }
+            if (open.isEmpty() || System.nanoTime() > deadline) {
+                return open;
+            }
+            sleep(pause);
+            pause = Math.min(pause * 2, 100);
+        }
+    }
+
+    /** One no-op transaction on the partitions where these entries are still open; returns where they remain open. */
+    private Map<TopicPartition, Long> applyCommit(List<Open> entries) {
+        Map<TopicPartition, Long> starts = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        entries.forEach(e -> starts.put(e.partition(), e.startOffset()));
+        Map<TopicPartition, Long> open = awaitClosed(starts, Duration.ZERO);
+        if (open.isEmpty()) {
+            return open;
+        }
+        producer.beginTransaction();
+        for (TopicPartition partition : open.keySet()) {
+            ProducerRecord<byte[], byte[]> noop = new ProducerRecord<>(partition.topic(), partition.partition(), NOOP_KEY, null);
+            noop.headers().add(EventBus.NOOP_HEADER, new byte[] {1});
+            producer.send(noop);
+        }
+        producer.commitTransaction();
+        return awaitClosed(open, MARKER_WAIT);
+    }
+
+    // ---------------------------------------------------------------------------------------------- recovering
+
+    @Override
+    public synchronized void recover() {
+        if (ready) {
+            return;
+        }
+        discardProducer();
+        long deadline = System.nanoTime() + RECOVERY_TIMEOUT.toNanos();
+        long pause = 100;
+        while (true) {
+            try {
+                recoverOnce();
+                ready = true;
+                return;
+            } catch (Retriable e) {
+                discardProducer();
+                if (System.nanoTime() > deadline) {
+                    throw WatershedException.unavailable("Cannot recover the transactions of " + transactionalId + ": " + e.getMessage()
+                            + ". Nothing was aborted on a guess; the next attempt tries again", Duration.ofSeconds(5), e);
+                }
+                if (System.currentTimeMillis() - lastWarning > 10_000) {
+                    lastWarning = System.currentTimeMillis();
+                    LOG.warn("Transactions of {} wait: {}; retrying", transactionalId, e.getMessage());
+                }
+                sleep(pause);
+                pause = Math.min(pause * 2, 1_000);
+            } catch (KafkaException e) {
+                discardProducer();
+                if (System.nanoTime() > deadline) {
+                    throw WatershedException.unavailable("Cannot recover the transactions of " + transactionalId + ": " + e.getMessage(),
+                            Duration.ofSeconds(5), e);
+                }
+                sleep(pause);
+                pause = Math.min(pause * 2, 1_000);
+            }
+        }
+    }
+
+    private void recoverOnce() {
+        Intent intent = readDecision();
+        if (intent == null) {
+            Described described = describe();
+            List<Open> open = described.found() ? openTransactions(scope()).stream()
+                    .filter(o -> o.producerId() == described.producerId()).toList() : List.of();
+            TransactionFate.Outcome outcome = TransactionFate.decide(described, open.isEmpty() ? 0 : transactionVersion(), open);
+            switch (outcome.decision()) {
+                case UNKNOWN -> throw new Retriable(outcome.reason());
+                case NONE -> {}
+                default -> {
+                    List<Open> ours = open;
+                    intent = new Intent(outcome.decision(), outcome.reason(), ours);
+                    LOG.warn("Transaction of {} left open on {}: {}; it is {} there", transactionalId, ours, outcome.reason(),
+                            outcome.decision() == Decision.COMMIT ? "committed" : "aborted");
+                    writeDecision(intent);
+                }
+            }
+        }
+        initProducer();
+        reach("after-init");
+        if (intent != null) {
+            apply(intent);
+            clearDecision();
+        }
+    }
+
+    private void apply(Intent intent) {
+        long deadline = System.nanoTime() + RECOVERY_TIMEOUT.toNanos();
+        while (true) {
+            List<Open> still = stillOpen(intent.open());
+            if (still.isEmpty()) {
+                return;
+            }
+            if (intent.decision() == Decision.COMMIT) {
+                if (still.stream().anyMatch(o -> o.producerId() != currentProducerId())) {
+                    throw new Retriable("Kafka committed the transaction open on " + still + ", but the id now has another producer ("
+                            + currentProducerId() + "), whose transactions cannot complete it");
+                }
+                applyCommit(still);
+            } else {
+                for (Open entry : still) {
+                    try {
+                        admin.abortTransaction(new AbortTransactionSpec(entry.partition(), entry.producerId(), (short) entry.epoch(),
+                                entry.coordinatorEpoch())).all().get();
+                    } catch (ExecutionException e) {
+                        throw new Retriable("cannot abort the transaction open on " + entry + ": " + e.getCause().getMessage());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new Retriable("interrupted");
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Retriable("the transaction is still open on " + stillOpen(intent.open()) + " after applying the decision ("
+                        + intent.decision() + ")");
+            }
+        }
+    }
+
+    /** The entries of the intent that are still open: same producer, same start offset. */
+    private List<Open> stillOpen(List<Open> entries) {
+        Set<TopicPartition> partitions = entries.stream().map(Open::partition).collect(Collectors.toSet());
+        List<Open> now = openTransactions(partitions);
+        List<Open> still = new ArrayList<>();
+        for (Open recorded : entries) {
+            now.stream().filter(o -> o.partition().equals(recorded.partition()) && o.producerId() == recorded.producerId()
+                    && o.startOffset() == recorded.startOffset()).findFirst().ifPresent(still::add);
+        }
+        return still;
+    }
+
+    private long currentProducerId() {
+        return describe().producerId();
+    }
+
+    private void initProducer() {
+        Properties p = new Properties();
+        p.putAll(config);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
+        KafkaProducer<byte[], byte[]> created = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            created.initTransactions();
+        } catch (RuntimeException e) {
+            created.close(Duration.ZERO);
+            throw e;
+        }
+        producer = created;
+    }
+
+    /** Closes the producer without ending its transaction: what it left is decided by {@link #recover}. */
+    private void discardProducer() {
+        ready = false;
+        if (producer != null) {
+            try {
+                producer.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("Cannot close the producer of {}: {}", transactionalId, e.toString());
+            }
+            producer = null;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- what Kafka says
+
+    private Described describe() {
+        try {
+            var d = admin.describeTransactions(List.of(transactionalId)).description(transactionalId).get();
+            return new Described(d.state(), d.producerId(), d.producerEpoch(), null);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TransactionalIdNotFoundException) {
+                return Described.notFound();
+            }
+            return Described.failed(e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Described.failed("interrupted");
+        }
+    }
+
+    private int transactionVersion() {
+        try {
+            var feature = admin.describeFeatures().featureMetadata().get().finalizedFeatures().get("transaction.version");
+            return feature == null ? 0 : feature.maxVersionLevel();
+        } catch (ExecutionException e) {
+            throw new Retriable("cannot read the cluster's transaction version: " + e.getCause().getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Retriable("interrupted");
+        }
+    }
+
+    /** Every partition of the publisher's topics (all topics when it names none); topics that do not exist are skipped. */
+    private Set<TopicPartition> scope() {
+        try {
+            Set<String> names = new HashSet<>(topics.isEmpty() ? admin.listTopics().names().get() : topics);
+            Set<TopicPartition> partitions = new HashSet<>();
+            for (var entry : admin.describeTopics(names).topicNameValues().entrySet()) {
+                try {
+                    TopicDescription description = entry.getValue().get();
+                    description.partitions().forEach(p -> partitions.add(new TopicPartition(description.name(), p.partition())));
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                        throw new Retriable("cannot describe topic " + entry.getKey() + ": " + e.getCause().getMessage());
+                    }
+                }
+            }
+            return partitions;
+        } catch (ExecutionException e) {
+            throw new Retriable("cannot list the topics: " + e.getCause().getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Retriable("interrupted");
+        }
+    }
+
+    /** The transactions open on these partitions, of every producer; fails (to be retried) if any partition cannot say. */
+    private List<Open> openTransactions(Set<TopicPartition> partitions) {
+        if (partitions.isEmpty()) {
+            return List.of();
+        }
+        List<Open> open = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        var result = admin.describeProducers(partitions);
+        for (TopicPartition partition : partitions) {
+            try {
+                for (ProducerState state : result.partitionResult(partition).get().activeProducers()) {
+                    if (state.currentTransactionStartOffset().isPresent()) {
+                        open.add(new Open(partition, state.producerId(), state.producerEpoch(),
+                                state.currentTransactionStartOffset().getAsLong(), state.coordinatorEpoch().orElse(0)));
+                    }
+                }
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException && !topics.isEmpty() && !topics.contains(partition.topic()))) {
+                    failed.add(partition + " (" + e.getCause().getMessage() + ")");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Retriable("interrupted");
+            }
+        }
+        if (!failed.isEmpty()) {
+            throw new Retriable("cannot see which transactions are open on " + String.join(", ", failed));
+        }
+        return open;
+    }
+
+    // ---------------------------------------------------------------------------------------------- decisions on DECISIONS
+
+    /** A decision taken for the open entries of an id, kept until applied. */
+    record Intent(Decision decision, String reason, List<Open> open) {
+        String encode() {
+            StringBuilder out = new StringBuilder(decision.name());
+            for (Open o : open) {
+                out.append(' ').append(o.partition().topic()).append('/').append(o.partition().partition()).append('@')
+                        .append(o.startOffset()).append(':').append(o.producerId()).append(':').append(o.epoch()).append(':')
+                        .append(o.coordinatorEpoch());
+            }
+            return out.append('\n').append(reason).toString();
+        }
+
+        static Intent decode(String text) {
+            int newline = text.indexOf('\n');
+            String[] parts = (newline < 0 ? text : text.substring(0, newline)).split(" ");
+            List<Open> open = new ArrayList<>();
+            for (int i = 1; i < parts.length; i++) {
+                String part = parts[i];
+                int slash = part.lastIndexOf('/');
+                int at = part.indexOf('@', slash);
+                String[] numbers = part.substring(at + 1).split(":");
+                open.add(new Open(new TopicPartition(part.substring(0, slash), Integer.parseInt(part.substring(slash + 1, at))),
+                        Long.parseLong(numbers[1]), Integer.parseInt(numbers[2]), Long.parseLong(numbers[0]), Integer.parseInt(numbers[3])));
+            }
+            return new Intent(Decision.valueOf(parts[0]), newline < 0 ? "" : text.substring(newline + 1), open);
+        }
+    }
+
+    private Intent readDecision() {
+        createDecisionsTopic();
+        Properties p = new Properties();
+        p.putAll(clientSettings());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-decisions");
+        TopicPartition partition = new TopicPartition(DECISIONS, 0);
+        byte[] id = transactionalId.getBytes(StandardCharsets.UTF_8);
+        Intent found = null;
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).get(partition);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (consumer.position(partition, Duration.ofSeconds(10)) < end) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (java.util.Arrays.equals(record.key(), id)) {
+                        found = record.value() == null ? null : Intent.decode(new String(record.value(), StandardCharsets.UTF_8));
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new Retriable("cannot read the recorded decisions on " + DECISIONS + " to offset " + end);
+                }
+            }
+        } catch (KafkaException e) {
+            throw new Retriable("cannot read the recorded decisions on " + DECISIONS + ": " + e.getMessage());
+        }
+        return found;
+    }
+
+    private void writeDecision(Intent intent) {
+        send(intent.encode().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void clearDecision() {
+        send(null);
+    }
+
+    private void send(byte[] value) {
+        if (decisionWriter == null) {
+            Properties p = new Properties();
+            p.putAll(clientSettings());
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+            p.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-decisions");
+            p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
+            p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+            decisionWriter = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+        try {
+            decisionWriter.send(new ProducerRecord<>(DECISIONS, 0, transactionalId.getBytes(StandardCharsets.UTF_8), value)).get();
+        } catch (ExecutionException e) {
+            throw new Retriable("cannot record the decision on " + DECISIONS + ": " + e.getCause().getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Retriable("interrupted");
+        }
+    }
+
+    private void createDecisionsTopic() {
+        try {
+            admin.createTopics(List.of(new NewTopic(DECISIONS, 1, (short) 1).configs(Map.of("cleanup.policy", "compact",
+                    "min.compaction.lag.ms", "0")))).all().get();
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new Retriable("cannot create " + DECISIONS + ": " + e.getCause().getMessage());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Retriable("interrupted");
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------
+
+    /**
+     * Tests only: {@code hook} is called with the transactional id at {@code after-init} (recovery initialised the id),
+     * {@code before-commit} (records flushed) and {@code after-commit} (the coordinator accepted the commit); a
+     * torn-transaction test stops a broker there, or throws to play a crash. Null removes it.
+     */
+    public static void onTestPoint(BiConsumer<String, String> hook) {
+        testPoints = hook;
+    }
+
+    private void reach(String point) {
+        BiConsumer<String, String> hook = testPoints;
+        if (hook != null) {
+            hook.accept(transactionalId, point);
+        }
+    }
+
+    private void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot finish the transactions of " + transactionalId + ": interrupted",
+                    Duration.ofSeconds(1), e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        discardProducer();
+        if (decisionWriter != null) {
+            decisionWriter.close(Duration.ofSeconds(5));
+        }
+        admin.close(Duration.ofSeconds(5));
+    }
+
+    @Override
+    public String toString() {
+        return "transactions of " + transactionalId;
+    }
+
+    /** A reason recovery cannot go on yet; it is retried until its deadline. */
+    private static final class Retriable extends RuntimeException {
+        Retriable(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
