@@ -9,6 +9,7 @@ import io.watershed.spi.WatershedException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -143,7 +144,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         }
         // the coordinator has decided: commit. Report it done only once no partition still holds it open.
         List<Position> positions = new ArrayList<>(sent.size());
-        Map<TopicPartition, Long> firstOffsets = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        Map<TopicPartition, Long> firstOffsets = byPartition();
         try {
             for (Future<RecordMetadata> future : sent) {
                 RecordMetadata metadata = future.get();
@@ -230,7 +231,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     private Map<TopicPartition, Long> awaitClosed(Map<TopicPartition, Long> firstOffsets, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         long pause = 1;
-        Map<TopicPartition, Long> open = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        Map<TopicPartition, Long> open = byPartition();
         open.putAll(firstOffsets);
         while (true) {
             try {
@@ -248,11 +249,19 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         }
     }
 
-    /** One no-op transaction on the partitions where these entries are still open; returns where they remain open. */
+    /**
+     * One no-op transaction on the partitions where these entries are still open (each of which must say so: a no-op
+     * to a partition without a leader would wait for one); returns where they remain open.
+     */
     private Map<TopicPartition, Long> applyCommit(List<Open> entries) {
-        Map<TopicPartition, Long> starts = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        Map<TopicPartition, Long> starts = byPartition();
         entries.forEach(e -> starts.put(e.partition(), e.startOffset()));
-        Map<TopicPartition, Long> open = awaitClosed(starts, Duration.ZERO);
+        Map<TopicPartition, Long> open = byPartition();
+        for (Open entry : openTransactions(starts.keySet())) {
+            if (entry.startOffset() == starts.get(entry.partition())) {
+                open.put(entry.partition(), entry.startOffset());
+            }
+        }
         if (open.isEmpty()) {
             return open;
         }
@@ -340,9 +349,13 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
                 return;
             }
             if (intent.decision() == Decision.COMMIT) {
-                if (still.stream().anyMatch(o -> o.producerId() != currentProducerId())) {
+                Described now = describe();
+                if (now.error() != null) {
+                    throw new Retriable("cannot read the transaction's state from its coordinator: " + now.error());
+                }
+                if (still.stream().anyMatch(o -> o.producerId() != now.producerId())) {
                     throw new Retriable("Kafka committed the transaction open on " + still + ", but the id now has another producer ("
-                            + currentProducerId() + "), whose transactions cannot complete it");
+                            + now.producerId() + "), whose transactions cannot complete it");
                 }
                 applyCommit(still);
             } else {
@@ -375,10 +388,6 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
                     && o.startOffset() == recorded.startOffset()).findFirst().ifPresent(still::add);
         }
         return still;
-    }
-
-    private long currentProducerId() {
-        return describe().producerId();
     }
 
     private void initProducer() {
@@ -613,6 +622,11 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         if (hook != null) {
             hook.accept(transactionalId, point);
         }
+    }
+
+    /** Partitions to offsets, in a stable order for the log. */
+    private static Map<TopicPartition, Long> byPartition() {
+        return new TreeMap<>(Comparator.comparing(TopicPartition::toString));
     }
 
     private void sleep(long millis) {

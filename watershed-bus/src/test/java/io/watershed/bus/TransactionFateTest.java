@@ -80,6 +80,15 @@ class TransactionFateTest {
         assertThat(outcome.reason()).contains("t-1@50");
     }
 
+    /** A recorded decision reads back as written, topic names with dots, dashes and slashes' neighbours included. */
+    @org.junit.jupiter.api.Test
+    void aRecordedDecisionReadsBack() {
+        var intent = new KafkaTransactionalPublisher.Intent(Decision.COMMIT, "Kafka committed it (CompleteCommit at epoch 5)",
+                List.of(new Open(new TopicPartition("big_orders", 1), 4, 4, 147, 2),
+                        new Open(new TopicPartition("app.logs-v2", 0), 4, 4, 0, 2)));
+        assertThat(KafkaTransactionalPublisher.Intent.decode(intent.encode())).isEqualTo(intent);
+    }
+
     private static Open open(long producerId, int epoch) {
         return new Open(new TopicPartition("t", 0), producerId, epoch, 10, 0);
     }

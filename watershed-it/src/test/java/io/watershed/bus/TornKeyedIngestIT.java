@@ -3,27 +3,20 @@ package io.watershed.bus;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.spi.EventBus;
-import io.watershed.testing.Await;
 import io.watershed.testing.KafkaNodes;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.TransactionState;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -156,14 +149,7 @@ class TornKeyedIngestIT {
             first.commitTransaction();
         }
         first.close(Duration.ZERO);
-        TransactionState decided = kafkaAborts ? TransactionState.COMPLETE_ABORT : TransactionState.COMPLETE_COMMIT;
-        Await.until(id + " " + decided, Duration.ofSeconds(60), () -> {
-            try {
-                return kafka.admin().describeTransactions(List.of(id)).description(id).get().state() == decided;
-            } catch (InterruptedException | ExecutionException e) {
-                return false;
-            }
-        });
+        kafka.awaitTransactionState(id, kafkaAborts ? TransactionState.COMPLETE_ABORT : TransactionState.COMPLETE_COMMIT);
         kafka.startNode2(stopped);
         assertThat(openPartitions(topic)).as("torn: open where node 2 was").containsExactlyInAnyOrder(stopped);
     }
@@ -176,47 +162,14 @@ class TornKeyedIngestIT {
         return events;
     }
 
-    private static List<TopicPartition> openPartitions(String topic) throws Exception {
-        List<TopicPartition> all = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1),
-                new TopicPartition(IdempotencyLog.TOPIC, 0));
-        List<TopicPartition> open = new ArrayList<>();
-        for (var entry : kafka.admin().describeProducers(all).all().get().entrySet()) {
-            if (entry.getValue().activeProducers().stream().anyMatch(s -> s.currentTransactionStartOffset().isPresent())) {
-                open.add(entry.getKey());
-            }
-        }
-        return open;
+    private static List<TopicPartition> openPartitions(String topic) {
+        return kafka.openTransactions(List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1),
+                new TopicPartition(IdempotencyLog.TOPIC, 0)));
     }
 
-    private static void assertExactlyOnce(String topic) throws Exception {
+    private static void assertExactlyOnce(String topic) {
         assertThat(openPartitions(topic)).as("partitions left open").isEmpty();
-        Map<String, Integer> seen = new HashMap<>();
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1));
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.headers().lastHeader(EventBus.NOOP_HEADER) == null) {
-                        seen.merge(new String(record.value(), StandardCharsets.UTF_8), 1, Integer::sum);
-                    }
-                }
-                assertThat(System.nanoTime()).as("reading " + topic).isLessThan(deadline);
-            }
-        }
-        Map<String, Integer> expected = new HashMap<>();
-        events().forEach(e -> expected.put(new String(e.value(), StandardCharsets.UTF_8), 1));
-        Map<String, Integer> lost = new HashMap<>(expected);
-        lost.keySet().removeAll(seen.keySet());
-        Map<String, Integer> doubled = new HashMap<>(seen);
-        doubled.values().removeIf(c -> c == 1);
-        assertThat(lost).as("events lost (%d)", lost.size()).isEmpty();
-        assertThat(doubled).as("events written twice (%d)", doubled.size()).isEmpty();
-        assertThat(seen).isEqualTo(expected);
+        KafkaNodes.assertEachOnce(events().stream().map(e -> new String(e.value(), StandardCharsets.UTF_8)).toList(),
+                kafka.committedValues(topic), "events");
     }
 }

@@ -42,6 +42,7 @@ class ChaosIT {
                     long before = run.deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED);
                     Await.until("events acknowledged in cycle " + cycle, Duration.ofSeconds(120),
                             () -> run.deliveries.count(DeliveryLog.Fate.ACKNOWLEDGED) > before);
+                    run.awaitWriters(platform.http()); // the pipeline's sink at work too, not only starting
                     Thread.sleep(500 + random.nextInt(4_000)); // a random moment of the commit cycle
                     platform.kill();
                     run.pause();

@@ -40,6 +40,7 @@ final class ChaosRun implements AutoCloseable {
 
     private final AtomicReference<LoadGenerator.Target> target = new AtomicReference<>();
     private final List<AutoCloseable> loads = new ArrayList<>();
+    private final boolean everyWriter;
 
     ChaosRun(Path root, String stream, int rate) {
         this(TestProject.in(root.resolve("project")), root.resolve("data"), stream, rate, false);
@@ -56,6 +57,7 @@ final class ChaosRun implements AutoCloseable {
     }
 
     private ChaosRun(TestProject project, Path data, String stream, int rate, boolean everyWriter) {
+        this.everyWriter = everyWriter;
         int forwardPort = everyWriter ? freePort() : 0;
         if (everyWriter) {
             project.ingest("forward_port", String.valueOf(forwardPort))
@@ -74,6 +76,24 @@ final class ChaosRun implements AutoCloseable {
             loads.add(new LoadGenerator(deliveries, target::get, stream, "k", true, 2, Math.max(1, rate / 4), 50, 16, DEAD_LETTER_EVERY));
             loads.add(new ForwardLoad(deliveries, "f0", stream, forwardPort, () -> target.get() != null, Math.max(1, rate / 8), 50, 16));
         }
+    }
+
+    /**
+     * With every writer: waits until the copy pipeline runs and its stream sink has committed in this life of the
+     * platform (the copy grew), so that a kill that follows lands while it commits every second. Without, returns at once.
+     */
+    void awaitWriters(WatershedHttp http) {
+        if (!everyWriter) {
+            return;
+        }
+        http.awaitPipelinesRunning(1, Duration.ofSeconds(180));
+        long before = copied(http);
+        Await.until("the copy pipeline's sink committed", Duration.ofSeconds(180), () -> copied(http) > before);
+    }
+
+    private static long copied(WatershedHttp http) {
+        WatershedHttp.Response response = http.sql("SELECT count(*) FROM raw." + COPY);
+        return response.status() == 200 ? response.json().path("rows").get(0).get(0).asLong() : 0; // not created yet: 0
     }
 
     /**

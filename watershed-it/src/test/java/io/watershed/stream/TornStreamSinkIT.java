@@ -3,29 +3,22 @@ package io.watershed.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.bus.KafkaTransactionalPublisher;
-import io.watershed.spi.EventBus;
-import io.watershed.testing.Await;
 import io.watershed.testing.KafkaNodes;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.api.connector.sink2.Committer.CommitRequest;
 import org.apache.kafka.clients.admin.TransactionState;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -229,13 +222,7 @@ class TornStreamSinkIT {
     }
 
     private static void awaitState(String transactionalId, TransactionState state) {
-        Await.until(transactionalId + " in " + state, Duration.ofSeconds(60), () -> {
-            try {
-                return kafka.admin().describeTransactions(List.of(transactionalId)).description(transactionalId).get().state() == state;
-            } catch (InterruptedException | ExecutionException e) {
-                return false;
-            }
-        });
+        kafka.awaitTransactionState(transactionalId, state);
     }
 
     /** Batch n of subtask 0: #1 has 157 rows (10 to partition 0, 147 to partition 1 when written by hand), #2 has 20. */
@@ -297,15 +284,9 @@ class TornStreamSinkIT {
         }
 
         /** Partitions of the sink's two topics with a transaction open, of any producer. */
-        List<TopicPartition> openPartitions() throws Exception {
-            List<TopicPartition> all = List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1), new TopicPartition(commits, 0));
-            List<TopicPartition> open = new ArrayList<>();
-            for (var entry : kafka.admin().describeProducers(all).all().get().entrySet()) {
-                if (entry.getValue().activeProducers().stream().anyMatch(s -> s.currentTransactionStartOffset().isPresent())) {
-                    open.add(entry.getKey());
-                }
-            }
-            return open;
+        List<TopicPartition> openPartitions() {
+            return kafka.openTransactions(List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1),
+                    new TopicPartition(commits, 0)));
         }
 
         void commitAll(StreamSink.Batch... batches) throws Exception {
@@ -338,32 +319,16 @@ class TornStreamSinkIT {
         }
 
         /** Each row of #1 (and of #2 when {@code withSecond}) exactly once, nothing else, nothing open, the last commit record. */
-        void assertExactlyOnce(boolean withSecond) throws Exception {
-            Map<String, Integer> expected = new HashMap<>();
-            for (byte[] row : batch(1).records()) {
-                expected.put(new String(row, StandardCharsets.UTF_8), 1);
-            }
+        void assertExactlyOnce(boolean withSecond) {
+            List<String> expected = new ArrayList<>();
+            batch(1).records().forEach(row -> expected.add(new String(row, StandardCharsets.UTF_8)));
             if (withSecond) {
-                for (byte[] row : batch(2).records()) {
-                    expected.put(new String(row, StandardCharsets.UTF_8), 1);
-                }
+                batch(2).records().forEach(row -> expected.add(new String(row, StandardCharsets.UTF_8)));
             }
             assertThat(openPartitions()).as("partitions left open").isEmpty();
-            Map<String, Integer> seen = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> record : readCommitted(topic)) {
-                if (record.headers().lastHeader(EventBus.NOOP_HEADER) == null) {
-                    seen.merge(new String(record.value(), StandardCharsets.UTF_8), 1, Integer::sum);
-                }
-            }
-            Map<String, Integer> lost = new HashMap<>(expected);
-            lost.keySet().removeAll(seen.keySet());
-            Map<String, Integer> doubled = new HashMap<>(seen);
-            doubled.values().removeIf(c -> c == 1);
-            assertThat(lost).as("rows lost (%d)", lost.size()).isEmpty();
-            assertThat(doubled).as("rows written more than once (%d)", doubled.size()).isEmpty();
-            assertThat(seen).isEqualTo(expected);
+            KafkaNodes.assertEachOnce(expected, kafka.committedValues(topic), "rows");
             String last = null;
-            for (ConsumerRecord<byte[], byte[]> record : readCommitted(commits)) {
+            for (ConsumerRecord<byte[], byte[]> record : kafka.readCommitted(commits)) {
                 if (record.key() != null && new String(record.key(), StandardCharsets.UTF_8).equals(commitKey()) && record.value() != null) {
                     last = new String(record.value(), StandardCharsets.UTF_8);
                 }
@@ -381,27 +346,6 @@ class TornStreamSinkIT {
                 r.outcome = "committed";
             }
         }
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(info -> new TopicPartition(topic, info.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-                assertThat(System.nanoTime()).as("reading " + topic + " to " + end).isLessThan(deadline);
-            }
-        }
-        return records;
     }
 
     /** A commit request that records what the committer said of it. */

@@ -54,6 +54,20 @@ final class DeadLetterOffsets {
         return new DeadLetterOffsets(found);
     }
 
+    /**
+     * The offsets a dead-letter commit records: where the writer is now ({@code next}), but never behind what the
+     * table recorded before on any partition. A writer that restarted behind an earlier dead-letter commit (the main
+     * table's commit did not follow it) replays those records and skips their dead letters; if it commits new dead
+     * letters of another partition before it has passed the earlier commit everywhere, recording where it is would
+     * lower the table's offsets below dead letters it already holds, and the next restart would land them again (a
+     * chaos run found 4 dead letters twice so).
+     */
+    static Map<Integer, Long> afterCommit(Map<Integer, Long> dlqCommitted, Map<Integer, Long> next) {
+        Map<Integer, Long> offsets = new java.util.TreeMap<>(next);
+        dlqCommitted.forEach((partition, offset) -> offsets.merge(partition, offset, Math::max));
+        return offsets;
+    }
+
     boolean contains(int partition, long offset) {
         Set<Long> set = offsets.get(partition);
         return set != null && set.contains(offset);

@@ -496,8 +496,9 @@ final class StreamLakeWriter extends BusWriter {
             Timer.Sample sample = Timer.start();
             String offsets = CommittedOffsets.encode(next);
             if (!pendingDlq.isEmpty()) {
-                append(dlqTable, pendingDlq, offsets);
-                dlqCommitted = new HashMap<>(next);
+                Map<Integer, Long> dlqOffsets = DeadLetterOffsets.afterCommit(dlqCommitted, next);
+                append(dlqTable, pendingDlq, CommittedOffsets.encode(dlqOffsets));
+                dlqCommitted = dlqOffsets;
                 dlqRows.increment(pendingDlqRows);
                 io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_DEAD_LETTER_COMMIT);
             }

@@ -44,7 +44,36 @@ class DeadLetterOffsetsTest {
         }
     }
 
+    /**
+     * Two restarts: the first life committed dead letters of partition 1 up to offset 900, and was killed before the main
+     * table's commit (main at 700 there). The second life, replaying partition 1 and still at 700 there, commits a new
+     * dead letter of partition 0, then its main commit, and is killed. The third life must still skip partition 1's
+     * dead letters past 700: the dead-letter table's offsets may not fall back to 700.
+     */
+    @Test
+    void aDeadLetterCommitWhileReplayingKeepsTheOffsetsItHad() throws Exception {
+        try (IcebergLake lake = new IcebergLake(dir)) {
+            Table dlq = lake.catalog().buildTable(TableIdentifier.of(IcebergLake.RAW, "s__dlq"), RawSchema.dlqSchema())
+                    .withPartitionSpec(RawSchema.spec(RawSchema.dlqSchema())).create();
+            Map<Integer, Long> first = Map.of(0, 100L, 1, 900L);
+            append(dlq, new long[][] {{1, 803}, {1, 823}}, CommittedOffsets.encode(first));
+
+            Map<Integer, Long> second = DeadLetterOffsets.afterCommit(CommittedOffsets.of(dlq), Map.of(0, 160L, 1, 700L));
+            append(dlq, new long[][] {{0, 150}}, CommittedOffsets.encode(second));
+            assertThat(CommittedOffsets.of(dlq)).containsEntry(0, 160L).containsEntry(1, 900L);
+
+            DeadLetterOffsets third = DeadLetterOffsets.between(dlq, Map.of(0, 160L, 1, 700L), CommittedOffsets.of(dlq));
+            assertThat(third.contains(1, 803)).as("landed by the first life: skipped again").isTrue();
+            assertThat(third.contains(1, 823)).isTrue();
+            assertThat(third.contains(0, 150)).as("behind the main table").isFalse();
+        }
+    }
+
     private static void append(Table table, long[][] partitionOffsets) throws Exception {
+        append(table, partitionOffsets, null);
+    }
+
+    private static void append(Table table, long[][] partitionOffsets, String offsets) throws Exception {
         GenericFileWriterFactory factory = new GenericFileWriterFactory.Builder(table).dataFileFormat(FileFormat.PARQUET).build();
         OutputFileFactory files = OutputFileFactory.builderFor(table, 0, 1).format(FileFormat.PARQUET).build();
         FanoutDataWriter<Record> writer = new FanoutDataWriter<>(factory, files, table.io(), 1 << 20);
@@ -66,6 +95,9 @@ class DeadLetterOffsetsTest {
         }
         AppendFiles append = table.newAppend();
         writer.result().dataFiles().forEach(append::appendFile);
+        if (offsets != null) {
+            append.set(CommittedOffsets.SUMMARY_KEY, offsets);
+        }
         append.commit();
     }
 }

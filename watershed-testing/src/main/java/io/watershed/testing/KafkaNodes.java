@@ -131,6 +131,78 @@ public final class KafkaNodes implements AutoCloseable {
         }
     }
 
+    /** The partitions among these on which a transaction is open, of any producer. */
+    public List<TopicPartition> openTransactions(java.util.Collection<TopicPartition> partitions) {
+        try {
+            List<TopicPartition> open = new java.util.ArrayList<>();
+            for (var entry : admin.describeProducers(partitions).all().get().entrySet()) {
+                if (entry.getValue().activeProducers().stream().anyMatch(s -> s.currentTransactionStartOffset().isPresent())) {
+                    open.add(entry.getKey());
+                }
+            }
+            return open;
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("Cannot describe the producers of " + partitions + ": " + e, e);
+        }
+    }
+
+    /** Waits until the coordinator describes the transactional id in this state. */
+    public void awaitTransactionState(String transactionalId, org.apache.kafka.clients.admin.TransactionState state) {
+        Await.until(transactionalId + " in " + state, Duration.ofSeconds(60), () -> quietly(() ->
+                admin.describeTransactions(List.of(transactionalId)).description(transactionalId).get().state() == state));
+    }
+
+    /**
+     * How many times each value is in the topic, read with {@code read_committed} to its last stable offset; the no-op
+     * records that complete a torn transaction (header {@code watershed-noop}) are not values.
+     */
+    public Map<String, Integer> committedValues(String topic) {
+        Map<String, Integer> seen = new java.util.HashMap<>();
+        for (var record : readCommitted(topic)) {
+            if (record.headers().lastHeader(io.watershed.spi.EventBus.NOOP_HEADER) == null && record.value() != null) {
+                seen.merge(new String(record.value(), java.nio.charset.StandardCharsets.UTF_8), 1, Integer::sum);
+            }
+        }
+        return seen;
+    }
+
+    /** Every record of the topic that {@code read_committed} shows, to its last stable offset. */
+    public List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrapServers());
+        p.put("isolation.level", "read_committed");
+        p.put("enable.auto.commit", "false");
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records = new java.util.ArrayList<>();
+        var bytes = new org.apache.kafka.common.serialization.ByteArrayDeserializer();
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(p, bytes, bytes)) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(info -> new TopicPartition(topic, info.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("Cannot read " + topic + " to " + end + " within 30 s");
+                }
+            }
+        }
+        return records;
+    }
+
+    /** Fails saying how many values were lost and doubled unless {@code seen} holds each expected value exactly once. */
+    public static void assertEachOnce(java.util.Collection<String> expected, Map<String, Integer> seen, String what) {
+        List<String> lost = expected.stream().filter(v -> !seen.containsKey(v)).toList();
+        List<String> doubled = seen.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+        List<String> unexpected = seen.keySet().stream().filter(v -> !expected.contains(v)).toList();
+        if (!lost.isEmpty() || !doubled.isEmpty() || !unexpected.isEmpty()) {
+            throw new AssertionError(what + " lost (" + lost.size() + "), written more than once (" + doubled.size() + "), not written "
+                    + "by the test (" + unexpected.size() + "); e.g. lost " + lost.stream().limit(3).toList() + ", doubled "
+                    + doubled.stream().limit(3).toList());
+        }
+    }
+
     public boolean node2Running() {
         return servers[2] != null;
     }
