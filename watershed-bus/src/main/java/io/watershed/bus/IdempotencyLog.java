@@ -51,6 +51,8 @@ final class IdempotencyLog implements AutoCloseable {
     private final TransactionalPublisher[] publishers = new TransactionalPublisher[PRODUCERS];
     /** Slots whose last transaction ended with an outcome not yet known: keys are read again once they recover. */
     private final Set<Integer> unsettled = ConcurrentHashMap.newKeySet();
+    /** Whether the keys must be read again before a key is answered (a read failed, or a slot recovered since). */
+    private volatile boolean keysStale;
 
     /** A key, the number of events written under it, when, and the offset of its record on {@value #TOPIC}. */
     private record Acknowledged(int count, long atMillis, long offset) {}
@@ -68,18 +70,29 @@ final class IdempotencyLog implements AutoCloseable {
         config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "20000");
         // end whatever a killed process left open, the way Kafka decided it, before the keys are read; a slot that
         // cannot be settled yet keeps keyed requests answering 503 (with the reason) until it can
-        for (int i = 0; i < PRODUCERS; i++) {
-            publishers[i] = new KafkaTransactionalPublisher(config, transactionalId(i), Set.of());
-            try {
-                publishers[i].recover();
-            } catch (WatershedException e) {
-                LOG.warn("Keyed ingest waits for its transactions: {}", e.getMessage());
-                unsettled.add(i);
+        try {
+            for (int i = 0; i < PRODUCERS; i++) {
+                publishers[i] = new KafkaTransactionalPublisher(config, transactionalId(i), Set.of());
+                try {
+                    publishers[i].recover();
+                } catch (WatershedException e) {
+                    LOG.warn("Keyed ingest waits for its transactions: {}", e.getMessage());
+                    unsettled.add(i);
+                }
+                freeSlots.add(i);
             }
-            freeSlots.add(i);
-        }
-        if (unsettled.isEmpty()) {
-            load();
+            keysStale = true;
+            if (unsettled.isEmpty()) {
+                try {
+                    load();
+                    keysStale = false;
+                } catch (WatershedException e) {
+                    LOG.warn("Keyed ingest waits for its keys: {}", e.getMessage());
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
     }
 
@@ -140,7 +153,12 @@ final class IdempotencyLog implements AutoCloseable {
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
             long oldest = System.currentTimeMillis() - RETENTION.toMillis();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (consumer.position(partition) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw WatershedException.unavailable("Cannot read the Idempotency-Keys on " + TOPIC + " to offset " + end
+                            + " within 60 s", Duration.ofSeconds(5), null);
+                }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     if (record.key() != null && record.value() != null && record.timestamp() >= oldest) {
                         keys.put(new String(record.key(), StandardCharsets.UTF_8),
@@ -149,6 +167,9 @@ final class IdempotencyLog implements AutoCloseable {
                     }
                 }
             }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw WatershedException.unavailable("Cannot read the Idempotency-Keys on " + TOPIC + ": " + e.getMessage(),
+                    Duration.ofSeconds(5), e);
         }
     }
 
@@ -175,7 +196,7 @@ final class IdempotencyLog implements AutoCloseable {
         try {
             List<TransactionalPublisher.Position> positions = publishers[slot].publish(records);
             keys.put(record, new Acknowledged(events.size(), System.currentTimeMillis(), positions.get(positions.size() - 1).offset()));
-        } catch (WatershedException e) {
+        } catch (RuntimeException e) {
             // written or not is known once the slot's publisher has ended the transaction as Kafka decided it
             unsettled.add(slot);
             try {
@@ -201,16 +222,25 @@ final class IdempotencyLog implements AutoCloseable {
      * its transaction committed.
      */
     private void settle() {
-        if (unsettled.isEmpty()) {
+        if (unsettled.isEmpty() && !keysStale) {
             return;
         }
         synchronized (unsettled) {
-            List<Integer> slots = List.copyOf(unsettled);
-            for (Integer slot : slots) {
-                publishers[slot].recover(); // the publisher serialises this with a publish on the slot
+            for (Integer slot : List.copyOf(unsettled)) {
+                // removed first: a slot that fails again meanwhile is added again and settled by its own thread
+                unsettled.remove(slot);
+                keysStale = true;
+                try {
+                    publishers[slot].recover(); // the publisher serialises this with a publish on the slot
+                } catch (RuntimeException e) {
+                    unsettled.add(slot);
+                    throw e;
+                }
             }
-            load();
-            unsettled.removeAll(slots);
+            if (keysStale) {
+                load();
+                keysStale = false;
+            }
         }
     }
 

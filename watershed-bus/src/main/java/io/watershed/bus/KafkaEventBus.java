@@ -68,7 +68,6 @@ public final class KafkaEventBus implements EventBus {
         this.admin = Admin.create(a);
         Properties transactional = new Properties();
         transactional.putAll(p);
-        transactional.put(ProducerConfig.CLIENT_ID_CONFIG, "watershed-ingest-idempotent");
         this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(bootstrapServers, admin, transactional),
                 task -> new Thread(task, "watershed-idempotency-log").start());
     }

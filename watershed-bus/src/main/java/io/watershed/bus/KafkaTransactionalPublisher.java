@@ -84,6 +84,8 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     private KafkaProducer<byte[], byte[]> producer;
     private KafkaProducer<byte[], byte[]> decisionWriter;
     private boolean ready;
+    /** The producer id of the initialised producer, -1 when not known (then only exact start offsets identify ours). */
+    private long producerId = -1;
     private long lastWarning;
 
     public KafkaTransactionalPublisher(Map<String, String> config, String transactionalId, Set<String> topics) {
@@ -93,6 +95,9 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         Properties a = new Properties();
         a.putAll(clientSettings());
         a.put(AdminClientConfig.CLIENT_ID_CONFIG, transactionalId + "-admin");
+        // each call is made when partitions may have no leader: bound it, the loops around it retry
+        a.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
+        a.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         this.admin = Admin.create(a);
     }
 
@@ -188,7 +193,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
             }
             try {
                 for (Open entry : openTransactions(open.keySet())) {
-                    if (entry.startOffset() == open.get(entry.partition())) {
+                    if (ours(entry, open)) {
                         entries.add(entry);
                     }
                 }
@@ -227,7 +232,17 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         }
     }
 
-    /** The partitions on which the transaction starting at the given offset is still open after {@code wait}. */
+    /**
+     * Whether an open transaction is this producer's: any of its producer id on a partition it wrote (before a publish
+     * none is open, so one there now is this transaction, or a no-op's that completes it), or one that starts where
+     * this transaction's first record on the partition is.
+     */
+    private boolean ours(Open entry, Map<TopicPartition, Long> firstOffsets) {
+        Long first = firstOffsets.get(entry.partition());
+        return first != null && ((producerId >= 0 && entry.producerId() == producerId) || entry.startOffset() == first);
+    }
+
+    /** The partitions on which this producer's transaction (see {@link #ours}) is still open after {@code wait}. */
     private Map<TopicPartition, Long> awaitClosed(Map<TopicPartition, Long> firstOffsets, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         long pause = 1;
@@ -236,7 +251,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         while (true) {
             try {
                 Set<TopicPartition> stillOpen = openTransactions(open.keySet()).stream()
-                        .filter(o -> o.startOffset() == open.get(o.partition())).map(Open::partition).collect(Collectors.toSet());
+                        .filter(o -> ours(o, open)).map(Open::partition).collect(Collectors.toSet());
                 open.keySet().retainAll(stillOpen);
             } catch (Retriable e) {
                 LOG.debug("Cannot check the markers of {} yet: {}", transactionalId, e.getMessage());
@@ -258,7 +273,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         entries.forEach(e -> starts.put(e.partition(), e.startOffset()));
         Map<TopicPartition, Long> open = byPartition();
         for (Open entry : openTransactions(starts.keySet())) {
-            if (entry.startOffset() == starts.get(entry.partition())) {
+            if (ours(entry, starts)) {
                 open.put(entry.partition(), entry.startOffset());
             }
         }
@@ -378,14 +393,17 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         }
     }
 
-    /** The entries of the intent that are still open: same producer, same start offset. */
+    /**
+     * The transactions still open on the intent's partitions under the intent's producer: the recorded one, or a
+     * no-op's that completed it there (its marker skipped in turn).
+     */
     private List<Open> stillOpen(List<Open> entries) {
         Set<TopicPartition> partitions = entries.stream().map(Open::partition).collect(Collectors.toSet());
         List<Open> now = openTransactions(partitions);
         List<Open> still = new ArrayList<>();
         for (Open recorded : entries) {
-            now.stream().filter(o -> o.partition().equals(recorded.partition()) && o.producerId() == recorded.producerId()
-                    && o.startOffset() == recorded.startOffset()).findFirst().ifPresent(still::add);
+            now.stream().filter(o -> o.partition().equals(recorded.partition()) && o.producerId() == recorded.producerId())
+                    .findFirst().ifPresent(still::add);
         }
         return still;
     }
@@ -395,7 +413,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         p.putAll(config);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, transactionalId);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId); // one per id: clients sharing one collide in JMX
         KafkaProducer<byte[], byte[]> created = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         try {
             created.initTransactions();
@@ -404,6 +422,8 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
             throw e;
         }
         producer = created;
+        Described described = describe();
+        producerId = described.error() == null && described.found() ? described.producerId() : -1;
     }
 
     /** Closes the producer without ending its transaction: what it left is decided by {@link #recover}. */
@@ -550,7 +570,12 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
             while (consumer.position(partition, Duration.ofSeconds(10)) < end) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     if (java.util.Arrays.equals(record.key(), id)) {
-                        found = record.value() == null ? null : Intent.decode(new String(record.value(), StandardCharsets.UTF_8));
+                        try {
+                            found = record.value() == null ? null : Intent.decode(new String(record.value(), StandardCharsets.UTF_8));
+                        } catch (RuntimeException e) {
+                            throw new Retriable("cannot read the decision recorded on " + DECISIONS + " at offset " + record.offset()
+                                    + " (" + e + "); end it with a tombstone for key " + transactionalId + " once resolved by hand");
+                        }
                     }
                 }
                 if (System.nanoTime() > deadline) {
@@ -642,10 +667,13 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     @Override
     public synchronized void close() {
         discardProducer();
-        if (decisionWriter != null) {
-            decisionWriter.close(Duration.ofSeconds(5));
+        try {
+            if (decisionWriter != null) {
+                decisionWriter.close(Duration.ofSeconds(5));
+            }
+        } finally {
+            admin.close(Duration.ofSeconds(5));
         }
-        admin.close(Duration.ofSeconds(5));
     }
 
     @Override
