@@ -1,5 +1,6 @@
 package io.watershed.bus;
 
+import io.watershed.bus.RecordedDecisions.Intent;
 import io.watershed.bus.TransactionFate.Decision;
 import io.watershed.bus.TransactionFate.Described;
 import io.watershed.bus.TransactionFate.Open;
@@ -24,22 +25,16 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.AbortTransactionSpec;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.TransactionalIdNotFoundException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,7 +61,7 @@ import org.slf4j.LoggerFactory;
 public final class KafkaTransactionalPublisher implements TransactionalPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaTransactionalPublisher.class);
     /** Decisions taken and not yet applied, by transactional id (compacted; a tombstone once applied). */
-    public static final String DECISIONS = "_watershed_transactions";
+    public static final String DECISIONS = RecordedDecisions.TOPIC;
     private static final Duration RECOVERY_TIMEOUT = Duration.ofSeconds(60);
     /** How long the markers of a commit may take before the publisher completes the transaction itself. */
     private static final Duration MARKER_WAIT = Duration.ofSeconds(2);
@@ -82,7 +77,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     private final Set<String> topics;
     private final Admin admin;
     private KafkaProducer<byte[], byte[]> producer;
-    private KafkaProducer<byte[], byte[]> decisionWriter;
+    private final RecordedDecisions decisions;
     private boolean ready;
     /** The producer id of the initialised producer, -1 when not known (then only exact start offsets identify ours). */
     private long producerId = -1;
@@ -99,6 +94,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         a.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
         a.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         this.admin = Admin.create(a);
+        this.decisions = new RecordedDecisions(clientSettings(), transactionalId, admin);
     }
 
     /** Found by {@link TransactionalPublisher#create} through {@code META-INF/services}. */
@@ -211,7 +207,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         }
         LOG.warn("Transaction of {} committed, but its commit marker is missing on {} (Kafka skips the markers of a partition that "
                 + "has no leader); completing it there with a no-op record", transactionalId, entries);
-        writeDecision(new Intent(Decision.COMMIT, "committed by this process", entries));
+        decisions.write(new Intent(Decision.COMMIT, "committed by this process", entries));
         while (true) {
             Map<TopicPartition, Long> still;
             try {
@@ -220,7 +216,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
                 still = open;
             }
             if (still.isEmpty()) {
-                clearDecision();
+                decisions.clear();
                 return;
             }
             if (System.nanoTime() > deadline) {
@@ -330,7 +326,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     }
 
     private void recoverOnce() {
-        Intent intent = readDecision();
+        Intent intent = decisions.read();
         if (intent == null) {
             Described described = describe();
             List<Open> open = described.found() ? openTransactions(scope()).stream()
@@ -344,7 +340,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
                     intent = new Intent(outcome.decision(), outcome.reason(), ours);
                     LOG.warn("Transaction of {} left open on {}: {}; it is {} there", transactionalId, ours, outcome.reason(),
                             outcome.decision() == Decision.COMMIT ? "committed" : "aborted");
-                    writeDecision(intent);
+                    decisions.write(intent);
                 }
             }
         }
@@ -352,7 +348,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         reach("after-init");
         if (intent != null) {
             apply(intent);
-            clearDecision();
+            decisions.clear();
         }
     }
 
@@ -523,114 +519,6 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
         return open;
     }
 
-    // ---------------------------------------------------------------------------------------------- decisions on DECISIONS
-
-    /** A decision taken for the open entries of an id, kept until applied. */
-    record Intent(Decision decision, String reason, List<Open> open) {
-        String encode() {
-            StringBuilder out = new StringBuilder(decision.name());
-            for (Open o : open) {
-                out.append(' ').append(o.partition().topic()).append('/').append(o.partition().partition()).append('@')
-                        .append(o.startOffset()).append(':').append(o.producerId()).append(':').append(o.epoch()).append(':')
-                        .append(o.coordinatorEpoch());
-            }
-            return out.append('\n').append(reason).toString();
-        }
-
-        static Intent decode(String text) {
-            int newline = text.indexOf('\n');
-            String[] parts = (newline < 0 ? text : text.substring(0, newline)).split(" ");
-            List<Open> open = new ArrayList<>();
-            for (int i = 1; i < parts.length; i++) {
-                String part = parts[i];
-                int slash = part.lastIndexOf('/');
-                int at = part.indexOf('@', slash);
-                String[] numbers = part.substring(at + 1).split(":");
-                open.add(new Open(new TopicPartition(part.substring(0, slash), Integer.parseInt(part.substring(slash + 1, at))),
-                        Long.parseLong(numbers[1]), Integer.parseInt(numbers[2]), Long.parseLong(numbers[0]), Integer.parseInt(numbers[3])));
-            }
-            return new Intent(Decision.valueOf(parts[0]), newline < 0 ? "" : text.substring(newline + 1), open);
-        }
-    }
-
-    private Intent readDecision() {
-        createDecisionsTopic();
-        Properties p = new Properties();
-        p.putAll(clientSettings());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-decisions");
-        TopicPartition partition = new TopicPartition(DECISIONS, 0);
-        byte[] id = transactionalId.getBytes(StandardCharsets.UTF_8);
-        Intent found = null;
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).get(partition);
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (consumer.position(partition, Duration.ofSeconds(10)) < end) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    if (java.util.Arrays.equals(record.key(), id)) {
-                        try {
-                            found = record.value() == null ? null : Intent.decode(new String(record.value(), StandardCharsets.UTF_8));
-                        } catch (RuntimeException e) {
-                            throw new Retriable("cannot read the decision recorded on " + DECISIONS + " at offset " + record.offset()
-                                    + " (" + e + "); end it with a tombstone for key " + transactionalId + " once resolved by hand");
-                        }
-                    }
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new Retriable("cannot read the recorded decisions on " + DECISIONS + " to offset " + end);
-                }
-            }
-        } catch (KafkaException e) {
-            throw new Retriable("cannot read the recorded decisions on " + DECISIONS + ": " + e.getMessage());
-        }
-        return found;
-    }
-
-    private void writeDecision(Intent intent) {
-        send(intent.encode().getBytes(StandardCharsets.UTF_8));
-    }
-
-    private void clearDecision() {
-        send(null);
-    }
-
-    private void send(byte[] value) {
-        if (decisionWriter == null) {
-            Properties p = new Properties();
-            p.putAll(clientSettings());
-            p.put(ProducerConfig.ACKS_CONFIG, "all");
-            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-            p.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-decisions");
-            p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
-            p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
-            decisionWriter = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-        }
-        try {
-            decisionWriter.send(new ProducerRecord<>(DECISIONS, 0, transactionalId.getBytes(StandardCharsets.UTF_8), value)).get();
-        } catch (ExecutionException e) {
-            throw new Retriable("cannot record the decision on " + DECISIONS + ": " + e.getCause().getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Retriable("interrupted");
-        }
-    }
-
-    private void createDecisionsTopic() {
-        try {
-            admin.createTopics(List.of(new NewTopic(DECISIONS, 1, (short) 1).configs(Map.of("cleanup.policy", "compact",
-                    "min.compaction.lag.ms", "0")))).all().get();
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new Retriable("cannot create " + DECISIONS + ": " + e.getCause().getMessage());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Retriable("interrupted");
-        }
-    }
-
     // ----------------------------------------------------------------------------------------------
 
     /**
@@ -668,9 +556,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     public synchronized void close() {
         discardProducer();
         try {
-            if (decisionWriter != null) {
-                decisionWriter.close(Duration.ofSeconds(5));
-            }
+            decisions.close();
         } finally {
             admin.close(Duration.ofSeconds(5));
         }
@@ -682,7 +568,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     }
 
     /** A reason recovery cannot go on yet; it is retried until its deadline. */
-    private static final class Retriable extends RuntimeException {
+    static final class Retriable extends RuntimeException {
         Retriable(String message) {
             super(message, null, false, false);
         }

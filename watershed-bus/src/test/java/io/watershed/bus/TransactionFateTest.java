@@ -83,10 +83,10 @@ class TransactionFateTest {
     /** A recorded decision reads back as written, topic names with dots, dashes and slashes' neighbours included. */
     @org.junit.jupiter.api.Test
     void aRecordedDecisionReadsBack() {
-        var intent = new KafkaTransactionalPublisher.Intent(Decision.COMMIT, "Kafka committed it (CompleteCommit at epoch 5)",
+        var intent = new RecordedDecisions.Intent(Decision.COMMIT, "Kafka committed it (CompleteCommit at epoch 5)",
                 List.of(new Open(new TopicPartition("big_orders", 1), 4, 4, 147, 2),
                         new Open(new TopicPartition("app.logs-v2", 0), 4, 4, 0, 2)));
-        assertThat(KafkaTransactionalPublisher.Intent.decode(intent.encode())).isEqualTo(intent);
+        assertThat(RecordedDecisions.Intent.decode(intent.encode())).isEqualTo(intent);
     }
 
     private static Open open(long producerId, int epoch) {
