@@ -29,6 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ChaosRun implements AutoCloseable {
     /** One event in this many goes to the dead-letter table: every commit has a few, so both tables are always in play. */
     static final int DEAD_LETTER_EVERY = 1_000;
+    /** How many producers post without a key. */
+    static final int PRODUCERS = 4;
 
     final Path project;
     final Path data;
@@ -71,7 +73,7 @@ final class ChaosRun implements AutoCloseable {
         this.data = data;
         this.log = this.project.resolveSibling("platform.log");
         this.table = "raw." + stream;
-        loads.add(new LoadGenerator(deliveries, target::get, stream, 4, rate, 50, 16, DEAD_LETTER_EVERY));
+        loads.add(new LoadGenerator(deliveries, target::get, stream, PRODUCERS, rate, 50, 16, DEAD_LETTER_EVERY));
         if (everyWriter) {
             loads.add(new LoadGenerator(deliveries, target::get, stream, "k", true, 2, Math.max(1, rate / 4), 50, 16, DEAD_LETTER_EVERY));
             loads.add(new ForwardLoad(deliveries, "f0", stream, forwardPort, () -> target.get() != null, Math.max(1, rate / 8), 50, 16));
