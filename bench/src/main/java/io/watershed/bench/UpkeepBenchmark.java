@@ -109,7 +109,7 @@ public final class UpkeepBenchmark {
                 smallMs.add(time(engine, "small"));
                 freshMs.add(time(engine, "fresh"));
             }
-            LakeUpkeep upkeep = new LakeUpkeep(lake, new Settings.UpkeepSettings(Duration.ZERO, 10, Duration.ofDays(3),
+            LakeUpkeep upkeep = new LakeUpkeep(lake, new Settings.Lake(Duration.ofSeconds(5), 128L << 20, Duration.ZERO, 10, Duration.ofDays(3),
                     Duration.ofDays(3)), id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
                     new SimpleMeterRegistry(), Clock.systemUTC());
             LakeUpkeep.Result compaction = upkeep.compact("bench.small");
@@ -131,7 +131,7 @@ public final class UpkeepBenchmark {
             long bestFresh = Collections.min(freshAgainMs);
 
             // a simulated day passes in minutes of real time: snapshots are kept ten real seconds instead of three days
-            LakeUpkeep dayUpkeep = new LakeUpkeep(lake, new Settings.UpkeepSettings(Duration.ofMinutes(1), 10, Duration.ofSeconds(10),
+            LakeUpkeep dayUpkeep = new LakeUpkeep(lake, new Settings.Lake(Duration.ofSeconds(5), 128L << 20, Duration.ofMinutes(1), 10, Duration.ofSeconds(10),
                     Duration.ofDays(3)), id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
                     new SimpleMeterRegistry(), Clock.systemUTC());
             Day simulated = simulateDay(lake, dayUpkeep, simulatedSeconds, day);

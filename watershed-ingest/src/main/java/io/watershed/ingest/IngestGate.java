@@ -31,8 +31,8 @@ public final class IngestGate {
      */
     public IngestGate(Path dataDirectory, Settings settings, ToLongFunction<String> lakeLag) {
         this.dataDirectory = dataDirectory;
-        this.minFreeDiskBytes = settings.minFreeDiskBytes();
-        this.maxLakeLag = settings.collect().maxLakeLag();
+        this.minFreeDiskBytes = settings.ingest().minFreeDisk();
+        this.maxLakeLag = settings.ingest().maxLakeLag();
         this.lakeLag = lakeLag;
     }
 

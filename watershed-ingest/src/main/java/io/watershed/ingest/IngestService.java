@@ -51,7 +51,7 @@ public final class IngestService {
         this.streams = streams;
         this.settings = settings;
         this.meters = meters;
-        this.inFlight = new Semaphore(settings.maxInFlightRequests());
+        this.inFlight = new Semaphore(settings.ingest().maxInFlightRequests());
     }
 
     /**
@@ -65,7 +65,7 @@ public final class IngestService {
             throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + (streamName.length() > 100
                     ? streamName.substring(0, 100) + "..." : streamName) + "': stream names are " + StreamSpec.NAME_RULE);
         }
-        if (streams.resolve(streamName, false).isEmpty() && !settings.autoCreateStreams()) {
+        if (streams.resolve(streamName, false).isEmpty() && !settings.ingest().autoCreateStreams()) {
             rejected("(unknown)", "unknown_stream");
             throw new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName
                     + "': declare it in streams/" + streamName + ".yaml, or set ingest.auto_create_streams: true");
@@ -77,7 +77,7 @@ public final class IngestService {
         }
         if (!inFlight.tryAcquire()) {
             rejected(streamName, "overloaded");
-            throw WatershedException.overloaded("Cannot accept events now: " + settings.maxInFlightRequests()
+            throw WatershedException.overloaded("Cannot accept events now: " + settings.ingest().maxInFlightRequests()
                     + " requests are already in flight (ingest.max_in_flight_requests); retry after the delay",
                     OVERLOAD_RETRY);
         }
@@ -90,7 +90,7 @@ public final class IngestService {
             try {
                 Optional<Integer> earlier = bus.publishedUnder(streamName, key);
                 if (earlier.isPresent()) {
-                    new LimitedInputStream(body, settings.maxBodyBytes()).transferTo(java.io.OutputStream.nullOutputStream());
+                    new LimitedInputStream(body, settings.http().maxBody()).transferTo(java.io.OutputStream.nullOutputStream());
                     return new IngestResult(earlier.get(), true);
                 }
                 return new IngestResult(publish(streamName, body, contentEncoding, key), false);
@@ -118,12 +118,12 @@ public final class IngestService {
         Optional<StreamSpec> declared = streams.resolve(streamName, false);
         List<EventParser.ParsedEvent> parsed;
         try {
-            parsed = events(decoded, settings.maxBodyBytes(), declared.flatMap(StreamSpec::key));
+            parsed = events(decoded, settings.http().maxBody(), declared.flatMap(StreamSpec::key));
         } catch (WatershedException e) {
             rejected(streamName, e.code() == ErrorCode.PAYLOAD_TOO_LARGE ? "too_large" : "malformed");
             throw e;
         }
-        StreamSpec stream = streams.resolve(streamName, settings.autoCreateStreams())
+        StreamSpec stream = streams.resolve(streamName, settings.ingest().autoCreateStreams())
                 .orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_STREAM, "Cannot find stream '" + streamName + "'"));
         long now = System.currentTimeMillis();
         List<EventBus.Event> events = new ArrayList<>(parsed.size());
@@ -133,7 +133,7 @@ public final class IngestService {
         }
         try {
             if (idempotencyKey == null) {
-                bus.publish(stream.topic(), events).get(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                bus.publish(stream.topic(), events).get(settings.ingest().produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
             } else {
                 bus.publishIdempotent(stream.topic(), events, idempotencyKey);
             }
@@ -144,7 +144,7 @@ public final class IngestService {
         } catch (TimeoutException e) {
             rejected(streamName, "bus_timeout");
             throw WatershedException.unavailable("Cannot confirm events are durable: the bus did not acknowledge within "
-                    + settings.produceTimeout().toSeconds() + "s; retry with the same Idempotency-Key", UNAVAILABLE_RETRY, e);
+                    + settings.ingest().produceTimeout().toSeconds() + "s; retry with the same Idempotency-Key", UNAVAILABLE_RETRY, e);
         } catch (ExecutionException e) {
             rejected(streamName, "bus_error");
             Throwable cause = e.getCause();
@@ -194,11 +194,11 @@ public final class IngestService {
      * Refuses a request whose declared length is over {@code http.max_body} before reading it: 413, counted.
      */
     public void checkDeclaredLength(String streamName, long contentLength) {
-        if (contentLength > settings.maxBodyBytes()) {
+        if (contentLength > settings.http().maxBody()) {
             rejected(StreamSpec.NAME.matcher(streamName).matches() ? streamName : "(invalid name)", "too_large");
             throw new WatershedException(ErrorCode.PAYLOAD_TOO_LARGE, "Cannot accept events: the body has " + contentLength
-                    + " bytes, more than http.max_body (" + settings.maxBodyBytes() + "); split it into smaller requests",
-                    Map.of("limit_bytes", settings.maxBodyBytes()), null, null);
+                    + " bytes, more than http.max_body (" + settings.http().maxBody() + "); split it into smaller requests",
+                    Map.of("limit_bytes", settings.http().maxBody()), null, null);
         }
     }
 

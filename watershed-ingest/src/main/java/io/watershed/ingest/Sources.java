@@ -42,9 +42,9 @@ public final class Sources implements AutoCloseable {
             }
         }
         try {
-            if (settings.collect().forwardPort() >= 0) {
-                forward = Optional.of(new ForwardServer(publisher, new TagRouter(streams, settings.autoCreateStreams()),
-                        settings.autoCreateStreams(), settings.collect()));
+            if (settings.ingest().forwardPort() >= 0) {
+                forward = Optional.of(new ForwardServer(publisher, new TagRouter(streams, settings.ingest().autoCreateStreams()),
+                        settings.ingest().autoCreateStreams(), settings.ingest()));
             }
             for (StreamSpec stream : streams) {
                 int index = 0;
@@ -101,10 +101,10 @@ public final class Sources implements AutoCloseable {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", "forward");
             m.put("type", "forward");
-            m.put("listen", settings.collect().forwardHost() + ":" + f.port());
-            m.put("shared_key", settings.collect().forwardSharedKey().toString());
+            m.put("listen", settings.ingest().forwardHost() + ":" + f.port());
+            m.put("shared_key", settings.ingest().forwardSharedKey().toString());
             m.put("streams", forwardTags);
-            m.put("tags_create_streams", settings.autoCreateStreams());
+            m.put("tags_create_streams", settings.ingest().autoCreateStreams());
             m.put("connections", f.connections());
             m.put("messages", f.messages());
             out.add(m);

@@ -58,7 +58,7 @@ public final class LakeUpkeep implements AutoCloseable {
             int conflicts, int partitionFilesDropped, int snapshotsExpired, int orphansRemoved, long millis) {}
 
     private final IcebergLake lake;
-    private final Settings.UpkeepSettings settings;
+    private final Settings.Lake settings;
     private final Function<TableIdentifier, Policy> policies;
     private final Clock clock;
     private final MeterRegistry meters;
@@ -79,7 +79,7 @@ public final class LakeUpkeep implements AutoCloseable {
      * @param policies what to do with each table (its target file size and retention)
      * @param topics trims the streams' topics, or null when there is no bus to trim
      */
-    public LakeUpkeep(IcebergLake lake, Settings.UpkeepSettings settings, Function<TableIdentifier, Policy> policies,
+    public LakeUpkeep(IcebergLake lake, Settings.Lake settings, Function<TableIdentifier, Policy> policies,
             TopicRetention topics, MeterRegistry meters, Clock clock) {
         this.lake = lake;
         this.settings = settings;
@@ -103,7 +103,7 @@ public final class LakeUpkeep implements AutoCloseable {
 
     /** Starts the periodic passes, unless {@code lake.upkeep_interval} is zero. */
     public void start() {
-        if (settings.interval().isZero()) {
+        if (settings.upkeepInterval().isZero()) {
             LOG.info("Lake upkeep is off (lake.upkeep_interval: 0s); `watershed tables compact` still works");
             return;
         }
@@ -113,7 +113,7 @@ public final class LakeUpkeep implements AutoCloseable {
             return t;
         });
         executor = e;
-        long period = settings.interval().toMillis();
+        long period = settings.upkeepInterval().toMillis();
         e.scheduleWithFixedDelay(this::passQuietly, period, period, TimeUnit.MILLISECONDS);
     }
 
@@ -122,7 +122,7 @@ public final class LakeUpkeep implements AutoCloseable {
             pass();
         } catch (RuntimeException | org.apache.hadoop.fs.FSError e) { // a throw would cancel the schedule for good
             failures.increment();
-            LOG.warn("Lake upkeep pass failed; it runs again in {}: {}", settings.interval(), e.toString());
+            LOG.warn("Lake upkeep pass failed; it runs again in {}: {}", settings.upkeepInterval(), e.toString());
         }
     }
 
@@ -201,7 +201,7 @@ public final class LakeUpkeep implements AutoCloseable {
             snapshotsExpired.increment(expiry.snapshotsExpired());
             int orphans = 0;
             Long lastCheck = lastOrphanCheck.get(id);
-            long orphanEvery = Math.max(settings.interval().toMillis(), Math.min(settings.orphanDelay().toMillis() / 4,
+            long orphanEvery = Math.max(settings.upkeepInterval().toMillis(), Math.min(settings.orphanDelay().toMillis() / 4,
                     Duration.ofHours(1).toMillis()));
             if (onDemand || lastCheck == null || now.toEpochMilli() - lastCheck >= orphanEvery) {
                 orphans = TableUpkeep.removeOrphans(table, settings.orphanDelay(), now.toEpochMilli()).filesRemoved();

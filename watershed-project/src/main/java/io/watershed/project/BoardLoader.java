@@ -4,7 +4,7 @@ import io.watershed.project.Boards.Chart;
 import io.watershed.project.Boards.Dashboard;
 import io.watershed.project.Boards.Panel;
 import io.watershed.project.Boards.SavedQuery;
-import io.watershed.project.SettingKey.ValueKind;
+import io.watershed.spi.SettingType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -121,7 +121,7 @@ final class BoardLoader {
         Node refreshNode = top.containsKey("refresh") ? top.get("refresh").getValueNode() : null;
         boolean refreshOff = refreshNode instanceof ScalarNode s && s.getValue().equals("off");
         if (refreshNode != null && !refreshOff) {
-            refresh = reader.convert(refreshNode, ValueKind.DURATION).map(Duration.class::cast)
+            refresh = reader.convert(refreshNode, SettingType.DURATION).map(Duration.class::cast)
                     .map(d -> (int) Math.max(1, d.toSeconds()));
         }
         List<Panel> panels = new ArrayList<>();

@@ -1,6 +1,6 @@
 package io.watershed.project;
 
-import io.watershed.project.SettingKey.ValueKind;
+import io.watershed.spi.SettingType;
 import io.watershed.spi.CheckSpec;
 import io.watershed.spi.ModelSpec;
 import io.watershed.spi.ModelSpec.Grain;
@@ -49,14 +49,14 @@ final class ModelLoader {
 
     private final ProjectLoader loader;
     private final Path directory;
-    private final Settings.ModelSettings defaults;
+    private final Settings.Models defaults;
     private final Map<String, String> schedules;
     private final List<Problem> problems;
 
     /** A setting as written, with where: {@code file:line:col}. */
     private record Setting(String value, String file, int line, int column) {}
 
-    ModelLoader(ProjectLoader loader, Path directory, Settings.ModelSettings defaults, Map<String, String> schedules,
+    ModelLoader(ProjectLoader loader, Path directory, Settings.Models defaults, Map<String, String> schedules,
             List<Problem> problems) {
         this.loader = loader;
         this.directory = directory.toAbsolutePath().normalize(); // so that it relativizes the absolute paths of models
@@ -395,7 +395,7 @@ final class ModelLoader {
 
     private Optional<Duration> duration(Setting setting) {
         try {
-            return Optional.of(Values.duration(setting.value()));
+            return Optional.of(SettingType.duration(setting.value()));
         } catch (IllegalArgumentException e) {
             problem(setting, e.getMessage());
             return Optional.empty();
@@ -574,7 +574,7 @@ final class ModelLoader {
                     max = a.containsKey("max") ? longValue(reader, a.get("max").getValueNode()) : OptionalLong.empty();
                 }
                 if (a.containsKey("max_age")) {
-                    maxAge = reader.convert(a.get("max_age").getValueNode(), ValueKind.DURATION).map(Duration.class::cast);
+                    maxAge = reader.convert(a.get("max_age").getValueNode(), SettingType.DURATION).map(Duration.class::cast);
                 }
                 if (a.containsKey("to")) {
                     toTable = reader.string(a.get("to").getValueNode());

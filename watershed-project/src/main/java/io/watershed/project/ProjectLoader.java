@@ -1,11 +1,12 @@
 package io.watershed.project;
 
-import io.watershed.project.SettingKey.ValueKind;
 import io.watershed.spi.CheckSpec;
 import io.watershed.spi.ModelSpec;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.Project;
+import io.watershed.spi.SettingType;
 import io.watershed.spi.Settings;
+import io.watershed.spi.SettingsSchema;
 import io.watershed.spi.SourceSpec;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
@@ -41,8 +42,9 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 public final class ProjectLoader {
     public static final String PROJECT_FILE = "watershed.yaml";
     public static final Set<String> FIELD_TYPES = Set.of("string", "int", "long", "double", "boolean", "timestamp", "json");
-    private static final Set<String> TOP_LEVEL = Set.of("name", "profile", "profiles", "http", "ingest", "bus", "lake", "query", "pipelines",
-            "models", "schedules");
+    /** The sections a profile may override: every settings section. */
+    private static final Set<String> SECTIONS = Set.copyOf(SettingsSchema.PLATFORM.sections());
+    private static final Set<String> TOP_LEVEL = union(SECTIONS, Set.of("name", "profile", "profiles", "schedules"));
     private static final Set<String> STREAM_KEYS =
             Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields",
                     "retention_size", "lake_retention", "dlq_retention", "target_file_size", "sources");
@@ -111,8 +113,7 @@ public final class ProjectLoader {
                                 .mapping(entry.getValueNode(), "profile " + profileName)
                                 .ifPresent(body -> {
                                     Map<String, Object> overrides = new HashMap<>();
-                                    Set<String> allowed = Set.of("http", "ingest", "bus", "lake", "query", "pipelines", "models");
-                                    root.readSections(root.entries(body, allowed, "profile " + profileName), overrides);
+                                    root.readSections(root.entries(body, SECTIONS, "profile " + profileName), overrides);
                                     profileBodies.put(profileName, overrides);
                                 }));
                     }
@@ -176,52 +177,14 @@ public final class ProjectLoader {
         return ModelLoader.warnings(project);
     }
 
-    private static Settings bind(Map<String, Object> v, String profile) {
-        Settings d = Settings.defaults();
-        boolean autoCreateDefault = profile.equals("local");
-        String bootstrap = (String) v.getOrDefault("bus.bootstrap_servers", "");
-        return new Settings(
-                (String) v.getOrDefault("http.host", d.host()),
-                (Integer) v.getOrDefault("http.port", d.port()),
-                (Long) v.getOrDefault("http.max_body", d.maxBodyBytes()),
-                (Boolean) v.getOrDefault("ingest.auto_create_streams", autoCreateDefault),
-                (Integer) v.getOrDefault("ingest.default_partitions", d.defaultPartitions()),
-                (Integer) v.getOrDefault("ingest.max_in_flight_requests", d.maxInFlightRequests()),
-                (Long) v.getOrDefault("ingest.min_free_disk", d.minFreeDiskBytes()),
-                (Duration) v.getOrDefault("ingest.produce_timeout", d.produceTimeout()),
-                bootstrap.isBlank() ? Optional.empty() : Optional.of(bootstrap.trim()),
-                (Integer) v.getOrDefault("bus.port", d.busPort()),
-                (Duration) v.getOrDefault("lake.commit_interval", d.commitInterval()),
-                (Long) v.getOrDefault("lake.target_file_size", d.targetFileSizeBytes()),
-                (Duration) v.getOrDefault("query.timeout", d.queryTimeout()),
-                (Integer) v.getOrDefault("query.max_rows", d.queryMaxRows()),
-                (String) v.getOrDefault("query.memory_limit", d.queryMemoryLimit()),
-                (Boolean) v.getOrDefault("query.fresh_tail", d.queryFreshTail()),
-                (Duration) v.getOrDefault("pipelines.idle_timeout", d.sourceIdleTimeout()),
-                new Settings.ModelSettings(
-                        (Integer) v.getOrDefault("models.max_concurrent_builds", d.models().maxConcurrentBuilds()),
-                        (Duration) v.getOrDefault("models.timeout", d.models().timeout()),
-                        (Integer) v.getOrDefault("models.retries", d.models().retries()),
-                        (Duration) v.getOrDefault("models.retry_delay", d.models().retryDelay()),
-                        (Boolean) v.getOrDefault("models.catchup", d.models().catchup()),
-                        (String) v.getOrDefault("models.namespace", d.models().namespace())),
-                new Settings.UpkeepSettings(
-                        (Duration) v.getOrDefault("lake.upkeep_interval", d.upkeep().interval()),
-                        (Integer) v.getOrDefault("lake.compaction_min_files", d.upkeep().compactionMinFiles()),
-                        (Duration) v.getOrDefault("lake.snapshot_retention", d.upkeep().snapshotRetention()),
-                        (Duration) v.getOrDefault("lake.orphan_delay", d.upkeep().orphanDelay())),
-                new Settings.CollectSettings(
-                        (String) v.getOrDefault("ingest.forward_host", d.collect().forwardHost()),
-                        (Integer) v.getOrDefault("ingest.forward_port", d.collect().forwardPort()),
-                        io.watershed.spi.Secret.of((String) v.getOrDefault("ingest.forward_shared_key", "")),
-                        ((Integer) v.getOrDefault("ingest.max_lake_lag", (int) d.collect().maxLakeLag())).longValue()),
-                new Settings.SecuritySettings(
-                        Optional.ofNullable((String) v.get("http.tls_keystore")).filter(k -> !k.isBlank()),
-                        io.watershed.spi.Secret.of((String) v.getOrDefault("http.tls_keystore_password", "")),
-                        (int) Math.min(Integer.MAX_VALUE, (Long) v.getOrDefault("http.max_header", (long) d.security().maxHeaderBytes())),
-                        (Integer) v.getOrDefault("auth.token_rate_limit", d.security().tokenRatePerSecond()),
-                        (String) v.getOrDefault("bus.host", d.security().busHost()),
-                        (Boolean) v.getOrDefault("bus.plaintext", d.security().busPlaintext())));
+    private static Settings bind(Map<String, Object> values, String profile) {
+        return SettingsSchema.PLATFORM.bind(values, profile);
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 
     /** {@code pipelines/*.sql}: one pipeline per file, named after it. The SQL is checked by the stream part. */
@@ -305,16 +268,16 @@ public final class ProjectLoader {
             }
             declaredIn.put(name, directory.relativize(file).toString());
             int partitions = e.containsKey("partitions")
-                    ? reader.integer(e.get("partitions").getValueNode(), 1, 10_000).orElse(settings.defaultPartitions())
-                    : settings.defaultPartitions();
+                    ? reader.integer(e.get("partitions").getValueNode(), 1, 10_000).orElse(settings.ingest().defaultPartitions())
+                    : settings.ingest().defaultPartitions();
             Optional<String> key = e.containsKey("key") ? reader.string(e.get("key").getValueNode()) : Optional.empty();
             Optional<String> eventTime =
                     e.containsKey("event_time") ? reader.string(e.get("event_time").getValueNode()) : Optional.empty();
             Optional<Duration> retention = e.containsKey("retention")
-                    ? reader.convert(e.get("retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                    ? reader.convert(e.get("retention").getValueNode(), SettingType.DURATION).map(Duration.class::cast)
                     : Optional.empty();
             Duration lateness = e.containsKey("lateness")
-                    ? reader.convert(e.get("lateness").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                    ? reader.convert(e.get("lateness").getValueNode(), SettingType.DURATION).map(Duration.class::cast)
                             .orElse(StreamSpec.DEFAULT_LATENESS)
                     : StreamSpec.DEFAULT_LATENESS;
             if (e.containsKey("description")) {
@@ -351,16 +314,16 @@ public final class ProjectLoader {
             }
             StreamSpec.Lifecycle lifecycle = new StreamSpec.Lifecycle(
                     e.containsKey("retention_size")
-                            ? reader.convert(e.get("retention_size").getValueNode(), ValueKind.SIZE).map(Long.class::cast)
+                            ? reader.convert(e.get("retention_size").getValueNode(), SettingType.SIZE).map(Long.class::cast)
                             : Optional.empty(),
                     e.containsKey("lake_retention")
-                            ? reader.convert(e.get("lake_retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                            ? reader.convert(e.get("lake_retention").getValueNode(), SettingType.DURATION).map(Duration.class::cast)
                             : Optional.empty(),
                     e.containsKey("dlq_retention")
-                            ? reader.convert(e.get("dlq_retention").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                            ? reader.convert(e.get("dlq_retention").getValueNode(), SettingType.DURATION).map(Duration.class::cast)
                             : Optional.empty(),
                     e.containsKey("target_file_size")
-                            ? reader.convert(e.get("target_file_size").getValueNode(), ValueKind.SIZE).map(Long.class::cast)
+                            ? reader.convert(e.get("target_file_size").getValueNode(), SettingType.SIZE).map(Long.class::cast)
                             : Optional.empty());
             List<SourceSpec> sources = e.containsKey("sources")
                     ? new SourceReader(reader, directory).read(e.get("sources").getValueNode())
@@ -491,43 +454,26 @@ public final class ProjectLoader {
             return result;
         }
 
-        /** Reads http/ingest/bus/lake/query sections of a mapping into typed values keyed "section.leaf". */
+        /** Reads the settings sections of a mapping into typed values keyed "section.leaf" ({@link SettingsSchema}). */
         void readSections(Map<String, NodeTuple> top, Map<String, Object> into) {
             for (Map.Entry<String, NodeTuple> section : top.entrySet()) {
                 String sectionName = section.getKey();
-                List<SettingKey> keys = SettingKey.ALL.stream().filter(k -> k.section().equals(sectionName)).toList();
+                Map<String, SettingsSchema.Definition> keys = new LinkedHashMap<>();
+                SettingsSchema.PLATFORM.all().stream().filter(k -> k.section().equals(sectionName)).forEach(k -> keys.put(k.leaf(), k));
                 if (keys.isEmpty()) {
                     continue;
                 }
-                Set<String> leaves = new java.util.TreeSet<>();
-                keys.forEach(k -> leaves.add(k.leaf()));
                 mapping(section.getValue().getValueNode(), "section '" + sectionName + "'").ifPresent(m -> {
-                    for (Map.Entry<String, NodeTuple> entry : entries(m, leaves, "section '" + sectionName + "'").entrySet()) {
-                        SettingKey key = SettingKey.BY_NAME.get(sectionName + "." + entry.getKey());
+                    for (Map.Entry<String, NodeTuple> entry : entries(m, keys.keySet(), "section '" + sectionName + "'").entrySet()) {
+                        SettingsSchema.Definition key = keys.get(entry.getKey());
                         Node valueNode = entry.getValue().getValueNode();
-                        Optional<Object> value = convert(valueNode, key.kind());
-                        boolean isPort = key.name().equals("http.port") || key.name().equals("bus.port")
-                                || key.name().equals("ingest.forward_port");
-                        if (value.isPresent() && isPort) {
-                            int port = (Integer) value.get();
-                            int lowest = key.name().equals("ingest.forward_port") ? -1 : 0;
-                            if (port < lowest || port > 65535) {
-                                problem(valueNode, key.name() + " must be between " + lowest + " and 65535"
-                                        + (lowest < 0 ? " (-1 turns it off)" : "") + ", got " + port);
+                        string(valueNode).ifPresent(text -> {
+                            try {
+                                into.put(key.name(), key.parse(text));
+                            } catch (IllegalArgumentException e) {
+                                problem(valueNode, e.getMessage());
                             }
-                        }
-                        int least = key.name().equals("models.retries") ? 0 : key.name().equals("lake.compaction_min_files") ? 2 : 1;
-                        if (value.isPresent() && key.kind() == ValueKind.INTEGER && !isPort
-                                && (Integer) value.get() < least) {
-                            problem(valueNode, key.name() + " must be at least " + least + ", got " + value.get());
-                        }
-                        if (value.isPresent() && key.name().equals("models.namespace")
-                                && (!StreamSpec.NAME.matcher((String) value.get()).matches() || Set.of("raw", "live", "streams",
-                                        "committed").contains((String) value.get()))) {
-                            problem(valueNode, "models.namespace '" + value.get() + "' is not valid: use " + StreamSpec.NAME_RULE
-                                    + ", and none of raw, live, streams, committed");
-                        }
-                        value.ifPresent(v -> into.put(key.name(), v));
+                        });
                     }
                 });
             }
@@ -544,37 +490,24 @@ public final class ProjectLoader {
         }
 
         Optional<Integer> integer(Node node, int min, int max) {
-            return convert(node, ValueKind.INTEGER).map(Integer.class::cast).filter(v -> {
+            return convert(node, SettingType.INTEGER).map(Long.class::cast).filter(v -> {
                 if (v < min || v > max) {
                     problem(node, "expected an integer from " + min + " to " + max + ", got " + v);
                     return false;
                 }
                 return true;
-            });
+            }).map(Long::intValue);
         }
 
-        Optional<Object> convert(Node node, ValueKind kind) {
+        /** A value of one of the YAML file types (integers as Long, sizes as Long bytes, durations, booleans, strings). */
+        Optional<Object> convert(Node node, SettingType type) {
             Optional<String> text = string(node);
             if (text.isEmpty()) {
                 return Optional.empty();
             }
-            String s = text.get().trim();
             try {
-                return Optional.of(switch (kind) {
-                    case STRING -> text.get();
-                    case INTEGER -> Integer.parseInt(s);
-                    case BOOLEAN -> {
-                        if (!s.equals("true") && !s.equals("false")) {
-                            throw new IllegalArgumentException("expected true or false, got '" + s + "'");
-                        }
-                        yield Boolean.parseBoolean(s);
-                    }
-                    case SIZE -> Values.size(s);
-                    case DURATION -> Values.duration(s);
-                });
-            } catch (NumberFormatException e) {
-                problem(node, "expected an integer, got '" + s + "'");
-            } catch (IllegalArgumentException | ArithmeticException e) {
+                return Optional.of(type.parse(text.get()));
+            } catch (IllegalArgumentException e) {
                 problem(node, e.getMessage());
             }
             return Optional.empty();

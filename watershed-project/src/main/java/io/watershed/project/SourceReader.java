@@ -1,6 +1,6 @@
 package io.watershed.project;
 
-import io.watershed.project.SettingKey.ValueKind;
+import io.watershed.spi.SettingType;
 import io.watershed.spi.SourceSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -146,7 +146,7 @@ final class SourceReader {
             multiline = reader.string(p).filter(regex -> compiles(p, regex));
         }
         Duration flush = e.containsKey("multiline_flush")
-                ? reader.convert(e.get("multiline_flush").getValueNode(), ValueKind.DURATION).map(Duration.class::cast)
+                ? reader.convert(e.get("multiline_flush").getValueNode(), SettingType.DURATION).map(Duration.class::cast)
                         .orElse(Duration.ofSeconds(5))
                 : Duration.ofSeconds(5);
         boolean fromBeginning = true;
@@ -165,7 +165,7 @@ final class SourceReader {
         int maxRecord = 1 << 20;
         if (e.containsKey("max_record_size")) {
             Node n = e.get("max_record_size").getValueNode();
-            Optional<Long> size = reader.convert(n, ValueKind.SIZE).map(Long.class::cast);
+            Optional<Long> size = reader.convert(n, SettingType.SIZE).map(Long.class::cast);
             if (size.isPresent() && (size.get() < 64 || size.get() > 900_000)) {
                 reader.problem(n, "max_record_size must be from 64B to 900KB (a Kafka record holds about 1 MiB), got " + size.get());
             } else if (size.isPresent()) {

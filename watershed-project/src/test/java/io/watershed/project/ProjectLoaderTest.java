@@ -52,18 +52,20 @@ class ProjectLoaderTest {
                 """);
         Project project = new ProjectLoader(Map.of("COMMIT", "2s")).load(dir, null);
         assertThat(project.name()).isEqualTo("shop");
-        assertThat(project.settings().port()).isEqualTo(8080);
-        assertThat(project.settings().maxBodyBytes()).isEqualTo(2L << 20);
-        assertThat(project.settings().commitInterval()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(project.settings().autoCreateStreams()).as("on by default in the local profile").isTrue();
+        assertThat(project.settings().http().port()).isEqualTo(8080);
+        assertThat(project.settings().http().maxBody()).isEqualTo(2L << 20);
+        assertThat(project.settings().lake().commitInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(project.settings().ingest().autoCreateStreams()).as("on by default in the local profile").isTrue();
         assertThat(project.streams().get("clicks").partitions()).isEqualTo(3);
         assertThat(project.streams().get("clicks").key()).contains("user");
         assertThat(project.streams().get("clicks").retention()).contains(Duration.ofDays(7));
         assertThat(project.streams().get("clicks").lifecycle()).isEqualTo(new io.watershed.spi.StreamSpec.Lifecycle(
                 java.util.Optional.of(1L << 30), java.util.Optional.of(Duration.ofDays(90)), java.util.Optional.of(Duration.ofDays(30)),
                 java.util.Optional.empty()));
-        assertThat(project.settings().upkeep()).isEqualTo(new io.watershed.spi.Settings.UpkeepSettings(Duration.ofSeconds(30), 4,
-                Duration.ofDays(1), Duration.ofDays(3)));
+        assertThat(project.settings().lake().upkeepInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(project.settings().lake().compactionMinFiles()).isEqualTo(4);
+        assertThat(project.settings().lake().snapshotRetention()).isEqualTo(Duration.ofDays(1));
+        assertThat(project.settings().lake().orphanDelay()).isEqualTo(Duration.ofDays(3));
     }
 
     @Test
@@ -92,10 +94,42 @@ class ProjectLoaderTest {
                 "streams/orders.yaml:3:6: key refers to field 'customer', which is not among the declared fields [amount]",
                 "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, sources, target_file_size]",
                 "streams/orders.yaml:6:11: unknown type 'money' for field 'amount'; expected one of [boolean, double, int, json, long, string, timestamp]",
-                "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [bus, http, ingest, lake, models, name, pipelines, profile, profiles, query, schedules]",
-                "watershed.yaml:5:9: expected an integer, got 'lots'",
-                "watershed.yaml:6:13: expected a size such as 16MiB, 256MB or 1048576, got '12 parsecs'",
+                "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [auth, bus, http, ingest, lake, models, name, pipelines, profile, profiles, query, schedules]",
+                "watershed.yaml:5:9: http.port: expected an integer, got 'lots'",
+                "watershed.yaml:6:13: http.max_body: expected a size such as 16MiB, 256MB or 1048576, got '12 parsecs'",
                 "watershed.yaml:8:20: ${SECRET_INTERVAL}: set SECRET_INTERVAL to the commit interval");
+    }
+
+    @Test
+    void everyDeclaredSectionLoadsAndAProfileOverridesIt() throws IOException {
+        // auth: was missing from the allowed sections, and max_lake_lag: 0 (documented as "never") was refused
+        write("watershed.yaml", """
+                auth:
+                  token_rate_limit: 50
+                ingest:
+                  max_lake_lag: 0
+                bus:
+                  bootstrap_servers: k1:9093
+                  security_protocol: SASL_SSL
+                  sasl_mechanism: SCRAM-SHA-256
+                  sasl_username: svc
+                  sasl_password: ${BUS_PASSWORD}
+                profiles:
+                  strict:
+                    auth:
+                      token_rate_limit: 5
+                """);
+        Project project = new ProjectLoader(Map.of("BUS_PASSWORD", "hunter2")).load(dir, null);
+        assertThat(project.settings().auth().tokenRateLimit()).isEqualTo(50);
+        assertThat(project.settings().ingest().maxLakeLag()).isZero();
+        assertThat(project.settings().bus().clientSecurity()).containsEntry("sasl.mechanism", "SCRAM-SHA-256");
+        assertThat(io.watershed.spi.SettingsSchema.PLATFORM.describe(project.settings())).containsEntry("bus.sasl_password", "****")
+                .doesNotContainValue("hunter2");
+        assertThat(new ProjectLoader(Map.of("BUS_PASSWORD", "x")).load(dir, "strict").settings().auth().tokenRateLimit()).isEqualTo(5);
+
+        write("watershed.yaml", "bus:\n  security_protocol: KERBEROS\n");
+        assertThat(problems(Map.of())).containsExactly("watershed.yaml:2:22: bus.security_protocol must be one of [PLAINTEXT, SSL, "
+                + "SASL_PLAINTEXT, SASL_SSL], got 'KERBEROS'");
     }
 
     @Test
@@ -118,8 +152,8 @@ class ProjectLoaderTest {
                     max_record_size: 64KiB
                 """);
         Project project = new ProjectLoader(Map.of("FLUENT_KEY", "k3y")).load(dir, null);
-        assertThat(project.settings().collect().forwardPort()).isZero();
-        assertThat(project.settings().collect().forwardSharedKey().reveal()).isEqualTo("k3y");
+        assertThat(project.settings().ingest().forwardPort()).isZero();
+        assertThat(project.settings().ingest().forwardSharedKey().reveal()).isEqualTo("k3y");
         assertThat(project.settings().toString()).doesNotContain("k3y").contains("****");
         var sources = project.streams().get("logs").sources();
         assertThat(sources).hasSize(2);
@@ -157,7 +191,7 @@ class ProjectLoaderTest {
         write("streams/e.yaml", cdc);
         write("streams/c.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
         assertThat(problems(Map.of())).containsExactlyInAnyOrder(
-                "watershed.yaml:2:17: ingest.forward_port must be between -1 and 65535 (-1 turns it off), got -2",
+                "watershed.yaml:2:17: ingest.forward_port must be between -1 and 65535, got -2",
                 "streams/a.yaml:2:11: unknown source type 'fluentd'; use one of [cdc, file, forward, jdbc] (Kafka producers write to the stream's topic directly)",
                 "streams/a.yaml:4:12: tag pattern 'bad tag' is not valid: use dot-separated parts of letters, digits, '_' and '-', with * (one part), ** (any parts) or {a,b}",
                 "streams/a.yaml:4:23: tag pattern 'x.{y' has unbalanced braces",
@@ -246,11 +280,11 @@ class ProjectLoaderTest {
                 """);
         Project local = new ProjectLoader(Map.of()).load(dir, null);
         Project cluster = new ProjectLoader(Map.of()).load(dir, "cluster");
-        assertThat(local.settings().port()).isEqualTo(7000);
-        assertThat(local.settings().bootstrapServers()).isEmpty();
-        assertThat(cluster.settings().port()).isEqualTo(7001);
-        assertThat(cluster.settings().bootstrapServers()).contains("kafka-1:9092");
-        assertThat(cluster.settings().autoCreateStreams()).isFalse();
+        assertThat(local.settings().http().port()).isEqualTo(7000);
+        assertThat(local.settings().bus().bootstrapServers()).isEmpty();
+        assertThat(cluster.settings().http().port()).isEqualTo(7001);
+        assertThat(cluster.settings().bus().bootstrapServers()).contains("kafka-1:9092");
+        assertThat(cluster.settings().ingest().autoCreateStreams()).isFalse();
         assertThatThrownBy(() -> new ProjectLoader(Map.of()).load(dir, "staging"))
                 .hasMessageContaining("profile 'staging' is not defined");
     }

@@ -62,7 +62,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final Map<String, ModelSpec> models;
     private final List<String> order;
     private final List<CheckSpec> checks;
-    private final Settings.ModelSettings settings;
+    private final Settings.Models settings;
     private final ModelBuilder builder;
     private final LakeCatalog lake;
     private final CheckRunner checkRunner;
@@ -110,7 +110,7 @@ public final class ModelScheduler implements AutoCloseable {
     /**
      * @param database the run history's SQLite file
      */
-    public ModelScheduler(Map<String, ModelSpec> models, List<CheckSpec> checks, Settings.ModelSettings settings, ModelBuilder builder,
+    public ModelScheduler(Map<String, ModelSpec> models, List<CheckSpec> checks, Settings.Models settings, ModelBuilder builder,
             QueryEngine query, LakeCatalog lake, Path database, Clock clock) {
         this.models = Map.copyOf(models);
         this.order = dependencyOrder(models);

@@ -147,7 +147,7 @@ class ModelSchedulerTest {
     }
 
     ModelScheduler scheduler(Map<String, ModelSpec> models, ModelBuilder builder, int concurrency, Clock clock, String db) {
-        return new ModelScheduler(models, List.of(), new Settings.ModelSettings(concurrency, Duration.ofMinutes(1), 0,
+        return new ModelScheduler(models, List.of(), new Settings.Models(concurrency, Duration.ofMinutes(1), 0,
                 Duration.ofMillis(100), false, "models"), builder, NO_QUERIES, LAKE, dir.resolve(db), clock);
     }
 

@@ -101,7 +101,7 @@ final class AccessApi {
         String user = text(body, "user");
         Optional<Duration> ttl = Optional.ofNullable(body.path("expires_in").asText(null)).filter(s -> !s.isBlank()).map(s -> {
             try {
-                return io.watershed.project.Values.duration(s);
+                return io.watershed.spi.SettingType.duration(s);
             } catch (RuntimeException e) {
                 throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot read expires_in '" + s + "': use a duration such as 12h or 30d");
             }

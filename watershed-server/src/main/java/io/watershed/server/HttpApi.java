@@ -42,16 +42,16 @@ final class HttpApi implements AutoCloseable {
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.jsonMapper(new JavalinJackson(JSON, false));
-            config.http.maxRequestSize = settings.maxBodyBytes();
+            config.http.maxRequestSize = settings.http().maxBody();
             config.useVirtualThreads = false;
             ConsoleApi.staticFiles(config);
             config.jetty.modifyHttpConfiguration(http -> {
-                http.setRequestHeaderSize(settings.security().maxHeaderBytes());
+                http.setRequestHeaderSize(settings.http().maxHeader());
                 http.setSendServerVersion(false);
             });
-            settings.security().tlsKeystore().ifPresent(keystore -> config.jetty.addConnector((server, http) ->
-                    Tls.connector(server, http, java.nio.file.Path.of(keystore), settings.security().tlsKeystorePassword(),
-                            settings.host(), settings.port())));
+            settings.http().tlsKeystore().ifPresent(keystore -> config.jetty.addConnector((server, http) ->
+                    Tls.connector(server, http, java.nio.file.Path.of(keystore), settings.http().tlsKeystorePassword(),
+                            settings.http().host(), settings.http().port())));
         });
         this.audit = platform.audit();
         new Authorization(platform.access()).register(app);
@@ -100,10 +100,10 @@ final class HttpApi implements AutoCloseable {
                         + ": no such endpoint; see the API in README.md"));
             }
         });
-        if (settings.security().tlsKeystore().isPresent()) {
+        if (settings.http().tlsKeystore().isPresent()) {
             app.start(); // the TLS connector binds host and port
         } else {
-            app.start(settings.host(), settings.port());
+            app.start(settings.http().host(), settings.http().port());
         }
     }
 
@@ -212,7 +212,7 @@ final class HttpApi implements AutoCloseable {
         }
         ctx.attribute(AUDIT_ACTION, "query");
         ctx.attribute(AUDIT_DETAIL, sql.length() > 10_000 ? sql.substring(0, 10_000) + "..." : sql);
-        QueryResult result = platform.query().query(sql, settings.queryMaxRows(), Authorization.principal(ctx));
+        QueryResult result = platform.query().query(sql, settings.query().maxRows(), Authorization.principal(ctx));
         ctx.attribute(AUDIT_TABLES, String.join(",", result.tables()));
         String accept = Optional.ofNullable(ctx.header("Accept")).orElse("");
         if (accept.contains("text/csv")) {
@@ -228,7 +228,7 @@ final class HttpApi implements AutoCloseable {
         body.put("rows", result.rows());
         body.put("truncated", result.truncated());
         if (result.truncated()) {
-            body.put("note", "Only the first " + settings.queryMaxRows() + " rows are returned (query.max_rows); "
+            body.put("note", "Only the first " + settings.query().maxRows() + " rows are returned (query.max_rows); "
                     + "add LIMIT/OFFSET or aggregate to see the rest");
         }
         body.put("elapsed_ms", result.elapsedMillis());

@@ -121,16 +121,20 @@ public final class Platform implements AutoCloseable {
             CompletableFuture<LakeParts> lakeParts = CompletableFuture.supplyAsync(() -> startLake(settings),
                     task -> new Thread(task, "watershed-start-lake").start());
             try {
-                if (settings.bootstrapServers().isPresent()) {
-                    bootstrapServers = settings.bootstrapServers().get();
+                if (settings.bus().bootstrapServers().isPresent()) {
+                    if (!settings.bus().clientSecurity().isEmpty()) {
+                        throw new WatershedException(io.watershed.spi.ErrorCode.INVALID_CONFIG, "Cannot connect to the bus: bus.security_protocol " + settings.bus().securityProtocol() + " is declared "
+                                + "but not yet applied to every Kafka client of the platform; connect with PLAINTEXT for now");
+                    }
+                    bootstrapServers = settings.bus().bootstrapServers().get();
                     embeddedBus = false;
                 } else {
-                    if (settings.security().busPlaintext() && !isLoopback(settings.security().busHost())) {
+                    if (settings.bus().plaintext() && !isLoopback(settings.bus().host())) {
                         LOG.warn("The embedded broker takes unauthenticated clients on {} (bus.plaintext: true): anyone who can "
-                                + "reach it reads and writes every stream", settings.security().busHost());
+                                + "reach it reads and writes every stream", settings.bus().host());
                     }
-                    broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.security().busHost(),
-                            settings.busPort(), settings.security().busPlaintext());
+                    broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.bus().host(),
+                            settings.bus().port(), settings.bus().plaintext());
                     started.push(broker);
                     bootstrapServers = broker.bootstrapServers();
                     embeddedBus = true;
@@ -141,7 +145,7 @@ public final class Platform implements AutoCloseable {
             }
             KafkaEventBus bus;
             try {
-                bus = new KafkaEventBus(bootstrapServers, settings.produceTimeout());
+                bus = new KafkaEventBus(bootstrapServers, settings.ingest().produceTimeout());
             } catch (RuntimeException | Error e) {
                 lakeParts.thenAccept(LakeParts::close);
                 throw e;
@@ -157,12 +161,12 @@ public final class Platform implements AutoCloseable {
             started.push(lake);
             query = parts.query();
             started.push(query);
-            lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.commitInterval(), settings.targetFileSizeBytes(), meters);
+            lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters);
             started.push(lakeWriter);
-            if (settings.queryFreshTail()) {
+            if (settings.query().freshTail()) {
                 query.setTail(lakeWriter.tail());
             }
-            streams = new StreamCatalog(bus, lakeWriter, settings.defaultPartitions());
+            streams = new StreamCatalog(bus, lakeWriter, settings.ingest().defaultPartitions());
             List<StreamSpec> opened = new java.util.ArrayList<>(project.streams().values());
             opened.add(AuditLog.stream());
             streams.openAll(opened);
@@ -173,7 +177,7 @@ public final class Platform implements AutoCloseable {
                     () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
                     java.time.Clock.systemUTC());
             started.push(retention);
-            upkeep = new LakeUpkeep(lake, settings.upkeep(), id -> upkeepPolicy(id, settings), retention, meters,
+            upkeep = new LakeUpkeep(lake, settings.lake(), id -> upkeepPolicy(id, settings), retention, meters,
                     java.time.Clock.systemUTC());
             started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
             upkeep.start();
@@ -181,7 +185,7 @@ public final class Platform implements AutoCloseable {
             rates = new StreamRates(bootstrapServers, () -> List.copyOf(streams.streams()));
             started.push(rates);
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
-                    settings.security().tokenRatePerSecond());
+                    settings.auth().tokenRateLimit());
             started.push(access);
             if (broker != null && broker.authenticated()) {
                 BrokerAccess brokerAccess = new BrokerAccess(bootstrapServers);
@@ -208,8 +212,8 @@ public final class Platform implements AutoCloseable {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
                 PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(flink,
                         bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
-                        settings.defaultPartitions(), settings.commitInterval(), PipelineRunner.functionJars(project.directory()),
-                        settings.sourceIdleTimeout()),
+                        settings.ingest().defaultPartitions(), settings.lake().commitInterval(), PipelineRunner.functionJars(project.directory()),
+                        settings.pipelines().idleTimeout()),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);
@@ -233,7 +237,7 @@ public final class Platform implements AutoCloseable {
             }
             io.watershed.ingest.IngestGate gate = new io.watershed.ingest.IngestGate(this.dataDirectory, settings, this::lakeBacklog);
             ingest = new IngestService(bus, streams, settings, gate, meters);
-            sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.produceTimeout(),
+            sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.ingest().produceTimeout(),
                     gate),
                     this.dataDirectory);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
@@ -259,7 +263,7 @@ public final class Platform implements AutoCloseable {
         IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"));
         try {
             return new LakeParts(lake, new DuckDbQueryEngine(lake, dataDirectory.resolve("tmp").resolve("duckdb"),
-                    settings.queryTimeout(), settings.queryMemoryLimit()));
+                    settings.query().timeout(), settings.query().memoryLimit()));
         } catch (RuntimeException | Error e) {
             lake.close();
             throw e;
@@ -276,9 +280,9 @@ public final class Platform implements AutoCloseable {
                     + dataDirectory + ", and the bus, the lake and the catalogs must write to start (at least " + MIN_FREE_TO_START
                     + "). Free space on that disk, then start again; nothing acknowledged is lost meanwhile");
         }
-        if (free < settings.minFreeDiskBytes()) {
+        if (free < settings.ingest().minFreeDisk()) {
             LOG.warn("Only {} bytes are free on the disk of {} (ingest.min_free_disk is {}): ingest answers 503 until there is more; "
-                    + "queries work", free, dataDirectory, settings.minFreeDiskBytes());
+                    + "queries work", free, dataDirectory, settings.ingest().minFreeDisk());
         }
     }
 
@@ -287,7 +291,7 @@ public final class Platform implements AutoCloseable {
         long t0 = System.nanoTime();
         Platform platform = new Platform(project, dataDirectory, t0);
         LOG.info("Watershed '{}' up in {} ms: http://{}:{}", project.name(), (System.nanoTime() - t0) / 1_000_000,
-                project.settings().host(), platform.port());
+                project.settings().http().host(), platform.port());
         return platform;
     }
 
@@ -359,7 +363,7 @@ public final class Platform implements AutoCloseable {
      * {@code partition_by}; other tables are compacted and expired with the lake's defaults and kept forever.
      */
     private LakeUpkeep.Policy upkeepPolicy(org.apache.iceberg.catalog.TableIdentifier id, Settings settings) {
-        long target = settings.targetFileSizeBytes();
+        long target = settings.lake().targetFileSize();
         if (id.namespace().equals(IcebergLake.RAW)) {
             boolean deadLetters = id.name().endsWith(IcebergLake.DEAD_LETTER_SUFFIX);
             String stream = deadLetters ? id.name().substring(0, id.name().length() - IcebergLake.DEAD_LETTER_SUFFIX.length()) : id.name();
@@ -454,8 +458,8 @@ public final class Platform implements AutoCloseable {
     }
 
     public String url() {
-        String host = project.settings().host().equals("0.0.0.0") ? "127.0.0.1" : project.settings().host();
-        return (project.settings().security().tlsKeystore().isPresent() ? "https://" : "http://") + host + ":" + port();
+        String host = project.settings().http().host().equals("0.0.0.0") ? "127.0.0.1" : project.settings().http().host();
+        return (project.settings().http().tlsKeystore().isPresent() ? "https://" : "http://") + host + ":" + port();
     }
 
     /** The platform's own Kafka address (for in-process clients: the embedded broker's internal listener). */

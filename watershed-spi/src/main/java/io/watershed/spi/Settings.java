@@ -1,114 +1,217 @@
 package io.watershed.spi;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Platform settings resolved from {@code watershed.yaml} (after the profile and {@code ${VAR}}
- * substitution). Immutable; every field has a documented default in {@code docs/configuration.md}.
+ * Platform settings resolved from {@code watershed.yaml} (after the profile and {@code ${VAR}} substitution), one record
+ * per YAML section. Each component is declared once, with its {@link Setting}: key, type, default, checks and
+ * description; {@link SettingsSchema} binds, validates, documents and masks from there. Adding a setting is adding one
+ * annotated component.
  */
-public record Settings(
-        String host,
-        int port,
-        long maxBodyBytes,
-        boolean autoCreateStreams,
-        int defaultPartitions,
-        int maxInFlightRequests,
-        long minFreeDiskBytes,
-        Duration produceTimeout,
-        Optional<String> bootstrapServers,
-        int busPort,
-        Duration commitInterval,
-        long targetFileSizeBytes,
-        Duration queryTimeout,
-        int queryMaxRows,
-        String queryMemoryLimit,
-        boolean queryFreshTail,
-        Duration sourceIdleTimeout,
-        ModelSettings models,
-        UpkeepSettings upkeep,
-        CollectSettings collect,
-        SecuritySettings security) {
+public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, Query query, Pipelines pipelines, Models models) {
 
-    /**
-     * The locked-down surface ({@code http.tls_*}, {@code http.max_header}, {@code auth.*}, {@code bus.host},
-     * {@code bus.plaintext}).
-     *
-     * @param tlsKeystore a PKCS#12 keystore with the HTTP server's key and certificate; empty serves plain HTTP
-     * @param maxHeaderBytes largest request line plus headers; larger requests get 431
-     * @param tokenRatePerSecond requests per second a token may send (a burst of twice that), unless it has its own limit
-     * @param busHost the address the embedded broker's client listener binds
-     * @param busPlaintext whether that listener takes unauthenticated plaintext clients instead of SASL/SCRAM
-     */
-    public record SecuritySettings(Optional<String> tlsKeystore, Secret tlsKeystorePassword, int maxHeaderBytes,
-            int tokenRatePerSecond, String busHost, boolean busPlaintext) {
-        public static SecuritySettings defaults() {
-            return new SecuritySettings(Optional.empty(), Secret.of(""), 8192, 1000, "127.0.0.1", false);
+    /** {@code http:}, the API and console. */
+    public record Http(
+            @Setting(value = "127.0.0.1", doc = "Address the HTTP API listens on. Loopback by default; set 0.0.0.0 to expose it.")
+            String host,
+            @Setting(value = "7070", min = 0, max = 65535, doc = "HTTP API port (0 picks a free port).")
+            int port,
+            @Setting(value = "16MiB", size = true, min = 1,
+                    doc = "Largest ingest request body, after gzip decompression; larger bodies get 413.")
+            long maxBody,
+            @Setting(value = "8KiB", size = true, min = 1, doc = "Largest request line plus headers; larger requests get 431.")
+            int maxHeader,
+            @Setting(value = "", unset = "plain HTTP", doc = "A PKCS#12 keystore (.p12) with the server's key and certificate "
+                    + "chain; when set, the API serves HTTPS only.")
+            Optional<String> tlsKeystore,
+            @Setting(value = "", doc = "Password of http.tls_keystore; use ${VAR} to keep it out of the file.")
+            Secret tlsKeystorePassword) {}
+
+    /** {@code auth:}, how tokens are held to account. */
+    public record Auth(
+            @Setting(value = "1000", min = 1, doc = "Requests per second one token may send (bursts of twice that); more get 429 "
+                    + "with Retry-After. A token issued with its own --rate keeps that.")
+            int tokenRateLimit) {}
+
+    /** {@code ingest:}, the HTTP ingest path and every other source (forward, file tail, CDC, JDBC import). */
+    public record Ingest(
+            @Setting(value = "true", otherProfiles = "false", doc = "Create a stream on its first event instead of answering 404.")
+            boolean autoCreateStreams,
+            @Setting(value = "2", min = 1, max = 10_000, doc = "Kafka partitions of streams that do not declare their own.")
+            int defaultPartitions,
+            @Setting(value = "64", min = 1, doc = "Ingest requests handled at once; more get 429 with Retry-After.")
+            int maxInFlightRequests,
+            @Setting(value = "256MiB", size = true, min = 0, doc = "Below this free space in the data directory ingest answers 503 "
+                    + "with Retry-After, and the other sources (forward, file tail, CDC, JDBC import) hold back.")
+            long minFreeDisk,
+            @Setting(value = "5000000", min = 0, doc = "Records a stream may have in the bus but not yet in its raw table; past "
+                    + "it, ingest of that stream answers 503 with Retry-After and its other sources hold back until the lake writer "
+                    + "catches up (0: never).")
+            long maxLakeLag,
+            @Setting(value = "30s", doc = "How long ingest waits for the bus to acknowledge a request before answering 503.")
+            Duration produceTimeout,
+            @Setting(value = "127.0.0.1", doc = "Address the Fluentd forward listener binds (TCP, and UDP for heartbeats). "
+                    + "Loopback by default.")
+            String forwardHost,
+            @Setting(value = "24224", min = -1, max = 65535, doc = "Fluentd forward protocol port (Fluentd, Fluent Bit, "
+                    + "fluent-logger); 0 picks a free port, -1 turns the listener off. Tags go to the streams whose sources: "
+                    + "declare them.")
+            int forwardPort,
+            @Setting(value = "", unset = "no handshake", doc = "When set, forward clients must pass Fluentd's shared-key handshake (security.shared_key "
+                    + "in Fluentd).")
+            Secret forwardSharedKey) {}
+
+    /** {@code bus:}, the embedded broker or the external Kafka cluster. */
+    public record Bus(
+            @Setting(value = "", unset = "embedded broker", doc = "An external Kafka cluster; empty starts the in-process KRaft "
+                    + "broker in the data directory.")
+            Optional<String> bootstrapServers,
+            @Setting(value = "9092", min = 0, max = 65535, doc = "Client port of the embedded broker (0 picks a free port); "
+                    + "ignored with bootstrap_servers. Clients authenticate with SASL/SCRAM-SHA-256 as a token (user: its id, "
+                    + "password: the token).")
+            int port,
+            @Setting(value = "127.0.0.1", doc = "Address the embedded broker's client port binds. Loopback by default.")
+            String host,
+            @Setting(value = "false", doc = "Let clients of the embedded broker in without credentials (no SASL, no ACLs). "
+                    + "Refused on an address other than loopback unless this is set; meant for trusted test machines only.")
+            boolean plaintext,
+            @Setting(value = "PLAINTEXT", oneOf = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, doc = "How the platform "
+                    + "connects to the external cluster of bootstrap_servers (Kafka's security.protocol).")
+            String securityProtocol,
+            @Setting(value = "", oneOf = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, unset = "none", doc = "SASL mechanism for "
+                    + "the external cluster, with SASL_PLAINTEXT or SASL_SSL.")
+            Optional<String> saslMechanism,
+            @Setting(value = "", unset = "none", doc = "SASL user name for the external cluster.")
+            Optional<String> saslUsername,
+            @Setting(value = "", doc = "SASL password for the external cluster; use ${VAR} to keep it out of the file.")
+            Secret saslPassword,
+            @Setting(value = "", unset = "the JVM's trusted certificates", doc = "Trust store (PKCS#12 or JKS) with the "
+                    + "certificates of the external cluster's brokers, with SSL or SASL_SSL.")
+            Optional<String> sslTruststore,
+            @Setting(value = "", doc = "Password of ssl_truststore.")
+            Secret sslTruststorePassword,
+            @Setting(value = "", unset = "no client certificate", doc = "Key store (PKCS#12 or JKS) with the platform's client "
+                    + "certificate, when the external cluster authenticates clients by TLS.")
+            Optional<String> sslKeystore,
+            @Setting(value = "", doc = "Password of ssl_keystore (and of its key).")
+            Secret sslKeystorePassword) {
+
+        /** What the clients of the external cluster need beyond its address, as Kafka client properties (secrets revealed). */
+        public Map<String, String> clientSecurity() {
+            Map<String, String> properties = new java.util.LinkedHashMap<>();
+            if (bootstrapServers.isEmpty() || securityProtocol.equals("PLAINTEXT")) {
+                return properties;
+            }
+            properties.put("security.protocol", securityProtocol);
+            if (securityProtocol.startsWith("SASL_")) {
+                String mechanism = saslMechanism.orElse("PLAIN");
+                properties.put("sasl.mechanism", mechanism);
+                String module = mechanism.equals("PLAIN") ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+                        : "org.apache.kafka.common.security.scram.ScramLoginModule";
+                properties.put("sasl.jaas.config", module + " required username=\"" + jaasEscape(saslUsername.orElse(""))
+                        + "\" password=\"" + jaasEscape(saslPassword.reveal()) + "\";");
+            }
+            if (Set.of("SSL", "SASL_SSL").contains(securityProtocol)) {
+                sslTruststore.ifPresent(store -> {
+                    properties.put("ssl.truststore.location", store);
+                    properties.put("ssl.truststore.password", sslTruststorePassword.reveal());
+                });
+                sslKeystore.ifPresent(store -> {
+                    properties.put("ssl.keystore.location", store);
+                    properties.put("ssl.keystore.password", sslKeystorePassword.reveal());
+                    properties.put("ssl.key.password", sslKeystorePassword.reveal());
+                });
+            }
+            return properties;
+        }
+
+        private static String jaasEscape(String value) {
+            return value.replace("\\", "\\\\").replace("\"", "\\\"");
         }
     }
 
-    public Settings(String host, int port, long maxBodyBytes, boolean autoCreateStreams, int defaultPartitions,
-            int maxInFlightRequests, long minFreeDiskBytes, Duration produceTimeout, Optional<String> bootstrapServers, int busPort,
-            Duration commitInterval, long targetFileSizeBytes, Duration queryTimeout, int queryMaxRows, String queryMemoryLimit,
-            boolean queryFreshTail, Duration sourceIdleTimeout, ModelSettings models, UpkeepSettings upkeep, CollectSettings collect) {
-        this(host, port, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests, minFreeDiskBytes, produceTimeout,
-                bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout, queryMaxRows, queryMemoryLimit,
-                queryFreshTail, sourceIdleTimeout, models, upkeep, collect, SecuritySettings.defaults());
-    }
+    /** {@code lake:}, the lake writer and upkeep (compaction, snapshot expiry, orphan cleanup, retention). */
+    public record Lake(
+            @Setting(value = "5s", doc = "How often the lake writer commits to Iceberg; a row is queryable within about this long.")
+            Duration commitInterval,
+            @Setting(value = "128MiB", size = true, min = 1, doc = "Size at which the lake writer starts a new Parquet file "
+                    + "within one commit, and the size compaction rewrites small files into (a stream's target_file_size wins).")
+            long targetFileSize,
+            @Setting(value = "1m", doc = "How often upkeep looks at every table: compacts partitions with enough small files, "
+                    + "expires old snapshots, drops partitions past retention, trims stream topics. 0s turns it off (on demand "
+                    + "still works).")
+            Duration upkeepInterval,
+            @Setting(value = "10", min = 2, doc = "Small files (under 75% of the target size) of about one size in one partition "
+                    + "that start their compaction into one file of the next size tier; `watershed tables compact` takes every "
+                    + "small file.")
+            int compactionMinFiles,
+            @Setting(value = "3d", doc = "Snapshots replaced longer ago than this are expired and the files only they held are "
+                    + "deleted; within it, history older than 15 minutes keeps one snapshot per full hour. Snapshots a running "
+                    + "query or model build reads are kept.")
+            Duration snapshotRetention,
+            @Setting(value = "3d", doc = "Files in a table's directory that no snapshot references (left by a crash mid-write) "
+                    + "are deleted once older than this; keep it above the longest model build and pipeline downtime.")
+            Duration orphanDelay) {}
 
-    /**
-     * Collection besides the HTTP API ({@code ingest.forward_*}: the Fluentd forward listener), and how far behind the
-     * bus the lake may fall before ingest pushes back ({@code ingest.max_lake_lag}).
-     *
-     * @param forwardHost address the forward listener binds; loopback by default
-     * @param forwardPort its TCP (and UDP heartbeat) port; 0 picks a free one, -1 turns it off
-     * @param forwardSharedKey when set, clients must pass Fluentd's shared-key handshake
-     * @param maxLakeLag records a stream may have in the bus but not in its raw table before ingest of that stream
-     *     answers 503 (backpressure from a lake writer that fell behind or stalled); 0 turns it off
-     */
-    public record CollectSettings(String forwardHost, int forwardPort, Secret forwardSharedKey, long maxLakeLag) {
-        public static CollectSettings defaults() {
-            return new CollectSettings("127.0.0.1", 24224, Secret.of(""), 5_000_000);
-        }
-    }
+    /** {@code query:}, the SQL engine behind the API, the console and the Postgres wire. */
+    public record Query(
+            @Setting(value = "30s", doc = "Statements running longer are cancelled.")
+            Duration timeout,
+            @Setting(value = "10000", min = 1, doc = "Rows an API answer carries at most; the answer says when it was truncated.")
+            int maxRows,
+            @Setting(value = "1GB", doc = "DuckDB memory limit.")
+            String memoryLimit,
+            @Setting(value = "true", doc = "raw.<stream> also reads the events the bus holds past the table's last commit, so an "
+                    + "acknowledged event is queryable at once; false serves committed snapshots only (committed.raw.<stream> "
+                    + "always does).")
+            boolean freshTail) {}
 
-    /**
-     * Lake upkeep ({@code lake.*} in watershed.yaml): compaction, snapshot expiry, orphan cleanup, retention.
-     *
-     * @param interval how often each table is looked at; zero turns automatic upkeep off (on demand still works)
-     * @param compactionMinFiles small files in one partition that start its compaction
-     * @param snapshotRetention snapshots replaced longer ago than this are expired (unless a reader holds them)
-     * @param orphanDelay files no snapshot references are removed once they are older than this
-     */
-    public record UpkeepSettings(Duration interval, int compactionMinFiles, Duration snapshotRetention, Duration orphanDelay) {
-        public static UpkeepSettings defaults() {
-            return new UpkeepSettings(Duration.ofMinutes(1), 10, Duration.ofDays(3), Duration.ofDays(3));
-        }
-    }
+    /** {@code pipelines:}, the speed layer. */
+    public record Pipelines(
+            @Setting(value = "10s", doc = "A stream partition without records this long stops holding back event time in "
+                    + "pipelines. Records it brings later than the watermark are late; keep it above how long a backlog takes to "
+                    + "start flowing.")
+            Duration idleTimeout) {}
 
-    /**
-     * Defaults for batch models ({@code models:} in watershed.yaml); a model's own settings win.
-     *
-     * @param maxConcurrentBuilds builds that run at once, over all runs
-     * @param namespace the lake namespace of model tables
-     */
-    public record ModelSettings(int maxConcurrentBuilds, Duration timeout, int retries, Duration retryDelay, boolean catchup,
+    /** {@code models:}, defaults for batch models; a model's own settings win. */
+    public record Models(
+            @Setting(value = "2", min = 1, doc = "Model builds that run at once, over all runs; further ready builds wait.")
+            int maxConcurrentBuilds,
+            @Setting(value = "1h", doc = "A build running longer is cancelled and fails (a model's own timeout wins).")
+            Duration timeout,
+            @Setting(value = "1", min = 0, doc = "Further attempts after a failed build, 0 for none (a model's own retries win).")
+            int retries,
+            @Setting(value = "30s", doc = "Wait before the first retry of a failed build; it doubles with each further one.")
+            Duration retryDelay,
+            @Setting(value = "false", doc = "After downtime, run every scheduled period that was missed (true) or only the latest "
+                    + "(false).")
+            boolean catchup,
+            @Setting(value = "models", check = Namespace.class, doc = "Lake namespace of model tables.")
             String namespace) {
-        public static ModelSettings defaults() {
-            return new ModelSettings(2, Duration.ofHours(1), 1, Duration.ofSeconds(30), false, "models");
+
+        /** A model namespace is a plain name and none the platform's own tables live in. */
+        public static final class Namespace implements Setting.Check {
+            @Override
+            public Optional<String> problem(Object value) {
+                String namespace = (String) value;
+                return StreamSpec.NAME.matcher(namespace).matches() && !Set.of("raw", "live", "streams", "committed").contains(namespace)
+                        ? Optional.empty()
+                        : Optional.of("'" + namespace + "' is not valid: use " + StreamSpec.NAME_RULE
+                                + ", and none of raw, live, streams, committed");
+            }
         }
     }
 
+    /** The defaults of profile local. */
     public static Settings defaults() {
-        return new Settings("127.0.0.1", 7070, 16L << 20, true, 2, 64, 256L << 20, Duration.ofSeconds(30),
-                Optional.empty(), 9092, Duration.ofSeconds(5), 128L << 20, Duration.ofSeconds(30), 10_000, "1GB",
-                true, Duration.ofSeconds(10), ModelSettings.defaults(), UpkeepSettings.defaults(), CollectSettings.defaults(),
-                SecuritySettings.defaults());
+        return SettingsSchema.PLATFORM.defaults(SettingsSchema.LOCAL);
     }
 
     public Settings withPort(int newPort) {
-        return new Settings(host, newPort, maxBodyBytes, autoCreateStreams, defaultPartitions, maxInFlightRequests,
-                minFreeDiskBytes, produceTimeout, bootstrapServers, busPort, commitInterval, targetFileSizeBytes, queryTimeout,
-                queryMaxRows, queryMemoryLimit, queryFreshTail, sourceIdleTimeout, models, upkeep, collect, security);
+        return new Settings(new Http(http.host(), newPort, http.maxBody(), http.maxHeader(), http.tlsKeystore(), http.tlsKeystorePassword()),
+                auth, ingest, bus, lake, query, pipelines, models);
     }
 }

@@ -81,7 +81,7 @@ public final class ForwardServer implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private volatile boolean closed;
 
-    public ForwardServer(SourcePublisher publisher, TagRouter router, boolean createOnFirstUse, Settings.CollectSettings settings)
+    public ForwardServer(SourcePublisher publisher, TagRouter router, boolean createOnFirstUse, Settings.Ingest settings)
             throws IOException {
         this.publisher = publisher;
         this.router = router;

@@ -1,0 +1,106 @@
+package io.watershed.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class SettingsSchemaTest {
+    /** A settings root as a later part would grow one: each setting is one annotated component and nothing else. */
+    record Root(Store store) {}
+
+    record Store(
+            @Setting(value = "4", min = 1, max = 64, doc = "Writers per table.")
+            int writers,
+            @Setting(value = "1GiB", size = true, min = 1, doc = "Largest upload part.")
+            long partSize,
+            @Setting(value = "", unset = "anonymous", doc = "Access key id.")
+            Optional<String> accessKey,
+            @Setting(value = "", doc = "Secret key of access_key.")
+            Secret secretKey,
+            @Setting(value = "false", otherProfiles = "true", doc = "Check each part's checksum.")
+            boolean verify,
+            @Setting(value = "2s", doc = "How long a request may take.")
+            Duration requestTimeout) {}
+
+    private static final SettingsSchema<Root> SCHEMA = SettingsSchema.of(Root.class);
+
+    @Test
+    void oneDeclarationGivesTheKeyTypeDefaultAndReference() {
+        assertThat(SCHEMA.all()).extracting(SettingsSchema.Definition::name).containsExactly("store.writers", "store.part_size",
+                "store.access_key", "store.secret_key", "store.verify", "store.request_timeout");
+        assertThat(SCHEMA.defaults("local")).isEqualTo(new Root(new Store(4, 1L << 30, Optional.empty(), Secret.of(""), false,
+                Duration.ofSeconds(2))));
+        assertThat(SCHEMA.defaults("cluster").store().verify()).as("the default outside profile local").isTrue();
+        assertThat(SCHEMA.reference()).contains("| `store.part_size` | size | `1GiB` | Largest upload part. |")
+                .contains("| `store.access_key` | string | `(empty: anonymous)` | Access key id. |")
+                .contains("| `store.secret_key` | secret | `(empty)` | Secret key of access_key. Shown masked everywhere. |")
+                .contains("| `store.verify` | boolean | `false in profile local, else true` |");
+    }
+
+    @Test
+    void bindingParsesChecksAndMasks() {
+        SettingsSchema.Definition writers = SCHEMA.find("store.writers").orElseThrow();
+        SettingsSchema.Definition secret = SCHEMA.find("store.secret_key").orElseThrow();
+        Root root = SCHEMA.bind(Map.of("store.writers", writers.parse("8"), "store.secret_key", secret.parse("s3cr3t"),
+                "store.access_key", SCHEMA.find("store.access_key").orElseThrow().parse(" AKIA ")), "local");
+        assertThat(root.store().writers()).isEqualTo(8);
+        assertThat(root.store().accessKey()).contains("AKIA");
+        assertThat(root.store().secretKey().reveal()).isEqualTo("s3cr3t");
+        assertThat(secret.sensitive()).isTrue();
+        assertThat(SCHEMA.describe(root)).containsEntry("store.secret_key", Secret.MASK).containsEntry("store.writers", "8")
+                .containsEntry("store.request_timeout", "2s").containsEntry("store.part_size", "1GiB").doesNotContainValue("s3cr3t");
+        assertThat(root.toString()).doesNotContain("s3cr3t");
+
+        assertThatThrownBy(() -> writers.parse("65")).hasMessage("store.writers must be between 1 and 64, got 65");
+        assertThatThrownBy(() -> writers.parse("many")).hasMessage("store.writers: expected an integer, got 'many'");
+        assertThatThrownBy(() -> SCHEMA.find("store.part_size").orElseThrow().parse("0")).hasMessage(
+                "store.part_size must be at least 1, got 0");
+    }
+
+    record BadDefault(Section section) {
+        record Section(@Setting(value = "0", min = 1, doc = "d") int count) {}
+    }
+
+    record Undeclared(Section section) {
+        record Section(int count) {}
+    }
+
+    @Test
+    void aDeclarationThatCannotWorkFailsAtOnce() {
+        assertThatThrownBy(() -> SettingsSchema.of(BadDefault.class)).hasMessageContaining("the default does not validate");
+        assertThatThrownBy(() -> SettingsSchema.of(Undeclared.class)).hasMessageContaining("has no @Setting declaration");
+    }
+
+    @Test
+    void thePlatformsSettingsAreDeclaredSoToo() {
+        Settings defaults = Settings.defaults();
+        assertThat(defaults.http().port()).isEqualTo(7070);
+        assertThat(defaults.http().maxBody()).isEqualTo(16L << 20);
+        assertThat(defaults.ingest().autoCreateStreams()).isTrue();
+        assertThat(SettingsSchema.PLATFORM.defaults("cluster").ingest().autoCreateStreams()).isFalse();
+        assertThat(defaults.ingest().maxLakeLag()).isEqualTo(5_000_000L);
+        assertThat(SettingsSchema.PLATFORM.find("ingest.max_lake_lag").orElseThrow().parse("0")).as("0 turns it off").isEqualTo(0L);
+        assertThat(SettingsSchema.PLATFORM.all()).filteredOn(SettingsSchema.Definition::sensitive)
+                .extracting(SettingsSchema.Definition::name).contains("http.tls_keystore_password", "ingest.forward_shared_key",
+                        "bus.sasl_password");
+        assertThat(SettingsSchema.PLATFORM.sections()).containsExactly("http", "auth", "ingest", "bus", "lake", "query", "pipelines",
+                "models");
+        assertThatThrownBy(() -> SettingsSchema.PLATFORM.find("models.namespace").orElseThrow().parse("raw"))
+                .hasMessageContaining("models.namespace 'raw' is not valid");
+    }
+
+    @Test
+    void anExternalClustersSecurityBecomesClientProperties() {
+        Settings.Bus bus = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, "SASL_SSL", Optional.of("SCRAM-SHA-512"),
+                Optional.of("svc"), Secret.of("p\"w"), Optional.of("/etc/trust.p12"), Secret.of("t"), Optional.empty(), Secret.of(""));
+        assertThat(bus.clientSecurity()).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("sasl.jaas.config",
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"svc\" password=\"p\\\"w\";")
+                .containsEntry("ssl.truststore.location", "/etc/trust.p12").doesNotContainKey("ssl.keystore.location");
+        assertThat(Settings.defaults().bus().clientSecurity()).as("the embedded broker is reached as the platform sets it up").isEmpty();
+    }
+}
