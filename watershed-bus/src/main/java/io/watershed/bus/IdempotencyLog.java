@@ -44,7 +44,7 @@ final class IdempotencyLog implements AutoCloseable {
     static final Duration RETENTION = Duration.ofHours(24);
     private static final int PRODUCERS = 2;
 
-    private final String bootstrapServers;
+    private final io.watershed.spi.BusConnection connection;
     private final Map<String, Acknowledged> keys = new ConcurrentHashMap<>();
     /** Free slots; slot i owns transactional id {@code watershed-ingest-i} and its publisher. */
     private final BlockingQueue<Integer> freeSlots = new ArrayBlockingQueue<>(PRODUCERS);
@@ -59,8 +59,8 @@ final class IdempotencyLog implements AutoCloseable {
 
     private final Admin admin;
 
-    IdempotencyLog(String bootstrapServers, Admin admin, Properties baseProducerProperties) {
-        this.bootstrapServers = bootstrapServers;
+    IdempotencyLog(io.watershed.spi.BusConnection connection, Admin admin, Properties baseProducerProperties) {
+        this.connection = connection;
         this.admin = admin;
         createTopic(admin);
         Map<String, String> config = new java.util.HashMap<>();
@@ -145,8 +145,7 @@ final class IdempotencyLog implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw WatershedException.unavailable("Cannot read the Idempotency-Keys: interrupted", Duration.ofSeconds(1), e);
         }
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = connection.properties();
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import io.watershed.spi.BusConnection;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -35,17 +36,16 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * an external cluster.
  */
 public final class KafkaEventBus implements EventBus {
-    private final String bootstrapServers;
+    private final BusConnection connection;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Admin admin;
     /** Started in the background: reading back the keys must not delay start-up; keyed requests wait for it. */
     private final CompletableFuture<IdempotencyLog> idempotencyLog;
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
 
-    public KafkaEventBus(String bootstrapServers, Duration deliveryTimeout) {
-        this.bootstrapServers = bootstrapServers;
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public KafkaEventBus(BusConnection connection, Duration deliveryTimeout) {
+        this.connection = connection;
+        Properties p = connection.properties();
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
@@ -62,19 +62,18 @@ public final class KafkaEventBus implements EventBus {
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.producer = new KafkaProducer<>(p);
-        Properties a = new Properties();
-        a.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties a = connection.properties();
         a.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-admin");
         this.admin = Admin.create(a);
         Properties transactional = new Properties();
         transactional.putAll(p);
-        this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(bootstrapServers, admin, transactional),
+        this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(connection, admin, transactional),
                 task -> new Thread(task, "watershed-idempotency-log").start());
     }
 
     @Override
-    public String bootstrapServers() {
-        return bootstrapServers;
+    public BusConnection connection() {
+        return connection;
     }
 
     @Override

@@ -61,7 +61,7 @@ class TopicRetentionIT {
             // a pipeline has read 'big' up to offset 95
             admin.alterConsumerGroupOffsets("watershed-pipeline-slow", Map.of(new TopicPartition("big", 0),
                     new org.apache.kafka.clients.consumer.OffsetAndMetadata(95))).all().get();
-            try (TopicRetention retention = new TopicRetention(broker.bootstrapServers(), lake, () -> List.of(oldStream, bigStream),
+            try (TopicRetention retention = new TopicRetention(io.watershed.spi.BusConnection.plain(broker.bootstrapServers()), lake, () -> List.of(oldStream, bigStream),
                     () -> List.of("watershed-pipeline-slow", "watershed-pipeline-absent"), new SimpleMeterRegistry(), Clock.systemUTC())) {
                 retention.apply();
                 assertThat(earliest(admin, "old")).as("all ten are past retention; only the four committed go").isEqualTo(4);

@@ -258,7 +258,7 @@ class TornStreamSinkIT {
         }
 
         StreamSink.StreamCommitter newCommitter() {
-            return new StreamSink.StreamCommitter(topic, kafka.bootstrapServers(), name, RUN, 0, commits);
+            return new StreamSink.StreamCommitter(topic, io.watershed.spi.BusConnection.plain(kafka.bootstrapServers()), name, RUN, 0, commits);
         }
 
         String transactionalId() {

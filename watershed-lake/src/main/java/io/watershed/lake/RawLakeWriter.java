@@ -14,7 +14,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RawLakeWriter.class);
 
     private final IcebergLake lake;
-    private final String bootstrapServers;
+    private final io.watershed.spi.BusConnection bootstrapServers;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final MeterRegistry meters;
@@ -22,7 +22,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private final Map<String, StateTableWriter> stateWriters = new ConcurrentHashMap<>();
     private final RawTail tail;
 
-    public RawLakeWriter(IcebergLake lake, String bootstrapServers, Duration commitInterval, long targetFileSize,
+    public RawLakeWriter(IcebergLake lake, io.watershed.spi.BusConnection bootstrapServers, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
         this.lake = lake;
         this.bootstrapServers = bootstrapServers;

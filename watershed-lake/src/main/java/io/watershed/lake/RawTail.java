@@ -2,7 +2,6 @@ package io.watershed.lake;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.watershed.spi.EventBus;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LakeTail;
 import io.watershed.spi.StreamSpec;
@@ -51,7 +50,7 @@ final class RawTail implements LakeTail, AutoCloseable {
     static final int MAX_ROWS = 500_000;
 
     private final IcebergLake lake;
-    private final String bootstrapServers;
+    private final io.watershed.spi.BusConnection connection;
     private final Map<String, StreamSpec> streams = new ConcurrentHashMap<>();
     private final Map<String, TableTail> tails = new HashMap<>();
     private final AtomicLong generations = new AtomicLong();
@@ -59,9 +58,9 @@ final class RawTail implements LakeTail, AutoCloseable {
     private boolean closed;
     private long lastWarning;
 
-    RawTail(IcebergLake lake, String bootstrapServers) {
+    RawTail(IcebergLake lake, io.watershed.spi.BusConnection connection) {
         this.lake = lake;
-        this.bootstrapServers = bootstrapServers;
+        this.connection = connection;
     }
 
     /** Serves the tail of the stream's raw table from now on. */
@@ -170,8 +169,7 @@ final class RawTail implements LakeTail, AutoCloseable {
     }
 
     private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = connection.properties();
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -276,9 +274,8 @@ final class RawTail implements LakeTail, AutoCloseable {
                 return; // already held, or covered by the snapshot
             }
             position.put(partition, offset + 1);
-            if (record.headers().lastHeader(EventBus.NOOP_HEADER) != null || record.value() == null
-                    || record.headers().lastHeader(EventBus.DEAD_LETTER_HEADER) != null) {
-                return;
+            if (LakeConsumers.kind(record) != io.watershed.spi.BusRecordKind.EVENT) {
+                return; // a no-op, a dead letter (the tail shows events only) or an empty record
             }
             JsonNode node;
             try {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -67,7 +66,7 @@ final class StateTableWriter extends BusWriter {
     private final StreamSpec stream;
     private final String keyField;
     private final IcebergLake lake;
-    private final String bootstrapServers;
+    private final io.watershed.spi.BusConnection bootstrapServers;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final Counter upserts;
@@ -85,7 +84,7 @@ final class StateTableWriter extends BusWriter {
 
     private record Change(boolean delete, ObjectNode row, int partition, long offset, OffsetDateTime ingestedAt) {}
 
-    StateTableWriter(StreamSpec stream, IcebergLake lake, String bootstrapServers, Duration commitInterval, long targetFileSize,
+    StateTableWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection bootstrapServers, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
         this.stream = stream;
         this.keyField = stream.key().orElseThrow(() -> new IllegalArgumentException("state." + stream.name() + " needs a key"));
@@ -182,9 +181,8 @@ final class StateTableWriter extends BusWriter {
 
     private void read(ConsumerRecord<byte[], byte[]> record) {
         next.put(record.partition(), record.offset() + 1);
-        if (record.value() == null || record.headers().lastHeader(EventBus.NOOP_HEADER) != null
-                || record.headers().lastHeader(EventBus.DEAD_LETTER_HEADER) != null) {
-            return;
+        if (LakeConsumers.kind(record) != io.watershed.spi.BusRecordKind.EVENT) {
+            return; // no change: a no-op, a dead letter (the stream's table keeps it) or an empty record
         }
         JsonNode node;
         try {

@@ -61,7 +61,7 @@ final class StreamLakeWriter extends BusWriter {
 
     private final StreamSpec stream;
     private final IcebergLake lake;
-    private final String bootstrapServers;
+    private final io.watershed.spi.BusConnection bootstrapServers;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final AtomicLong lag = new AtomicLong();
@@ -92,7 +92,7 @@ final class StreamLakeWriter extends BusWriter {
     private InternalRecordWrapper mainWrapper;
     private long fileSequence;
 
-    StreamLakeWriter(StreamSpec stream, IcebergLake lake, String bootstrapServers, Duration commitInterval,
+    StreamLakeWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection bootstrapServers, Duration commitInterval,
             long targetFileSize, MeterRegistry meters) {
         this.stream = stream;
         this.lake = lake;
@@ -260,20 +260,18 @@ final class StreamLakeWriter extends BusWriter {
         int partition = record.partition();
         long offset = record.offset();
         next.put(partition, offset + 1);
-        if (record.headers().lastHeader(io.watershed.spi.EventBus.NOOP_HEADER) != null) {
+        io.watershed.spi.BusRecordKind kind = LakeConsumers.kind(record);
+        if (kind == io.watershed.spi.BusRecordKind.NO_OP) {
             return; // not an event: it completed a transaction Kafka left open (see IdempotencyLog)
         }
         if (replayedDeadLetters.contains(partition, offset)) {
             return; // went to the dead-letter table before a crash; its row there is final
         }
         OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
-        org.apache.kafka.common.header.Header undecodable = record.headers().lastHeader(io.watershed.spi.EventBus.DEAD_LETTER_HEADER);
-        if (undecodable != null) {
+        if (kind == io.watershed.spi.BusRecordKind.DEAD_LETTER) {
             // a source could not decode this input: its reason travels in the header, the input after one marker byte
-            byte[] value = record.value() == null ? new byte[0] : record.value();
-            int from = value.length > 0 && value[0] == io.watershed.spi.EventBus.DEAD_LETTER_MARK ? 1 : 0;
-            deadLetter(record, new String(value, from, value.length - from, StandardCharsets.UTF_8), ingestedAt,
-                    new String(undecodable.value(), StandardCharsets.UTF_8));
+            deadLetter(record, io.watershed.spi.BusRecordKind.deadLetterInput(record.value()), ingestedAt,
+                    io.watershed.spi.BusRecordKind.deadLetterReason(LakeConsumers.headers(record)));
             return;
         }
         ObjectNode event;

@@ -73,10 +73,9 @@ public final class TopicRetention implements AutoCloseable {
      * @param readerGroups consumer groups of the pipelines: a partition is never trimmed past what one of them has
      *        committed for it (a group that has committed nothing for a topic is taken not to read it)
      */
-    public TopicRetention(String bootstrapServers, IcebergLake lake, Supplier<Collection<StreamSpec>> streams,
+    public TopicRetention(io.watershed.spi.BusConnection connection, IcebergLake lake, Supplier<Collection<StreamSpec>> streams,
             Supplier<Collection<String>> readerGroups, MeterRegistry meters, Clock clock) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = connection.properties();
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-retention");
         this.admin = Admin.create(p);
         this.lake = lake;

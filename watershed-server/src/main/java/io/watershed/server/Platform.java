@@ -18,6 +18,7 @@ import io.watershed.lake.TableInspector;
 import io.watershed.lake.TopicRetention;
 import io.watershed.lake.RawLakeWriter;
 import io.watershed.query.DuckDbQueryEngine;
+import io.watershed.spi.BusConnection;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.Project;
 import io.watershed.spi.WatershedException;
@@ -58,7 +59,8 @@ public final class Platform implements AutoCloseable {
     private final Path dataDirectory;
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
     private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final String bootstrapServers;
+    /** How every Kafka client of the platform reaches the bus. */
+    private final BusConnection connection;
     private final boolean embeddedBus;
     private final IcebergLake lake;
     private final RawLakeWriter lakeWriter;
@@ -122,11 +124,7 @@ public final class Platform implements AutoCloseable {
                     task -> new Thread(task, "watershed-start-lake").start());
             try {
                 if (settings.bus().bootstrapServers().isPresent()) {
-                    if (!settings.bus().clientSecurity().isEmpty()) {
-                        throw new WatershedException(io.watershed.spi.ErrorCode.INVALID_CONFIG, "Cannot connect to the bus: bus.security_protocol " + settings.bus().securityProtocol() + " is declared "
-                                + "but not yet applied to every Kafka client of the platform; connect with PLAINTEXT for now");
-                    }
-                    bootstrapServers = settings.bus().bootstrapServers().get();
+                    connection = BusConnection.external(settings.bus());
                     embeddedBus = false;
                 } else {
                     if (settings.bus().plaintext() && !isLoopback(settings.bus().host())) {
@@ -136,7 +134,7 @@ public final class Platform implements AutoCloseable {
                     broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.bus().host(),
                             settings.bus().port(), settings.bus().plaintext());
                     started.push(broker);
-                    bootstrapServers = broker.bootstrapServers();
+                    connection = BusConnection.plain(broker.bootstrapServers());
                     embeddedBus = true;
                 }
             } catch (RuntimeException | Error e) {
@@ -145,7 +143,7 @@ public final class Platform implements AutoCloseable {
             }
             KafkaEventBus bus;
             try {
-                bus = new KafkaEventBus(bootstrapServers, settings.ingest().produceTimeout());
+                bus = new KafkaEventBus(connection, settings.ingest().produceTimeout());
             } catch (RuntimeException | Error e) {
                 lakeParts.thenAccept(LakeParts::close);
                 throw e;
@@ -161,7 +159,7 @@ public final class Platform implements AutoCloseable {
             started.push(lake);
             query = parts.query();
             started.push(query);
-            lakeWriter = new RawLakeWriter(lake, bootstrapServers, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters);
+            lakeWriter = new RawLakeWriter(lake, connection, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters);
             started.push(lakeWriter);
             if (settings.query().freshTail()) {
                 query.setTail(lakeWriter.tail());
@@ -173,7 +171,7 @@ public final class Platform implements AutoCloseable {
             audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
             started.push(audit); // closes before the bus: its last summaries are published
             reopenStreamsCreatedOnFirstUse(settings);
-            TopicRetention retention = new TopicRetention(bootstrapServers, lake, streams::streams,
+            TopicRetention retention = new TopicRetention(connection, lake, streams::streams,
                     () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
                     java.time.Clock.systemUTC());
             started.push(retention);
@@ -182,13 +180,13 @@ public final class Platform implements AutoCloseable {
             started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
             upkeep.start();
             inspector = new TableInspector(lake);
-            rates = new StreamRates(bootstrapServers, () -> List.copyOf(streams.streams()));
+            rates = new StreamRates(connection, () -> List.copyOf(streams.streams()));
             started.push(rates);
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
                     settings.auth().tokenRateLimit());
             started.push(access);
             if (broker != null && broker.authenticated()) {
-                BrokerAccess brokerAccess = new BrokerAccess(bootstrapServers);
+                BrokerAccess brokerAccess = new BrokerAccess(connection.bootstrapServers());
                 started.push(brokerAccess);
                 KafkaGrants kafkaGrants = new KafkaGrants(brokerAccess, access, java.time.Clock.systemUTC(), Duration.ofMinutes(1));
                 started.push(kafkaGrants);
@@ -211,7 +209,7 @@ public final class Platform implements AutoCloseable {
             } else {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
                 PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(flink,
-                        bootstrapServers, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
+                        connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
                         settings.ingest().defaultPartitions(), settings.lake().commitInterval(), PipelineRunner.functionJars(project.directory()),
                         settings.pipelines().idleTimeout()),
                         project.pipelines().values());
@@ -412,9 +410,7 @@ public final class Platform implements AutoCloseable {
 
     /** Streams created on first use live on as topics; start their lake writers again. */
     private void reopenStreamsCreatedOnFirstUse(Settings settings) {
-        java.util.Properties p = new java.util.Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = Admin.create(connection.properties())) {
             Set<String> created = new java.util.HashSet<>();
             for (String topic : admin.listTopics().names().get(30, TimeUnit.SECONDS)) {
                 if (!project.streams().containsKey(topic) && StreamSpec.NAME.matcher(topic).matches()) {
@@ -430,7 +426,7 @@ public final class Platform implements AutoCloseable {
             }
             streams.openAll(specs);
         } catch (Exception e) {
-            throw new IllegalStateException("Cannot list the bus's topics at " + bootstrapServers + ": " + e.getMessage(), e);
+            throw new IllegalStateException("Cannot list the bus's topics at " + connection.bootstrapServers() + ": " + e.getMessage(), e);
         }
     }
 
@@ -464,12 +460,12 @@ public final class Platform implements AutoCloseable {
 
     /** The platform's own Kafka address (for in-process clients: the embedded broker's internal listener). */
     public String bootstrapServers() {
-        return bootstrapServers;
+        return connection.bootstrapServers();
     }
 
     /** The Kafka address for outside clients: the embedded broker's SASL/SCRAM listener, or the configured cluster. */
     public String kafkaAddress() {
-        return broker != null ? broker.externalAddress() : bootstrapServers;
+        return broker != null ? broker.externalAddress() : connection.bootstrapServers();
     }
 
     /** Whether outside Kafka clients log in with a token over SASL/SCRAM (the embedded broker, unless bus.plaintext). */

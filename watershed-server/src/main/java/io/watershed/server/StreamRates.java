@@ -46,10 +46,9 @@ final class StreamRates implements AutoCloseable {
         return t;
     });
 
-    StreamRates(String bootstrapServers, Supplier<List<StreamSpec>> streams) {
+    StreamRates(io.watershed.spi.BusConnection connection, Supplier<List<StreamSpec>> streams) {
         this.streams = streams;
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = connection.properties();
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-stream-rates");
         this.admin = Admin.create(p);
         executor.scheduleWithFixedDelay(this::sample, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);

@@ -42,6 +42,45 @@ class ArchitectureTest {
     }
 
     /**
+     * Kafka's clients belong to the bus: the other parts get what they need from it through the SPI ({@code BusConnection}
+     * for now; readers, admins and the record type next), so that connecting to another cluster touches one part. These
+     * classes still build Kafka clients of their own (from the {@code BusConnection}, so with its security); the list
+     * only shrinks, and the test fails when an entry no longer needs to be on it.
+     */
+    private static final java.util.Set<String> STILL_USING_KAFKA_CLIENTS = java.util.Set.of(
+            "io.watershed.lake.BusWriter", "io.watershed.lake.LakeConsumers", "io.watershed.lake.RawTail", "io.watershed.lake.StateTableWriter",
+            "io.watershed.lake.StreamLakeWriter", "io.watershed.lake.TopicRetention",
+            "io.watershed.stream.StreamSink$StreamCommitter", "io.watershed.stream.PipelineRunner",
+            "io.watershed.server.StreamRates", "io.watershed.server.Platform");
+
+    @Test
+    void kafkaClientsStayInTheBus() {
+        noClasses().that().resideOutsideOfPackage("io.watershed.bus..")
+                .and(com.tngtech.archunit.base.DescribedPredicate.describe("not on the shrinking list",
+                        (com.tngtech.archunit.core.domain.JavaClass c) -> !STILL_USING_KAFKA_CLIENTS.contains(outermost(c).getName())
+                                && !STILL_USING_KAFKA_CLIENTS.contains(c.getName())))
+                .should().dependOnClassesThat().resideInAPackage("org.apache.kafka.clients..")
+                .because("Kafka clients are built by the bus from the one BusConnection (bus.* settings, SASL/TLS); ask the "
+                        + "bus through watershed-spi instead")
+                .check(CLASSES);
+        for (String name : STILL_USING_KAFKA_CLIENTS) {
+            boolean uses = CLASSES.stream().filter(c -> c.getName().equals(name) || c.getName().startsWith(name + "$"))
+                    .anyMatch(c -> c.getDirectDependenciesFromSelf().stream()
+                            .anyMatch(d -> d.getTargetClass().getPackageName().startsWith("org.apache.kafka.clients")));
+            org.assertj.core.api.Assertions.assertThat(uses).as("%s no longer uses Kafka's clients: take it off the list", name)
+                    .isTrue();
+        }
+    }
+
+    private static com.tngtech.archunit.core.domain.JavaClass outermost(com.tngtech.archunit.core.domain.JavaClass c) {
+        com.tngtech.archunit.core.domain.JavaClass outer = c;
+        while (outer.getEnclosingClass().isPresent()) {
+            outer = outer.getEnclosingClass().get();
+        }
+        return outer;
+    }
+
+    /**
      * Jackson never picks a class from the input: no default typing, no polymorphic type ids. A JSON body can then only
      * ever become maps, lists, strings and numbers (or the records a handler names), whatever it says.
      */

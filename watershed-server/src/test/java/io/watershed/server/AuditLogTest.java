@@ -29,8 +29,8 @@ class AuditLogTest {
         final List<JsonNode> rows = new ArrayList<>();
 
         @Override
-        public String bootstrapServers() {
-            return "";
+        public io.watershed.spi.BusConnection connection() {
+            return io.watershed.spi.BusConnection.plain("127.0.0.1:9");
         }
 
         @Override

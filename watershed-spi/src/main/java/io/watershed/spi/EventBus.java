@@ -25,8 +25,8 @@ public interface EventBus extends AutoCloseable {
     String DEAD_LETTER_HEADER = "watershed-dead-letter";
     byte DEAD_LETTER_MARK = 0;
 
-    /** Bootstrap servers a Kafka client (kcat, a consumer in another part) can reach. */
-    String bootstrapServers();
+    /** How a Kafka client of the platform reaches this bus (its bootstrap servers and security). */
+    BusConnection connection();
 
     /** Creates the missing topics of all these streams in one request; idempotent. */
     void ensureTopics(java.util.Collection<StreamSpec> streams);

@@ -79,7 +79,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      * @param functionJars the project's jars of user-defined functions ({@code functions/*.jar}), on every job's classpath
      * @param engine the Flink cluster the pipelines run on (shared with model builds; its owner closes it)
      */
-    public record Context(FlinkEngine engine, String bootstrapServers, String catalogName, Map<String, String> catalogProperties,
+    public record Context(FlinkEngine engine, io.watershed.spi.BusConnection bus, String catalogName, Map<String, String> catalogProperties,
             LakeCatalog lake, StreamRegistry streams, int defaultPartitions, Duration checkpointInterval, List<Path> functionJars,
             Duration idleTimeout) {}
 
@@ -179,7 +179,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 return List.copyOf(known.values());
             }
         };
-        Context context = new Context(null, "127.0.0.1:9092", "watershed", Map.of(), null, registry, 1,
+        Context context = new Context(null, io.watershed.spi.BusConnection.plain("127.0.0.1:9092"), "watershed", Map.of(), null, registry, 1,
                 Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10));
         PipelineRunner runner = new PipelineRunner(context, specs, true);
         List<String> problems = new ArrayList<>();
@@ -701,7 +701,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                     // a declared stream keeps its fields: the pipeline's INSERT must give them
                     Map<String, String> declared = StreamTables.columns(stream, Optional.empty());
                     env.executeSql(StreamTables.sinkDdl(streamTable(stream.name()), stream.topic(), declared,
-                            context.bootstrapServers(), sinkId(pipeline, stream.name()), pipeline.run));
+                            context.bus(), sinkId(pipeline, stream.name()), pipeline.run));
                 }
                 continue;
             }
@@ -718,7 +718,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 LOG.debug("Stream '{}' has neither declared fields nor data yet; pipelines cannot read it", stream.name());
                 continue;
             }
-            env.executeSql(StreamTables.ddl(streamTable(stream.name()), stream, columns, context.bootstrapServers(),
+            env.executeSql(StreamTables.ddl(streamTable(stream.name()), stream, columns, context.bus(),
                     pipeline.spec.name(), unreadableKey(pipeline.spec.name())));
         }
         for (String read : pipeline.reads) {
@@ -836,7 +836,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 // the topic, and the lake writer that lands it in raw.<table>
                 context.streams().resolve(table, true);
                 Map<String, String> columns = columnTypes(schema);
-                env.executeSql(StreamTables.sinkDdl(streamTable(table), table, columns, context.bootstrapServers(),
+                env.executeSql(StreamTables.sinkDdl(streamTable(table), table, columns, context.bus(),
                         sinkId(pipeline, table), pipeline.run));
                 Optional<String> eventTime = schema.getColumns().stream()
                         .filter(c -> org.apache.flink.table.types.logical.utils.LogicalTypeChecks.isRowtimeAttribute(
@@ -1109,8 +1109,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     private synchronized Admin admin() {
         if (admin == null) {
-            java.util.Properties props = new java.util.Properties();
-            props.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, context.bootstrapServers());
+            java.util.Properties props = context.bus().properties();
             admin = Admin.create(props);
         }
         return admin;

@@ -61,14 +61,14 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
     static final String COMMITS = "_watershed_pipeline_commits";
 
     private final String topic;
-    private final String bootstrapServers;
+    private final io.watershed.spi.BusConnection bus;
     private final String sinkId;
     private final String run;
     private final SerializationSchema<RowData> encoder;
 
-    StreamSink(String topic, String bootstrapServers, String sinkId, String run, SerializationSchema<RowData> encoder) {
+    StreamSink(String topic, io.watershed.spi.BusConnection bus, String sinkId, String run, SerializationSchema<RowData> encoder) {
         this.topic = topic;
-        this.bootstrapServers = bootstrapServers;
+        this.bus = bus;
         this.sinkId = sinkId;
         this.run = run;
         this.encoder = encoder;
@@ -115,7 +115,7 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
 
     @Override
     public Committer<Batch> createCommitter(CommitterInitContext context) {
-        return new StreamCommitter(topic, bootstrapServers, sinkId, run, context.getTaskInfo().getIndexOfThisSubtask());
+        return new StreamCommitter(topic, bus, sinkId, run, context.getTaskInfo().getIndexOfThisSubtask());
     }
 
     @Override
@@ -210,7 +210,7 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
         private static final Logger LOG = LoggerFactory.getLogger(StreamCommitter.class);
 
         private final String topic;
-        private final String bootstrapServers;
+        private final io.watershed.spi.BusConnection bus;
         private final String sinkId;
         private final String run;
         private final int subtask;
@@ -220,15 +220,15 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
         /** Whether {@link #committed} holds what the commit records say (after the publisher recovered). */
         private boolean loaded;
 
-        StreamCommitter(String topic, String bootstrapServers, String sinkId, String run, int subtask) {
-            this(topic, bootstrapServers, sinkId, run, subtask, COMMITS);
+        StreamCommitter(String topic, io.watershed.spi.BusConnection bus, String sinkId, String run, int subtask) {
+            this(topic, bus, sinkId, run, subtask, COMMITS);
         }
 
         /** @param commits the topic of the commit records ({@value #COMMITS}; tests place their own) */
-        StreamCommitter(String topic, String bootstrapServers, String sinkId, String run, int subtask, String commits) {
+        StreamCommitter(String topic, io.watershed.spi.BusConnection bus, String sinkId, String run, int subtask, String commits) {
             this.commits = commits;
             this.topic = topic;
-            this.bootstrapServers = bootstrapServers;
+            this.bus = bus;
             this.sinkId = sinkId;
             this.run = run;
             this.subtask = subtask;
@@ -283,15 +283,18 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             }
         }
 
+        private static Map<String, String> withLinger(Map<String, String> client) {
+            client.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+            return client;
+        }
+
         /** Ends what this committer's id left open as Kafka decided it, then reads the commit records. */
         private void start() throws InterruptedException {
-            Properties admin = new Properties();
-            admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            Properties admin = bus.properties();
             try (Admin client = Admin.create(admin)) {
                 createCommitsTopic(client);
                 if (publisher == null) {
-                    publisher = TransactionalPublisher.create(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                            ProducerConfig.LINGER_MS_CONFIG, "5"), transactionalId(), Set.of(topic, commits));
+                    publisher = TransactionalPublisher.create(withLinger(bus.prefixed("")), transactionalId(), Set.of(topic, commits));
                 }
                 publisher.recover();
                 loadCommitted(client);
@@ -335,8 +338,7 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
                 }
                 Thread.sleep(20);
             }
-            Properties p = new Properties();
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            Properties p = bus.properties();
             p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
             p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -1,5 +1,7 @@
 package io.watershed.stream;
 
+import io.watershed.spi.BusConnection;
+import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.configuration.ConfigOption;
@@ -23,6 +25,8 @@ public final class StreamSinkFactory implements DynamicTableSinkFactory {
     static final String IDENTIFIER = "watershed-stream";
     static final ConfigOption<String> TOPIC = ConfigOptions.key("topic").stringType().noDefaultValue();
     static final ConfigOption<String> BOOTSTRAP = ConfigOptions.key("bootstrap-servers").stringType().noDefaultValue();
+    /** The bus's security settings, as Kafka client properties with this prefix (as the Kafka connector takes them). */
+    static final String PROPERTIES = "properties.";
     static final ConfigOption<String> SINK_ID = ConfigOptions.key("sink-id").stringType().noDefaultValue()
             .withDescription("Names the sink's transactions and its commit records: unique per pipeline and stream");
     static final ConfigOption<String> RUN = ConfigOptions.key("run").stringType().noDefaultValue()
@@ -48,12 +52,19 @@ public final class StreamSinkFactory implements DynamicTableSinkFactory {
         FactoryUtil.TableFactoryHelper helper = FactoryUtil.createTableFactoryHelper(this, context);
         EncodingFormat<SerializationSchema<RowData>> format = helper.discoverEncodingFormat(SerializationFormatFactory.class,
                 FactoryUtil.FORMAT);
-        helper.validate();
-        return new TableSink(helper.getOptions().get(TOPIC), helper.getOptions().get(BOOTSTRAP), helper.getOptions().get(SINK_ID),
+        helper.validateExcept(PROPERTIES);
+        Map<String, String> security = new java.util.HashMap<>();
+        context.getCatalogTable().getOptions().forEach((key, value) -> {
+            if (key.startsWith(PROPERTIES)) {
+                security.put(key.substring(PROPERTIES.length()), value);
+            }
+        });
+        return new TableSink(helper.getOptions().get(TOPIC), new BusConnection(helper.getOptions().get(BOOTSTRAP), security),
+                helper.getOptions().get(SINK_ID),
                 helper.getOptions().get(RUN), format, context.getPhysicalRowDataType());
     }
 
-    private record TableSink(String topic, String bootstrapServers, String sinkId, String run,
+    private record TableSink(String topic, BusConnection bus, String sinkId, String run,
             EncodingFormat<SerializationSchema<RowData>> format, DataType type) implements DynamicTableSink {
         @Override
         public ChangelogMode getChangelogMode(ChangelogMode requested) {
@@ -63,12 +74,12 @@ public final class StreamSinkFactory implements DynamicTableSinkFactory {
 
         @Override
         public SinkRuntimeProvider getSinkRuntimeProvider(Context context) {
-            return SinkV2Provider.of(new StreamSink(topic, bootstrapServers, sinkId, run, format.createRuntimeEncoder(context, type)));
+            return SinkV2Provider.of(new StreamSink(topic, bus, sinkId, run, format.createRuntimeEncoder(context, type)));
         }
 
         @Override
         public DynamicTableSink copy() {
-            return new TableSink(topic, bootstrapServers, sinkId, run, format, type);
+            return new TableSink(topic, bus, sinkId, run, format, type);
         }
 
         @Override

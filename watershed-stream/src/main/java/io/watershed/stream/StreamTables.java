@@ -40,7 +40,7 @@ final class StreamTables {
     }
 
     /** @param countedAs the key its unreadable records are counted under ({@link UnreadableRecords}) */
-    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, String bootstrapServers, String pipeline,
+    static String ddl(String identifier, StreamSpec stream, Map<String, String> columns, io.watershed.spi.BusConnection bus, String pipeline,
             String countedAs) {
         StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n");
         columns.forEach((name, type) -> sql.append("  ").append(quote(name)).append(' ').append(type).append(",\n"));
@@ -64,14 +64,14 @@ final class StreamTables {
                 GuardedJsonFormatFactory.IDENTIFIER + "." + GuardedJsonFormatFactory.PIPELINE.key(), countedAs,
                 "properties.isolation.level", "read_committed",
                 "scan.startup.mode", "earliest-offset"));
-        sql.append("\n) WITH (\n").append(options(stream.topic(), bootstrapServers, options)).append(')');
+        sql.append("\n) WITH (\n").append(options(stream.topic(), bus, options)).append(')');
         return sql.toString();
     }
 
 
 
     /** The append-only sink of a stream a pipeline writes, exactly once (see {@link StreamSink}). */
-    static String sinkDdl(String identifier, String topic, Map<String, String> columns, String bootstrapServers, String sinkId,
+    static String sinkDdl(String identifier, String topic, Map<String, String> columns, io.watershed.spi.BusConnection bus, String sinkId,
             String run) {
         StringBuilder sql = new StringBuilder("CREATE TEMPORARY TABLE ").append(identifier).append(" (\n");
         columns.forEach((name, type) -> sql.append("  ").append(quote(name)).append(' ').append(type).append(",\n"));
@@ -79,7 +79,9 @@ final class StreamTables {
         Map<String, String> options = new LinkedHashMap<>();
         options.put("connector", StreamSinkFactory.IDENTIFIER);
         options.put("topic", topic);
-        options.put("bootstrap-servers", bootstrapServers);
+        options.put("bootstrap-servers", bus.bootstrapServers());
+        options.putAll(bus.prefixed("properties."));
+        options.remove("properties.bootstrap.servers");
         options.put("sink-id", sinkId);
         options.put("run", run);
         options.put("format", "json");
@@ -88,11 +90,11 @@ final class StreamTables {
         return sql.toString();
     }
 
-    private static String options(String topic, String bootstrapServers, Map<String, String> extra) {
+    private static String options(String topic, io.watershed.spi.BusConnection bus, Map<String, String> extra) {
         Map<String, String> options = new LinkedHashMap<>();
         options.put("connector", "kafka");
         options.put("topic", topic);
-        options.put("properties.bootstrap.servers", bootstrapServers);
+        options.putAll(bus.prefixed("properties."));
         // Flink's JSON format, reading only guarded: see GuardedJsonFormatFactory
         options.put("format", GuardedJsonFormatFactory.IDENTIFIER);
         options.put(GuardedJsonFormatFactory.IDENTIFIER + ".timestamp-format.standard", "ISO-8601");
