@@ -30,7 +30,7 @@ final class LakeConsumers {
     static java.util.function.Function<String, byte[]> headers(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record) {
         return name -> {
             org.apache.kafka.common.header.Header header = record.headers().lastHeader(name);
-            return header == null ? null : header.value();
+            return header == null ? null : header.value() == null ? new byte[0] : header.value();
         };
     }
 

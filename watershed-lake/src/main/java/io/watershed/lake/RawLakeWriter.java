@@ -14,7 +14,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RawLakeWriter.class);
 
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection bootstrapServers;
+    private final io.watershed.spi.BusConnection connection;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final MeterRegistry meters;
@@ -22,14 +22,14 @@ public final class RawLakeWriter implements AutoCloseable {
     private final Map<String, StateTableWriter> stateWriters = new ConcurrentHashMap<>();
     private final RawTail tail;
 
-    public RawLakeWriter(IcebergLake lake, io.watershed.spi.BusConnection bootstrapServers, Duration commitInterval, long targetFileSize,
+    public RawLakeWriter(IcebergLake lake, io.watershed.spi.BusConnection connection, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
         this.lake = lake;
-        this.bootstrapServers = bootstrapServers;
+        this.connection = connection;
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         this.meters = meters;
-        this.tail = new RawTail(lake, bootstrapServers);
+        this.tail = new RawTail(lake, connection);
     }
 
     /** The events each raw table's lake writer has not committed yet, for queries that want them. */
@@ -40,7 +40,7 @@ public final class RawLakeWriter implements AutoCloseable {
     /** Starts landing the stream (idempotent). Its topic must exist. */
     public void start(StreamSpec stream) {
         writers.computeIfAbsent(stream.name(), name -> {
-            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bootstrapServers, commitInterval, targetFileSize, meters);
+            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, connection, commitInterval, targetFileSize, meters);
             Thread thread = new Thread(writer, "lake-writer-" + name);
             thread.setDaemon(false);
             thread.start();
@@ -49,7 +49,7 @@ public final class RawLakeWriter implements AutoCloseable {
         });
         if (stream.stateTable()) {
             stateWriters.computeIfAbsent(stream.name(), name -> {
-                StateTableWriter writer = new StateTableWriter(stream, lake, bootstrapServers, commitInterval, targetFileSize, meters);
+                StateTableWriter writer = new StateTableWriter(stream, lake, connection, commitInterval, targetFileSize, meters);
                 Thread thread = new Thread(writer, "state-writer-" + name);
                 thread.setDaemon(false);
                 thread.start();

@@ -66,7 +66,7 @@ final class StateTableWriter extends BusWriter {
     private final StreamSpec stream;
     private final String keyField;
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection bootstrapServers;
+    private final io.watershed.spi.BusConnection connection;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final Counter upserts;
@@ -84,12 +84,12 @@ final class StateTableWriter extends BusWriter {
 
     private record Change(boolean delete, ObjectNode row, int partition, long offset, OffsetDateTime ingestedAt) {}
 
-    StateTableWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection bootstrapServers, Duration commitInterval, long targetFileSize,
+    StateTableWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection connection, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
         this.stream = stream;
         this.keyField = stream.key().orElseThrow(() -> new IllegalArgumentException("state." + stream.name() + " needs a key"));
         this.lake = lake;
-        this.bootstrapServers = bootstrapServers;
+        this.connection = connection;
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         String name = stream.name();
@@ -122,7 +122,7 @@ final class StateTableWriter extends BusWriter {
         pending.clear();
         truncatePending = false;
         try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(
-                LakeConsumers.properties(bootstrapServers, "watershed-state-" + stream.name()))) {
+                LakeConsumers.properties(connection, "watershed-state-" + stream.name()))) {
             consumer = kafka;
             List<TopicPartition> partitions = new ArrayList<>();
             for (PartitionInfo info : kafka.partitionsFor(stream.topic(), Duration.ofSeconds(30))) {

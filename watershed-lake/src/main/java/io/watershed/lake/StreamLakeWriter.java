@@ -61,7 +61,7 @@ final class StreamLakeWriter extends BusWriter {
 
     private final StreamSpec stream;
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection bootstrapServers;
+    private final io.watershed.spi.BusConnection connection;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final AtomicLong lag = new AtomicLong();
@@ -92,11 +92,11 @@ final class StreamLakeWriter extends BusWriter {
     private InternalRecordWrapper mainWrapper;
     private long fileSequence;
 
-    StreamLakeWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection bootstrapServers, Duration commitInterval,
+    StreamLakeWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection connection, Duration commitInterval,
             long targetFileSize, MeterRegistry meters) {
         this.stream = stream;
         this.lake = lake;
-        this.bootstrapServers = bootstrapServers;
+        this.connection = connection;
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         String name = stream.name();
@@ -153,7 +153,7 @@ final class StreamLakeWriter extends BusWriter {
         replayedDeadLetters = DeadLetterOffsets.between(dlqTable, mainCommitted, dlqCommitted);
         next.clear();
         try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(
-                LakeConsumers.properties(bootstrapServers, "watershed-lake-" + stream.name()))) {
+                LakeConsumers.properties(connection, "watershed-lake-" + stream.name()))) {
             consumer = kafka;
             if (!running) {
                 return;

@@ -130,6 +130,16 @@ class ProjectLoaderTest {
         write("watershed.yaml", "bus:\n  security_protocol: KERBEROS\n");
         assertThat(problems(Map.of())).containsExactly("watershed.yaml:2:22: bus.security_protocol must be one of [PLAINTEXT, SSL, "
                 + "SASL_PLAINTEXT, SASL_SSL], got 'KERBEROS'");
+        // security that would be ignored without a word is refused
+        write("watershed.yaml", "bus:\n  sasl_username: svc\n");
+        assertThat(problems(Map.of())).singleElement().asString().contains("are for an external cluster: set bus.bootstrap_servers");
+        write("watershed.yaml", "bus:\n  bootstrap_servers: k1:9093\n  sasl_username: svc\n  sasl_password: p\n");
+        assertThat(problems(Map.of())).singleElement().asString().contains("bus.sasl_* is set but bus.security_protocol is PLAINTEXT");
+        write("watershed.yaml", "bus:\n  bootstrap_servers: k1:9093\n  security_protocol: ' SASL_SSL '\n");
+        assertThat(problems(Map.of())).singleElement().asString().endsWith("needs bus.sasl_username and bus.sasl_password");
+        write("watershed.yaml", "lake:\n  snapshot_retention: 999999999999999d\n");
+        assertThat(problems(Map.of())).singleElement().asString().contains("lake.snapshot_retention: duration '999999999999999d' is "
+                + "too long");
     }
 
     @Test

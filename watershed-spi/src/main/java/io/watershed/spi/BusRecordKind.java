@@ -20,7 +20,7 @@ public enum BusRecordKind {
 
     /**
      * @param value the record's value (may be null)
-     * @param header the value of the record's last header of a name, or null when it has none
+     * @param header the value of the record's last header of a name (empty when it has no value), or null when it has none
      */
     public static BusRecordKind of(byte[] value, Function<String, byte[]> header) {
         if (header.apply(EventBus.NOOP_HEADER) != null) {

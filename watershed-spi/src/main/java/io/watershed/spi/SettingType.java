@@ -42,7 +42,7 @@ public enum SettingType {
     public Object parse(String text) {
         String s = text.trim();
         return switch (this) {
-            case STRING -> text;
+            case STRING -> s;
             case SECRET -> Secret.of(text);
             case INTEGER -> {
                 try {
@@ -100,12 +100,32 @@ public enum SettingType {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("duration '" + text + "' is too long");
         }
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
+        try {
+            return switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("duration '" + text + "' is too long");
+        }
+    }
+
+    /** A duration as it would be written: in the largest unit that divides it ({@code 1m}, {@code 90s}, {@code 500ms}). */
+    public static String format(Duration d) {
+        long ms = d.toMillis();
+        if (ms == 0) {
+            return "0s";
+        }
+        long[] units = {86_400_000L, 3_600_000L, 60_000L, 1_000L};
+        String[] names = {"d", "h", "m", "s"};
+        for (int i = 0; i < units.length; i++) {
+            if (ms % units[i] == 0) {
+                return ms / units[i] + names[i];
+            }
+        }
+        return ms + "ms";
     }
 }

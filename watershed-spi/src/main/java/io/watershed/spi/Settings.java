@@ -81,7 +81,7 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             @Setting(value = "PLAINTEXT", oneOf = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, doc = "How the platform "
                     + "connects to the external cluster of bootstrap_servers (Kafka's security.protocol).")
             String securityProtocol,
-            @Setting(value = "", oneOf = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, unset = "none", doc = "SASL mechanism for "
+            @Setting(value = "", oneOf = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, unset = "PLAIN", doc = "SASL mechanism for "
                     + "the external cluster, with SASL_PLAINTEXT or SASL_SSL.")
             Optional<String> saslMechanism,
             @Setting(value = "", unset = "none", doc = "SASL user name for the external cluster.")
@@ -117,15 +117,44 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             if (Set.of("SSL", "SASL_SSL").contains(securityProtocol)) {
                 sslTruststore.ifPresent(store -> {
                     properties.put("ssl.truststore.location", store);
-                    properties.put("ssl.truststore.password", sslTruststorePassword.reveal());
+                    if (!sslTruststorePassword.isEmpty()) { // absent, not empty: a store without a password
+                        properties.put("ssl.truststore.password", sslTruststorePassword.reveal());
+                    }
                 });
                 sslKeystore.ifPresent(store -> {
                     properties.put("ssl.keystore.location", store);
-                    properties.put("ssl.keystore.password", sslKeystorePassword.reveal());
-                    properties.put("ssl.key.password", sslKeystorePassword.reveal());
+                    if (!sslKeystorePassword.isEmpty()) {
+                        properties.put("ssl.keystore.password", sslKeystorePassword.reveal());
+                        properties.put("ssl.key.password", sslKeystorePassword.reveal());
+                    }
                 });
             }
             return properties;
+        }
+
+        /** Settings that contradict each other (each would otherwise be ignored without a word), as messages. */
+        public java.util.List<String> problems() {
+            java.util.List<String> problems = new java.util.ArrayList<>();
+            boolean sasl = saslMechanism.isPresent() || saslUsername.isPresent() || !saslPassword.isEmpty();
+            boolean ssl = sslTruststore.isPresent() || sslKeystore.isPresent() || !sslTruststorePassword.isEmpty()
+                    || !sslKeystorePassword.isEmpty();
+            if (bootstrapServers.isEmpty()) {
+                if (sasl || ssl || !securityProtocol.equals("PLAINTEXT")) {
+                    problems.add("bus.security_protocol and the bus.sasl_*/ssl_* settings are for an external cluster: set "
+                            + "bus.bootstrap_servers, or remove them (the embedded broker needs none)");
+                }
+                return problems;
+            }
+            if (sasl && !securityProtocol.startsWith("SASL_")) {
+                problems.add("bus.sasl_* is set but bus.security_protocol is " + securityProtocol + ": use SASL_PLAINTEXT or SASL_SSL");
+            }
+            if (securityProtocol.startsWith("SASL_") && (saslUsername.isEmpty() || saslPassword.isEmpty())) {
+                problems.add("bus.security_protocol " + securityProtocol + " needs bus.sasl_username and bus.sasl_password");
+            }
+            if (ssl && !Set.of("SSL", "SASL_SSL").contains(securityProtocol)) {
+                problems.add("bus.ssl_* is set but bus.security_protocol is " + securityProtocol + ": use SSL or SASL_SSL");
+            }
+            return problems;
         }
 
         private static String jaasEscape(String value) {

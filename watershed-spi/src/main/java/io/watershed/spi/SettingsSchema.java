@@ -131,7 +131,7 @@ public final class SettingsSchema<T extends Record> {
                 return o.map(Object::toString).orElse("");
             }
             if (value instanceof Duration d) {
-                return Durations.human(d);
+                return SettingType.format(d);
             }
             if (type == SettingType.SIZE) {
                 long bytes = ((Number) value).longValue();
@@ -147,7 +147,7 @@ public final class SettingsSchema<T extends Record> {
         }
 
         private static String range(long least, long most) {
-            if (most == Long.MAX_VALUE || most == Integer.MAX_VALUE) {
+            if (most == Long.MAX_VALUE) {
                 return "at least " + least;
             }
             return "between " + least + " and " + most;
@@ -311,7 +311,9 @@ public final class SettingsSchema<T extends Record> {
 
     private static Object invoke(RecordComponent component, Object target) {
         try {
-            return component.getAccessor().invoke(target);
+            java.lang.reflect.Method accessor = component.getAccessor();
+            accessor.trySetAccessible();
+            return accessor.invoke(target);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("Cannot read " + component.getName(), e);
         }

@@ -94,6 +94,15 @@ class SettingsSchemaTest {
     }
 
     @Test
+    void durationsShowAsWritten() {
+        assertThat(SettingType.format(Duration.ofMillis(500))).isEqualTo("500ms");
+        assertThat(SettingType.format(Duration.ofSeconds(150))).isEqualTo("150s");
+        assertThat(SettingType.format(Duration.ofMinutes(1))).isEqualTo("1m");
+        assertThat(SettingType.format(Duration.ofDays(3))).isEqualTo("3d");
+        assertThatThrownBy(() -> SettingType.duration("999999999999999d")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void anExternalClustersSecurityBecomesClientProperties() {
         Settings.Bus bus = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, "SASL_SSL", Optional.of("SCRAM-SHA-512"),
                 Optional.of("svc"), Secret.of("p\"w"), Optional.of("/etc/trust.p12"), Secret.of("t"), Optional.empty(), Secret.of(""));
@@ -102,5 +111,10 @@ class SettingsSchemaTest {
                         "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"svc\" password=\"p\\\"w\";")
                 .containsEntry("ssl.truststore.location", "/etc/trust.p12").doesNotContainKey("ssl.keystore.location");
         assertThat(Settings.defaults().bus().clientSecurity()).as("the embedded broker is reached as the platform sets it up").isEmpty();
+        Settings.Bus ssl = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, "SSL", Optional.empty(), Optional.empty(),
+                Secret.of(""), Optional.of("/etc/ca.p12"), Secret.of(""), Optional.empty(), Secret.of(""));
+        assertThat(ssl.clientSecurity()).as("a store without a password gets none, not an empty one")
+                .containsEntry("ssl.truststore.location", "/etc/ca.p12").doesNotContainKey("ssl.truststore.password");
+        assertThat(ssl.problems()).isEmpty();
     }
 }
