@@ -55,8 +55,7 @@ public final class BrokerAccess implements AutoCloseable {
 
     /** @param bootstrapServers the broker's own (super user) listener */
     public BrokerAccess(String bootstrapServers) {
-        this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.CLIENT_ID_CONFIG, "watershed-access"));
+        this.admin = BusClients.admin(io.watershed.spi.BusConnection.plain(bootstrapServers), "watershed-access", Map.of());
     }
 
     /**

@@ -62,9 +62,7 @@ public final class KafkaEventBus implements EventBus {
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         this.producer = new KafkaProducer<>(p);
-        Properties a = connection.properties();
-        a.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-admin");
-        this.admin = Admin.create(a);
+        this.admin = BusClients.admin(connection, "watershed-admin", Map.of());
         Properties transactional = new Properties();
         transactional.putAll(p);
         this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(connection, admin, transactional),
@@ -74,6 +72,46 @@ public final class KafkaEventBus implements EventBus {
     @Override
     public BusConnection connection() {
         return connection;
+    }
+
+    @Override
+    public Map<String, Integer> topics() {
+        try {
+            Set<String> names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            Map<String, Integer> partitions = new HashMap<>();
+            admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS)
+                    .forEach((name, description) -> partitions.put(name, description.partitions().size()));
+            return partitions;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot list the bus's topics: interrupted", Duration.ofSeconds(1), e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw WatershedException.unavailable("Cannot list the bus's topics at " + connection.bootstrapServers() + ": "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), Duration.ofSeconds(5), e);
+        }
+    }
+
+    @Override
+    public Map<String, Long> endOffsetTotals(Collection<StreamSpec> streams) {
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> partitions = new HashMap<>();
+        for (StreamSpec s : streams) {
+            for (int i = 0; i < s.partitions(); i++) {
+                partitions.put(new org.apache.kafka.common.TopicPartition(s.topic(), i),
+                        org.apache.kafka.clients.admin.OffsetSpec.latest());
+            }
+        }
+        try {
+            Map<String, Long> totals = new HashMap<>();
+            admin.listOffsets(partitions).all().get(5, TimeUnit.SECONDS)
+                    .forEach((tp, end) -> totals.merge(tp.topic(), end.offset(), Long::sum));
+            return totals;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot read the streams' end offsets: interrupted", Duration.ofSeconds(1), e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw WatershedException.unavailable("Cannot read the streams' end offsets: "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), Duration.ofSeconds(5), e);
+        }
     }
 
     @Override

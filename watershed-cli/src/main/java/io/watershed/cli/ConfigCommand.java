@@ -1,6 +1,5 @@
 package io.watershed.cli;
 
-import io.watershed.project.Problem;
 import io.watershed.project.ProjectInvalidException;
 import io.watershed.project.ProjectLoader;
 import io.watershed.spi.Project;
@@ -38,11 +37,7 @@ final class ConfigCommand implements Callable<Integer> {
             System.out.print(effective(loaded));
             return 0;
         } catch (ProjectInvalidException e) {
-            for (Problem problem : e.problems()) {
-                System.err.println(problem);
-            }
-            System.err.println(e.problems().size() + " problem(s) found");
-            return 1;
+            return ValidateCommand.report(e);
         }
     }
 

@@ -48,11 +48,16 @@ final class ValidateCommand implements Callable<Integer> {
                     + (loaded.checks().isEmpty() ? "" : "; " + loaded.checks().size() + " check(s)"));
             return 0;
         } catch (ProjectInvalidException e) {
-            for (Problem problem : e.problems()) {
-                System.err.println(problem);
-            }
-            System.err.println(e.problems().size() + " problem(s) found");
-            return 1;
+            return report(e);
         }
+    }
+
+    /** Prints every problem as file:line:col: message, then their count; the exit code 1. */
+    static int report(ProjectInvalidException e) {
+        for (Problem problem : e.problems()) {
+            System.err.println(problem);
+        }
+        System.err.println(e.problems().size() + " problem(s) found");
+        return 1;
     }
 }

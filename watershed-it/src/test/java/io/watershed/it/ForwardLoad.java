@@ -1,6 +1,7 @@
 package io.watershed.it;
 
 import io.watershed.testing.DeliveryLog;
+import io.watershed.testing.LoadGenerator;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -53,7 +54,7 @@ final class ForwardLoad implements AutoCloseable {
             DeliveryLog.Fate fate = DeliveryLog.Fate.INDETERMINATE;
             while (running.get() && fate != DeliveryLog.Fate.ACKNOWLEDGED) {
                 if (!up.getAsBoolean()) {
-                    pause(50_000_000L);
+                    LoadGenerator.pause(50_000_000L);
                     continue;
                 }
                 try (Socket socket = new Socket()) {
@@ -67,12 +68,12 @@ final class ForwardLoad implements AutoCloseable {
                         fate = DeliveryLog.Fate.ACKNOWLEDGED;
                     }
                 } catch (IOException | RuntimeException e) {
-                    pause(100_000_000L); // no ack: the same chunk again
+                    LoadGenerator.pause(100_000_000L); // no ack: the same chunk again
                 }
             }
             log.record(producer, seq, batch, fate);
             seq += batch;
-            pause(pauseNanos);
+            LoadGenerator.pause(pauseNanos);
         }
     }
 
@@ -90,14 +91,6 @@ final class ForwardLoad implements AutoCloseable {
             return m.toByteArray();
         } catch (IOException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static void pause(long nanos) {
-        try {
-            Thread.sleep(nanos / 1_000_000L, (int) (nanos % 1_000_000L));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

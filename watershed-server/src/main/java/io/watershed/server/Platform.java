@@ -41,9 +41,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.TopicDescription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -170,7 +167,7 @@ public final class Platform implements AutoCloseable {
             streams.openAll(opened);
             audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
             started.push(audit); // closes before the bus: its last summaries are published
-            reopenStreamsCreatedOnFirstUse(settings);
+            reopenStreamsCreatedOnFirstUse(bus);
             TopicRetention retention = new TopicRetention(connection, lake, streams::streams,
                     () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
                     java.time.Clock.systemUTC());
@@ -180,7 +177,7 @@ public final class Platform implements AutoCloseable {
             started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
             upkeep.start();
             inspector = new TableInspector(lake);
-            rates = new StreamRates(connection, () -> List.copyOf(streams.streams()));
+            rates = new StreamRates(bus, () -> List.copyOf(streams.streams()));
             started.push(rates);
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
                     settings.auth().tokenRateLimit());
@@ -409,24 +406,15 @@ public final class Platform implements AutoCloseable {
     }
 
     /** Streams created on first use live on as topics; start their lake writers again. */
-    private void reopenStreamsCreatedOnFirstUse(Settings settings) {
-        try (Admin admin = Admin.create(connection.properties())) {
-            Set<String> created = new java.util.HashSet<>();
-            for (String topic : admin.listTopics().names().get(30, TimeUnit.SECONDS)) {
-                if (!project.streams().containsKey(topic) && StreamSpec.NAME.matcher(topic).matches()) {
-                    created.add(topic);
-                }
+    private void reopenStreamsCreatedOnFirstUse(io.watershed.spi.EventBus bus) {
+        java.util.List<StreamSpec> specs = new java.util.ArrayList<>();
+        bus.topics().forEach((topic, partitions) -> {
+            if (!project.streams().containsKey(topic) && StreamSpec.NAME.matcher(topic).matches()) {
+                specs.add(StreamSpec.inferred(topic, partitions));
             }
-            if (created.isEmpty()) {
-                return;
-            }
-            java.util.List<StreamSpec> specs = new java.util.ArrayList<>();
-            for (TopicDescription description : admin.describeTopics(created).allTopicNames().get(30, TimeUnit.SECONDS).values()) {
-                specs.add(StreamSpec.inferred(description.name(), description.partitions().size()));
-            }
+        });
+        if (!specs.isEmpty()) {
             streams.openAll(specs);
-        } catch (Exception e) {
-            throw new IllegalStateException("Cannot list the bus's topics at " + connection.bootstrapServers() + ": " + e.getMessage(), e);
         }
     }
 

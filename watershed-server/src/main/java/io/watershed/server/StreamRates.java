@@ -1,5 +1,6 @@
 package io.watershed.server;
 
+import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -8,17 +9,11 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,8 +32,8 @@ final class StreamRates implements AutoCloseable {
     record Sample(long atMillis, long total) {}
 
     private final Supplier<List<StreamSpec>> streams;
-    /** An admin client, not a consumer: a consumer warns for every partition it asks the end of without owning it. */
-    private final Admin admin;
+    /** Asked for end offsets (by its admin client: a consumer warns for every partition it asks about without owning it). */
+    private final EventBus bus;
     private final Map<String, Deque<Sample>> samples = new ConcurrentHashMap<>();
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "watershed-stream-rates");
@@ -46,31 +41,21 @@ final class StreamRates implements AutoCloseable {
         return t;
     });
 
-    StreamRates(io.watershed.spi.BusConnection connection, Supplier<List<StreamSpec>> streams) {
+    StreamRates(EventBus bus, Supplier<List<StreamSpec>> streams) {
         this.streams = streams;
-        Properties p = connection.properties();
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "watershed-stream-rates");
-        this.admin = Admin.create(p);
+        this.bus = bus;
         executor.scheduleWithFixedDelay(this::sample, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void sample() {
         try {
-            Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
             Map<String, String> streamOfTopic = new HashMap<>();
-            for (StreamSpec s : streams.get()) {
-                streamOfTopic.put(s.topic(), s.name());
-                for (int i = 0; i < s.partitions(); i++) {
-                    partitions.put(new TopicPartition(s.topic(), i), OffsetSpec.latest());
-                }
-            }
-            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
-                    admin.listOffsets(partitions).all().get(5, TimeUnit.SECONDS);
+            List<StreamSpec> all = streams.get();
+            all.forEach(s -> streamOfTopic.put(s.topic(), s.name()));
+            Map<String, Long> ends = bus.endOffsetTotals(all);
             long now = System.currentTimeMillis();
-            Map<String, Long> totals = new HashMap<>();
-            ends.forEach((tp, end) -> totals.merge(streamOfTopic.get(tp.topic()), end.offset(), Long::sum));
-            totals.forEach((stream, total) -> {
-                Deque<Sample> d = samples.computeIfAbsent(stream, k -> new ArrayDeque<>());
+            ends.forEach((topic, total) -> {
+                Deque<Sample> d = samples.computeIfAbsent(streamOfTopic.get(topic), k -> new ArrayDeque<>());
                 synchronized (d) {
                     d.addLast(new Sample(now, total));
                     while (d.size() > KEPT) {
@@ -78,9 +63,7 @@ final class StreamRates implements AutoCloseable {
                     }
                 }
             });
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+        } catch (RuntimeException e) {
             LOG.debug("Cannot sample the streams' end offsets: {}", e.toString());
         }
     }
@@ -140,6 +123,5 @@ final class StreamRates implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        admin.close(Duration.ofSeconds(5));
     }
 }

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -31,6 +32,16 @@ class AuditLogTest {
         @Override
         public io.watershed.spi.BusConnection connection() {
             return io.watershed.spi.BusConnection.plain("127.0.0.1:9");
+        }
+
+        @Override
+        public Map<String, Integer> topics() {
+            return Map.of();
+        }
+
+        @Override
+        public Map<String, Long> endOffsetTotals(Collection<StreamSpec> streams) {
+            return Map.of();
         }
 
         @Override

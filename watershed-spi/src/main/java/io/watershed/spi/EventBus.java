@@ -28,6 +28,20 @@ public interface EventBus extends AutoCloseable {
     /** How a Kafka client of the platform reaches this bus (its bootstrap servers and security). */
     BusConnection connection();
 
+    /**
+     * The bus's topics and their partition counts (those of the platform too).
+     *
+     * @throws WatershedException UNAVAILABLE when the bus does not answer
+     */
+    java.util.Map<String, Integer> topics();
+
+    /**
+     * How many records each of these streams' topics holds in the bus: its partitions' end offsets summed, keyed by topic.
+     *
+     * @throws WatershedException UNAVAILABLE when the bus does not answer within a few seconds
+     */
+    java.util.Map<String, Long> endOffsetTotals(java.util.Collection<StreamSpec> streams);
+
     /** Creates the missing topics of all these streams in one request; idempotent. */
     void ensureTopics(java.util.Collection<StreamSpec> streams);
 

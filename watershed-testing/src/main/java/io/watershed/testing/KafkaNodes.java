@@ -44,8 +44,8 @@ public final class KafkaNodes implements AutoCloseable {
     public KafkaNodes(Path directory) {
         this.directory = directory;
         start(1);
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + ports[1],
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000", AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000"));
+        admin = io.watershed.bus.BusClients.admin(connection(), "kafka-nodes", Map.of(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                "15000", AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000"));
         // the transaction log (one partition) is created on node 1, the only node so far: its coordinator stays up
         Await.until("the transaction coordinator on node 1", Duration.ofSeconds(60), () -> quietly(() -> {
             try {
@@ -65,6 +65,11 @@ public final class KafkaNodes implements AutoCloseable {
     /** The bootstrap address: node 1, which stays up. */
     public String bootstrapServers() {
         return "127.0.0.1:" + ports[1];
+    }
+
+    /** How a client reaches node 1 (a plain listener). */
+    public io.watershed.spi.BusConnection connection() {
+        return io.watershed.spi.BusConnection.plain(bootstrapServers());
     }
 
     public Admin admin() {
@@ -168,13 +173,9 @@ public final class KafkaNodes implements AutoCloseable {
 
     /** Every record of the topic that {@code read_committed} shows, to its last stable offset. */
     public List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        p.put("enable.auto.commit", "false");
         List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records = new java.util.ArrayList<>();
-        var bytes = new org.apache.kafka.common.serialization.ByteArrayDeserializer();
-        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(p, bytes, bytes)) {
+        try (var consumer = io.watershed.bus.BusClients.consumer(connection(), "kafka-nodes-reader",
+                Map.of("isolation.level", "read_committed"))) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                     .map(info -> new TopicPartition(topic, info.partition())).toList();
             consumer.assign(partitions);

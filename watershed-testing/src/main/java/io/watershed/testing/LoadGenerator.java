@@ -83,7 +83,7 @@ public final class LoadGenerator implements AutoCloseable {
         while (running.get()) {
             Target t = target.get();
             if (t == null) {
-                sleep(50_000_000L);
+                pause(50_000_000L);
                 continue;
             }
             StringBuilder body = new StringBuilder();
@@ -102,7 +102,7 @@ public final class LoadGenerator implements AutoCloseable {
                 fate = send(t, body.toString(), producer + "-" + seq);
                 while (keyed && fate == DeliveryLog.Fate.INDETERMINATE && running.get()) {
                     // the same request again, with the same key, to whichever platform runs now
-                    sleep(100_000_000L);
+                    pause(100_000_000L);
                     Target now = target.get();
                     if (now != null) {
                         fate = send(now, body.toString(), producer + "-" + seq);
@@ -117,7 +117,7 @@ public final class LoadGenerator implements AutoCloseable {
             next += pauseNanos;
             long wait = next - System.nanoTime();
             if (wait > 0) {
-                sleep(wait);
+                pause(wait);
             } else {
                 next = System.nanoTime();
             }
@@ -147,7 +147,8 @@ public final class LoadGenerator implements AutoCloseable {
         }
     }
 
-    private static void sleep(long nanos) {
+    /** Paces a load (requests per second, a retry's back-off): not a wait for a condition, which {@link Await} is. */
+    public static void pause(long nanos) {
         try {
             Thread.sleep(nanos / 1_000_000L, (int) (nanos % 1_000_000L));
         } catch (InterruptedException e) {
