@@ -45,6 +45,11 @@ class AuditLogTest {
         }
 
         @Override
+        public GroupProgress consumerGroupProgress(String group) {
+            return new GroupProgress(0, 0);
+        }
+
+        @Override
         public void ensureTopics(Collection<StreamSpec> streams) {}
 
         @Override

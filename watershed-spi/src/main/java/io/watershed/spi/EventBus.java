@@ -42,6 +42,22 @@ public interface EventBus extends AutoCloseable {
      */
     java.util.Map<String, Long> endOffsetTotals(java.util.Collection<StreamSpec> streams);
 
+    /**
+     * How far a consumer group has read: its committed offsets summed over the partitions it committed on, and how many
+     * records (read committed) lie beyond them.
+     *
+     * @throws WatershedException UNAVAILABLE when the bus does not answer within a few seconds
+     */
+    GroupProgress consumerGroupProgress(String group);
+
+    /**
+     * What {@link #consumerGroupProgress} reports.
+     *
+     * @param committed the group's committed offsets, summed
+     * @param lag records beyond them, summed over the same partitions
+     */
+    record GroupProgress(long committed, long lag) {}
+
     /** Creates the missing topics of all these streams in one request; idempotent. */
     void ensureTopics(java.util.Collection<StreamSpec> streams);
 
