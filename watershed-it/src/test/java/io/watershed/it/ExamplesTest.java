@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.project.ProjectLoader;
 import io.watershed.spi.Project;
-import io.watershed.stream.PipelineRunner;
+import io.watershed.stream.FunctionJars;
+import io.watershed.stream.ProjectValidation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,8 +29,8 @@ class ExamplesTest {
         assertThat(project.pipelines()).as("an example shows pipelines").isNotEmpty();
         assertThat(Files.isExecutable(example.resolve("generate.sh"))).as("a data generator").isTrue();
         assertThat(Files.isRegularFile(example.resolve("README.md"))).isTrue();
-        PipelineRunner.Validation validation = PipelineRunner.validate(project.pipelines().values(), project.models().values(),
-                project.streams().values(), PipelineRunner.functionJars(project.directory()));
+        ProjectValidation.Result validation = ProjectValidation.validate(project.pipelines().values(), project.models().values(),
+                project.streams().values(), FunctionJars.of(project.directory()));
         assertThat(validation.problems()).isEmpty();
         assertThat(validation.unchecked()).isEmpty();
     }

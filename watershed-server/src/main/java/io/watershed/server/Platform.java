@@ -26,6 +26,8 @@ import io.watershed.spi.StreamProcessor;
 import io.watershed.schedule.ModelScheduler;
 import io.watershed.stream.FlinkEngine;
 import io.watershed.stream.FlinkModelBuilder;
+import io.watershed.stream.FunctionJars;
+import io.watershed.stream.PipelineContext;
 import io.watershed.stream.PipelineRunner;
 import io.watershed.spi.Settings;
 import io.watershed.spi.StreamSpec;
@@ -205,9 +207,9 @@ public final class Platform implements AutoCloseable {
                 pipelines = NO_PIPELINES;
             } else {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
-                PipelineRunner runner = new PipelineRunner(new PipelineRunner.Context(flink,
-                        connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
-                        settings.ingest().defaultPartitions(), settings.lake().commitInterval(), PipelineRunner.functionJars(project.directory()),
+                PipelineRunner runner = new PipelineRunner(new PipelineContext(flink,
+                        bus, connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
+                        settings.ingest().defaultPartitions(), settings.lake().commitInterval(), FunctionJars.of(project.directory()),
                         settings.pipelines().idleTimeout()),
                         project.pipelines().values());
                 pipelines = runner;
@@ -219,7 +221,7 @@ public final class Platform implements AutoCloseable {
                 scheduler = java.util.Optional.empty();
             } else {
                 FlinkModelBuilder builder = flink == null ? null : new FlinkModelBuilder(new FlinkModelBuilder.Context(flink,
-                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), PipelineRunner.functionJars(project.directory()),
+                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), FunctionJars.of(project.directory()),
                         buildParallelism, lake));
                 ModelScheduler models = new ModelScheduler(project.models(), project.checks(), settings.models(), builder, query,
                         lake, this.dataDirectory.resolve("schedule.db"), java.time.Clock.systemUTC());

@@ -50,7 +50,7 @@ class ArchitectureTest {
     private static final java.util.Set<String> STILL_USING_KAFKA_CLIENTS = java.util.Set.of(
             "io.watershed.lake.BusWriter", "io.watershed.lake.LakeConsumers", "io.watershed.lake.RawTail", "io.watershed.lake.StateTableWriter",
             "io.watershed.lake.StreamLakeWriter", "io.watershed.lake.TopicRetention",
-            "io.watershed.stream.StreamSink$StreamCommitter", "io.watershed.stream.PipelineRunner");
+            "io.watershed.stream.StreamSink$StreamCommitter");
 
     @Test
     void kafkaClientsStayInTheBus() {

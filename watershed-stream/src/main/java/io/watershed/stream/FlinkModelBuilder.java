@@ -9,18 +9,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.PipelineOptions;
@@ -64,8 +60,6 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FlinkModelBuilder.class);
     /** Where staging tables live; no query sees this namespace. */
     public static final String STAGING = "_staging";
-    private static final Pattern VARIABLE = Pattern.compile("\\{\\{\\s*([a-z_]+)\\s*}}");
-    private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
     /**
      * @param parallelism tasks per build job
@@ -120,9 +114,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
         try {
             env.useCatalog(context.catalogName());
             env.useDatabase(model.config().namespace());
-            for (Path jar : context.functionJars()) {
-                env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
-            }
+            FunctionJars.add(env, context.functionJars());
             List<io.watershed.spi.LakeCatalog.Hold> holds = new java.util.ArrayList<>();
             try {
                 // Flink picks each input's snapshot when the job plans: hold whatever is current from now on
@@ -147,16 +139,14 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
     private BuildResult build(TableEnvironment env, Catalog iceberg, Namespace namespace, ModelSpec model, String file,
             LocalDateTime start, LocalDateTime end, String build, Duration timeout, long t0) {
         Table query;
-        // Flink reserves RAW (a type) and MODELS (SHOW MODELS) as keywords: the lake's namespaces are quoted for it
-        SqlScript.Statement statement = new SqlScript.Statement(render(model.sql(), start, end), 1, 1)
-                .withQuoted(new java.util.HashSet<>(List.of("raw", "models", model.config().namespace())));
+        SqlScript.Statement statement = ModelSql.statement(model, start, end);
         try {
             query = env.sqlQuery(statement.text());
         } catch (RuntimeException e) {
-            throw new WatershedException(ErrorCode.INVALID_CONFIG, located(file, statement, e, model.sql(), start, end), e);
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, ModelSql.located(file, statement, e, model.sql(), start, end), e);
         }
-        Schema converted = optional(FlinkSchemaUtil.convert(query.getResolvedSchema()));
-        PartitionSpec spec = spec(model, file, converted);
+        Schema converted = ModelSql.optional(FlinkSchemaUtil.convert(query.getResolvedSchema()));
+        PartitionSpec spec = ModelSql.partitionSpec(model, file, converted);
         TableIdentifier targetId = TableIdentifier.of(namespace, model.name());
         org.apache.iceberg.Table target;
         boolean created = false;
@@ -204,8 +194,8 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
                 result = env.executeSql("INSERT INTO " + StreamTables.quote(context.catalogName()) + "." + StreamTables.quote(STAGING)
                         + "." + StreamTables.quote(stagingId.name()) + " (" + columns + ") SELECT " + columns + " FROM model_result");
             } catch (RuntimeException e) {
-                throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": " + PipelineRunner.parserMessage(
-                        PipelineRunner.rootMessage(e)), e);
+                throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": " + FlinkErrors.parserMessage(
+                        FlinkErrors.rootMessage(e)), e);
             }
             JobClient job = result.getJobClient().orElseThrow();
             long submitted = System.nanoTime();
@@ -226,7 +216,7 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
                 throw new WatershedException(ErrorCode.UNAVAILABLE, file + ": the build was interrupted; the table is unchanged");
             } catch (ExecutionException e) {
                 throw new WatershedException(closed ? ErrorCode.UNAVAILABLE : ErrorCode.INTERNAL, file + ": the build failed"
-                        + (closed ? " as the platform stopped" : "") + ": " + PipelineRunner.rootMessage(e) + "; the table is unchanged", e);
+                        + (closed ? " as the platform stopped" : "") + ": " + FlinkErrors.rootMessage(e) + "; the table is unchanged", e);
             } finally {
                 running.remove(job);
             }
@@ -259,81 +249,6 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
                 dropQuietly(iceberg, targetId); // a first build that failed leaves no table behind, not even an empty one
             }
         }
-    }
-
-    /**
-     * Plans every model as a build would, without running anything, in a throwaway catalog at {@code warehouse}
-     * (raw tables of declared streams, and whatever pipelines planned there): models in dependency order, each
-     * result made a table for the models that read it. Mistakes go to {@code problems} as {@code file:line:col};
-     * models that read a table known only once the platform has run go to {@code unchecked}.
-     */
-    static void plan(java.util.Collection<ModelSpec> models, Path warehouse, java.util.Collection<io.watershed.spi.StreamSpec> streams,
-            List<Path> functionJars, List<String> problems, List<String> unchecked) {
-        TableEnvironment env = TableEnvironment.create(org.apache.flink.table.api.EnvironmentSettings.newInstance().inBatchMode()
-                .withConfiguration(Configuration.fromMap(Map.of("table.local-time-zone", "UTC"))).build());
-        String catalog = "watershed";
-        PipelineRunner.dryCatalog(env, catalog, warehouse, streams);
-        for (Path jar : functionJars) {
-            env.executeSql("ADD JAR '" + jar.toAbsolutePath().toString().replace("'", "''") + "'");
-        }
-        Map<String, ModelSpec> byName = new java.util.TreeMap<>();
-        models.forEach(m -> byName.put(m.name(), m));
-        List<ModelSpec> order = new ArrayList<>();
-        Set<String> placed = new java.util.HashSet<>();
-        while (order.size() < byName.size()) {
-            int before = order.size();
-            for (ModelSpec m : byName.values()) {
-                if (!placed.contains(m.name()) && placed.containsAll(m.upstreamModels())) {
-                    order.add(m);
-                    placed.add(m.name());
-                }
-            }
-            if (order.size() == before) {
-                return; // a cycle: the project loader has reported it
-            }
-        }
-        Set<String> failed = new java.util.HashSet<>();
-        Set<String> declaredRaw = new java.util.HashSet<>();
-        streams.stream().filter(s -> !s.fields().isEmpty()).forEach(s -> declaredRaw.add("raw." + s.name()));
-        LocalDateTime start = LocalDateTime.of(2000, 1, 1, 0, 0);
-        for (ModelSpec model : order) {
-            String file = "models/" + model.file().getFileName();
-            Optional<String> brokenUpstream = model.upstreamModels().stream().filter(failed::contains).findFirst();
-            if (brokenUpstream.isPresent()) {
-                failed.add(model.name());
-                unchecked.add(file + ":1:1: not planned: it reads model '" + brokenUpstream.get() + "', which could not be");
-                continue;
-            }
-            SqlScript.Statement statement = new SqlScript.Statement(render(model.sql(), start, model.config().grain().next(start)), 1, 1)
-                    .withQuoted(new java.util.HashSet<>(List.of("raw", "models", model.config().namespace())));
-            try {
-                env.executeSql("CREATE DATABASE IF NOT EXISTS " + StreamTables.quote(model.config().namespace()));
-                env.useDatabase(model.config().namespace());
-                Table query = env.sqlQuery(statement.text());
-                spec(model, file, optional(FlinkSchemaUtil.convert(query.getResolvedSchema())));
-                env.executeSql("CREATE TABLE IF NOT EXISTS " + StreamTables.quote(model.config().namespace()) + "."
-                        + StreamTables.quote(model.name()) + " (\n  " + String.join(",\n  ",
-                        PipelineRunner.columnDefinitions(query.getResolvedSchema())) + "\n)");
-            } catch (WatershedException e) {
-                failed.add(model.name());
-                problems.add(e.getMessage());
-            } catch (RuntimeException e) {
-                failed.add(model.name());
-                String message = located(file, statement, e, model.sql(), start, model.config().grain().next(start));
-                Matcher missing = Pattern.compile("(?:Object|Table) '([^']+)' not found").matcher(message);
-                if (missing.find() && !declaredRaw.contains(lakeName(missing.group(1)))) {
-                    unchecked.add(message + " (not checked further: this table is known once the platform has run)");
-                } else {
-                    problems.add(message);
-                }
-            }
-        }
-    }
-
-    /** {@code watershed.raw.x} or {@code raw.x} as {@code raw.x}. */
-    private static String lakeName(String name) {
-        String[] parts = name.replace("`", "").split("\\.");
-        return parts.length >= 2 ? parts[parts.length - 2] + "." + parts[parts.length - 1] : name;
     }
 
     /** One commit: the table's new schema (as the staging table has it) and its new contents. */
@@ -464,137 +379,6 @@ public final class FlinkModelBuilder implements ModelBuilder, AutoCloseable {
 
     private static long micros(LocalDateTime time) {
         return time.toEpochSecond(ZoneOffset.UTC) * 1_000_000L + time.getNano() / 1_000;
-    }
-
-    private static PartitionSpec spec(ModelSpec model, String file, Schema schema) {
-        Optional<String> column = model.config().partitionBy();
-        if (column.isEmpty()) {
-            return PartitionSpec.unpartitioned();
-        }
-        Types.NestedField field = schema.findField(column.get());
-        if (field == null) {
-            throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": partition_by '" + column.get() + "' is not a column "
-                    + "of the model's result " + schema.columns().stream().map(Types.NestedField::name).toList());
-        }
-        Type.TypeID type = field.type().typeId();
-        if (type != Type.TypeID.DATE && type != Type.TypeID.TIMESTAMP) {
-            throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": partition_by '" + column.get() + "' has type "
-                    + field.type() + "; it must be a DATE or TIMESTAMP column");
-        }
-        PartitionSpec.Builder builder = PartitionSpec.builderFor(schema);
-        switch (model.config().grain()) {
-            case HOUR -> {
-                if (type == Type.TypeID.DATE) {
-                    throw new WatershedException(ErrorCode.INVALID_CONFIG, file + ": grain hour needs a TIMESTAMP partition_by "
-                            + "column; '" + column.get() + "' is a DATE");
-                }
-                builder.hour(column.get());
-            }
-            case DAY -> {
-                if (type == Type.TypeID.DATE) {
-                    builder.identity(column.get()); // a date is its day: day=2026-11-01
-                } else {
-                    builder.day(column.get());
-                }
-            }
-            case MONTH -> builder.month(column.get());
-        }
-        return builder.build();
-    }
-
-    /** Every column nullable: a later build's result may have nulls where this one had none. */
-    private static Schema optional(Schema schema) {
-        List<Types.NestedField> fields = new ArrayList<>();
-        for (Types.NestedField f : schema.columns()) {
-            fields.add(Types.NestedField.optional(f.fieldId(), f.name(), f.type(), f.doc()));
-        }
-        return new Schema(fields);
-    }
-
-    /**
-     * The model's SQL with its variables as literals: {@code {{ start }}}/{@code {{ end }}} as TIMESTAMP,
-     * {@code {{ start_date }}}/{@code {{ end_date }}} as DATE; a trailing semicolon dropped.
-     */
-    static String render(String sql, LocalDateTime start, LocalDateTime end) {
-        Matcher m = VARIABLE.matcher(sql);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            m.appendReplacement(out, Matcher.quoteReplacement(literal(m, start, end)));
-        }
-        m.appendTail(out);
-        return withoutFinalSemicolon(out.toString());
-    }
-
-    private static String literal(Matcher variable, LocalDateTime start, LocalDateTime end) {
-        return switch (variable.group(1)) {
-            case "start" -> "TIMESTAMP '" + TIMESTAMP.format(start) + "'";
-            case "end" -> "TIMESTAMP '" + TIMESTAMP.format(end) + "'";
-            case "start_date" -> "DATE '" + start.toLocalDate() + "'";
-            case "end_date" -> "DATE '" + end.toLocalDate() + "'";
-            default -> variable.group();
-        };
-    }
-
-    /**
-     * A column of the rendered SQL as a column of the model's file: the literals that replaced {@code {{ ... }}}
-     * earlier on the line are longer than the variables; a column inside one is the variable's.
-     */
-    static int fileColumn(String sql, int line, int renderedColumn, LocalDateTime start, LocalDateTime end) {
-        String[] lines = sql.split("\n", -1);
-        if (line < 1 || line > lines.length) {
-            return renderedColumn;
-        }
-        Matcher m = VARIABLE.matcher(lines[line - 1]);
-        int shift = 0;
-        while (m.find()) {
-            int literalLength = literal(m, start, end).length();
-            int renderedStart = m.start() + shift;
-            if (renderedColumn - 1 < renderedStart) {
-                break;
-            }
-            if (renderedColumn - 1 < renderedStart + literalLength) {
-                return m.start() + 1;
-            }
-            shift += literalLength - (m.end() - m.start());
-        }
-        return renderedColumn - shift;
-    }
-
-    /** A final ';' (blank and comment lines after it allowed) ends the statement; Flink's sqlQuery takes none. */
-    static String withoutFinalSemicolon(String sql) {
-        String[] lines = sql.split("\n", -1);
-        int last = lines.length - 1;
-        while (last > 0 && (lines[last].isBlank() || lines[last].strip().startsWith("--"))) {
-            last--;
-        }
-        Matcher end = Pattern.compile(";\\s*(--.*)?$").matcher(lines[last]);
-        if (!end.find()) {
-            return sql;
-        }
-        lines[last] = lines[last].substring(0, end.start());
-        return String.join("\n", java.util.Arrays.copyOf(lines, last + 1));
-    }
-
-    private static String located(String file, SqlScript.Statement statement, RuntimeException e, String sql, LocalDateTime start,
-            LocalDateTime end) {
-        String message = PipelineRunner.rootMessage(e);
-        int line = 1;
-        int column = 1;
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            Matcher m = PipelineRunner.POSITION.matcher(String.valueOf(t.getMessage()));
-            if (m.find()) {
-                line = Integer.parseInt(m.group(1));
-                column = Integer.parseInt(m.group(2));
-                break;
-            }
-        }
-        Matcher missing = Pattern.compile("(?:Object|Table) '([^']+)' not found").matcher(message);
-        if (missing.find()) {
-            message += "; a model reads lake tables as <namespace>.<table> (raw.<stream>, tables pipelines write) and other "
-                    + "models by name, and a table exists once something has written it";
-        }
-        return file + ":" + line + ":" + fileColumn(sql, line, statement.fileColumn(line, column), start, end) + ": "
-                + PipelineRunner.parserMessage(message);
     }
 
     private static void ensureNamespace(Catalog catalog, Namespace namespace) {

@@ -20,6 +20,14 @@ final class StreamTables {
     private StreamTables() {}
 
     /**
+     * The Kafka consumer group a pipeline's stream sources commit their offsets to at each checkpoint; topic
+     * retention never deletes past them.
+     */
+    static String consumerGroup(String pipeline) {
+        return "watershed-pipeline-" + pipeline;
+    }
+
+    /**
      * Flink column types of a stream: its declared fields, else the columns its raw lake table has
      * inferred so far; empty when neither exists yet.
      */
@@ -60,7 +68,7 @@ final class StreamTables {
                             d.toSecondsPart(), d.toMillisPart())).append("' DAY TO SECOND(3)");
         }
         Map<String, String> options = new LinkedHashMap<>(Map.of(
-                "properties.group.id", PipelineRunner.consumerGroup(pipeline),
+                "properties.group.id", consumerGroup(pipeline),
                 GuardedJsonFormatFactory.IDENTIFIER + "." + GuardedJsonFormatFactory.PIPELINE.key(), countedAs,
                 "properties.isolation.level", "read_committed",
                 "scan.startup.mode", "earliest-offset"));

@@ -14,6 +14,11 @@ final class UnreadableRecords {
 
     private UnreadableRecords() {}
 
+    /** The key a runner's pipeline is counted under: per runner, so a platform started again in the same JVM starts from zero. */
+    static String key(String runner, String pipeline) {
+        return runner + "/" + pipeline;
+    }
+
     static void record(String pipeline) {
         COUNTS.computeIfAbsent(pipeline, p -> new LongAdder()).increment();
     }

@@ -43,7 +43,7 @@ class ModelValidationTest {
                 model("after_typo", "SELECT * FROM typo", Optional.empty(), "typo"),
                 model("elsewhere", "SELECT * FROM marts.made_by_spark", Optional.empty()),
                 model("after_variable", "SELECT * FROM raw.orders WHERE ts >= {{ start }} AND prodcut = 'x'", Optional.empty()));
-        PipelineRunner.Validation v = PipelineRunner.validate(pipelines, models, List.of(ORDERS), List.of());
+        ProjectValidation.Result v = ProjectValidation.validate(pipelines, models, List.of(ORDERS), List.of());
         assertThat(v.problems()).containsExactlyInAnyOrder(
                 "models/typo.sql:2:3: Column 'prodcut' not found in any table",
                 // the column of the file, not of the SQL with the variable replaced by a longer literal

@@ -17,17 +17,17 @@ class PipelineValidationTest {
     private static final StreamSpec CLICKS = new StreamSpec("clicks", 1, Optional.empty(), Optional.of("ts"), Duration.ofSeconds(5),
             Optional.empty(), Map.of("user", "string", "page", "string", "ts", "timestamp"));
 
-    private static PipelineRunner.Validation validate(String... nameAndSql) {
+    private static ProjectValidation.Result validate(String... nameAndSql) {
         List<PipelineSpec> specs = new ArrayList<>();
         for (int i = 0; i < nameAndSql.length; i += 2) {
             specs.add(new PipelineSpec(nameAndSql[i], Path.of("pipelines", nameAndSql[i] + ".sql"), nameAndSql[i + 1]));
         }
-        return PipelineRunner.validate(specs, List.of(CLICKS), List.of());
+        return ProjectValidation.validate(specs, List.of(CLICKS), List.of());
     }
 
     @Test
     void validPipelinesHaveNoProblems() {
-        PipelineRunner.Validation v = validate(
+        ProjectValidation.Result v = validate(
                 "pages", "-- per minute\nINSERT INTO marts.pages\nSELECT window_start, page, COUNT(*) AS n\n"
                         + "FROM TABLE(TUMBLE(TABLE streams.clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))\n"
                         + "GROUP BY window_start, window_end, page;",
@@ -40,7 +40,7 @@ class PipelineValidationTest {
 
     @Test
     void problemsCarryTheirFilePositionAndWhatToDo() {
-        PipelineRunner.Validation v = validate(
+        ProjectValidation.Result v = validate(
                 "broken", "INSERT INTO marts.pages\nSELECT page, COUNT(*) FROM streams.clicks GROUP BY pag;",
                 "lake_typo", "CREATE LIVE VIEW x AS SELECT pag FROM raw.clicks;",
                 "updating", "-- an aggregate without windows updates its rows\nINSERT INTO streams.pages\n"
@@ -58,7 +58,7 @@ class PipelineValidationTest {
 
     @Test
     void aReservedWordUsedAsANameIsPointedAtWithoutTheParsersTokenList() {
-        PipelineRunner.Validation v = validate("reserved",
+        ProjectValidation.Result v = validate("reserved",
                 "CREATE LIVE VIEW x AS\nSELECT window_start, COUNT(*) AS n\n"
                         + "FROM TABLE(TUMBLE(TABLE streams.clicks, DESCRIPTOR(dateTime), INTERVAL '1' MINUTE)) GROUP BY window_start;");
         assertThat(v.problems()).singleElement().asString()
@@ -70,7 +70,7 @@ class PipelineValidationTest {
 
     @Test
     void cyclesThroughUndeclaredStreamsAreRefused() {
-        PipelineRunner.Validation v = validate(
+        ProjectValidation.Result v = validate(
                 "a", "INSERT INTO streams.x SELECT page FROM streams.y;",
                 "b", "INSERT INTO streams.y SELECT page FROM streams.x;");
         assertThat(v.problems()).hasSize(2).allMatch(p -> p.contains("is in a cycle"));
@@ -78,7 +78,7 @@ class PipelineValidationTest {
 
     @Test
     void lakeTablesKnownOnlyAtRunTimeAreNotCheckedButSaidSo() {
-        PipelineRunner.Validation v = validate("mart", "CREATE LIVE VIEW m AS SELECT * FROM marts.pages;");
+        ProjectValidation.Result v = validate("mart", "CREATE LIVE VIEW m AS SELECT * FROM marts.pages;");
         assertThat(v.problems()).isEmpty();
         assertThat(v.unchecked()).singleElement().asString().startsWith("pipelines/mart.sql:1:").contains("not checked further");
     }
