@@ -51,6 +51,8 @@ class ConsumerGroupProgressIT {
                 assertThat(bus.consumerGroupProgress("watershed-pipeline-absent")).as("a group that committed nothing")
                         .isEqualTo(new EventBus.GroupProgress(0, 0));
             }
+            // keyed publishing has started (its transactional producers wind down quickly once it has)
+            assertThat(bus.publishedUnder("orders", "none")).isEmpty();
             broker.close();
             brokerStopped = true;
             assertThatThrownBy(() -> bus.consumerGroupProgress("watershed-pipeline-slow"))
