@@ -97,7 +97,7 @@ final class StateTableWriter extends BusWriter {
         deletes = Counter.builder("watershed.state.deletes").tag("stream", name).description("Rows deleted from state.<stream>")
                 .register(meters);
         skipped = Counter.builder("watershed.state.skipped").tag("stream", name)
-                .description("Change events state.<stream> could not apply (no key, not JSON, a type conflict); see the log")
+                .description("Change events state.<stream> could not apply (no key, no value, not JSON, a type conflict); see the log")
                 .register(meters);
         commits = Counter.builder("watershed.state.commits").tag("stream", name).description("Commits of state.<stream>")
                 .register(meters);
@@ -178,8 +178,13 @@ final class StateTableWriter extends BusWriter {
 
     private void read(BusRecord record) {
         next.put(record.partition(), record.offset() + 1);
-        if (record.kind() != BusRecordKind.EVENT) {
-            return; // no change: a no-op, a dead letter (the stream's table keeps it) or an empty record
+        BusRecordKind kind = record.kind();
+        if (kind == BusRecordKind.EMPTY) {
+            skip(record, "a null value");
+            return;
+        }
+        if (kind != BusRecordKind.EVENT) {
+            return; // no change: a no-op, or a dead letter (raw.<stream>__dlq keeps it)
         }
         JsonNode node;
         try {
