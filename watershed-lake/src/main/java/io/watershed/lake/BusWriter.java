@@ -1,7 +1,10 @@
 package io.watershed.lake;
 
+import io.watershed.spi.BusPartition;
 import io.watershed.spi.BusReader;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -24,6 +27,17 @@ abstract class BusWriter implements Runnable {
 
     /** After a failed run: forget what was read but not committed, and say so. */
     protected abstract void failed(RuntimeException e);
+
+    /** Assigns {@code bus} every partition of {@code topic}; answers the earliest offset each still holds, in partition order. */
+    protected static Map<BusPartition, Long> assignAll(BusReader bus, String topic) {
+        Map<BusPartition, Long> beginnings = new LinkedHashMap<>();
+        for (int partition : bus.partitions(topic, Duration.ofSeconds(30))) {
+            beginnings.put(new BusPartition(topic, partition), null);
+        }
+        bus.assign(beginnings.keySet());
+        beginnings.putAll(bus.beginningOffsets(beginnings.keySet()));
+        return beginnings;
+    }
 
     /** Begins the stop without waiting: the writer drains, commits and ends on its own thread. */
     void requestStop() {

@@ -122,13 +122,8 @@ final class StateTableWriter extends BusWriter {
         truncatePending = false;
         try (BusReader bus = eventBus.reader("watershed-state-" + stream.name(), BusReader.Pace.BULK)) {
             reader = bus;
-            List<BusPartition> partitions = new ArrayList<>();
-            for (int partition : bus.partitions(stream.topic(), Duration.ofSeconds(30))) {
-                partitions.add(new BusPartition(stream.topic(), partition));
-            }
-            bus.assign(partitions);
-            Map<BusPartition, Long> beginnings = bus.beginningOffsets(partitions);
-            for (BusPartition tp : partitions) {
+            Map<BusPartition, Long> beginnings = assignAll(bus, stream.topic());
+            for (BusPartition tp : beginnings.keySet()) {
                 long from = Math.max(committed.getOrDefault(tp.partition(), 0L), beginnings.get(tp));
                 bus.seek(tp, from);
                 next.put(tp.partition(), from);

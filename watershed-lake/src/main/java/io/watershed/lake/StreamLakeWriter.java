@@ -155,13 +155,8 @@ final class StreamLakeWriter extends BusWriter {
             if (!running) {
                 return;
             }
-            List<BusPartition> partitions = new ArrayList<>();
-            for (int partition : bus.partitions(stream.topic(), Duration.ofSeconds(30))) {
-                partitions.add(new BusPartition(stream.topic(), partition));
-            }
-            bus.assign(partitions);
-            Map<BusPartition, Long> beginnings = bus.beginningOffsets(partitions);
-            for (BusPartition tp : partitions) {
+            Map<BusPartition, Long> beginnings = assignAll(bus, stream.topic());
+            for (BusPartition tp : beginnings.keySet()) {
                 long committed = mainCommitted.getOrDefault(tp.partition(), 0L);
                 // a writer restart must not count the same expired range again
                 long countedUpTo = Math.max(committed, expiredCountedUpTo.getOrDefault(tp.partition(), committed));
