@@ -1,5 +1,7 @@
 package io.watershed.bus;
 
+import io.watershed.spi.BusAdmin;
+import io.watershed.spi.BusReader;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
@@ -32,7 +34,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The bus on Kafka: one idempotent producer with {@code acks=all} shared by all ingest requests,
- * and an admin client that creates stream topics. Works the same against the embedded broker and
+ * and an admin client that creates stream topics; it opens the readers ({@link KafkaBusReader}) and
+ * admins ({@link KafkaBusAdmin}) other parts ask for. Works the same against the embedded broker and
  * an external cluster.
  */
 public final class KafkaEventBus implements EventBus {
@@ -142,6 +145,16 @@ public final class KafkaEventBus implements EventBus {
             throw WatershedException.unavailable("Cannot read the offsets of consumer group '" + group + "': "
                     + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), Duration.ofSeconds(5), e);
         }
+    }
+
+    @Override
+    public BusReader reader(String name, BusReader.Pace pace) {
+        return KafkaBusReader.open(connection, name, pace);
+    }
+
+    @Override
+    public BusAdmin admin(String clientId, Duration timeout) {
+        return new KafkaBusAdmin(BusClients.admin(connection, clientId, Map.of()), timeout);
     }
 
     @Override

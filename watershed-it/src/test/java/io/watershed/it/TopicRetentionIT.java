@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.watershed.bus.EmbeddedKafkaBroker;
+import io.watershed.bus.KafkaEventBus;
 import io.watershed.lake.IcebergLake;
 import io.watershed.lake.TopicRetention;
+import io.watershed.spi.BusConnection;
 import io.watershed.spi.StreamSpec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -61,8 +63,10 @@ class TopicRetentionIT {
             // a pipeline has read 'big' up to offset 95
             admin.alterConsumerGroupOffsets("watershed-pipeline-slow", Map.of(new TopicPartition("big", 0),
                     new org.apache.kafka.clients.consumer.OffsetAndMetadata(95))).all().get();
-            try (TopicRetention retention = new TopicRetention(io.watershed.spi.BusConnection.plain(broker.bootstrapServers()), lake, () -> List.of(oldStream, bigStream),
-                    () -> List.of("watershed-pipeline-slow", "watershed-pipeline-absent"), new SimpleMeterRegistry(), Clock.systemUTC())) {
+            try (KafkaEventBus bus = new KafkaEventBus(BusConnection.plain(broker.bootstrapServers()), Duration.ofSeconds(30));
+                    TopicRetention retention = new TopicRetention(bus, lake, () -> List.of(oldStream, bigStream),
+                            () -> List.of("watershed-pipeline-slow", "watershed-pipeline-absent"), new SimpleMeterRegistry(),
+                            Clock.systemUTC())) {
                 retention.apply();
                 assertThat(earliest(admin, "old")).as("all ten are past retention; only the four committed go").isEqualTo(4);
                 assertThat(retention.overdue("old")).isEqualTo(6);

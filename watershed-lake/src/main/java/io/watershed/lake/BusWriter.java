@@ -1,15 +1,17 @@
 package io.watershed.lake;
 
+import io.watershed.spi.BusPartition;
+import io.watershed.spi.BusReader;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.errors.WakeupException;
 
 /**
  * The life of a lake writer that reads a stream's topic into a table (the raw table, {@code state.<stream>}): it runs
  * until stopped, starting again from its table's last commit 5 s after a failure; a stop lets it drain and commit,
- * and wakes its consumer if that takes too long.
+ * and wakes its reader if that takes too long.
  */
 abstract class BusWriter implements Runnable {
     static final Duration RESTART_DELAY = Duration.ofSeconds(5);
@@ -17,8 +19,8 @@ abstract class BusWriter implements Runnable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     /** False once a stop was asked for: the writer drains, commits and ends. */
     protected volatile boolean running = true;
-    /** The consumer of the current run, for {@link #stop} to wake. */
-    protected volatile KafkaConsumer<byte[], byte[]> consumer;
+    /** The bus reader of the current run, for {@link #stop} to wake. */
+    protected volatile BusReader reader;
 
     /** One run: from the table's last commit until stopped (committing what it read) or failed. */
     protected abstract void runOnce();
@@ -26,20 +28,31 @@ abstract class BusWriter implements Runnable {
     /** After a failed run: forget what was read but not committed, and say so. */
     protected abstract void failed(RuntimeException e);
 
+    /** Assigns {@code bus} every partition of {@code topic}; answers the earliest offset each still holds, in partition order. */
+    protected static Map<BusPartition, Long> assignAll(BusReader bus, String topic) {
+        Map<BusPartition, Long> beginnings = new LinkedHashMap<>();
+        for (int partition : bus.partitions(topic, Duration.ofSeconds(30))) {
+            beginnings.put(new BusPartition(topic, partition), null);
+        }
+        bus.assign(beginnings.keySet());
+        beginnings.putAll(bus.beginningOffsets(beginnings.keySet()));
+        return beginnings;
+    }
+
     /** Begins the stop without waiting: the writer drains, commits and ends on its own thread. */
     void requestStop() {
         running = false;
     }
 
-    /** Asks the writer to stop and waits up to {@code timeout}; then wakes its consumer and returns false. */
+    /** Asks the writer to stop and waits up to {@code timeout}; then wakes its reader and returns false. */
     boolean stop(Duration timeout) throws InterruptedException {
         requestStop();
         if (stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             return true;
         }
-        KafkaConsumer<byte[], byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
+        BusReader r = reader;
+        if (r != null) {
+            r.wakeup();
         }
         return false;
     }
@@ -50,7 +63,7 @@ abstract class BusWriter implements Runnable {
             while (running) {
                 try {
                     runOnce();
-                } catch (WakeupException e) {
+                } catch (BusReader.WokenUp e) {
                     // stop() was called; runOnce committed what it could
                 } catch (RuntimeException | org.apache.hadoop.fs.FSError e) {
                     // FSError is Hadoop's Error for a failed local write (a full disk): it would end the thread for good

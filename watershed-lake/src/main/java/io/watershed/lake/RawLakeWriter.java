@@ -1,6 +1,7 @@
 package io.watershed.lake;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import java.time.Duration;
 import java.util.Map;
@@ -14,7 +15,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RawLakeWriter.class);
 
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection connection;
+    private final EventBus bus;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final MeterRegistry meters;
@@ -22,14 +23,14 @@ public final class RawLakeWriter implements AutoCloseable {
     private final Map<String, StateTableWriter> stateWriters = new ConcurrentHashMap<>();
     private final RawTail tail;
 
-    public RawLakeWriter(IcebergLake lake, io.watershed.spi.BusConnection connection, Duration commitInterval, long targetFileSize,
-            MeterRegistry meters) {
+    /** @param bus what the writers and the fresh tail read (through its {@link EventBus#reader readers}) */
+    public RawLakeWriter(IcebergLake lake, EventBus bus, Duration commitInterval, long targetFileSize, MeterRegistry meters) {
         this.lake = lake;
-        this.connection = connection;
+        this.bus = bus;
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         this.meters = meters;
-        this.tail = new RawTail(lake, connection);
+        this.tail = new RawTail(lake, bus);
     }
 
     /** The events each raw table's lake writer has not committed yet, for queries that want them. */
@@ -40,7 +41,7 @@ public final class RawLakeWriter implements AutoCloseable {
     /** Starts landing the stream (idempotent). Its topic must exist. */
     public void start(StreamSpec stream) {
         writers.computeIfAbsent(stream.name(), name -> {
-            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, connection, commitInterval, targetFileSize, meters);
+            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bus, commitInterval, targetFileSize, meters);
             Thread thread = new Thread(writer, "lake-writer-" + name);
             thread.setDaemon(false);
             thread.start();
@@ -49,7 +50,7 @@ public final class RawLakeWriter implements AutoCloseable {
         });
         if (stream.stateTable()) {
             stateWriters.computeIfAbsent(stream.name(), name -> {
-                StateTableWriter writer = new StateTableWriter(stream, lake, connection, commitInterval, targetFileSize, meters);
+                StateTableWriter writer = new StateTableWriter(stream, lake, bus, commitInterval, targetFileSize, meters);
                 Thread thread = new Thread(writer, "state-writer-" + name);
                 thread.setDaemon(false);
                 thread.start();

@@ -2,6 +2,11 @@ package io.watershed.lake;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.watershed.spi.BusPartition;
+import io.watershed.spi.BusReader;
+import io.watershed.spi.BusRecord;
+import io.watershed.spi.BusRecordKind;
+import io.watershed.spi.EventBus;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LakeTail;
 import io.watershed.spi.StreamSpec;
@@ -16,7 +21,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,17 +29,11 @@ import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.Types;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fresh tail of every raw table ({@link LakeTail}). One {@code read_committed} consumer over the
+ * The fresh tail of every raw table ({@link LakeTail}). One {@code read_committed} bus reader over the
  * topics of all streams, positioned at the offsets of the snapshot the query engine serves, reads to
  * the bus's end when a query comes. Records are parsed and typed as {@link StreamLakeWriter} does
  * (same {@link RawSchema} rules, from the table's schema), so the tail holds what the next commit will.
@@ -50,17 +48,17 @@ final class RawTail implements LakeTail, AutoCloseable {
     static final int MAX_ROWS = 500_000;
 
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection connection;
+    private final EventBus eventBus;
     private final Map<String, StreamSpec> streams = new ConcurrentHashMap<>();
     private final Map<String, TableTail> tails = new HashMap<>();
     private final AtomicLong generations = new AtomicLong();
-    private KafkaConsumer<byte[], byte[]> consumer;
+    private BusReader reader;
     private boolean closed;
     private long lastWarning;
 
-    RawTail(IcebergLake lake, io.watershed.spi.BusConnection connection) {
+    RawTail(IcebergLake lake, EventBus eventBus) {
         this.lake = lake;
-        this.connection = connection;
+        this.eventBus = eventBus;
     }
 
     /** Serves the tail of the stream's raw table from now on. */
@@ -99,7 +97,7 @@ final class RawTail implements LakeTail, AutoCloseable {
                     LOG.warn("Cannot read the bus for the fresh tail of raw tables; queries see committed rows and the tail "
                             + "read so far until it answers again: {}", e.toString());
                 }
-                dropConsumer();
+                dropReader();
             }
         }
         List<Tail> answer = new ArrayList<>(served.size());
@@ -110,92 +108,78 @@ final class RawTail implements LakeTail, AutoCloseable {
     }
 
     private void catchUp() {
-        if (consumer == null) {
-            consumer = new KafkaConsumer<>(consumerProperties());
+        if (reader == null) {
+            reader = eventBus.reader("watershed-query-tail", BusReader.Pace.PROMPT);
         }
-        Map<TopicPartition, TableTail> owners = new HashMap<>();
+        Map<BusPartition, TableTail> owners = new HashMap<>();
         for (TableTail tail : tails.values()) {
             if (tail.partitions == null) {
-                List<PartitionInfo> infos = consumer.partitionsFor(tail.stream.topic(), Duration.ofSeconds(2));
-                tail.partitions = infos.stream().map(PartitionInfo::partition).toList();
+                tail.partitions = reader.partitions(tail.stream.topic(), Duration.ofSeconds(2));
             }
             for (int partition : tail.partitions) {
-                owners.put(new TopicPartition(tail.stream.topic(), partition), tail);
+                owners.put(new BusPartition(tail.stream.topic(), partition), tail);
             }
         }
-        Set<TopicPartition> before = new HashSet<>(consumer.assignment());
+        Set<BusPartition> before = new HashSet<>(reader.assignment());
         if (!before.equals(owners.keySet())) {
-            consumer.assign(owners.keySet());
+            reader.assign(owners.keySet());
         }
-        List<TopicPartition> active = new ArrayList<>();
-        List<TopicPartition> full = new ArrayList<>();
-        for (Map.Entry<TopicPartition, TableTail> entry : owners.entrySet()) {
-            TopicPartition tp = entry.getKey();
+        List<BusPartition> active = new ArrayList<>();
+        List<BusPartition> full = new ArrayList<>();
+        for (Map.Entry<BusPartition, TableTail> entry : owners.entrySet()) {
+            BusPartition tp = entry.getKey();
             TableTail tail = entry.getValue();
             int partition = tp.partition();
             if (tail.seek.remove(partition) || !before.contains(tp)) {
-                consumer.seek(tp, tail.position.computeIfAbsent(partition, p -> tail.base.getOrDefault(p, 0L)));
+                reader.seek(tp, tail.position.computeIfAbsent(partition, p -> tail.base.getOrDefault(p, 0L)));
             }
             (tail.isFull() ? full : active).add(tp);
         }
-        consumer.pause(full);
-        consumer.resume(active);
+        reader.pause(full);
+        reader.resume(active);
         if (active.isEmpty()) {
             return;
         }
-        Map<TopicPartition, Long> ends = consumer.endOffsets(active, Duration.ofSeconds(2));
+        Map<BusPartition, Long> ends = reader.endOffsets(active, Duration.ofSeconds(2));
         long deadline = System.nanoTime() + READ_BUDGET.toNanos();
         while (behind(ends) && System.nanoTime() < deadline) {
-            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(20))) {
-                TableTail tail = owners.get(new TopicPartition(record.topic(), record.partition()));
+            for (BusRecord record : reader.poll(Duration.ofMillis(20))) {
+                TableTail tail = owners.get(record.busPartition());
                 if (tail != null) {
                     tail.land(record);
                 }
             }
         }
-        for (TopicPartition tp : active) {
+        for (BusPartition tp : active) {
             // past transaction markers and aborted records too, which carry no row
-            owners.get(tp).position.put(tp.partition(), consumer.position(tp));
+            owners.get(tp).position.put(tp.partition(), reader.position(tp));
         }
     }
 
-    private boolean behind(Map<TopicPartition, Long> ends) {
-        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-            if (consumer.position(end.getKey()) < end.getValue()) {
+    private boolean behind(Map<BusPartition, Long> ends) {
+        for (Map.Entry<BusPartition, Long> end : ends.entrySet()) {
+            if (reader.position(end.getKey()) < end.getValue()) {
                 return true;
             }
         }
         return false;
     }
 
-    private Properties consumerProperties() {
-        Properties p = connection.properties();
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "50");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "watershed-query-tail");
-        return p;
-    }
-
-    private void dropConsumer() {
-        if (consumer != null) {
+    private void dropReader() {
+        if (reader != null) {
             try {
-                consumer.close(Duration.ofSeconds(1));
+                reader.close(Duration.ofSeconds(1));
             } catch (RuntimeException ignored) {
                 // it is being replaced
             }
-            consumer = null;
+            reader = null;
         }
     }
 
     @Override
     public synchronized void close() {
         closed = true;
-        dropConsumer();
+        dropReader();
     }
 
     private record Row(int partition, long offset, Object[] values) {}
@@ -209,7 +193,7 @@ final class RawTail implements LakeTail, AutoCloseable {
         Map<Integer, Long> base;
         /** Per partition, the next offset to read. */
         final Map<Integer, Long> position = new HashMap<>();
-        /** Partitions whose position moved without the consumer: it must seek before reading. */
+        /** Partitions whose position moved without the reader: it must seek before reading. */
         final Set<Integer> seek = new HashSet<>();
         final List<Row> rows = new ArrayList<>();
         long generation;
@@ -267,15 +251,15 @@ final class RawTail implements LakeTail, AutoCloseable {
         }
 
         /** Adds the record as the lake writer would land it; records it would dead-letter are left out. */
-        void land(ConsumerRecord<byte[], byte[]> record) {
+        void land(BusRecord record) {
             int partition = record.partition();
             long offset = record.offset();
             if (offset < position.getOrDefault(partition, 0L) || offset < base.getOrDefault(partition, 0L)) {
                 return; // already held, or covered by the snapshot
             }
             position.put(partition, offset + 1);
-            if (LakeConsumers.kind(record) != io.watershed.spi.BusRecordKind.EVENT) {
-                return; // a no-op, a dead letter (the tail shows events only) or an empty record
+            if (record.kind() != BusRecordKind.EVENT) {
+                return; // a no-op, or what the writer dead-letters: a dead letter, an empty record (see BusRecordKind)
             }
             JsonNode node;
             try {

@@ -5,6 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.watershed.spi.BusPartition;
+import io.watershed.spi.BusReader;
+import io.watershed.spi.BusRecord;
+import io.watershed.spi.BusRecordKind;
+import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,12 +43,6 @@ import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.FanoutDataWriter;
 import org.apache.iceberg.types.Types;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,7 +65,7 @@ final class StateTableWriter extends BusWriter {
     private final StreamSpec stream;
     private final String keyField;
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection connection;
+    private final EventBus eventBus;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final Counter upserts;
@@ -84,12 +83,12 @@ final class StateTableWriter extends BusWriter {
 
     private record Change(boolean delete, ObjectNode row, int partition, long offset, OffsetDateTime ingestedAt) {}
 
-    StateTableWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection connection, Duration commitInterval, long targetFileSize,
+    StateTableWriter(StreamSpec stream, IcebergLake lake, EventBus eventBus, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
         this.stream = stream;
         this.keyField = stream.key().orElseThrow(() -> new IllegalArgumentException("state." + stream.name() + " needs a key"));
         this.lake = lake;
-        this.connection = connection;
+        this.eventBus = eventBus;
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         String name = stream.name();
@@ -98,7 +97,7 @@ final class StateTableWriter extends BusWriter {
         deletes = Counter.builder("watershed.state.deletes").tag("stream", name).description("Rows deleted from state.<stream>")
                 .register(meters);
         skipped = Counter.builder("watershed.state.skipped").tag("stream", name)
-                .description("Change events state.<stream> could not apply (no key, not JSON, a type conflict); see the log")
+                .description("Change events state.<stream> could not apply (no key, no value, not JSON, a type conflict); see the log")
                 .register(meters);
         commits = Counter.builder("watershed.state.commits").tag("stream", name).description("Commits of state.<stream>")
                 .register(meters);
@@ -121,68 +120,66 @@ final class StateTableWriter extends BusWriter {
         next.clear();
         pending.clear();
         truncatePending = false;
-        try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(
-                LakeConsumers.properties(connection, "watershed-state-" + stream.name()))) {
-            consumer = kafka;
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo info : kafka.partitionsFor(stream.topic(), Duration.ofSeconds(30))) {
-                partitions.add(new TopicPartition(info.topic(), info.partition()));
-            }
-            kafka.assign(partitions);
-            Map<TopicPartition, Long> beginnings = kafka.beginningOffsets(partitions);
-            for (TopicPartition tp : partitions) {
+        try (BusReader bus = eventBus.reader("watershed-state-" + stream.name(), BusReader.Pace.BULK)) {
+            reader = bus;
+            Map<BusPartition, Long> beginnings = assignAll(bus, stream.topic());
+            for (BusPartition tp : beginnings.keySet()) {
                 long from = Math.max(committed.getOrDefault(tp.partition(), 0L), beginnings.get(tp));
-                kafka.seek(tp, from);
+                bus.seek(tp, from);
                 next.put(tp.partition(), from);
             }
             LOG.info("state.{} resumes at offsets {}", stream.name(), next);
             long lastCommit = System.nanoTime();
-            Map<TopicPartition, Long> drainTo = null;
+            Map<BusPartition, Long> drainTo = null;
             try {
                 while (true) {
                     if (!running) {
                         if (drainTo == null) {
-                            drainTo = kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5));
+                            drainTo = bus.endOffsets(bus.assignment(), Duration.ofSeconds(5));
                         }
                         boolean caughtUp = true;
-                        for (Map.Entry<TopicPartition, Long> e : drainTo.entrySet()) {
-                            caughtUp &= kafka.position(e.getKey()) >= e.getValue();
+                        for (Map.Entry<BusPartition, Long> e : drainTo.entrySet()) {
+                            caughtUp &= bus.position(e.getKey()) >= e.getValue();
                         }
                         if (caughtUp) {
                             break;
                         }
                     }
-                    ConsumerRecords<byte[], byte[]> records = kafka.poll(Duration.ofMillis(200));
-                    for (ConsumerRecord<byte[], byte[]> record : records) {
+                    for (BusRecord record : bus.poll(Duration.ofMillis(200))) {
                         read(record);
                     }
                     if (System.nanoTime() - lastCommit >= commitInterval.toNanos()) {
                         commit();
-                        updateLag(kafka);
+                        updateLag(bus);
                         lastCommit = System.nanoTime();
                     }
                 }
-            } catch (WakeupException e) {
+            } catch (BusReader.WokenUp e) {
                 // commit what was read
             }
             commit();
         } finally {
-            consumer = null;
+            reader = null;
         }
     }
 
-    private void updateLag(KafkaConsumer<byte[], byte[]> kafka) {
+    private void updateLag(BusReader bus) {
         long behind = 0;
-        for (Map.Entry<TopicPartition, Long> end : kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5)).entrySet()) {
+        for (Map.Entry<BusPartition, Long> end : bus.endOffsets(bus.assignment(), Duration.ofSeconds(5)).entrySet()) {
             behind += Math.max(0, end.getValue() - committed.getOrDefault(end.getKey().partition(), 0L));
         }
         lag.set(behind);
     }
 
-    private void read(ConsumerRecord<byte[], byte[]> record) {
+    private void read(BusRecord record) {
         next.put(record.partition(), record.offset() + 1);
-        if (LakeConsumers.kind(record) != io.watershed.spi.BusRecordKind.EVENT) {
-            return; // no change: a no-op, a dead letter (the stream's table keeps it) or an empty record
+        BusRecordKind kind = record.kind();
+        if (kind == BusRecordKind.EMPTY) {
+            skip(record, "a null value");
+            return;
+        }
+        if (kind != BusRecordKind.EVENT) {
+            return; // no change: a no-op, or a dead letter (raw.<stream>__dlq keeps it)
         }
         JsonNode node;
         try {
@@ -215,7 +212,7 @@ final class StateTableWriter extends BusWriter {
                 OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC)));
     }
 
-    private void skip(ConsumerRecord<byte[], byte[]> record, String reason) {
+    private void skip(BusRecord record, String reason) {
         skipped.increment();
         LOG.warn("state.{}: change event {}/{} is not applied: {} (it is kept in raw.{} or its __dlq)", stream.name(),
                 record.partition(), record.offset(), reason, stream.name());

@@ -8,6 +8,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.watershed.spi.BusPartition;
+import io.watershed.spi.BusReader;
+import io.watershed.spi.BusRecord;
+import io.watershed.spi.BusRecordKind;
+import io.watershed.spi.EventBus;
 import io.watershed.spi.StreamSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -33,13 +38,6 @@ import org.apache.iceberg.data.Record;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.io.FanoutDataWriter;
 import org.apache.iceberg.types.Types;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +59,7 @@ final class StreamLakeWriter extends BusWriter {
 
     private final StreamSpec stream;
     private final IcebergLake lake;
-    private final io.watershed.spi.BusConnection connection;
+    private final EventBus eventBus;
     private final Duration commitInterval;
     private final long targetFileSize;
     private final AtomicLong lag = new AtomicLong();
@@ -92,11 +90,11 @@ final class StreamLakeWriter extends BusWriter {
     private InternalRecordWrapper mainWrapper;
     private long fileSequence;
 
-    StreamLakeWriter(StreamSpec stream, IcebergLake lake, io.watershed.spi.BusConnection connection, Duration commitInterval,
-            long targetFileSize, MeterRegistry meters) {
+    StreamLakeWriter(StreamSpec stream, IcebergLake lake, EventBus eventBus, Duration commitInterval, long targetFileSize,
+            MeterRegistry meters) {
         this.stream = stream;
         this.lake = lake;
-        this.connection = connection;
+        this.eventBus = eventBus;
         this.commitInterval = commitInterval;
         this.targetFileSize = targetFileSize;
         String name = stream.name();
@@ -152,19 +150,13 @@ final class StreamLakeWriter extends BusWriter {
         dlqCommitted = CommittedOffsets.of(dlqTable);
         replayedDeadLetters = DeadLetterOffsets.between(dlqTable, mainCommitted, dlqCommitted);
         next.clear();
-        try (KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(
-                LakeConsumers.properties(connection, "watershed-lake-" + stream.name()))) {
-            consumer = kafka;
+        try (BusReader bus = eventBus.reader("watershed-lake-" + stream.name(), BusReader.Pace.BULK)) {
+            reader = bus;
             if (!running) {
                 return;
             }
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo info : kafka.partitionsFor(stream.topic(), Duration.ofSeconds(30))) {
-                partitions.add(new TopicPartition(info.topic(), info.partition()));
-            }
-            kafka.assign(partitions);
-            Map<TopicPartition, Long> beginnings = kafka.beginningOffsets(partitions);
-            for (TopicPartition tp : partitions) {
+            Map<BusPartition, Long> beginnings = assignAll(bus, stream.topic());
+            for (BusPartition tp : beginnings.keySet()) {
                 long committed = mainCommitted.getOrDefault(tp.partition(), 0L);
                 // a writer restart must not count the same expired range again
                 long countedUpTo = Math.max(committed, expiredCountedUpTo.getOrDefault(tp.partition(), committed));
@@ -177,39 +169,38 @@ final class StreamLakeWriter extends BusWriter {
                             stream.name(), committed, beginnings.get(tp) - 1, tp.partition(), lost);
                 }
                 long from = Math.max(committed, beginnings.get(tp));
-                kafka.seek(tp, from);
+                bus.seek(tp, from);
                 next.put(tp.partition(), from);
             }
             LOG.info("Lake writer for '{}' resumes at offsets {}", stream.name(), next);
             long lastCommit = System.nanoTime();
-            Map<TopicPartition, Long> drainTo = null;
+            Map<BusPartition, Long> drainTo = null;
             long drainDeadline = 0;
             try {
                 while (true) {
                     if (!running) {
                         if (drainTo == null) {
-                            drainTo = kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5));
+                            drainTo = bus.endOffsets(bus.assignment(), Duration.ofSeconds(5));
                             drainDeadline = System.nanoTime() + DRAIN_LIMIT.toNanos();
                         }
-                        if (caughtUp(kafka, drainTo) || System.nanoTime() > drainDeadline) {
+                        if (caughtUp(bus, drainTo) || System.nanoTime() > drainDeadline) {
                             break;
                         }
                     }
-                    ConsumerRecords<byte[], byte[]> records = kafka.poll(Duration.ofMillis(200));
-                    for (ConsumerRecord<byte[], byte[]> record : records) {
+                    for (BusRecord record : bus.poll(Duration.ofMillis(200))) {
                         land(record);
                     }
                     if (System.nanoTime() - lastCommit >= commitInterval.toNanos()) {
-                        commit(kafka);
+                        commit(bus);
                         lastCommit = System.nanoTime();
                     }
                 }
-            } catch (WakeupException e) {
+            } catch (BusReader.WokenUp e) {
                 // stop() gave up waiting for the drain: commit what was read
             }
-            commit(kafka);
+            commit(bus);
         } finally {
-            consumer = null;
+            reader = null;
         }
     }
 
@@ -220,9 +211,9 @@ final class StreamLakeWriter extends BusWriter {
         }
     }
 
-    private static boolean caughtUp(KafkaConsumer<byte[], byte[]> kafka, Map<TopicPartition, Long> targets) {
-        for (Map.Entry<TopicPartition, Long> target : targets.entrySet()) {
-            if (kafka.position(target.getKey()) < target.getValue()) {
+    private static boolean caughtUp(BusReader bus, Map<BusPartition, Long> targets) {
+        for (Map.Entry<BusPartition, Long> target : targets.entrySet()) {
+            if (bus.position(target.getKey()) < target.getValue()) {
                 return false;
             }
         }
@@ -256,26 +247,26 @@ final class StreamLakeWriter extends BusWriter {
         }
     }
 
-    private void land(ConsumerRecord<byte[], byte[]> record) {
+    private void land(BusRecord record) {
         int partition = record.partition();
         long offset = record.offset();
         next.put(partition, offset + 1);
-        io.watershed.spi.BusRecordKind kind = LakeConsumers.kind(record);
-        if (kind == io.watershed.spi.BusRecordKind.NO_OP) {
+        BusRecordKind kind = record.kind();
+        if (kind == BusRecordKind.NO_OP) {
             return; // not an event: it completed a transaction Kafka left open (see IdempotencyLog)
         }
         if (replayedDeadLetters.contains(partition, offset)) {
             return; // went to the dead-letter table before a crash; its row there is final
         }
         OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
-        if (kind == io.watershed.spi.BusRecordKind.DEAD_LETTER) {
+        if (kind == BusRecordKind.DEAD_LETTER) {
             // a source could not decode this input: its reason travels in the header, the input after one marker byte
-            deadLetter(record, io.watershed.spi.BusRecordKind.deadLetterInput(record.value()), ingestedAt,
-                    io.watershed.spi.BusRecordKind.deadLetterReason(LakeConsumers.headers(record)));
+            deadLetter(record, record.deadLetterInput(), ingestedAt, record.deadLetterReason());
             return;
         }
         ObjectNode event;
         try {
+            // an EMPTY record (no value) is dead-lettered here, as BusRecordKind.EMPTY says
             JsonNode node = record.value() == null ? null : JSON.readTree(record.value());
             if (!(node instanceof ObjectNode object)) {
                 deadLetter(record, ingestedAt, "the record is not a JSON object"
@@ -441,11 +432,11 @@ final class StreamLakeWriter extends BusWriter {
         return out;
     }
 
-    private void deadLetter(ConsumerRecord<byte[], byte[]> record, OffsetDateTime ingestedAt, String reason) {
+    private void deadLetter(BusRecord record, OffsetDateTime ingestedAt, String reason) {
         deadLetter(record, record.value() == null ? null : new String(record.value(), StandardCharsets.UTF_8), ingestedAt, reason);
     }
 
-    private void deadLetter(ConsumerRecord<byte[], byte[]> record, String raw, OffsetDateTime ingestedAt, String reason) {
+    private void deadLetter(BusRecord record, String raw, OffsetDateTime ingestedAt, String reason) {
         if (dlqWriter == null) {
             dlqWriter = newWriter(dlqTable);
         }
@@ -478,11 +469,11 @@ final class StreamLakeWriter extends BusWriter {
         into.addAll(writer.result().dataFiles());
     }
 
-    private void commit(KafkaConsumer<byte[], byte[]> kafka) {
-        // every polled record has been landed: the consumer's position is where the next run starts
+    private void commit(BusReader bus) {
+        // every polled record has been landed: the reader's position is where the next run starts
         // (it is past transaction markers too, which carry no record)
-        for (TopicPartition tp : kafka.assignment()) {
-            next.put(tp.partition(), kafka.position(tp));
+        for (BusPartition tp : bus.assignment()) {
+            next.put(tp.partition(), bus.position(tp));
         }
         closeMainWriter();
         if (dlqWriter != null) {
@@ -516,16 +507,13 @@ final class StreamLakeWriter extends BusWriter {
             pendingDlq.clear();
             pendingMainRows = 0;
             pendingDlqRows = 0;
-            Map<TopicPartition, OffsetAndMetadata> forGroup = new HashMap<>();
-            next.forEach((p, o) -> forGroup.put(new TopicPartition(stream.topic(), p), new OffsetAndMetadata(o)));
+            Map<BusPartition, Long> forGroup = new HashMap<>();
+            next.forEach((p, o) -> forGroup.put(new BusPartition(stream.topic(), p), o));
             // informational only (kafka-consumer-groups shows the lake's progress); the truth is in Iceberg
-            kafka.commitAsync(forGroup, (committed, error) -> {
-                if (error != null) {
-                    LOG.debug("Cannot record lake progress in consumer group of {}: {}", stream.topic(), error.toString());
-                }
-            });
+            bus.recordProgress(forGroup, error ->
+                    LOG.debug("Cannot record lake progress in consumer group of {}: {}", stream.topic(), error.toString()));
         }
-        updateLag(kafka);
+        updateLag(bus);
     }
 
     private void append(Table target, List<DataFile> files, String offsets) {
@@ -540,11 +528,11 @@ final class StreamLakeWriter extends BusWriter {
         });
     }
 
-    private void updateLag(KafkaConsumer<byte[], byte[]> kafka) {
+    private void updateLag(BusReader bus) {
         try {
-            Map<TopicPartition, Long> ends = kafka.endOffsets(kafka.assignment(), Duration.ofSeconds(5));
+            Map<BusPartition, Long> ends = bus.endOffsets(bus.assignment(), Duration.ofSeconds(5));
             long total = 0;
-            for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+            for (Map.Entry<BusPartition, Long> end : ends.entrySet()) {
                 // called right after a commit: everything consumed so far is committed (or was a transaction marker)
                 total += Math.max(0, end.getValue() - next.getOrDefault(end.getKey().partition(), 0L));
             }

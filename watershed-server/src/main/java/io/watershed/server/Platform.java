@@ -158,7 +158,7 @@ public final class Platform implements AutoCloseable {
             started.push(lake);
             query = parts.query();
             started.push(query);
-            lakeWriter = new RawLakeWriter(lake, connection, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters);
+            lakeWriter = new RawLakeWriter(lake, bus, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters);
             started.push(lakeWriter);
             if (settings.query().freshTail()) {
                 query.setTail(lakeWriter.tail());
@@ -170,7 +170,7 @@ public final class Platform implements AutoCloseable {
             audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
             started.push(audit); // closes before the bus: its last summaries are published
             reopenStreamsCreatedOnFirstUse(bus);
-            TopicRetention retention = new TopicRetention(connection, lake, streams::streams,
+            TopicRetention retention = new TopicRetention(bus, lake, streams::streams,
                     () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
                     java.time.Clock.systemUTC());
             started.push(retention);

@@ -50,6 +50,16 @@ class AuditLogTest {
         }
 
         @Override
+        public io.watershed.spi.BusReader reader(String name, io.watershed.spi.BusReader.Pace pace) {
+            throw new UnsupportedOperationException("the audit log only publishes");
+        }
+
+        @Override
+        public io.watershed.spi.BusAdmin admin(String clientId, Duration timeout) {
+            throw new UnsupportedOperationException("the audit log only publishes");
+        }
+
+        @Override
         public void ensureTopics(Collection<StreamSpec> streams) {}
 
         @Override

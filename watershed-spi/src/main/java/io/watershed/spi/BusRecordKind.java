@@ -15,7 +15,13 @@ public enum BusRecordKind {
     NO_OP,
     /** Input a source could not decode: {@link #deadLetterInput} and {@link #deadLetterReason} say what and why. */
     DEAD_LETTER,
-    /** A record without a value. */
+    /**
+     * A record without a value that is neither a no-op nor a dead letter (a tombstone an outside producer wrote, say). It
+     * is no event, and nothing drops it quietly: the lake writer puts it in {@code raw.<stream>__dlq} ("the record is not
+     * a JSON object (null value)"); the fresh tail, which holds what the next commit of {@code raw.<stream>} will, leaves
+     * it out as it does every record the writer dead-letters; {@code state.<stream>} does not apply it and counts it in
+     * the {@code watershed.state.skipped} metric, with a warning in the log.
+     */
     EMPTY;
 
     /**

@@ -58,6 +58,16 @@ public interface EventBus extends AutoCloseable {
      */
     record GroupProgress(long committed, long lag) {}
 
+    /**
+     * Opens a reader of committed records, assigned by hand (see {@link BusReader}); the caller closes it.
+     *
+     * @param name its client id, and at {@link BusReader.Pace#BULK} its consumer group
+     */
+    BusReader reader(String name, BusReader.Pace pace);
+
+    /** Opens an admin of stream topics (see {@link BusAdmin}) whose calls wait up to {@code timeout}; the caller closes it. */
+    BusAdmin admin(String clientId, java.time.Duration timeout);
+
     /** Creates the missing topics of all these streams in one request; idempotent. */
     void ensureTopics(java.util.Collection<StreamSpec> streams);
 

@@ -1,0 +1,135 @@
+package io.watershed.bus;
+
+import io.watershed.spi.BusAdmin;
+import io.watershed.spi.WatershedException;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.LogDirDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.admin.ReplicaInfo;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+
+/** A {@link BusAdmin} on one Kafka {@link Admin}; each call waits up to the timeout it was opened with. */
+final class KafkaBusAdmin implements BusAdmin {
+    private final Admin admin;
+    private final Duration timeout;
+
+    KafkaBusAdmin(Admin admin, Duration timeout) {
+        this.admin = admin;
+        this.timeout = timeout;
+    }
+
+    @Override
+    public List<Integer> partitions(String topic) {
+        TopicDescription description = await(admin.describeTopics(List.of(topic)).allTopicNames(), "describe topic '" + topic + "'")
+                .get(topic);
+        return description.partitions().stream().map(TopicPartitionInfo::partition).toList();
+    }
+
+    @Override
+    public void turnOffBrokerRetention(String topic) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        await(admin.incrementalAlterConfigs(Map.of(resource, List.of(
+                new AlterConfigOp(new ConfigEntry(TopicConfig.RETENTION_MS_CONFIG, "-1"), AlterConfigOp.OpType.SET),
+                new AlterConfigOp(new ConfigEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1"), AlterConfigOp.OpType.SET))))
+                .all(), "turn off the retention of topic '" + topic + "'");
+    }
+
+    @Override
+    public Map<Integer, Long> earliestOffsets(String topic, Collection<Integer> partitions) {
+        return offsets(topic, partitions, OffsetSpec.earliest());
+    }
+
+    @Override
+    public Map<Integer, Long> endOffsets(String topic, Collection<Integer> partitions) {
+        return offsets(topic, partitions, OffsetSpec.latest());
+    }
+
+    @Override
+    public Map<Integer, Long> offsetsAt(String topic, Collection<Integer> partitions, long timestampMillis) {
+        return offsets(topic, partitions, OffsetSpec.forTimestamp(timestampMillis));
+    }
+
+    private Map<Integer, Long> offsets(String topic, Collection<Integer> partitions, OffsetSpec spec) {
+        Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+        partitions.forEach(p -> request.put(new TopicPartition(topic, p), spec));
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> answer =
+                await(admin.listOffsets(request).all(), "list the offsets of topic '" + topic + "'");
+        Map<Integer, Long> offsets = new HashMap<>();
+        answer.forEach((tp, info) -> offsets.put(tp.partition(), info.offset()));
+        return offsets;
+    }
+
+    @Override
+    public Map<Integer, Long> sizes(String topic, Collection<Integer> partitions) {
+        List<Integer> brokers = await(admin.describeCluster().nodes(), "list the bus's brokers").stream().map(Node::id).toList();
+        Map<Integer, Map<String, LogDirDescription>> dirs =
+                await(admin.describeLogDirs(brokers).allDescriptions(), "describe the bus's log directories");
+        Map<Integer, Long> sizes = new HashMap<>();
+        for (Map<String, LogDirDescription> broker : dirs.values()) {
+            for (LogDirDescription dir : broker.values()) {
+                for (int partition : partitions) {
+                    ReplicaInfo replica = dir.replicaInfos().get(new TopicPartition(topic, partition));
+                    if (replica != null) {
+                        sizes.merge(partition, replica.size(), Math::max);
+                    }
+                }
+            }
+        }
+        return sizes;
+    }
+
+    @Override
+    public void deleteRecordsBefore(String topic, Map<Integer, Long> offsets) {
+        Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
+        offsets.forEach((partition, before) -> delete.put(new TopicPartition(topic, partition), RecordsToDelete.beforeOffset(before)));
+        await(admin.deleteRecords(delete).all(), "delete records of topic '" + topic + "'");
+    }
+
+    @Override
+    public Map<Integer, Long> committedOffsets(String group, String topic) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = await(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata(),
+                "read the offsets of consumer group '" + group + "'");
+        Map<Integer, Long> committed = new HashMap<>();
+        offsets.forEach((tp, offset) -> {
+            if (tp.topic().equals(topic) && offset != null) {
+                committed.put(tp.partition(), offset.offset());
+            }
+        });
+        return committed;
+    }
+
+    @Override
+    public void close() {
+        admin.close(Duration.ofSeconds(5));
+    }
+
+    private <T> T await(KafkaFuture<T> future, String what) {
+        try {
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw WatershedException.unavailable("Cannot " + what + ": interrupted", Duration.ofSeconds(1), e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw WatershedException.unavailable("Cannot " + what + ": Kafka did not answer: " + e.getMessage(), Duration.ofSeconds(5), e);
+        }
+    }
+}
