@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>This class composes the pieces and owns the threads (a coordinator, the build workers) and the lock:
  * {@link ModelGraph} (selection, dependency order), {@link RunPlanner} (the steps of a run or a backfill),
- * {@link Schedules} (cron fires and catch-up), {@link ActiveRuns} (which step may start, run outcomes),
+ * {@link ScheduleFires} (cron fires and catch-up), {@link ActiveRuns} (which step may start, run outcomes),
  * {@link StepExecution} (one build, its checks and its retry), {@link InterruptedRuns} (recovery at start)
  * and {@link RunStore} (the history). None of them calls back into another.
  */
@@ -55,7 +55,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final CheckRunner checkRunner;
     private final Clock clock;
     private final RunStore store;
-    private final Schedules schedules;
+    private final ScheduleFires schedules;
     private final StepExecution execution;
     private final ExecutorService workers;
     private final Object lock = new Object();
@@ -85,7 +85,7 @@ public final class ModelScheduler implements AutoCloseable {
             return t;
         });
         InterruptedRuns.fail(store, graph, clock);
-        this.schedules = new Schedules(graph, store, clock.instant());
+        this.schedules = new ScheduleFires(graph, store, clock.instant());
         this.coordinator = new Thread(this::coordinate, "watershed-scheduler");
         coordinator.setDaemon(true);
         coordinator.start();
@@ -264,7 +264,7 @@ public final class ModelScheduler implements AutoCloseable {
         while (!closed) {
             try {
                 synchronized (lock) {
-                    for (Schedules.Fire fire : schedules.due(clock.instant())) {
+                    for (ScheduleFires.Fire fire : schedules.due(clock.instant())) {
                         store.setLastFire(fire.schedule(), fire.time());
                         if (!fire.steps().isEmpty()) {
                             start("schedule", List.of(fire.schedule()), fire.time(), fire.steps());

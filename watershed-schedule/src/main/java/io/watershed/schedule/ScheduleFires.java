@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * fire times are due, with catch-up after downtime. The last fire of each schedule is kept in the run
  * history, so a restart neither repeats nor forgets one. Says what to start; the scheduler starts it.
  */
-final class Schedules {
-    private static final Logger LOG = LoggerFactory.getLogger(Schedules.class);
+final class ScheduleFires {
+    private static final Logger LOG = LoggerFactory.getLogger(ScheduleFires.class);
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
     /** Most runs one schedule starts at once when it catches up. */
     static final int MAX_CATCHUP_RUNS = 1000;
@@ -43,7 +43,7 @@ final class Schedules {
     record Fire(String schedule, Instant time, List<Step> steps) {}
 
     /** Groups the models by schedule; a schedule new to the run history counts from now: it runs from its next fire time on. */
-    Schedules(ModelGraph graph, RunStore store, Instant now) {
+    ScheduleFires(ModelGraph graph, RunStore store, Instant now) {
         this.graph = graph;
         this.store = store;
         Map<String, List<String>> bySchedule = new TreeMap<>();
