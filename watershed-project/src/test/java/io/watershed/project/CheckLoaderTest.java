@@ -11,22 +11,15 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** checks/*.yaml through the project loader: every kind of check read, malformed ones refused with their position. */
 class CheckLoaderTest {
     @TempDir
     Path dir;
 
-    private void write(String file, String text) throws IOException {
-        ProjectFiles.write(dir, file, text);
-    }
-
-    private List<String> problems() {
-        return ProjectFiles.problems(dir, Map.of());
-    }
-
     @Test
     void readsChecksAndRefusesMalformedOnes() throws IOException {
-        write("watershed.yaml", "name: shop\n");
-        write("checks/orders.yaml", """
+        ProjectFiles.write(dir, "watershed.yaml", "name: shop\n");
+        ProjectFiles.write(dir, "checks/orders.yaml", """
                 raw.orders:
                   - not_null: [id, product]
                   - unique: id
@@ -46,7 +39,7 @@ class CheckLoaderTest {
         assertThat(checks.get(4).maxAge()).contains(Duration.ofHours(2));
         assertThat(checks.get(6).location()).isEqualTo("checks/orders.yaml:9:5");
 
-        write("checks/orders.yaml", """
+        ProjectFiles.write(dir, "checks/orders.yaml", """
                 orders:
                   - not_null: [id]
                 raw.orders:
@@ -58,7 +51,7 @@ class CheckLoaderTest {
                   - not_null: [id]
                     severity: fatal
                 """);
-        assertThat(problems()).containsExactly(
+        assertThat(ProjectFiles.problems(dir, Map.of())).containsExactly(
                 "checks/orders.yaml:1:1: 'orders' is not a table name; key each list of checks by its table as <namespace>.<table>, "
                         + "for example models.daily_top",
                 "checks/orders.yaml:4:5: a check has exactly one of [not_null, unique, accepted_values, row_count, freshness, "
