@@ -103,9 +103,9 @@ public final class DuckDbQueryEngine implements QueryEngine {
                 grants.check(parsed);
                 read = List.copyOf(grants.tables);
                 if (!grants.limited.isEmpty()) {
-                    Map<String, String> views = grantViews.views(grants.limited);
+                    Map<String, String> replacements = grantViews.views(grants.limited);
                     Set<List<String>> strip = new HashSet<>();
-                    TableGrants.rewrite(parsed, views, strip);
+                    TableGrants.rewrite(parsed, replacements, strip);
                     TableGrants.stripColumnReferences(parsed, strip);
                     sql = DuckDbSql.deserialize(parser, parsed);
                     TableGrants again = new TableGrants(scope, known, grantViews.made());
