@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
  * past their retention, compacts partitions that gathered enough small files, expires old snapshots,
  * and (less often) deletes orphan files; it also trims the streams' topics (see {@link TopicRetention}).
  * One table's upkeep runs at a time per table, whether scheduled or asked for; writers never wait for it.
+ * Each operation is its own class (see {@link TableUpkeep}); this class composes them, counts and schedules.
  */
 public final class LakeUpkeep implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LakeUpkeep.class);
@@ -164,7 +165,7 @@ public final class LakeUpkeep implements AutoCloseable {
             int dropped = 0;
             if (policy.retention().isPresent() && policy.retentionColumn().isPresent()) {
                 try {
-                    dropped = TableUpkeep.dropExpiredPartitions(lake, table, policy.retentionColumn().get(), policy.retention().get(),
+                    dropped = DropExpiredPartitions.drop(lake, table, policy.retentionColumn().get(), policy.retention().get(),
                             now);
                 } catch (IllegalArgumentException e) {
                     // the table's layout does not allow it (not partitioned by time): say so once, keep compacting and expiring
@@ -178,7 +179,7 @@ public final class LakeUpkeep implements AutoCloseable {
                     lake.refreshView(table);
                 }
             }
-            TableUpkeep.Compaction compaction = TableUpkeep.compact(lake, table, policy.targetFileSize(), minFiles, !onDemand);
+            CompactDataFiles.Result compaction = CompactDataFiles.compact(lake, table, policy.targetFileSize(), minFiles, !onDemand);
             if (compaction.groups() > 0) {
                 compactions.increment(compaction.groups());
                 filesCompacted.increment(compaction.filesRewritten());
@@ -193,10 +194,10 @@ public final class LakeUpkeep implements AutoCloseable {
                             compaction.bytesWritten());
                 }
             }
-            TableUpkeep.Expiry expiry;
+            ExpireSnapshots.Result expiry;
             SnapshotHolds holds = lake.holds();
             synchronized (holds) {
-                expiry = TableUpkeep.expire(lake, table, holds, settings.snapshotRetention(), now.toEpochMilli());
+                expiry = ExpireSnapshots.expire(lake, table, holds, settings.snapshotRetention(), now.toEpochMilli());
             }
             snapshotsExpired.increment(expiry.snapshotsExpired());
             int orphans = 0;
@@ -204,7 +205,7 @@ public final class LakeUpkeep implements AutoCloseable {
             long orphanEvery = Math.max(settings.upkeepInterval().toMillis(), Math.min(settings.orphanDelay().toMillis() / 4,
                     Duration.ofHours(1).toMillis()));
             if (onDemand || lastCheck == null || now.toEpochMilli() - lastCheck >= orphanEvery) {
-                orphans = TableUpkeep.removeOrphans(table, settings.orphanDelay(), now.toEpochMilli()).filesRemoved();
+                orphans = RemoveOrphanFiles.remove(table, settings.orphanDelay(), now.toEpochMilli()).filesRemoved();
                 orphansRemoved.increment(orphans);
                 lastOrphanCheck.put(id, now.toEpochMilli());
             }
@@ -263,7 +264,7 @@ public final class LakeUpkeep implements AutoCloseable {
         }
         TableStats s = new TableStats(id.toString(), Long.parseLong(summary.getOrDefault("total-records", "0")),
                 Long.parseLong(summary.getOrDefault("total-data-files", "0")),
-                Long.parseLong(summary.getOrDefault("total-files-size", "0")), snapshots, TableUpkeep.lastCompaction(table),
+                Long.parseLong(summary.getOrDefault("total-files-size", "0")), snapshots, CompactDataFiles.last(table),
                 policy.retention(), policy.targetFileSize(),
                 Optional.ofNullable(current).map(c -> Instant.ofEpochMilli(c.timestampMillis())),
                 table.schema().columns().stream().map(f -> Map.entry(f.name(), f.type().toString())).toList());

@@ -136,7 +136,8 @@ public final class ProjectLoader {
         Map<String, PipelineSpec> pipelines = loadPipelines(directory, problems);
         ModelLoader models = new ModelLoader(this, directory, settings.models(), schedules, problems);
         Map<String, ModelSpec> modelSpecs = models.load(streams, pipelines);
-        List<CheckSpec> checks = models.loadChecks(modelSpecs);
+        List<CheckSpec> checks = new CheckLoader(this, directory.toAbsolutePath().normalize(), settings.models().namespace(), problems)
+                .load();
         problems.addAll(boards(directory).problems());
         if (!problems.isEmpty()) {
             throw new ProjectInvalidException(problems);
@@ -175,7 +176,7 @@ public final class ProjectLoader {
      * model of the project makes, as {@code file:line:col: message}.
      */
     public static List<Problem> warnings(Project project) {
-        return ModelLoader.warnings(project);
+        return ModelDag.warnings(project);
     }
 
     private static Settings bind(Map<String, Object> values, String profile) {

@@ -37,7 +37,7 @@ final class TableGrants {
     private static final List<String> DENIED_PREFIXES = List.of("pg_", "duckdb_", "has_", "read_", "parquet_", "sqlite_");
     private static final Set<String> TABLE_REFS = Set.of("BASE_TABLE", "EMPTY", "TABLE_FUNCTION", "JOIN", "SUBQUERY", "SHOW_REF",
             "PIVOT", "EXPRESSION_LIST");
-    private static final Set<String> CATALOGS = Set.of("", "memory", DuckDbQueryEngine.COMMITTED);
+    private static final Set<String> CATALOGS = Set.of("", "memory", LakeViews.COMMITTED);
 
     private final ReadScope scope;
     private final Set<String> known;

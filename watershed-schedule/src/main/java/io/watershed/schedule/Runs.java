@@ -20,6 +20,11 @@ public final class Runs {
     /** A step not run because a model it reads failed, or failed its checks. */
     public static final String UPSTREAM_FAILED = "upstream_failed";
 
+    /** Whether a step in this state is done: succeeded, failed or skipped. */
+    static boolean terminal(String state) {
+        return state.equals(SUCCESS) || state.equals(FAILED) || state.equals(UPSTREAM_FAILED);
+    }
+
     /**
      * @param trigger manual, schedule, backfill
      * @param selection what was asked for (models, {@code model+}, a schedule's name)
