@@ -478,6 +478,25 @@ public final class AccessStore implements AutoCloseable {
         return new IssuedToken(info, token);
     }
 
+    /**
+     * A token for the service user {@code user} that may only write events to {@code stream}. When the user is new, it is
+     * created with the role {@code <stream>-writer} (created too, when missing) that grants writing the stream. The user's
+     * earlier tokens are revoked: a token's secret is shown once and not kept, so they could not be used again anyway.
+     */
+    public synchronized IssuedToken streamWriterToken(String user, String stream, String tokenName) {
+        if (users().stream().noneMatch(u -> u.name().equals(user))) {
+            String role = stream + "-writer";
+            createUser(user, "service");
+            if (roles().stream().noneMatch(r -> r.name().equals(role))) {
+                createRole(role);
+            }
+            grant(role, Privilege.WRITE, "stream:" + stream, List.of());
+            addMember(user, role);
+        }
+        tokens().stream().filter(t -> t.user().equals(user) && t.revokedAt().isEmpty()).forEach(t -> revokeToken(t.id()));
+        return issueToken(user, tokenName, Optional.empty(), Optional.of(stream), Optional.empty());
+    }
+
     /** Revokes a token at once; returns false when it was revoked already. */
     public synchronized boolean revokeToken(String id) {
         TokenInfo t = token(id).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_TOKEN, "Cannot find token '" + id
