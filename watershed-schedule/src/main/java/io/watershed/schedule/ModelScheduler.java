@@ -623,7 +623,7 @@ public final class ModelScheduler implements AutoCloseable {
                         }
                     }
                 }
-            } catch (IllegalStateException e) {
+            } catch (IllegalStateException | io.watershed.spi.WatershedException e) { // the run history closed under it
                 if (!closed) {
                     throw e;
                 }
