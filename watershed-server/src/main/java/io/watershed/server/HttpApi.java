@@ -67,7 +67,7 @@ final class HttpApi implements AutoCloseable {
         return app.port();
     }
 
-    static void error(Context ctx, WatershedException e) {
+    private static void error(Context ctx, WatershedException e) {
         Map<String, Object> error = new LinkedHashMap<>();
         error.put("code", e.code().name());
         error.put("message", e.getMessage());
