@@ -143,4 +143,36 @@ class AccessStoreTest {
         assertThat(Grant.matches("table:raw.(x)", "table:raw.x")).isFalse();
         assertThat(Grant.matches("*", "model:any")).isTrue();
     }
+
+    @Test
+    void aDatabaseThatCannotBeReadIsUnavailableNotAnInternalError() {
+        AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100);
+        String token = store.issueToken(AccessStore.ADMIN, "t", Optional.empty(), Optional.empty(), Optional.empty()).token();
+        store.close(); // as when the file is gone, locked or the platform stops under a request
+        for (org.assertj.core.api.ThrowableAssert.ThrowingCallable call : List.<org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(
+                store::users, store::roles, store::tokens, () -> store.createRole("analyst"), () -> store.authenticate(token))) {
+            assertThatThrownBy(call).isInstanceOf(WatershedException.class).satisfies(e -> {
+                WatershedException w = (WatershedException) e;
+                assertThat(w.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                assertThat(w.code().retriable()).isTrue();
+                assertThat(w.retryAfter()).isPresent();
+                assertThat(w.getMessage()).startsWith("Cannot ").contains("access database").contains("Retry");
+            });
+        }
+    }
+
+    @Test
+    void aStreamWriterTokenMayOnlyWriteItsStreamAndReplacesTheEarlierOne() {
+        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+            String first = store.streamWriterToken("demo-generator", "clicks", "demo generator").token();
+            Principal writer = store.authenticate(first);
+            assertThat(writer.roles()).containsExactly("clicks-writer");
+            assertThat(writer.stream()).contains("clicks");
+            String second = store.streamWriterToken("demo-generator", "clicks", "demo generator").token();
+            unauthenticated(store, first);
+            assertThat(store.authenticate(second).user()).isEqualTo("demo-generator");
+            assertThat(store.users().stream().filter(u -> u.name().equals("demo-generator")).findFirst().orElseThrow().kind())
+                    .isEqualTo("service");
+        }
+    }
 }

@@ -26,7 +26,7 @@ final class Banner {
         out.println("  Kafka      " + platform.kafkaAddress() + (platform.kafkaAuthenticated()
                 ? "   (embedded KRaft broker; SASL/SCRAM-SHA-256, user = a token's id, password = the token)"
                 : platform.embeddedBus() ? "   (embedded KRaft broker, no authentication: bus.plaintext)" : ""));
-        platform.sources().forwardPort().ifPresent(port -> out.println("  Fluentd    " + platform.project().settings().ingest()
+        platform.forwardPort().ifPresent(port -> out.println("  Fluentd    " + platform.project().settings().ingest()
                 .forwardHost() + ":" + port + "   (forward protocol: Fluentd, Fluent Bit, fluent-logger)"));
         out.println("  Data       " + platform.dataDirectory());
         out.println("  Token      " + platform.adminTokenFile() + "   (admin; the CLI finds it, curl: -H \"Authorization: Bearer $(cat "

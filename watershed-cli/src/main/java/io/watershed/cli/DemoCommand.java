@@ -1,7 +1,5 @@
 package io.watershed.cli;
 
-import io.watershed.access.AccessStore;
-import io.watershed.access.Privilege;
 import io.watershed.project.ProjectLoader;
 import io.watershed.spi.Project;
 import java.io.IOException;
@@ -10,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,31 +35,15 @@ final class DemoCommand implements Callable<Integer> {
         extract(projectDir);
         Project project = ProjectLoader.withSystemEnvironment().load(projectDir, null);
         return UpCommand.run(project, dataDir.toAbsolutePath(), port, platform -> {
-            DemoGenerator generator = new DemoGenerator(platform.url(), generatorToken(platform.access()), rate);
+            // the least the generator needs: a service user that may only write stream clicks, its earlier tokens revoked
+            DemoGenerator generator = new DemoGenerator(platform.url(), platform.streamWriterToken("demo-generator", "clicks",
+                    "demo generator"), rate);
             Thread thread = new Thread(generator, "demo-generator");
             thread.setDaemon(true);
             thread.start();
             System.out.println("  Demo generator: " + rate + " clicks/s into stream 'clicks' (about 2% carry a bad price and land in raw.clicks__dlq)");
             System.out.println();
         });
-    }
-
-    /**
-     * The generator is a service user that may only write stream {@code clicks}, with a token limited to that stream: the
-     * least it needs. Its tokens of earlier starts are revoked (a token's secret is shown once and not kept).
-     */
-    static String generatorToken(AccessStore access) {
-        String user = "demo-generator";
-        if (access.users().stream().noneMatch(u -> u.name().equals(user))) {
-            access.createUser(user, "service");
-            if (access.roles().stream().noneMatch(r -> r.name().equals("clicks-writer"))) {
-                access.createRole("clicks-writer");
-            }
-            access.grant("clicks-writer", Privilege.WRITE, "stream:clicks", List.of());
-            access.addMember(user, "clicks-writer");
-        }
-        access.tokens().stream().filter(t -> t.user().equals(user) && t.revokedAt().isEmpty()).forEach(t -> access.revokeToken(t.id()));
-        return access.issueToken(user, "demo generator", Optional.empty(), Optional.of("clicks"), Optional.empty()).token();
     }
 
     private static void extract(Path projectDir) {

@@ -3,9 +3,8 @@ package io.watershed.cli;
 import io.watershed.project.Problem;
 import io.watershed.project.ProjectInvalidException;
 import io.watershed.project.ProjectLoader;
+import io.watershed.server.ProjectCheck;
 import io.watershed.spi.Project;
-import io.watershed.stream.FunctionJars;
-import io.watershed.stream.ProjectValidation;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,8 +30,7 @@ final class ValidateCommand implements Callable<Integer> {
                 // the planner checks each pipeline and model as the platform would run it, before anything starts
                 System.err.println("planning " + loaded.pipelines().size() + " pipeline(s) and " + loaded.models().size()
                         + " model(s) with Flink...");
-                ProjectValidation.Result validation = ProjectValidation.validate(loaded.pipelines().values(),
-                        loaded.models().values(), loaded.streams().values(), FunctionJars.of(loaded.directory()));
+                ProjectCheck validation = ProjectCheck.plan(loaded);
                 validation.unchecked().forEach(System.err::println);
                 if (!validation.problems().isEmpty()) {
                     validation.problems().forEach(System.err::println);

@@ -3,9 +3,8 @@ package io.watershed.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.project.ProjectLoader;
+import io.watershed.server.ProjectCheck;
 import io.watershed.spi.Project;
-import io.watershed.stream.FunctionJars;
-import io.watershed.stream.ProjectValidation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +28,7 @@ class ExamplesTest {
         assertThat(project.pipelines()).as("an example shows pipelines").isNotEmpty();
         assertThat(Files.isExecutable(example.resolve("generate.sh"))).as("a data generator").isTrue();
         assertThat(Files.isRegularFile(example.resolve("README.md"))).isTrue();
-        ProjectValidation.Result validation = ProjectValidation.validate(project.pipelines().values(), project.models().values(),
-                project.streams().values(), FunctionJars.of(project.directory()));
+        ProjectCheck validation = ProjectCheck.plan(project);
         assertThat(validation.problems()).isEmpty();
         assertThat(validation.unchecked()).isEmpty();
     }

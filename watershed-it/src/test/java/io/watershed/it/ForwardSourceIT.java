@@ -44,7 +44,7 @@ class ForwardSourceIT extends SourceConformance {
     }
 
     int port() {
-        return platform.sources().forwardPort().orElseThrow();
+        return platform.forwardPort().orElseThrow();
     }
 
     /** Runs the npm client: the events on its stdin; returns once it printed "sent n" (every ack received). */

@@ -185,13 +185,15 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     @Override
     public List<LakeTableView> tables() {
-        synchronized (changed) { // one caller at a time, so an older snapshot's view never replaces a newer one
-            changed.forEach((id, table) -> {
-                install(id, table);
-                changed.remove(id, table);
-            });
-        }
-        return List.copyOf(views.values());
+        return LakeFailure.guard("read the lake's tables", () -> {
+            synchronized (changed) { // one caller at a time, so an older snapshot's view never replaces a newer one
+                changed.forEach((id, table) -> {
+                    install(id, table);
+                    changed.remove(id, table);
+                });
+            }
+            return List.copyOf(views.values());
+        });
     }
 
     /** Recomputes the query view of a table after it changed. */

@@ -149,8 +149,7 @@ public final class LakeUpkeep implements AutoCloseable {
      * expires snapshots as usual. Waits if a scheduled pass is working on the same table.
      */
     public Result compact(String qualifiedName) {
-        TableIdentifier id = lake.resolve(qualifiedName);
-        return maintain(id, true, 2);
+        return LakeFailure.guard("compact " + qualifiedName, () -> maintain(lake.resolve(qualifiedName), true, 2));
     }
 
     private Result maintain(TableIdentifier id, boolean onDemand, int minFiles) {
@@ -231,7 +230,7 @@ public final class LakeUpkeep implements AutoCloseable {
 
     /** Every table's rows, files, bytes, snapshots and last compaction, sorted by name. */
     public List<TableStats> stats() {
-        return stats(tableIds());
+        return LakeFailure.guard("read the lake's tables", () -> statsNow(tableIds()));
     }
 
     /**
@@ -243,6 +242,10 @@ public final class LakeUpkeep implements AutoCloseable {
     }
 
     private List<TableStats> stats(List<TableIdentifier> ids) {
+        return LakeFailure.guard("read the lake's tables", () -> statsNow(ids));
+    }
+
+    private List<TableStats> statsNow(List<TableIdentifier> ids) {
         List<TableStats> all = new ArrayList<>();
         for (TableIdentifier id : ids) {
             try {

@@ -64,6 +64,10 @@ public final class TableInspector {
      * @param visible which columns the reader may see (a column grant); hidden ones are left out of every schema
      */
     public Description describe(String qualifiedName, Predicate<String> visible) {
+        return LakeFailure.guard("describe " + qualifiedName, () -> describeNow(qualifiedName, visible));
+    }
+
+    private Description describeNow(String qualifiedName, Predicate<String> visible) {
         Table table = load(qualifiedName);
         Snapshot current = table.currentSnapshot();
         Map<String, String> summary = current == null ? Map.of() : current.summary();
@@ -111,7 +115,7 @@ public final class TableInspector {
                             f.recordCount(), f.fileSizeInBytes()));
                 }
             } catch (java.io.IOException e) {
-                throw new WatershedException(ErrorCode.INTERNAL, "Cannot list the files of " + qualifiedName + ": " + e.getMessage(), e);
+                throw LakeFailure.unreadable("list the files of " + qualifiedName, e);
             }
         }
         files.sort(Comparator.comparing(FileInfo::partition).reversed().thenComparing(FileInfo::name));
@@ -121,6 +125,10 @@ public final class TableInspector {
 
     /** The first {@code limit} rows of the table as of the snapshot (the current one when empty), visible columns only. */
     public Rows rows(String qualifiedName, OptionalLong snapshotId, int limit, Predicate<String> visible) {
+        return LakeFailure.guard("read " + qualifiedName, () -> rowsNow(qualifiedName, snapshotId, limit, visible));
+    }
+
+    private Rows rowsNow(String qualifiedName, OptionalLong snapshotId, int limit, Predicate<String> visible) {
         Table table = load(qualifiedName);
         Snapshot snapshot = snapshotId.isPresent() ? table.snapshot(snapshotId.getAsLong()) : table.currentSnapshot();
         if (snapshotId.isPresent() && snapshot == null) {
@@ -151,7 +159,7 @@ public final class TableInspector {
                     rows.add(row);
                 }
             } catch (java.io.IOException e) {
-                throw new WatershedException(ErrorCode.INTERNAL, "Cannot read " + qualifiedName + ": " + e.getMessage(), e);
+                throw LakeFailure.unreadable("read " + qualifiedName, e);
             }
         }
         return new Rows(names, types, rows, Optional.ofNullable(snapshot).map(Snapshot::snapshotId),

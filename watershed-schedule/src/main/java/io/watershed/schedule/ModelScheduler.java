@@ -297,7 +297,7 @@ public final class ModelScheduler implements AutoCloseable {
         synchronized (lock) {
             try {
                 active.finished(started.runId(), started.step(), outcome);
-            } catch (IllegalStateException e) {
+            } catch (IllegalStateException | WatershedException e) { // the run history closed under it
                 if (!closed) {
                     throw e;
                 }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.watershed.schedule.Runs.CheckResult;
 import io.watershed.schedule.Runs.Run;
 import io.watershed.schedule.Runs.Step;
+import io.watershed.spi.StoreFailure;
+import io.watershed.spi.WatershedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -30,9 +32,11 @@ import java.util.OptionalLong;
  */
 final class RunStore implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private final Path file;
     private final Connection db;
 
     RunStore(Path file) {
+        this.file = file;
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath() + "?journal_mode=WAL&busy_timeout=30000&synchronous=FULL");
@@ -53,6 +57,11 @@ final class RunStore implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("Cannot open the run history " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** What a caller (the API, the scheduler's loop) gets when the run history cannot be read or written. */
+    private WatershedException failure(String action, SQLException e) {
+        return StoreFailure.of(action, "the run history " + file, e);
     }
 
     /** Stores a new run and its steps; returns it with its id. */
@@ -93,7 +102,7 @@ final class RunStore implements AutoCloseable {
                     run.endedAt(), run.error(), run.steps());
         } catch (SQLException e) {
             rollback();
-            throw new IllegalStateException("Cannot store a run in the run history: " + e.getMessage(), e);
+            throw failure("store a run in the run history", e);
         } finally {
             autoCommit();
         }
@@ -132,7 +141,7 @@ final class RunStore implements AutoCloseable {
                 }
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read the run log: " + e.getMessage(), e);
+            throw failure("read the run log", e);
         }
         return lines;
     }
@@ -191,7 +200,7 @@ final class RunStore implements AutoCloseable {
                 return r.next() ? Optional.of(Instant.parse(r.getString(1))) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read the run history: " + e.getMessage(), e);
+            throw failure("read the run history", e);
         }
     }
 
@@ -222,7 +231,7 @@ final class RunStore implements AutoCloseable {
             }
             return result;
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read the run history: " + e.getMessage(), e);
+            throw failure("read the run history", e);
         }
     }
 
@@ -262,7 +271,7 @@ final class RunStore implements AutoCloseable {
             }
             p.executeUpdate();
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot write the run history: " + e.getMessage(), e);
+            throw failure("write the run history", e);
         }
     }
 

@@ -24,39 +24,39 @@ import java.util.Optional;
  * {@code /v1/access} for admins (no rule in {@link Authorization}, so admin only). Token secrets appear once, in the
  * answer that issues them.
  */
-final class AccessApi {
+final class AccessApi implements Routes {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final AccessStore store;
 
-    private AccessApi(AccessStore store) {
+    AccessApi(AccessStore store) {
         this.store = store;
     }
 
-    static void register(Javalin app, AccessStore store) {
-        AccessApi api = new AccessApi(store);
+    @Override
+    public void register(Javalin app) {
         app.get("/v1/whoami", ctx -> ctx.json(principalJson(Authorization.principal(ctx))));
         app.get("/v1/access/users", ctx -> ctx.json(Map.of("users", store.users().stream().map(u -> Map.of("name", u.name(),
                 "kind", u.kind(), "roles", u.roles(), "created_at", u.createdAt().toString())).toList())));
         app.post("/v1/access/users", ctx -> {
             JsonNode body = body(ctx);
             store.createUser(text(body, "name"), body.path("kind").asText("person"));
-            audit(ctx, "user.create", "user:" + text(body, "name"), null);
+            AuditLog.note(ctx, "user.create", "user:" + text(body, "name"), null);
             ctx.status(201).json(Map.of("name", text(body, "name")));
         });
         app.delete("/v1/access/users/{user}", ctx -> {
             store.deleteUser(ctx.pathParam("user"));
-            audit(ctx, "user.delete", "user:" + ctx.pathParam("user"), null);
+            AuditLog.note(ctx, "user.delete", "user:" + ctx.pathParam("user"), null);
             ctx.json(Map.of("deleted", ctx.pathParam("user")));
         });
         app.post("/v1/access/users/{user}/roles", ctx -> {
             String role = text(body(ctx), "role");
             store.addMember(ctx.pathParam("user"), role);
-            audit(ctx, "role.assign", "user:" + ctx.pathParam("user"), "role " + role);
+            AuditLog.note(ctx, "role.assign", "user:" + ctx.pathParam("user"), "role " + role);
             ctx.json(Map.of("user", ctx.pathParam("user"), "role", role));
         });
         app.delete("/v1/access/users/{user}/roles/{role}", ctx -> {
             store.removeMember(ctx.pathParam("user"), ctx.pathParam("role"));
-            audit(ctx, "role.unassign", "user:" + ctx.pathParam("user"), "role " + ctx.pathParam("role"));
+            AuditLog.note(ctx, "role.unassign", "user:" + ctx.pathParam("user"), "role " + ctx.pathParam("role"));
             ctx.json(Map.of("user", ctx.pathParam("user"), "removed_role", ctx.pathParam("role")));
         });
         app.get("/v1/access/roles", ctx -> ctx.json(Map.of("roles", store.roles().stream().map(r -> Map.of("name", r.name(),
@@ -64,12 +64,12 @@ final class AccessApi {
         app.post("/v1/access/roles", ctx -> {
             String name = text(body(ctx), "name");
             store.createRole(name);
-            audit(ctx, "role.create", "role:" + name, null);
+            AuditLog.note(ctx, "role.create", "role:" + name, null);
             ctx.status(201).json(Map.of("name", name));
         });
         app.delete("/v1/access/roles/{role}", ctx -> {
             store.deleteRole(ctx.pathParam("role"));
-            audit(ctx, "role.delete", "role:" + ctx.pathParam("role"), null);
+            AuditLog.note(ctx, "role.delete", "role:" + ctx.pathParam("role"), null);
             ctx.json(Map.of("deleted", ctx.pathParam("role")));
         });
         app.post("/v1/access/grants", ctx -> {
@@ -77,21 +77,21 @@ final class AccessApi {
             List<String> columns = new ArrayList<>();
             body.path("columns").forEach(c -> columns.add(c.asText()));
             Grant grant = store.grant(text(body, "role"), Privilege.parse(text(body, "privilege")), text(body, "object"), columns);
-            audit(ctx, "grant", grant.object(), "role " + grant.role() + " " + grant.privilege().label()
+            AuditLog.note(ctx, "grant", grant.object(), "role " + grant.role() + " " + grant.privilege().label()
                     + (columns.isEmpty() ? "" : " columns " + String.join(",", columns)));
             ctx.status(201).json(grantJson(grant));
         });
         app.post("/v1/access/revoke", ctx -> {
             JsonNode body = body(ctx);
             boolean revoked = store.revoke(text(body, "role"), Privilege.parse(text(body, "privilege")), text(body, "object"));
-            audit(ctx, "revoke", text(body, "object"), "role " + text(body, "role") + " " + text(body, "privilege"));
+            AuditLog.note(ctx, "revoke", text(body, "object"), "role " + text(body, "role") + " " + text(body, "privilege"));
             ctx.json(Map.of("revoked", revoked));
         });
         app.get("/v1/access/tokens", ctx -> ctx.json(Map.of("tokens", store.tokens().stream().map(AccessApi::tokenJson).toList())));
-        app.post("/v1/access/tokens", api::issue);
+        app.post("/v1/access/tokens", this::issue);
         app.delete("/v1/access/tokens/{id}", ctx -> {
             boolean revoked = store.revokeToken(ctx.pathParam("id"));
-            audit(ctx, "token.revoke", "token:" + ctx.pathParam("id"), null);
+            AuditLog.note(ctx, "token.revoke", "token:" + ctx.pathParam("id"), null);
             ctx.json(Map.of("id", ctx.pathParam("id"), "revoked", true, "already_revoked", !revoked));
         });
     }
@@ -109,7 +109,7 @@ final class AccessApi {
         Optional<String> stream = Optional.ofNullable(body.path("stream").asText(null)).filter(s -> !s.isBlank());
         Optional<Integer> rate = body.hasNonNull("rate") ? Optional.of(body.path("rate").asInt()) : Optional.empty();
         AccessStore.IssuedToken issued = store.issueToken(user, body.path("name").asText(""), ttl, stream, rate);
-        audit(ctx, "token.issue", "token:" + issued.info().id(), "user " + user + stream.map(s -> " stream " + s).orElse(""));
+        AuditLog.note(ctx, "token.issue", "token:" + issued.info().id(), "user " + user + stream.map(s -> " stream " + s).orElse(""));
         Map<String, Object> out = tokenJson(issued.info());
         out.put("token", issued.token());
         out.put("note", "Shown once: store it now. Send it as 'Authorization: Bearer <token>'; over Kafka use SASL/SCRAM-SHA-256 "
@@ -151,13 +151,6 @@ final class AccessApi {
         m.put("last_used_at", t.lastUsedAt().map(Instant::toString).orElse(null));
         m.put("active", t.active(Instant.now()));
         return m;
-    }
-
-    /** What the audit record of this request says beyond its route. */
-    static void audit(Context ctx, String action, String object, String detail) {
-        ctx.attribute(HttpApi.AUDIT_ACTION, action);
-        ctx.attribute(HttpApi.AUDIT_OBJECT, object);
-        ctx.attribute(HttpApi.AUDIT_DETAIL, detail);
     }
 
     private static JsonNode body(Context ctx) {

@@ -1,6 +1,7 @@
 package io.watershed.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.watershed.access.Principal;
@@ -41,6 +42,11 @@ final class AuditLog implements AutoCloseable {
     /** Streams named so are the platform's own. */
     static final String RESERVED_PREFIX = "watershed_";
     static final int MAX_DISTINCT_READS = 10_000;
+    /** Request attributes a handler sets when the audit record should say more than the route: see {@link #note}. */
+    static final String ACTION = "watershed.audit.action";
+    static final String OBJECT = "watershed.audit.object";
+    static final String DETAIL = "watershed.audit.detail";
+    static final String TABLES = "watershed.audit.tables";
 
     private final EventBus bus;
     private final Clock clock;
@@ -71,6 +77,51 @@ final class AuditLog implements AutoCloseable {
         this.failures = Counter.builder("watershed_audit_failures_total")
                 .description("Audit records the bus did not acknowledge (each is also logged at ERROR)").register(meters);
         flusher.scheduleWithFixedDelay(this::flush, summaryEvery.toMillis(), summaryEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** What the audit record of this request says beyond its route: its action, the object it acts on, a detail. */
+    static void note(Context ctx, String action, String object, String detail) {
+        ctx.attribute(ACTION, action);
+        ctx.attribute(OBJECT, object);
+        ctx.attribute(DETAIL, detail);
+    }
+
+    /**
+     * Records a finished request: every call but health and metrics scrapes; a successful ingest request is summed
+     * instead (see {@link #ingested}), and a read repeated within a minute is counted (see {@link #read}).
+     */
+    void request(Context ctx) {
+        String route;
+        try {
+            route = ctx.endpointHandlerPath();
+        } catch (RuntimeException unmatched) {
+            route = ctx.path();
+        }
+        if (route.equals("/v1/health") || route.equals("/metrics") && ctx.status().getCode() < 400 || route.equals("/")
+                || route.startsWith(ConsoleApi.CONSOLE_PATH)) { // the console's static files carry no data
+            return;
+        }
+        boolean ingest = route.equals("/v1/streams/{stream}/events");
+        if (ingest && ctx.status().getCode() < 300) {
+            return;
+        }
+        Principal principal = ctx.attribute(Authorization.PRINCIPAL);
+        String action = ctx.attribute(ACTION);
+        if (action == null) {
+            action = ctx.status().getCode() == 401 ? "auth.refused" : ingest ? "ingest" : ctx.method() + " " + route;
+        }
+        String object = ctx.attribute(OBJECT);
+        if (object == null && !ctx.pathParamMap().isEmpty()) {
+            object = String.join(",", ctx.pathParamMap().values());
+        }
+        boolean read = ctx.status().getCode() < 300 && (ctx.method() == io.javalin.http.HandlerType.GET || action.equals("query"));
+        if (read) {
+            read(principal, action, ctx.method().name(), ctx.path(), object, ctx.status().getCode(), ctx.attribute(DETAIL),
+                    ctx.attribute(TABLES), ctx.ip());
+        } else {
+            record(principal, action, ctx.method().name(), ctx.path(), object, ctx.status().getCode(), ctx.attribute(DETAIL),
+                    ctx.attribute(TABLES), ctx.ip());
+        }
     }
 
     /** One record; {@code principal} may be null (no or a refused token). */

@@ -7,7 +7,6 @@ import io.javalin.http.Context;
 import io.javalin.http.staticfiles.Location;
 import io.watershed.access.Principal;
 import io.watershed.access.Privilege;
-import io.watershed.lake.LakeUpkeep;
 import io.watershed.lake.TableInspector;
 import io.watershed.project.Boards;
 import io.watershed.project.Boards.Chart;
@@ -16,12 +15,11 @@ import io.watershed.project.Boards.SavedQuery;
 import io.watershed.project.Problem;
 import io.watershed.project.ProjectLoader;
 import io.watershed.spi.ErrorCode;
-import io.watershed.spi.StreamProcessor.PipelineStatus;
+import io.watershed.spi.Project;
 import io.watershed.spi.StreamSpec;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,29 +30,35 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * What the web console needs beyond the rest of the API: a table's inside (schema history, snapshots, files,
- * time-travel rows), the project's saved queries and dashboards (files in git, read again on every call), a
- * dashboard as Grafana JSON over the Prometheus metrics, and the platform's alerts. The console itself is static
+ * time-travel rows), the project's saved queries and dashboards (files in git, read again on every call) and a
+ * dashboard as Grafana JSON over the Prometheus metrics; its alerts are {@link AlertsApi}'s. The console itself is static
  * files under {@code /console/}: they carry no data, so they are served without a token; every call they make
  * sends the token the user typed.
  */
-final class ConsoleApi {
+final class ConsoleApi implements Routes {
     static final String CONSOLE_PATH = "/console";
     /** The console's pages may only load the console's own code and talk to this server. */
     private static final String CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             + "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-    /** A lake writer with records waiting and no commit for this long is reported. */
-    static final Duration STALLED_LAKE = Duration.ofMinutes(2);
-    /** Dead letters committed this recently are reported. */
-    static final Duration RECENT_DEAD_LETTERS = Duration.ofMinutes(10);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Platform platform;
+    private final TableInspector inspector;
+    private final Project project;
+    private final StreamCatalog streams;
+    private final Supplier<Boards> boards;
 
-    private ConsoleApi(Platform platform) {
-        this.platform = platform;
+    /**
+     * @param boards the project's saved queries and dashboards as they are on disk now (edits show without a restart)
+     */
+    ConsoleApi(TableInspector inspector, Project project, StreamCatalog streams, Supplier<Boards> boards) {
+        this.inspector = inspector;
+        this.project = project;
+        this.streams = streams;
+        this.boards = boards;
     }
 
     /** Serves the console's files from the classpath (the watershed-console jar), when they are there. */
@@ -71,15 +75,15 @@ final class ConsoleApi {
         });
     }
 
-    static void register(Javalin app, Platform platform) {
-        ConsoleApi api = new ConsoleApi(platform);
+    @Override
+    public void register(Javalin app) {
         app.get("/", ctx -> ctx.redirect(CONSOLE_PATH + "/"));
-        app.get("/v1/tables/{table}", api::table);
-        app.get("/v1/tables/{table}/rows", api::rows);
-        app.get("/v1/queries", ctx -> ctx.json(Map.of("queries", api.boards(false).queries().stream().map(ConsoleApi::queryJson).toList())));
-        app.put("/v1/queries/{name}", api::saveQuery);
-        app.delete("/v1/queries/{name}", api::deleteQuery);
-        app.get("/v1/dashboards", ctx -> ctx.json(Map.of("dashboards", api.boards(true).dashboards().stream().map(d -> {
+        app.get("/v1/tables/{table}", this::table);
+        app.get("/v1/tables/{table}/rows", this::rows);
+        app.get("/v1/queries", ctx -> ctx.json(Map.of("queries", boards(false).queries().stream().map(ConsoleApi::queryJson).toList())));
+        app.put("/v1/queries/{name}", this::saveQuery);
+        app.delete("/v1/queries/{name}", this::deleteQuery);
+        app.get("/v1/dashboards", ctx -> ctx.json(Map.of("dashboards", boards(true).dashboards().stream().map(d -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", d.name());
             m.put("title", d.title());
@@ -88,19 +92,18 @@ final class ConsoleApi {
             m.put("file", d.file());
             return m;
         }).toList())));
-        app.get("/v1/dashboards/{name}", ctx -> ctx.json(dashboardJson(api.dashboard(ctx.pathParam("name")))));
+        app.get("/v1/dashboards/{name}", ctx -> ctx.json(dashboardJson(dashboard(ctx.pathParam("name")))));
         app.get("/v1/dashboards/{name}/grafana", ctx -> {
-            Dashboard d = api.dashboard(ctx.pathParam("name"));
+            Dashboard d = dashboard(ctx.pathParam("name"));
             ctx.header("Content-Disposition", "attachment; filename=\"" + d.name() + ".grafana.json\"");
-            ctx.json(GrafanaExport.of(d, platform.streams().streams().stream().map(StreamSpec::name).toList(),
-                    platform.project().pipelines().keySet(), platform.project().models().keySet()));
+            ctx.json(GrafanaExport.of(d, streams.streams().stream().map(StreamSpec::name).toList(),
+                    project.pipelines().keySet(), project.models().keySet()));
         });
-        app.get("/v1/alerts", ctx -> ctx.json(Map.of("alerts", api.alerts(Authorization.principal(ctx)))));
     }
 
     private void table(Context ctx) {
         String table = ctx.pathParam("table");
-        TableInspector.Description d = platform.inspector().describe(table, visible(Authorization.principal(ctx), table));
+        TableInspector.Description d = inspector.describe(table, visible(Authorization.principal(ctx), table));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", d.table());
         m.put("rows", d.rows());
@@ -149,7 +152,7 @@ final class ConsoleApi {
         } catch (NumberFormatException e) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot read rows of " + table + ": snapshot and limit must be numbers");
         }
-        TableInspector.Rows r = platform.inspector().rows(table, snapshot, Math.max(1, Math.min(limit, 1000)),
+        TableInspector.Rows r = inspector.rows(table, snapshot, Math.max(1, Math.min(limit, 1000)),
                 visible(Authorization.principal(ctx), table));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("columns", r.columns());
@@ -192,8 +195,8 @@ final class ConsoleApi {
             } else {
                 chart = Optional.empty();
             }
-            AccessApi.audit(ctx, "query.save", "query:" + name, null);
-            ProjectLoader.saveQuery(platform.project().directory(), name, body.path("title").asText(""), chart, sql);
+            AuditLog.note(ctx, "query.save", "query:" + name, null);
+            ProjectLoader.saveQuery(project.directory(), name, body.path("title").asText(""), chart, sql);
         } catch (IllegalArgumentException e) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot save query '" + name + "': " + e.getMessage(), e);
         } catch (IOException e) {
@@ -208,14 +211,14 @@ final class ConsoleApi {
         String name = ctx.pathParam("name");
         SavedQuery query = boards(false).query(name).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_QUERY,
                 "Cannot find saved query '" + name + "'; GET /v1/queries lists them"));
-        AccessApi.audit(ctx, "query.delete", "query:" + name, null);
-        Files.delete(platform.project().directory().resolve(query.file()));
+        AuditLog.note(ctx, "query.delete", "query:" + name, null);
+        Files.delete(project.directory().resolve(query.file()));
         ctx.json(Map.of("deleted", name));
     }
 
     /** The project's boards; with {@code strict}, a problem in any file is the caller's error (as validate says it). */
     private Boards boards(boolean strict) {
-        Boards boards = platform.boards();
+        Boards boards = this.boards.get();
         if (strict && !boards.problems().isEmpty()) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot read the project's dashboards:\n"
                     + String.join("\n", boards.problems().stream().map(Problem::toString).toList())
@@ -225,7 +228,7 @@ final class ConsoleApi {
     }
 
     private Dashboard dashboard(String name) {
-        Boards boards = platform.boards();
+        Boards boards = this.boards.get();
         return boards.dashboard(name).orElseThrow(() -> {
             List<Problem> problems = boards.problems().stream().filter(p -> p.file().contains(name)).toList();
             return problems.isEmpty()
@@ -234,70 +237,6 @@ final class ConsoleApi {
                     : new WatershedException(ErrorCode.INVALID_INPUT, "Cannot show dashboard '" + name + "':\n"
                             + String.join("\n", problems.stream().map(Problem::toString).toList()));
         });
-    }
-
-    private List<Map<String, Object>> alerts(Principal principal) {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (PipelineStatus p : platform.pipelines().pipelines()) {
-            if (p.state().equals("FAILED") || p.state().equals("RESTARTING")) {
-                out.add(alert("critical", "pipeline", "pipeline:" + p.name(), "Pipeline '" + p.name() + "' is " + p.state()
-                        + p.error().map(e -> ": " + e).orElse("") + "; see `watershed pipelines` and restart it when fixed"));
-            } else if (p.backpressureLevel().orElse("").equals("high")) {
-                out.add(alert("warning", "pipeline", "pipeline:" + p.name(), "Pipeline '" + p.name() + "' is backpressured: a task of its "
-                        + "job waits for room in its output " + Math.round(p.backpressure().orElseThrow() * 100) + "% of the time, so "
-                        + p.lag() + " records wait in its input streams. What follows that task is too slow: look at what it writes ("
-                        + String.join(", ", p.outputs()) + ") and at costly steps of its query"));
-            } else if (p.lag() > 100_000) {
-                out.add(alert("warning", "pipeline", "pipeline:" + p.name(), "Pipeline '" + p.name() + "' is " + p.lag()
-                        + " records behind its input streams"));
-            }
-        }
-        Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
-        platform.upkeep().stats(HttpApi.streamTables(platform)).forEach(t -> tables.put(t.table(), t));
-        Instant now = Instant.now();
-        for (StreamSpec s : platform.streams().streams()) {
-            if (s.name().startsWith(AuditLog.RESERVED_PREFIX) && !principal.admin()) {
-                continue;
-            }
-            long behind = platform.lakeBacklog(s.name());
-            Optional<Instant> lastCommit = Optional.ofNullable(tables.get(s.rawTable())).flatMap(LakeUpkeep.TableStats::lastCommit);
-            if (behind > 0 && lastCommit.map(c -> c.isBefore(now.minus(STALLED_LAKE))).orElse(platform.uptime().compareTo(STALLED_LAKE) > 0)) {
-                out.add(alert("critical", "lake", "stream:" + s.name(), "The lake writer of '" + s.name() + "' has " + behind
-                        + " records waiting and has not committed for " + lastCommit.map(c -> Duration.between(c, now).toSeconds() + " s")
-                                .orElse("ever") + "; see the server log"));
-            }
-            LakeUpkeep.TableStats dlq = tables.get(s.rawTable() + "__dlq");
-            if (dlq != null && dlq.rows() > 0 && dlq.lastCommit().map(c -> c.isAfter(now.minus(RECENT_DEAD_LETTERS))).orElse(false)) {
-                out.add(alert("warning", "dead_letters", "table:" + s.rawTable() + "__dlq", dlq.rows() + " dead letters in "
-                        + s.rawTable() + "__dlq, the newest " + Duration.between(dlq.lastCommit().get(), now).toSeconds()
-                        + " s ago; SELECT reason, raw FROM " + s.rawTable() + "__dlq shows why"));
-            }
-            long overdue = platform.upkeep().retentionOverdue(s.name());
-            if (overdue > 0) {
-                out.add(alert("warning", "retention", "stream:" + s.name(), overdue + " records of '" + s.name()
-                        + "' are past the topic's retention but not yet in the lake; the bus keeps them until the lake has them"));
-            }
-        }
-        platform.scheduler().ifPresent(scheduler -> scheduler.runs(Optional.empty(), 50).stream()
-                .flatMap(r -> r.steps().stream().map(step -> Map.entry(r, step)))
-                .collect(java.util.stream.Collectors.toMap(e -> e.getValue().model(), e -> e, (newer, older) -> newer, LinkedHashMap::new))
-                .forEach((model, e) -> {
-                    if (e.getValue().state().equals("failed")) {
-                        out.add(alert("critical", "model", "model:" + model, "Model '" + model + "' failed in run " + e.getKey().id()
-                                + e.getValue().error().map(err -> ": " + err).orElse("") + "; retry with `watershed runs retry "
-                                + e.getKey().id() + "`"));
-                    }
-                }));
-        return out;
-    }
-
-    private static Map<String, Object> alert(String severity, String kind, String object, String message) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("severity", severity);
-        m.put("kind", kind);
-        m.put("object", object);
-        m.put("message", message);
-        return m;
     }
 
     private static Map<String, Object> columnJson(TableInspector.Column c) {

@@ -6,12 +6,15 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.watershed.access.Principal;
 import io.watershed.access.Privilege;
+import io.watershed.project.Boards;
 import io.watershed.schedule.ModelScheduler;
 import io.watershed.schedule.Runs.CheckResult;
 import io.watershed.schedule.Runs.Run;
 import io.watershed.schedule.Runs.Step;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.ModelSpec;
+import io.watershed.spi.Project;
+import io.watershed.spi.StreamProcessor;
 import io.watershed.spi.WatershedException;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,28 +25,42 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /** The batch layer's HTTP API: models, runs, backfills, retries, checks and the lineage graph. */
-final class ModelsApi {
+final class ModelsApi implements Routes {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final Platform platform;
+    private final Optional<ModelScheduler> scheduler;
+    private final Project project;
+    private final StreamCatalog streams;
+    private final StreamProcessor pipelines;
+    private final Supplier<Boards> boards;
 
-    private ModelsApi(Platform platform) {
-        this.platform = platform;
+    /**
+     * @param scheduler the scheduler of the project's models and checks, unless it has none
+     * @param boards the project's dashboards as they are on disk now (for the lineage)
+     */
+    ModelsApi(Optional<ModelScheduler> scheduler, Project project, StreamCatalog streams, StreamProcessor pipelines,
+            Supplier<Boards> boards) {
+        this.scheduler = scheduler;
+        this.project = project;
+        this.streams = streams;
+        this.pipelines = pipelines;
+        this.boards = boards;
     }
 
-    static void register(Javalin app, Platform platform) {
-        ModelsApi api = new ModelsApi(platform);
-        app.get("/v1/models", api::models);
-        app.get("/v1/runs", api::runs);
-        app.post("/v1/runs", api::run);
-        app.get("/v1/runs/{id}", ctx -> ctx.json(runJson(api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(
+    @Override
+    public void register(Javalin app) {
+        app.get("/v1/models", this::models);
+        app.get("/v1/runs", this::runs);
+        app.post("/v1/runs", this::run);
+        app.get("/v1/runs/{id}", ctx -> ctx.json(runJson(scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(
                 ErrorCode.UNKNOWN_RUN, "Cannot find run " + ctx.pathParam("id") + "; `watershed runs` lists them")))));
         app.get("/v1/runs/{id}/log", ctx -> {
             long id = id(ctx);
-            api.scheduler().find(id).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN, "Cannot find run " + id
+            scheduler().find(id).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN, "Cannot find run " + id
                     + "; GET /v1/runs lists them"));
-            ctx.json(Map.of("lines", api.scheduler().log(id).stream().map(l -> {
+            ctx.json(Map.of("lines", scheduler().log(id).stream().map(l -> {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("at", l.at().toString());
                 m.put("level", l.level());
@@ -53,19 +70,19 @@ final class ModelsApi {
             }).toList()));
         });
         app.post("/v1/runs/{id}/retry", ctx -> {
-            Run run = api.scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN,
+            Run run = scheduler().find(id(ctx)).orElseThrow(() -> new WatershedException(ErrorCode.UNKNOWN_RUN,
                     "Cannot retry run " + ctx.pathParam("id") + ": there is no such run; `watershed runs` lists them"));
             run.steps().forEach(step -> Authorization.principal(ctx).require(Privilege.RUN, "model:" + step.model()));
-            AccessApi.audit(ctx, "run.retry", "run:" + run.id(), null);
-            ctx.status(202).json(runJson(api.scheduler().retry(run.id())));
+            AuditLog.note(ctx, "run.retry", "run:" + run.id(), null);
+            ctx.status(202).json(runJson(scheduler().retry(run.id())));
         });
-        app.post("/v1/backfills", api::backfill);
-        app.post("/v1/checks/run", api::test);
-        app.get("/v1/lineage", api::lineage);
+        app.post("/v1/backfills", this::backfill);
+        app.post("/v1/checks/run", this::test);
+        app.get("/v1/lineage", this::lineage);
     }
 
     private ModelScheduler scheduler() {
-        return platform.scheduler().orElseThrow(() -> new WatershedException(ErrorCode.INVALID_INPUT, "The project has no models "
+        return scheduler.orElseThrow(() -> new WatershedException(ErrorCode.INVALID_INPUT, "The project has no models "
                 + "or checks: add models/<name>.sql (a SELECT) or checks/<name>.yaml, and start the platform again"));
     }
 
@@ -79,7 +96,7 @@ final class ModelsApi {
 
     private void models(Context ctx) {
         List<Map<String, Object>> out = new ArrayList<>();
-        ModelScheduler scheduler = platform.scheduler().orElse(null);
+        ModelScheduler scheduler = this.scheduler.orElse(null);
         Map<String, Instant> nextFires = scheduler == null ? Map.of() : scheduler.nextFires();
         List<ModelSpec> models = scheduler == null ? List.of() : scheduler.models();
         for (ModelSpec model : models) {
@@ -126,7 +143,7 @@ final class ModelsApi {
         Principal principal = Authorization.principal(ctx);
         java.util.Set<String> selected = scheduler().select(selectors);
         selected.forEach(model -> principal.require(Privilege.RUN, "model:" + model));
-        AccessApi.audit(ctx, "model.run", "model:" + String.join(",", new java.util.TreeSet<>(selected)), String.join(" ", selectors));
+        AuditLog.note(ctx, "model.run", "model:" + String.join(",", new java.util.TreeSet<>(selected)), String.join(" ", selectors));
         ctx.status(202).json(runJson(scheduler().run(selectors)));
     }
 
@@ -143,7 +160,7 @@ final class ModelsApi {
         if (downstream) {
             scheduler().downstreamOf(model).forEach(m -> principal.require(Privilege.RUN, "model:" + m));
         }
-        AccessApi.audit(ctx, "model.backfill", "model:" + model, body.path("from").asText("") + ".." + body.path("to").asText("")
+        AuditLog.note(ctx, "model.backfill", "model:" + model, body.path("from").asText("") + ".." + body.path("to").asText("")
                 + (downstream ? " downstream" : ""));
         List<Map<String, Object>> runs = new ArrayList<>();
         for (Run run : scheduler().backfill(model, date(body, "from"), date(body, "to"), body.path("downstream").asBoolean(false))) {
@@ -178,8 +195,7 @@ final class ModelsApi {
     }
 
     private void lineage(Context ctx) {
-        Lineage graph = Lineage.of(platform.project(), platform.streams().streams(), platform.pipelines().pipelines())
-                .withDashboards(platform.boards().dashboards());
+        Lineage graph = Lineage.of(project, streams.streams(), pipelines.pipelines()).withDashboards(boards.get().dashboards());
         String of = ctx.queryParam("of");
         if (of != null && !of.isBlank()) {
             String id = graph.find(of).orElseThrow(() -> new WatershedException(ErrorCode.INVALID_INPUT, "Cannot find '" + of

@@ -39,17 +39,17 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The composition root: starts the bus (embedded Kafka unless a cluster is configured), the lake,
  * the lake writers, the query engine and the HTTP API for one project and data directory, and stops
- * them in reverse order, committing what is buffered.
+ * them in reverse order, committing what is buffered. Each HTTP handler ({@link Routes}) is given the
+ * parts it needs when it is built here; what stays public (address, tokens, project, data directory,
+ * forward port) is what the cli, the benchmarks and the integration tests start from.
  */
 public final class Platform implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
@@ -66,6 +66,7 @@ public final class Platform implements AutoCloseable {
     private final LakeUpkeep upkeep;
     private final TableInspector inspector;
     private final StreamRates rates;
+    private final LakeBacklog backlog;
     private final StreamCatalog streams;
     private final IngestService ingest;
     private final Sources sources;
@@ -181,6 +182,7 @@ public final class Platform implements AutoCloseable {
             inspector = new TableInspector(lake);
             rates = new StreamRates(bus, () -> List.copyOf(streams.streams()));
             started.push(rates);
+            backlog = new LakeBacklog(rates, lakeWriter);
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
                     settings.auth().tokenRateLimit());
             started.push(access);
@@ -232,13 +234,26 @@ public final class Platform implements AutoCloseable {
                     started.push(builder); // stops first: cancels the builds in flight, whose steps then fail
                 }
             }
-            io.watershed.ingest.IngestGate gate = new io.watershed.ingest.IngestGate(this.dataDirectory, settings, this::lakeBacklog);
+            io.watershed.ingest.IngestGate gate = new io.watershed.ingest.IngestGate(this.dataDirectory, settings, backlog::of);
             ingest = new IngestService(bus, streams, settings, gate, meters);
             sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.ingest().produceTimeout(),
                     gate),
                     this.dataDirectory);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
-            http = new HttpApi(this, settings);
+            BusAddress busAddress = new BusAddress(kafkaAddress(), embeddedBus, kafkaAuthenticated());
+            java.util.function.Supplier<io.watershed.project.Boards> boards =
+                    () -> io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
+            http = new HttpApi(settings.http(), new Authorization(access), audit, List.of(
+                    new StatusApi(project.name(), this::uptime, busAddress, streams, meters),
+                    new AccessApi(access),
+                    new StreamsApi(streams, project.streams().keySet(), rates, backlog, upkeep, ingest, audit),
+                    new PipelinesApi(pipelines),
+                    new SourcesApi(sources, busAddress),
+                    new SqlApi(query, settings.query()),
+                    new ModelsApi(scheduler, project, streams, pipelines, boards),
+                    new TablesApi(upkeep),
+                    new ConsoleApi(inspector, project, streams, boards),
+                    new AlertsApi(pipelines, streams, backlog, upkeep, scheduler, this::uptime)));
             started.push(http);
         } catch (IOException e) {
             closeQuietly();
@@ -376,37 +391,6 @@ public final class Platform implements AutoCloseable {
         return new LakeUpkeep.Policy(target, java.util.Optional.empty(), java.util.Optional.empty());
     }
 
-    /** Columns, schema history, snapshots, files and time-travel rows of a lake table. */
-    public TableInspector inspector() {
-        return inspector;
-    }
-
-    /** The project's saved queries and dashboards as they are on disk now (edits show without a restart). */
-    public io.watershed.project.Boards boards() {
-        return io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
-    }
-
-    /**
-     * Records of the stream in the bus but not in its raw table: the topic's end (sampled every 2 s) less the table's
-     * committed offsets, current even when the lake writer is stuck. Before the first sample, the writer's own lag (as
-     * of its last commit), or 0 without a writer.
-     */
-    long lakeBacklog(String stream) {
-        long end = rates.endTotal(stream);
-        long committed = lakeWriter.committedTotal(stream);
-        return end >= 0 && committed >= 0 ? Math.max(0, end - committed) : lakeWriter.lag().getOrDefault(stream, 0L);
-    }
-
-    /** Events per second of every stream, sampled from the bus. */
-    StreamRates rates() {
-        return rates;
-    }
-
-    /** Compaction, expiry and retention of the lake's tables. */
-    public LakeUpkeep upkeep() {
-        return upkeep;
-    }
-
     /** Streams created on first use live on as topics; start their lake writers again. */
     private void reopenStreamsCreatedOnFirstUse(io.watershed.spi.EventBus bus) {
         java.util.List<StreamSpec> specs = new java.util.ArrayList<>();
@@ -424,9 +408,12 @@ public final class Platform implements AutoCloseable {
         return http.port();
     }
 
-    /** Users, roles, grants and tokens. */
-    public AccessStore access() {
-        return access;
+    /**
+     * A token for the service user {@code user} that may only write events to {@code stream} (what a data generator
+     * needs, and no more); see {@link AccessStore#streamWriterToken}.
+     */
+    public String streamWriterToken(String user, String stream, String tokenName) {
+        return access.streamWriterToken(user, stream, tokenName).token();
     }
 
     /** Where the admin token is kept (readable by its owner only); the CLI reads it from there. */
@@ -437,10 +424,6 @@ public final class Platform implements AutoCloseable {
     /** The admin token of this data directory (the content of {@link #adminTokenFile()}). */
     public String adminToken() {
         return adminToken;
-    }
-
-    AuditLog audit() {
-        return audit;
     }
 
     public String url() {
@@ -471,16 +454,6 @@ public final class Platform implements AutoCloseable {
         return embeddedBus;
     }
 
-    /** The scheduler of the project's models and checks, unless it has none. */
-    public java.util.Optional<ModelScheduler> scheduler() {
-        return scheduler;
-    }
-
-    /** The project's continuous pipelines. */
-    public StreamProcessor pipelines() {
-        return pipelines;
-    }
-
     public Project project() {
         return project;
     }
@@ -489,33 +462,13 @@ public final class Platform implements AutoCloseable {
         return dataDirectory;
     }
 
-    public Duration uptime() {
+    private Duration uptime() {
         return Duration.ofNanos(System.nanoTime() - startedAtNanos);
     }
 
-    IngestService ingest() {
-        return ingest;
-    }
-
-    /** The Fluentd forward listener and the file tailers. */
-    public Sources sources() {
-        return sources;
-    }
-
-    DuckDbQueryEngine query() {
-        return query;
-    }
-
-    StreamCatalog streams() {
-        return streams;
-    }
-
-    RawLakeWriter lakeWriter() {
-        return lakeWriter;
-    }
-
-    PrometheusMeterRegistry meters() {
-        return meters;
+    /** The port the Fluentd forward listener took, when the project has one ({@code ingest.forward_port}). */
+    public java.util.Optional<Integer> forwardPort() {
+        return sources.forwardPort();
     }
 
     /** Stops HTTP first (no new acknowledgements), then commits what the lake writers hold, then the engines. */

@@ -69,4 +69,14 @@ final class StreamCatalog implements StreamRegistry {
     public Collection<StreamSpec> streams() {
         return List.copyOf(streams.values());
     }
+
+    /** Each stream's raw table and its dead-letter table. */
+    List<String> rawTables() {
+        List<String> tables = new java.util.ArrayList<>();
+        for (StreamSpec s : streams()) {
+            tables.add(s.rawTable());
+            tables.add(s.rawTable() + "__dlq");
+        }
+        return tables;
+    }
 }

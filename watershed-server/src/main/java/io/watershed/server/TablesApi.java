@@ -1,7 +1,6 @@
 package io.watershed.server;
 
 import io.javalin.Javalin;
-import io.javalin.http.Context;
 import io.watershed.lake.LakeUpkeep;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,14 +8,19 @@ import java.util.List;
 import java.util.Map;
 
 /** The lake's tables: their shape (rows, files, snapshots) and compaction on demand. */
-final class TablesApi {
-    private TablesApi() {}
+final class TablesApi implements Routes {
+    private final LakeUpkeep upkeep;
 
-    static void register(Javalin app, Platform platform) {
+    TablesApi(LakeUpkeep upkeep) {
+        this.upkeep = upkeep;
+    }
+
+    @Override
+    public void register(Javalin app) {
         app.get("/v1/tables", ctx -> {
             List<Map<String, Object>> out = new ArrayList<>();
             io.watershed.access.Principal principal = Authorization.principal(ctx);
-            for (LakeUpkeep.TableStats t : platform.upkeep().stats()) {
+            for (LakeUpkeep.TableStats t : upkeep.stats()) {
                 principal.columns(t.table()).ifPresent(granted -> { // the tables the caller may read, with the columns it may see
                     Map<String, Object> m = statsJson(t);
                     m.put("columns", t.columns().stream().filter(c -> granted.isEmpty() || granted.contains(c.getKey().toLowerCase(
@@ -27,8 +31,8 @@ final class TablesApi {
             ctx.json(Map.of("tables", out));
         });
         app.post("/v1/tables/{table}/compact", ctx -> {
-            AccessApi.audit(ctx, "table.compact", "table:" + ctx.pathParam("table"), null);
-            ctx.json(resultJson(platform.upkeep().compact(ctx.pathParam("table"))));
+            AuditLog.note(ctx, "table.compact", "table:" + ctx.pathParam("table"), null);
+            ctx.json(resultJson(upkeep.compact(ctx.pathParam("table"))));
         });
     }
 
