@@ -60,7 +60,7 @@ final class HttpApi implements AutoCloseable {
         AccessApi.register(app, platform.access());
         app.get("/v1/streams", this::listStreams);
         app.get("/v1/pipelines", this::listPipelines);
-        app.get("/v1/sources", ctx -> ctx.json(Map.of("sources", platform.sources().describe(),
+        app.get("/v1/sources", ctx -> ctx.json(Map.of("sources", SourceStatusJson.render(platform.sources().statuses()),
                 "kafka", Map.of("bootstrap_servers", platform.kafkaAddress(), "embedded", platform.embeddedBus(),
                         "authentication", platform.kafkaAuthenticated() ? "SASL/SCRAM-SHA-256 or -512: user = token id, password = token"
                                 : platform.embeddedBus() ? "none (bus.plaintext)" : "as the cluster is configured"))));

@@ -7,9 +7,11 @@ import com.cronutils.parser.CronParser;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.micrometer.core.instrument.Gauge;
+import io.watershed.ingest.Source;
 import io.watershed.ingest.SourcePublisher;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.SourceSpec;
+import io.watershed.spi.SourceStatus;
 import io.watershed.spi.StreamSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -54,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * A run that was due while the platform was down runs at the start (the latest only).
  */
-public final class JdbcImportSource implements AutoCloseable {
+public final class JdbcImportSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcImportSource.class);
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
     private static final JsonFactory JSON = JsonFactory.builder()
@@ -70,12 +72,12 @@ public final class JdbcImportSource implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
-    private volatile Status status;
+    private volatile Run status;
     private final Object wake = new Object();
     private boolean runRequested;
 
-    /** What the API shows of the source: its last run and the next. */
-    public record Status(String name, String stream, String table, String mode, String watermark, String lastRunAt,
+    /** The source's last run and the next, as {@link #status()} reports them. */
+    private record Run(String name, String stream, String table, String mode, String watermark, String lastRunAt,
             long lastRunRows, String nextRunAt, boolean running, String lastError) {}
 
     public JdbcImportSource(String name, StreamSpec stream, SourceSpec.Jdbc spec, SourcePublisher publisher, Path database) {
@@ -85,7 +87,7 @@ public final class JdbcImportSource implements AutoCloseable {
         this.publisher = publisher;
         this.state = new ImportState(database);
         this.schedule = ExecutionTime.forCron(CRON.parse(spec.schedule()));
-        this.status = new Status(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
+        this.status = new Run(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
                 state.lastRun(name).map(Instant::toString).orElse(null), 0, null, false, null);
         Gauge.builder("watershed.source.import.watermark.age.seconds", this, s -> s.watermarkAge())
                 .tag("source", name).tag("stream", stream.name())
@@ -94,21 +96,21 @@ public final class JdbcImportSource implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    public JdbcImportSource start() {
+    @Override
+    public void start() {
         thread.start();
-        return this;
     }
 
+    @Override
     public String name() {
         return name;
     }
 
-    public SourceSpec.Jdbc spec() {
-        return spec;
-    }
-
-    public Status status() {
-        return status;
+    @Override
+    public SourceStatus.Jdbc status() {
+        Run s = status;
+        return new SourceStatus.Jdbc(s.name(), s.stream(), s.table(), spec.user(), spec.password(), s.mode(), s.watermark(),
+                s.lastRunAt(), s.lastRunRows(), s.nextRunAt(), s.running(), s.lastError());
     }
 
     /** Runs the import now (as soon as the current run, if any, ends). */
@@ -158,16 +160,16 @@ public final class JdbcImportSource implements AutoCloseable {
         }
     }
 
-    private Status withNext(String next) {
-        Status s = status;
-        return new Status(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), next,
+    private Run withNext(String next) {
+        Run s = status;
+        return new Run(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), next,
                 s.running(), s.lastError());
     }
 
     private void runOnce() {
         Instant started = Instant.now();
-        Status s = status;
-        status = new Status(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), s.nextRunAt(),
+        Run s = status;
+        status = new Run(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), s.nextRunAt(),
                 true, s.lastError());
         long rows = 0;
         String error = null;
@@ -185,7 +187,7 @@ public final class JdbcImportSource implements AutoCloseable {
             publisher.error(name, stream.name(), "import");
             LOG.warn("Import {} failed, retried at the next run: {}", name, e.toString());
         }
-        status = new Status(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
+        status = new Run(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
                 state.lastRun(name).map(Instant::toString).orElse(null), rows, s.nextRunAt(), false, error);
     }
 
@@ -273,8 +275,8 @@ public final class JdbcImportSource implements AutoCloseable {
             publisher.publish(name, stream, events, "import:" + name + ":" + last.orElse("") + ":" + upperText);
             state.watermark(name, upperText, typeOf(upper));
             total += events.size();
-            Status s = status;
-            status = new Status(s.name(), s.stream(), s.table(), s.mode(), upperText, s.lastRunAt(), total, s.nextRunAt(), true, null);
+            Run s = status;
+            status = new Run(s.name(), s.stream(), s.table(), s.mode(), upperText, s.lastRunAt(), total, s.nextRunAt(), true, null);
         }
         return total;
     }
