@@ -187,7 +187,11 @@ public final class CdcSource implements Source {
                         .notifying(this::handleBatch)
                         .build();
                 engine = e;
-                executor.execute(e);
+                try {
+                    executor.execute(e);
+                } catch (java.util.concurrent.RejectedExecutionException rejected) {
+                    return; // closed meanwhile
+                }
                 synchronized (engineEnded) {
                     while (!ended && running) {
                         engineEnded.wait(1000);
@@ -355,6 +359,8 @@ public final class CdcSource implements Source {
                 e.close(); // flushes the offsets of what was handled
             } catch (IOException ex) {
                 LOG.warn("CDC {}: cannot stop the engine cleanly: {}", name, ex.toString());
+            } catch (IllegalStateException ex) {
+                LOG.debug("CDC {}: the engine had stopped already: {}", name, ex.getMessage()); // it failed (database away)
             }
         }
         executor.shutdown();
