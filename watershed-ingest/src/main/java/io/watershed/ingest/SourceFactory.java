@@ -67,21 +67,6 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     }
 
     private List<Source> build(Collection<StreamSpec> streams, Settings settings) {
-        if (settings.ingest().forwardPort() >= 0) {
-            for (StreamSpec s : streams) {
-                for (SourceSpec source : s.sources()) {
-                    if (source instanceof SourceSpec.Forward f) {
-                        forwardTags.computeIfAbsent(s.name(), name -> new ArrayList<>()).addAll(f.tags());
-                    }
-                }
-            }
-            try {
-                forward.add(new ForwardServer(publisher, new TagRouter(streams, settings.ingest().autoCreateStreams()), forwardTags,
-                        settings.ingest()));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e.getMessage(), e);
-            }
-        }
         for (StreamSpec s : streams) {
             stream = s;
             fileCount = (int) s.sources().stream().filter(source -> source instanceof SourceSpec.FileTail).count();
@@ -90,6 +75,14 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
             importIndex = 0;
             for (SourceSpec source : s.sources()) {
                 source.match(this);
+            }
+        }
+        if (settings.ingest().forwardPort() >= 0) {
+            try {
+                forward.add(new ForwardServer(publisher, new TagRouter(streams, settings.ingest().autoCreateStreams()), forwardTags,
+                        settings.ingest()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e.getMessage(), e);
             }
         }
         int connection = 0;
@@ -110,7 +103,8 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
 
     @Override
     public Void forward(SourceSpec.Forward spec) {
-        return null; // the one listener serves every stream's tags
+        forwardTags.computeIfAbsent(stream.name(), name -> new ArrayList<>()).addAll(spec.tags()); // one listener for all streams
+        return null;
     }
 
     @Override
