@@ -14,6 +14,11 @@ import org.junit.jupiter.api.Test;
 
 /** A file source (format json) passes the conformance suite; partial lines wait, symlinks cannot lead out. */
 class FileSourceIT extends SourceConformance {
+    @Override
+    String sourceType() {
+        return "file";
+    }
+
     Path logs;
 
     @Override

@@ -25,6 +25,11 @@ import org.msgpack.core.MessagePack;
  * sends on purpose, from a client written from the specification.
  */
 class ForwardSourceIT extends SourceConformance {
+    @Override
+    String sourceType() {
+        return "forward";
+    }
+
     static final String KEY = "it-shared-key-4f1c9a";
     static final Path NODE_CLIENT = Path.of("src/test/node").toAbsolutePath();
 

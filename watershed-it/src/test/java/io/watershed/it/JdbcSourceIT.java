@@ -5,6 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A jdbc source (incremental by a sequence column) passes the source conformance suite. */
 class JdbcSourceIT extends DatabaseConformance {
     @Override
+    String sourceType() {
+        return "jdbc";
+    }
+
+    @Override
     String source(String url) {
         return "type: jdbc\nurl: " + url + "\nuser: postgres\npassword: " + PASSWORD + "\ntable: public.conf\ncolumn: seq\n"
                 + "schedule: '@daily'\nbatch_rows: 120\n";

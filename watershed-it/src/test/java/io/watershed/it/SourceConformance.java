@@ -2,6 +2,7 @@ package io.watershed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.watershed.server.Platform;
 import io.watershed.testing.Await;
 import io.watershed.testing.TestProject;
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -24,8 +27,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Iceberg catalog and DuckDB: each event lands in {@code raw.conf} exactly once with its fields as sent (accents,
  * emoji, right-to-left text, nesting, numbers); input the source cannot decode is refused with a precise error or
  * lands in {@code raw.conf__dlq} with its reason, and is counted; a restart on the same data directory loses and
- * doubles nothing; a configured secret never appears in {@code /v1/sources}. Each source's IT extends this and adds
- * what only it can do.
+ * doubles nothing; a configured secret never appears in {@code /v1/sources}; a collector of the ingest part (a
+ * {@code Source}: forward, file, jdbc, cdc) reports its status there with its kind's fields and the work it did. Each
+ * source's IT extends this and adds what only it can do.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -59,6 +63,25 @@ abstract class SourceConformance {
 
     /** A metric line prefix that counts the undecodable input (e.g. {@code watershed_source_dead_letters_total{...}}). */
     abstract String undecodableMetric();
+
+    /**
+     * The fields {@code /v1/sources} shows of each kind of source (the API's names; a later version may add fields, never
+     * drop or rename one).
+     */
+    static final Map<String, Set<String>> STATUS_FIELDS = Map.of(
+            "forward", Set.of("name", "type", "listen", "shared_key", "streams", "tags_create_streams", "connections", "messages"),
+            "file", Set.of("name", "type", "stream", "paths", "files", "lag_bytes", "last_error"),
+            "jdbc", Set.of("name", "type", "stream", "table", "user", "password", "mode", "watermark", "last_run", "last_run_rows",
+                    "next_run", "running", "last_error"),
+            "cdc", Set.of("name", "type", "database", "user", "password", "tables", "running", "events", "last_event", "last_error"));
+
+    /**
+     * The kind of source under test as {@code /v1/sources} shows it ({@code forward}, {@code file}, {@code jdbc},
+     * {@code cdc}); null for the HTTP API and Kafka, which are no sources of the ingest part.
+     */
+    String sourceType() {
+        return null;
+    }
 
     /** A secret the project configures for the source, or null. */
     String secret() {
@@ -152,6 +175,45 @@ abstract class SourceConformance {
         assertThat(http.get("/v1/sources").status()).isEqualTo(200);
         if (secret() != null) {
             assertThat(body).doesNotContain(secret()).contains("****");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void theSourceReportsItsStatusAndWorkThroughTheSourceContract() {
+        if (sourceType() == null) {
+            return;
+        }
+        JsonNode status = null;
+        for (JsonNode source : http.get("/v1/sources").json().path("sources")) {
+            if (source.path("type").asText().equals(sourceType())) {
+                status = source;
+            }
+        }
+        assertThat(status).as("/v1/sources lists the %s source", sourceType()).isNotNull();
+        List<String> fields = new ArrayList<>();
+        status.fieldNames().forEachRemaining(fields::add);
+        assertThat(fields).as("the fields of a %s source", sourceType()).containsAll(STATUS_FIELDS.get(sourceType()));
+        assertThat(status.path("name").asText()).isNotBlank();
+        switch (sourceType()) {
+            case "forward" -> {
+                assertThat(status.path("streams").has("conf")).as("the forward listener routes tags to conf").isTrue();
+                assertThat(status.path("messages").asLong()).as("messages read since the restart").isPositive();
+            }
+            case "file" -> {
+                assertThat(status.path("stream").asText()).isEqualTo("conf");
+                assertThat(status.path("files").get(0).path("offset").asLong()).as("bytes published").isPositive();
+                assertThat(status.path("lag_bytes").asLong()).isZero();
+            }
+            case "jdbc" -> {
+                assertThat(status.path("stream").asText()).isEqualTo("conf");
+                assertThat(status.path("last_run").isTextual()).as("a run ended: %s", status).isTrue();
+            }
+            case "cdc" -> {
+                assertThat(status.path("tables").path("public.conf").asText()).isEqualTo("conf");
+                assertThat(status.path("events").asLong()).as("changes published since the restart").isPositive();
+            }
+            default -> throw new AssertionError("no contract check for source type " + sourceType());
         }
     }
 }

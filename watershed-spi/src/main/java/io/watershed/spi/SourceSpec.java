@@ -14,6 +14,23 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
     /** {@code forward}, {@code file}, {@code jdbc} or {@code cdc}. */
     String type();
 
+    /** Calls the case of this source's kind. */
+    <R> R match(Cases<R> cases);
+
+    /**
+     * One case per kind of source. Java 17 has no exhaustive switch over a sealed type, so a new kind adds a method
+     * here and whatever builds or describes sources fails to compile until it handles the kind.
+     */
+    interface Cases<R> {
+        R forward(Forward spec);
+
+        R file(FileTail spec);
+
+        R jdbc(Jdbc spec);
+
+        R cdc(Cdc spec);
+    }
+
     /**
      * Fluentd's forward protocol (Fluentd, Fluent Bit, fluent-logger libraries): events whose tag matches one of
      * {@code tags} go to the stream.
@@ -30,6 +47,11 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         @Override
         public String type() {
             return "forward";
+        }
+
+        @Override
+        public <R> R match(Cases<R> cases) {
+            return cases.forward(this);
         }
     }
 
@@ -70,6 +92,11 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         public String type() {
             return "file";
         }
+
+        @Override
+        public <R> R match(Cases<R> cases) {
+            return cases.file(this);
+        }
     }
 
     /** How a {@code jdbc} source reads its table. */
@@ -96,6 +123,11 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         public String type() {
             return "jdbc";
         }
+
+        @Override
+        public <R> R match(Cases<R> cases) {
+            return cases.jdbc(this);
+        }
     }
 
     /**
@@ -110,6 +142,11 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         @Override
         public String type() {
             return "cdc";
+        }
+
+        @Override
+        public <R> R match(Cases<R> cases) {
+            return cases.cdc(this);
         }
     }
 }

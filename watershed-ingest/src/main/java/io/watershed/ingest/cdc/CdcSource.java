@@ -6,9 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.format.Json;
+import io.watershed.ingest.Source;
 import io.watershed.ingest.SourcePublisher;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.SourceSpec;
+import io.watershed.spi.SourceStatus;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * again after a crash are recognised and not published twice. (Rows of an initial snapshot that a crash interrupts
  * are read again from the start; they may repeat in {@code raw.<stream>}, never in {@code state.<stream>}.)
  */
-public final class CdcSource implements AutoCloseable {
+public final class CdcSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(CdcSource.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern URL = Pattern.compile("jdbc:(postgresql|mysql|mariadb)://([^/:?]+)(?::(\\d+))?/([^?]+)(\\?.*)?");
@@ -71,10 +73,6 @@ public final class CdcSource implements AutoCloseable {
     private volatile Instant lastEventAt;
     private final Object engineEnded = new Object();
     private boolean ended;
-
-    /** What the API shows of the source. */
-    public record Status(String name, String database, String user, String password, Map<String, String> tables, boolean running,
-            long events, String lastEventAt, String lastError) {}
 
     /** @param tables the cdc sources of one database connection (same url and user), with their streams */
     public CdcSource(String name, Map<SourceSpec.Cdc, StreamSpec> tables, SourcePublisher publisher, Path directory) {
@@ -145,24 +143,25 @@ public final class CdcSource implements AutoCloseable {
         });
     }
 
-    public CdcSource start() {
+    @Override
+    public void start() {
         Thread supervisor = new Thread(this::supervise, "watershed-cdc-supervisor-" + name);
         supervisor.setDaemon(true);
         supervisor.start();
-        return this;
     }
 
+    @Override
     public String name() {
         return name;
     }
 
-    public Status status() {
+    @Override
+    public SourceStatus.Cdc status() {
         Map<String, String> tables = new LinkedHashMap<>();
         streamsByTable.forEach((table, stream) -> tables.put(table, stream.name()));
-        return new Status(name, kind + "://" + host + ":" + port + "/" + database, properties.getProperty("database.user"),
-                io.watershed.spi.Secret.of(properties.getProperty("database.password")).toString(), tables, engine != null && running,
-                events.get(),
-                lastEventAt == null ? null : lastEventAt.toString(), lastError);
+        return new SourceStatus.Cdc(name, kind + "://" + host + ":" + port + "/" + database, properties.getProperty("database.user"),
+                io.watershed.spi.Secret.of(properties.getProperty("database.password")), tables, engine != null && running,
+                events.get(), lastEventAt == null ? null : lastEventAt.toString(), lastError);
     }
 
     /** Runs the engine; when it ends with an error (the database or the bus was away), starts it again after a pause. */
@@ -188,7 +187,11 @@ public final class CdcSource implements AutoCloseable {
                         .notifying(this::handleBatch)
                         .build();
                 engine = e;
-                executor.execute(e);
+                try {
+                    executor.execute(e);
+                } catch (java.util.concurrent.RejectedExecutionException rejected) {
+                    return; // closed meanwhile
+                }
                 synchronized (engineEnded) {
                     while (!ended && running) {
                         engineEnded.wait(1000);
@@ -356,6 +359,8 @@ public final class CdcSource implements AutoCloseable {
                 e.close(); // flushes the offsets of what was handled
             } catch (IOException ex) {
                 LOG.warn("CDC {}: cannot stop the engine cleanly: {}", name, ex.toString());
+            } catch (IllegalStateException ex) {
+                LOG.debug("CDC {}: the engine had stopped already: {}", name, ex.getMessage()); // it failed (database away)
             }
         }
         executor.shutdown();

@@ -4,19 +4,14 @@ import com.cronutils.model.CronType;
 import com.cronutils.model.definition.CronDefinitionBuilder;
 import com.cronutils.model.time.ExecutionTime;
 import com.cronutils.parser.CronParser;
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import io.micrometer.core.instrument.Gauge;
+import io.watershed.ingest.Source;
 import io.watershed.ingest.SourcePublisher;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.SourceSpec;
+import io.watershed.spi.SourceStatus;
 import io.watershed.spi.StreamSpec;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -25,12 +20,10 @@ import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.sql.Types;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -53,29 +46,30 @@ import org.slf4j.LoggerFactory;
  *       {@code state.<stream>} equals the table after each run.</li>
  * </ul>
  * A run that was due while the platform was down runs at the start (the latest only).
+ *
+ * <p>This class schedules the runs and reads the rows; {@link RowEvents} turns rows into events, {@link WatermarkValues}
+ * keeps the watermark's type between the database and {@link ImportState}.
  */
-public final class JdbcImportSource implements AutoCloseable {
+public final class JdbcImportSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcImportSource.class);
     private static final CronParser CRON = new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
-    private static final JsonFactory JSON = JsonFactory.builder()
-            .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8) // emoji as UTF-8
-            .build();
 
     private final String name;
     private final StreamSpec stream;
     private final SourceSpec.Jdbc spec;
     private final SourcePublisher publisher;
     private final ImportState state;
+    private final RowEvents rowEvents;
     private final ExecutionTime schedule;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
-    private volatile Status status;
+    private volatile Run status;
     private final Object wake = new Object();
     private boolean runRequested;
 
-    /** What the API shows of the source: its last run and the next. */
-    public record Status(String name, String stream, String table, String mode, String watermark, String lastRunAt,
+    /** The source's last run and the next, as {@link #status()} reports them. */
+    private record Run(String name, String stream, String table, String mode, String watermark, String lastRunAt,
             long lastRunRows, String nextRunAt, boolean running, String lastError) {}
 
     public JdbcImportSource(String name, StreamSpec stream, SourceSpec.Jdbc spec, SourcePublisher publisher, Path database) {
@@ -84,8 +78,9 @@ public final class JdbcImportSource implements AutoCloseable {
         this.spec = spec;
         this.publisher = publisher;
         this.state = new ImportState(database);
+        this.rowEvents = new RowEvents(stream.key());
         this.schedule = ExecutionTime.forCron(CRON.parse(spec.schedule()));
-        this.status = new Status(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
+        this.status = new Run(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
                 state.lastRun(name).map(Instant::toString).orElse(null), 0, null, false, null);
         Gauge.builder("watershed.source.import.watermark.age.seconds", this, s -> s.watermarkAge())
                 .tag("source", name).tag("stream", stream.name())
@@ -94,21 +89,21 @@ public final class JdbcImportSource implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    public JdbcImportSource start() {
+    @Override
+    public void start() {
         thread.start();
-        return this;
     }
 
+    @Override
     public String name() {
         return name;
     }
 
-    public SourceSpec.Jdbc spec() {
-        return spec;
-    }
-
-    public Status status() {
-        return status;
+    @Override
+    public SourceStatus.Jdbc status() {
+        Run s = status;
+        return new SourceStatus.Jdbc(s.name(), s.stream(), s.table(), spec.user(), spec.password(), s.mode(), s.watermark(),
+                s.lastRunAt(), s.lastRunRows(), s.nextRunAt(), s.running(), s.lastError());
     }
 
     /** Runs the import now (as soon as the current run, if any, ends). */
@@ -158,16 +153,16 @@ public final class JdbcImportSource implements AutoCloseable {
         }
     }
 
-    private Status withNext(String next) {
-        Status s = status;
-        return new Status(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), next,
+    private Run withNext(String next) {
+        Run s = status;
+        return new Run(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), next,
                 s.running(), s.lastError());
     }
 
     private void runOnce() {
         Instant started = Instant.now();
-        Status s = status;
-        status = new Status(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), s.nextRunAt(),
+        Run s = status;
+        status = new Run(s.name(), s.stream(), s.table(), s.mode(), s.watermark(), s.lastRunAt(), s.lastRunRows(), s.nextRunAt(),
                 true, s.lastError());
         long rows = 0;
         String error = null;
@@ -185,7 +180,7 @@ public final class JdbcImportSource implements AutoCloseable {
             publisher.error(name, stream.name(), "import");
             LOG.warn("Import {} failed, retried at the next run: {}", name, e.toString());
         }
-        status = new Status(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
+        status = new Run(name, stream.name(), what(), spec.mode().name().toLowerCase(), state.watermark(name).orElse(null),
                 state.lastRun(name).map(Instant::toString).orElse(null), rows, s.nextRunAt(), false, error);
     }
 
@@ -228,14 +223,14 @@ public final class JdbcImportSource implements AutoCloseable {
             Optional<Object> lastValue = Optional.empty();
             String after = "";
             if (last.isPresent()) {
-                lastValue = Optional.of(typed(last.get()));
+                lastValue = Optional.of(WatermarkValues.typed(last.get(), state.watermarkType(name).orElse("string")));
                 after = " AND " + column + " > ?";
             }
             // the upper bound of this batch: the column value of its last row; rows of equal value are never split
             Object upper;
             try (PreparedStatement bound = connection.prepareStatement("SELECT " + column + " FROM " + from() + " WHERE " + column
                     + " IS NOT NULL" + after + " ORDER BY " + column + " LIMIT 1 OFFSET " + (spec.batchRows() - 1))) {
-                lastValue.ifPresent(v -> set(bound, 1, v));
+                lastValue.ifPresent(v -> WatermarkValues.set(bound, 1, v));
                 try (ResultSet r = bound.executeQuery()) {
                     upper = r.next() ? r.getObject(1) : null;
                 }
@@ -243,7 +238,7 @@ public final class JdbcImportSource implements AutoCloseable {
             if (upper == null) {
                 try (PreparedStatement max = connection.prepareStatement("SELECT max(" + column + ") FROM " + from() + " WHERE "
                         + column + " IS NOT NULL" + after)) {
-                    lastValue.ifPresent(v -> set(max, 1, v));
+                    lastValue.ifPresent(v -> WatermarkValues.set(max, 1, v));
                     try (ResultSet r = max.executeQuery()) {
                         upper = r.next() ? r.getObject(1) : null;
                     }
@@ -252,81 +247,31 @@ public final class JdbcImportSource implements AutoCloseable {
             if (upper == null) {
                 break; // nothing new
             }
-            String upperText = text(upper);
+            String upperText = WatermarkValues.text(upper);
             List<EventBus.Event> events = new ArrayList<>();
             try (PreparedStatement select = connection.prepareStatement("SELECT * FROM " + from() + " WHERE " + column
                     + " IS NOT NULL" + after + " AND " + column + " <= ? ORDER BY " + column)) {
                 select.setFetchSize(Math.min(spec.batchRows(), 10_000));
                 int index = 1;
                 if (lastValue.isPresent()) {
-                    set(select, index++, lastValue.get());
+                    WatermarkValues.set(select, index++, lastValue.get());
                 }
-                set(select, index, upper);
+                WatermarkValues.set(select, index, upper);
                 try (ResultSet r = select.executeQuery()) {
                     ResultSetMetaData meta = r.getMetaData();
                     while (r.next()) {
-                        events.add(event(r, meta, null));
+                        events.add(rowEvents.event(r, meta, null));
                     }
                 }
             }
             connection.commit();
             publisher.publish(name, stream, events, "import:" + name + ":" + last.orElse("") + ":" + upperText);
-            state.watermark(name, upperText, typeOf(upper));
+            state.watermark(name, upperText, WatermarkValues.typeOf(upper));
             total += events.size();
-            Status s = status;
-            status = new Status(s.name(), s.stream(), s.table(), s.mode(), upperText, s.lastRunAt(), total, s.nextRunAt(), true, null);
+            Run s = status;
+            status = new Run(s.name(), s.stream(), s.table(), s.mode(), upperText, s.lastRunAt(), total, s.nextRunAt(), true, null);
         }
         return total;
-    }
-
-    /** The saved watermark as a value of the column's type, so that the comparison is the database's. */
-    private Object typed(String text) {
-        String type = state.watermarkType(name).orElse("string");
-        return switch (type) {
-            case "long" -> Long.parseLong(text);
-            case "decimal" -> new BigDecimal(text);
-            case "timestamp" -> java.sql.Timestamp.from(Instant.parse(text)); // the same Timestamp the driver gave
-            case "date" -> java.sql.Date.valueOf(java.time.LocalDate.parse(text));
-            default -> text;
-        };
-    }
-
-    private static String typeOf(Object value) {
-        if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof java.math.BigInteger) {
-            return "long";
-        }
-        if (value instanceof BigDecimal || value instanceof Double || value instanceof Float) {
-            return "decimal";
-        }
-        if (value instanceof java.sql.Timestamp || value instanceof java.time.LocalDateTime) {
-            return "timestamp";
-        }
-        if (value instanceof java.sql.Date || value instanceof java.time.LocalDate) {
-            return "date";
-        }
-        return "string";
-    }
-
-    /** The watermark as text; a timestamp as its instant, which gives back exactly the Timestamp the driver read. */
-    private static String text(Object value) {
-        if (value instanceof java.sql.Timestamp t) {
-            return t.toInstant().toString();
-        }
-        if (value instanceof java.time.LocalDateTime t) {
-            return java.sql.Timestamp.valueOf(t).toInstant().toString();
-        }
-        if (value instanceof BigDecimal d) {
-            return d.toPlainString();
-        }
-        return String.valueOf(value);
-    }
-
-    private static void set(PreparedStatement statement, int index, Object value) {
-        try {
-            statement.setObject(index, value);
-        } catch (SQLException e) {
-            throw new IllegalStateException("Cannot bind the watermark " + value + ": " + e.getMessage(), e);
-        }
     }
 
     // ---- full
@@ -342,11 +287,11 @@ public final class JdbcImportSource implements AutoCloseable {
             select.setFetchSize(Math.min(spec.batchRows(), 10_000));
             try (ResultSet r = select.executeQuery("SELECT * FROM " + from())) {
                 ResultSetMetaData meta = r.getMetaData();
-                int keyColumn = key.map(k -> column(meta, k)).orElse(-1);
+                int keyColumn = key.map(k -> RowEvents.column(meta, k)).orElse(-1);
                 while (r.next() && running) {
-                    events.add(event(r, meta, runId));
+                    events.add(rowEvents.event(r, meta, runId));
                     if (keyColumn > 0) {
-                        keys.add(keyJson(r.getObject(keyColumn)));
+                        keys.add(RowEvents.keyJson(r.getObject(keyColumn)));
                     }
                     if (events.size() >= spec.batchRows()) {
                         total += publishFull(events, keys, runId, batch++);
@@ -365,7 +310,7 @@ public final class JdbcImportSource implements AutoCloseable {
             List<EventBus.Event> deletes = new ArrayList<>();
             for (String k : gone) {
                 String text = k.startsWith("\"") ? k.substring(1, k.length() - 1) : k;
-                deletes.add(new EventBus.Event(text.getBytes(StandardCharsets.UTF_8), deleteEvent(key.get(), k), System.currentTimeMillis()));
+                deletes.add(new EventBus.Event(text.getBytes(StandardCharsets.UTF_8), RowEvents.deleteEvent(key.get(), k), System.currentTimeMillis()));
                 if (deletes.size() >= spec.batchRows()) {
                     publisher.publish(name, stream, deletes, "import:" + name + ":" + runId + ":deletes:" + batch++);
                     deletes.clear();
@@ -391,143 +336,6 @@ public final class JdbcImportSource implements AutoCloseable {
         events.clear();
         keys.clear();
         return n;
-    }
-
-    private static int column(ResultSetMetaData meta, String name) {
-        try {
-            for (int i = 1; i <= meta.getColumnCount(); i++) {
-                if (meta.getColumnLabel(i).equalsIgnoreCase(name)) {
-                    return i;
-                }
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-        return -1;
-    }
-
-    /** The key as a JSON literal (a number stays a number), as the delete event must carry it. */
-    private static String keyJson(Object key) {
-        if (key instanceof Number n && !(key instanceof Double d && !Double.isFinite(d))) {
-            return key instanceof BigDecimal b ? b.toPlainString() : n.toString();
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator json = JSON.createGenerator(out)) {
-            json.writeString(String.valueOf(key));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private static byte[] deleteEvent(String keyField, String key) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator json = JSON.createGenerator(out)) {
-            json.writeStartObject();
-            json.writeFieldName(keyField);
-            json.writeRawValue(key);
-            json.writeStringField("__op", "d");
-            json.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
-    }
-
-    // ---- rows as events
-
-    private EventBus.Event event(ResultSet r, ResultSetMetaData meta, String runId) throws SQLException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-        String key = null;
-        try (JsonGenerator json = JSON.createGenerator(out)) {
-            json.writeStartObject();
-            for (int i = 1; i <= meta.getColumnCount(); i++) {
-                String column = meta.getColumnLabel(i);
-                json.writeFieldName(column);
-                Object value = write(json, r, i, meta.getColumnType(i));
-                if (stream.key().isPresent() && stream.key().get().equalsIgnoreCase(column) && value != null) {
-                    key = String.valueOf(value);
-                }
-            }
-            if (runId != null) {
-                json.writeStringField("import_run", runId);
-            }
-            json.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return new EventBus.Event(key == null ? null : key.getBytes(StandardCharsets.UTF_8), out.toByteArray(),
-                System.currentTimeMillis());
-    }
-
-    /** One column as JSON: numbers as numbers, times as ISO-8601 (UTC for zoned), bytes as base64. */
-    private static Object write(JsonGenerator json, ResultSet r, int i, int type) throws SQLException, IOException {
-        switch (type) {
-            case Types.TINYINT, Types.SMALLINT, Types.INTEGER, Types.BIGINT -> {
-                long v = r.getLong(i);
-                if (r.wasNull()) {
-                    json.writeNull();
-                    return null;
-                }
-                json.writeNumber(v);
-                return v;
-            }
-            case Types.NUMERIC, Types.DECIMAL -> {
-                BigDecimal v = r.getBigDecimal(i);
-                if (v == null) {
-                    json.writeNull();
-                } else {
-                    json.writeNumber(v);
-                }
-                return v;
-            }
-            case Types.REAL, Types.FLOAT, Types.DOUBLE -> {
-                double v = r.getDouble(i);
-                if (r.wasNull() || !Double.isFinite(v)) {
-                    json.writeNull();
-                    return null;
-                }
-                json.writeNumber(v);
-                return v;
-            }
-            case Types.BOOLEAN, Types.BIT -> {
-                boolean v = r.getBoolean(i);
-                if (r.wasNull()) {
-                    json.writeNull();
-                    return null;
-                }
-                json.writeBoolean(v);
-                return v;
-            }
-            case Types.TIMESTAMP_WITH_TIMEZONE -> {
-                java.time.OffsetDateTime v = r.getObject(i, java.time.OffsetDateTime.class);
-                return writeText(json, v == null ? null : v.toInstant().toString());
-            }
-            case Types.TIMESTAMP -> {
-                java.sql.Timestamp v = r.getTimestamp(i);
-                return writeText(json, v == null ? null : v.toLocalDateTime().toString());
-            }
-            case Types.DATE -> {
-                java.sql.Date v = r.getDate(i);
-                return writeText(json, v == null ? null : v.toLocalDate().toString());
-            }
-            case Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB -> {
-                byte[] v = r.getBytes(i);
-                return writeText(json, v == null ? null : Base64.getEncoder().encodeToString(v));
-            }
-            default -> {
-                return writeText(json, r.getString(i));
-            }
-        }
-    }
-
-    private static Object writeText(JsonGenerator json, String value) throws IOException {
-        if (value == null) {
-            json.writeNull();
-        } else {
-            json.writeString(value);
-        }
-        return value;
     }
 
     @Override

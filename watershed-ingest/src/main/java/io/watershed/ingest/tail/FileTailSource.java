@@ -1,30 +1,25 @@
 package io.watershed.ingest.tail;
 
 import io.micrometer.core.instrument.Gauge;
+import io.watershed.ingest.Source;
 import io.watershed.ingest.SourcePublisher;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.SourceSpec;
+import io.watershed.spi.SourceStatus;
 import io.watershed.spi.StreamSpec;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileSystems;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.PathMatcher;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +28,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,9 +47,12 @@ import org.slf4j.LoggerFactory;
  *       transaction; the offset is saved after the bus acknowledged. After a crash between the two, the batch
  *       is recognised and its records are not published again.</li>
  *   <li>Only files below a pattern's fixed directory are read, after symlinks are resolved.</li>
- * </ul>
+ * </ul> *
+ * <p>This class follows the files through rotation and truncation and publishes their records; {@link TailPatterns}
+ * chooses the files, {@link RecordSplitter} cuts and parses the records, {@link TailOffsets} keeps where each file was
+ * read up to, and {@link TrackedFile} is one file's state.
  */
-public final class FileTailSource implements AutoCloseable {
+public final class FileTailSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(FileTailSource.class);
     static final int FINGERPRINT_BYTES = 1024;
     static final int MIN_FINGERPRINT_FOR_COPY = 64;
@@ -71,29 +68,17 @@ public final class FileTailSource implements AutoCloseable {
     private final SourcePublisher publisher;
     private final TailOffsets offsets;
     private final Duration poll;
-    private final RecordParser parser;
-    private final Pattern multilineStart;
-    private final List<Glob> globs = new ArrayList<>();
-    private final List<PathMatcher> excludes = new ArrayList<>();
-    private final Map<FileKey, Tracked> tracked = new HashMap<>();
+    private final RecordSplitter splitter;
+    private final TailPatterns patterns;
+    private final Map<TrackedFile.Key, TrackedFile> tracked = new HashMap<>();
     private final Set<Path> warnedOutside = new HashSet<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
-    private volatile List<FileStatus> statuses = List.of();
+    private volatile List<SourceStatus.TailedFile> statuses = List.of();
     private volatile String lastError = "";
     private long lastScan;
     private long lastBusWarning;
-
-    /** One tailed file as the API shows it. */
-    public record FileStatus(String path, long offset, long size, boolean following) {}
-
-    /** The source as the API shows it: its files, bytes not yet read, the last problem. */
-    public record Status(String name, String stream, List<String> paths, List<FileStatus> files, long lagBytes, String lastError) {}
-
-    private record FileKey(long device, long inode) {}
-
-    private record Glob(String pattern, Path base, PathMatcher matcher, int depth) {}
 
     public FileTailSource(String name, StreamSpec stream, SourceSpec.FileTail spec, SourcePublisher publisher, Path offsetsDatabase,
             Duration poll) {
@@ -102,14 +87,8 @@ public final class FileTailSource implements AutoCloseable {
         this.spec = spec;
         this.publisher = publisher;
         this.poll = poll;
-        this.parser = new RecordParser(spec, stream.key());
-        this.multilineStart = spec.multilineStart().map(Pattern::compile).orElse(null);
-        for (String pattern : spec.paths()) {
-            globs.add(glob(pattern));
-        }
-        for (String pattern : spec.exclude()) {
-            excludes.add(FileSystems.getDefault().getPathMatcher("glob:" + pattern));
-        }
+        this.splitter = new RecordSplitter(spec, new RecordParser(spec, stream.key()));
+        this.patterns = new TailPatterns(spec);
         this.offsets = new TailOffsets(offsetsDatabase);
         Gauge.builder("watershed.source.lag.bytes", this, s -> s.lag()).tag("source", name).tag("stream", stream.name())
                 .description("Bytes written to a source's files that are not yet published").register(publisher.meters());
@@ -119,22 +98,25 @@ public final class FileTailSource implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    public FileTailSource start() {
+    @Override
+    public void start() {
         thread.start();
-        return this;
     }
 
+    @Override
     public String name() {
         return name;
     }
 
-    public Status status() {
-        return new Status(name, stream.name(), spec.paths(), statuses, lag(), lastError);
+    /** The files followed, the bytes written to them not yet published, the last problem (null once a pass succeeded). */
+    @Override
+    public SourceStatus.FileTail status() {
+        return new SourceStatus.FileTail(name, stream.name(), spec.paths(), statuses, lag(), lastError.isEmpty() ? null : lastError);
     }
 
     private long lag() {
         long lag = 0;
-        for (FileStatus f : statuses) {
+        for (SourceStatus.TailedFile f : statuses) {
             lag += Math.max(0, f.size() - f.offset());
         }
         return lag;
@@ -154,8 +136,8 @@ public final class FileTailSource implements AutoCloseable {
                         first = false;
                         lastScan = System.nanoTime();
                     }
-                    for (Iterator<Tracked> it = tracked.values().iterator(); it.hasNext() && running;) {
-                        Tracked t = it.next();
+                    for (Iterator<TrackedFile> it = tracked.values().iterator(); it.hasNext() && running;) {
+                        TrackedFile t = it.next();
                         progressed |= read(t);
                         if (t.closed) {
                             it.remove();
@@ -182,7 +164,7 @@ public final class FileTailSource implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            for (Tracked t : tracked.values()) {
+            for (TrackedFile t : tracked.values()) {
                 t.close();
             }
             offsets.close();
@@ -192,66 +174,47 @@ public final class FileTailSource implements AutoCloseable {
     // ---- discovering files
 
     private void scan(boolean initial) throws IOException {
-        Set<FileKey> seen = new HashSet<>();
-        for (Glob glob : globs) {
-            if (!Files.isDirectory(glob.base)) {
-                continue;
-            }
-            Path realBase = glob.base.toRealPath();
-            List<Path> matches = new ArrayList<>();
-            Files.walkFileTree(glob.base, Set.of(), glob.depth, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                    if (glob.matcher.matches(file) && !excluded(file)) {
-                        matches.add(file);
+        Set<TrackedFile.Key> seen = new HashSet<>();
+        for (TailPatterns.Match match : patterns.matches()) {
+            Path path = match.path();
+            Path realBase = match.realBase();
+            try {
+                Path real = path.toRealPath();
+                if (!real.startsWith(realBase)) {
+                    if (warnedOutside.add(path)) {
+                        publisher.error(name, stream.name(), "outside_paths");
+                        LOG.warn("File source {}: not reading {}: it resolves to {}, outside {} (symlinks may not lead out "
+                                + "of a source's directories)", name, path, real, realBase);
                     }
-                    return FileVisitResult.CONTINUE;
+                    continue;
                 }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException e) {
-                    return FileVisitResult.CONTINUE; // vanished or unreadable meanwhile
+                if (!Files.isRegularFile(real)) {
+                    continue;
                 }
-            });
-            for (Path path : matches) {
-                try {
-                    Path real = path.toRealPath();
-                    if (!real.startsWith(realBase)) {
-                        if (warnedOutside.add(path)) {
-                            publisher.error(name, stream.name(), "outside_paths");
-                            LOG.warn("File source {}: not reading {}: it resolves to {}, outside {} (symlinks may not lead out "
-                                    + "of a source's directories)", name, path, real, realBase);
-                        }
-                        continue;
+                TrackedFile.Key key = TrackedFile.key(real);
+                seen.add(key);
+                TrackedFile t = tracked.get(key);
+                if (t == null) {
+                    t = open(key, path, real, initial);
+                    if (t != null) {
+                        tracked.put(key, t);
                     }
-                    if (!Files.isRegularFile(real)) {
-                        continue;
-                    }
-                    FileKey key = key(real);
-                    seen.add(key);
-                    Tracked t = tracked.get(key);
-                    if (t == null) {
-                        t = open(key, path, real, initial);
-                        if (t != null) {
-                            tracked.put(key, t);
-                        }
-                    } else {
-                        t.path = path;
-                        t.following = true;
-                    }
-                } catch (NoSuchFileException e) {
-                    // removed between listing and opening
+                } else {
+                    t.path = path;
+                    t.following = true;
                 }
+            } catch (NoSuchFileException e) {
+                // removed between listing and opening
             }
         }
-        for (Map.Entry<FileKey, Tracked> e : tracked.entrySet()) {
+        for (Map.Entry<TrackedFile.Key, TrackedFile> e : tracked.entrySet()) {
             if (!seen.contains(e.getKey())) {
                 e.getValue().following = false; // renamed out of the patterns, or deleted: read to its end, then close
             }
         }
     }
 
-    private Tracked open(FileKey key, Path path, Path real, boolean initial) throws IOException {
+    private TrackedFile open(TrackedFile.Key key, Path path, Path real, boolean initial) throws IOException {
         FileChannel channel;
         try {
             channel = FileChannel.open(real, StandardOpenOption.READ);
@@ -263,10 +226,10 @@ public final class FileTailSource implements AutoCloseable {
             return null;
         }
         long size = channel.size();
-        Tracked t = new Tracked(key, path, channel);
+        TrackedFile t = new TrackedFile(key, path, channel);
         Optional<TailOffsets.State> stored = offsets.get(name, key.device(), key.inode());
         if (stored.isPresent() && stored.get().offset() <= size
-                && stored.get().fingerprint().equals(fingerprint(channel, stored.get().fingerprintLength()))) {
+                && stored.get().fingerprint().equals(TrackedFile.fingerprint(channel, stored.get().fingerprintLength()))) {
             TailOffsets.State s = stored.get();
             t.generation = s.generation();
             t.offset = s.offset();
@@ -283,7 +246,7 @@ public final class FileTailSource implements AutoCloseable {
                     name, path);
             findCopy(path.getParent(), s.fingerprint(), s.fingerprintLength(), s.offset(), s.generation(), key, s.path());
         }
-        Tracked original = copyOf(t, path.getParent());
+        TrackedFile original = copyOf(t, path.getParent());
         if (original != null) {
             // the same bytes at the same offsets: the same batch ids, so nothing the original published is published again
             t.generation = original.generation;
@@ -298,11 +261,11 @@ public final class FileTailSource implements AutoCloseable {
     }
 
     /** A tracked file in the same directory whose first bytes this new file repeats, and which it holds all of. */
-    private Tracked copyOf(Tracked candidate, Path directory) throws IOException {
-        for (Tracked t : tracked.values()) {
+    private TrackedFile copyOf(TrackedFile candidate, Path directory) throws IOException {
+        for (TrackedFile t : tracked.values()) {
             if (t.fingerprintLength >= MIN_FINGERPRINT_FOR_COPY && t.offset > 0 && directory.equals(t.path.getParent())
                     && candidate.channel.size() >= t.offset
-                    && t.fingerprint.equals(fingerprint(candidate.channel, t.fingerprintLength))) {
+                    && t.fingerprint.equals(TrackedFile.fingerprint(candidate.channel, t.fingerprintLength))) {
                 return t;
             }
         }
@@ -313,12 +276,12 @@ public final class FileTailSource implements AutoCloseable {
     private void recoverRenamed() throws IOException {
         Map<Path, List<Path>> listings = new HashMap<>();
         for (TailOffsets.State state : offsets.all(name)) {
-            FileKey key = new FileKey(state.device(), state.inode());
+            TrackedFile.Key key = new TrackedFile.Key(state.device(), state.inode());
             if (tracked.containsKey(key)) {
                 continue;
             }
             Path directory = Path.of(state.path()).getParent();
-            if (directory == null || !Files.isDirectory(directory) || !withinBases(directory)) {
+            if (directory == null || !Files.isDirectory(directory) || !patterns.withinBases(directory)) {
                 continue;
             }
             List<Path> files = listings.computeIfAbsent(directory, d -> {
@@ -330,8 +293,8 @@ public final class FileTailSource implements AutoCloseable {
             });
             for (Path file : files) {
                 try {
-                    if (key(file).equals(key)) {
-                        Tracked t = open(key, file, file, false);
+                    if (TrackedFile.key(file).equals(key)) {
+                        TrackedFile t = open(key, file, file, false);
                         if (t != null && t.offset == state.offset()) {
                             t.following = false;
                             tracked.put(key, t);
@@ -349,19 +312,9 @@ public final class FileTailSource implements AutoCloseable {
         }
     }
 
-    private boolean withinBases(Path directory) throws IOException {
-        Path real = directory.toRealPath();
-        for (Glob glob : globs) {
-            if (Files.isDirectory(glob.base) && real.startsWith(glob.base.toRealPath())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     // ---- reading
 
-    private boolean read(Tracked t) throws IOException {
+    private boolean read(TrackedFile t) throws IOException {
         long size = t.channel.size();
         long now = System.nanoTime();
         if (size != t.lastSize) {
@@ -369,14 +322,14 @@ public final class FileTailSource implements AutoCloseable {
             t.lastChange = now;
         }
         if (size < t.offset || (t.fingerprintLength > 0 && size >= t.fingerprintLength
-                && !t.fingerprint.equals(fingerprint(t.channel, t.fingerprintLength)))) {
+                && !t.fingerprint.equals(TrackedFile.fingerprint(t.channel, t.fingerprintLength)))) {
             truncated(t, size);
             return true;
         }
         if (size == t.offset) {
             if (!t.following && now - t.lastChange > CLOSE_INACTIVE.toNanos()) {
                 t.close();
-                if (!Files.exists(t.path) || !key(t.path.toRealPath()).equals(t.key)) {
+                if (!Files.exists(t.path) || !TrackedFile.key(t.path.toRealPath()).equals(t.key)) {
                     offsets.remove(name, t.key.device(), t.key.inode());
                 }
             }
@@ -392,7 +345,7 @@ public final class FileTailSource implements AutoCloseable {
         byte[] bytes = java.util.Arrays.copyOf(buffer.array(), buffer.position());
         boolean atEnd = t.offset + bytes.length >= size;
         boolean idle = now - t.lastChange >= spec.multilineFlush().toNanos();
-        List<Piece> records = split(t, bytes, atEnd && idle);
+        List<RecordSplitter.Piece> records = splitter.split(t, bytes, atEnd && idle);
         if (records.isEmpty()) {
             return false;
         }
@@ -400,111 +353,29 @@ public final class FileTailSource implements AutoCloseable {
         return true;
     }
 
-    /** A record ready to publish, or input to skip ({@code event} null): its bytes end at {@code end}. */
-    private record Piece(long start, long end, EventBus.Event event) {}
-
-    /**
-     * Complete records from {@code bytes} (which start at the file's offset). Lines are cut at {@code \n} (a {@code \r}
-     * before it is dropped); with multiline, a record ends where the next starts, or at a flush.
-     */
-    private List<Piece> split(Tracked t, byte[] bytes, boolean flush) {
-        List<Piece> pieces = new ArrayList<>();
-        long base = t.offset;
-        int position = 0;
-        if (t.skipToNewline) {
-            int newline = indexOf(bytes, 0);
-            if (newline < 0) {
-                pieces.add(new Piece(base, base + bytes.length, null));
-                t.pendingSkip = true;
-                return pieces;
-            }
-            pieces.add(new Piece(base, base + newline + 1, null)); // the rest of an over-long record already dead-lettered
-            position = newline + 1;
-        }
-        int recordStart = -1;
-        int recordEnd = -1; // end of the record's last line, without its line break
-        while (position < bytes.length) {
-            int newline = indexOf(bytes, position);
-            if (newline < 0) {
-                break;
-            }
-            int lineEnd = newline > position && bytes[newline - 1] == '\r' ? newline - 1 : newline;
-            if (multilineStart == null) {
-                pieces.add(record(t, bytes, base, position, lineEnd, newline + 1));
-            } else {
-                boolean starts = multilineStart.matcher(new String(bytes, position, lineEnd - position,
-                        java.nio.charset.StandardCharsets.UTF_8)).find();
-                if (recordStart >= 0 && starts) {
-                    pieces.add(record(t, bytes, base, recordStart, recordEnd, position));
-                    recordStart = -1;
-                }
-                if (recordStart < 0) {
-                    recordStart = position;
-                }
-                recordEnd = lineEnd;
-                if (recordEnd - recordStart > spec.maxRecordBytes()) {
-                    pieces.add(record(t, bytes, base, recordStart, recordEnd, newline + 1));
-                    recordStart = -1;
-                }
-            }
-            position = newline + 1;
-        }
-        if (recordStart >= 0 && flush) {
-            // no new lines for multiline_flush: the record is complete (a partial line after it stays back)
-            pieces.add(record(t, bytes, base, recordStart, recordEnd, position));
-        }
-        int pending = recordStart >= 0 ? position - recordStart + (bytes.length - position) : bytes.length - position;
-        if (pending > spec.maxRecordBytes() + 2) {
-            // a line that does not end: keep what fits in the dead-letter table and skip to its end
-            int from = recordStart >= 0 ? recordStart : position;
-            pieces.add(new Piece(base + from, base + bytes.length, EventBus.Event.deadLetter(
-                    java.util.Arrays.copyOfRange(bytes, from, from + spec.maxRecordBytes()), where(t, base + from)
-                            + ": the record is over max_record_size (" + spec.maxRecordBytes() + " bytes); its first "
-                            + spec.maxRecordBytes() + " bytes are kept here", System.currentTimeMillis())));
-            t.pendingSkip = true;
-        }
-        return pieces;
-    }
-
-    private Piece record(Tracked t, byte[] bytes, long base, int from, int to, int next) {
-        long acceptedAt = System.currentTimeMillis();
-        if (to - from > spec.maxRecordBytes()) {
-            return new Piece(base + from, base + next, EventBus.Event.deadLetter(
-                    java.util.Arrays.copyOfRange(bytes, from, from + spec.maxRecordBytes()), where(t, base + from)
-                            + ": the record has " + (to - from) + " bytes, over max_record_size (" + spec.maxRecordBytes()
-                            + "); its first " + spec.maxRecordBytes() + " bytes are kept here", acceptedAt));
-        }
-        byte[] record = java.util.Arrays.copyOfRange(bytes, from, to);
-        return new Piece(base + from, base + next, parser.parse(record, t.path.toString(), where(t, base + from), acceptedAt));
-    }
-
-    private static String where(Tracked t, long offset) {
-        return t.path + " at byte " + offset;
-    }
-
-    private void publish(Tracked t, List<Piece> pieces) {
+    private void publish(TrackedFile t, List<RecordSplitter.Piece> pieces) {
         int i = 0;
         while (i < pieces.size() && running) {
-            List<Piece> batch = new ArrayList<>();
+            List<RecordSplitter.Piece> batch = new ArrayList<>();
             long bytes = 0;
             while (i < pieces.size() && batch.size() < MAX_BATCH_RECORDS && bytes < MAX_BATCH_BYTES) {
-                Piece p = pieces.get(i++);
+                RecordSplitter.Piece p = pieces.get(i++);
                 batch.add(p);
-                bytes += p.end - p.start;
+                bytes += p.end() - p.start();
             }
             List<EventBus.Event> events = new ArrayList<>(batch.size());
-            for (Piece p : batch) {
-                if (p.event != null) {
-                    events.add(p.event);
+            for (RecordSplitter.Piece p : batch) {
+                if (p.event() != null) {
+                    events.add(p.event());
                 }
             }
-            long start = batch.get(0).start;
+            long start = batch.get(0).start();
             int published = events.isEmpty() ? 0
                     : publisher.publish(name, stream, events, "tail:" + t.generation + ":" + start);
             // a batch published before a crash may have held fewer records than this one: continue after those
             int taken = events.isEmpty() ? batch.size() : piecesFor(batch, published);
-            Piece last = batch.get(taken - 1);
-            t.offset = last.end;
+            RecordSplitter.Piece last = batch.get(taken - 1);
+            t.offset = last.end();
             t.skipToNewline = t.pendingSkip && i >= pieces.size() && taken == batch.size();
             if (taken < batch.size()) {
                 t.pendingSkip = false;
@@ -517,17 +388,17 @@ public final class FileTailSource implements AutoCloseable {
     }
 
     /** How many pieces of the batch the first {@code events} events cover (pieces without an event included). */
-    private static int piecesFor(List<Piece> batch, int events) {
+    private static int piecesFor(List<RecordSplitter.Piece> batch, int events) {
         int seen = 0;
         for (int i = 0; i < batch.size(); i++) {
-            if (batch.get(i).event != null && ++seen == events) {
+            if (batch.get(i).event() != null && ++seen == events) {
                 return i + 1;
             }
         }
         return batch.size();
     }
 
-    private void truncated(Tracked t, long size) throws IOException {
+    private void truncated(TrackedFile t, long size) throws IOException {
         LOG.info("File source {}: {} shrank from {} to {} bytes (truncated, or copytruncate rotation); reading it again from "
                 + "its start", name, t.path, t.offset, size);
         if (t.fingerprintLength >= MIN_FINGERPRINT_FOR_COPY) {
@@ -541,26 +412,26 @@ public final class FileTailSource implements AutoCloseable {
         save(t);
     }
 
-    private final List<Tracked> pendingAdds = new ArrayList<>();
+    private final List<TrackedFile> pendingAdds = new ArrayList<>();
 
     /**
      * The copy a copytruncate rotation made of a file read up to {@code offset}: a file beside it that starts with the
      * same bytes and holds at least that many. It is read from there to its end under the original's generation, so
      * batches the original published are recognised.
      */
-    private void findCopy(Path directory, String fingerprint, int fingerprintLength, long offset, String generation, FileKey original,
+    private void findCopy(Path directory, String fingerprint, int fingerprintLength, long offset, String generation, TrackedFile.Key original,
             String originalPath) throws IOException {
         if (directory == null || !Files.isDirectory(directory)) {
             return;
         }
         List<Path> candidates;
         try (var list = Files.list(directory)) {
-            candidates = list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !excluded(p)).toList();
+            candidates = list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !patterns.excluded(p)).toList();
         }
         for (Path candidate : candidates) {
-            FileKey key;
+            TrackedFile.Key key;
             try {
-                key = key(candidate);
+                key = TrackedFile.key(candidate);
             } catch (NoSuchFileException e) {
                 continue;
             }
@@ -568,11 +439,11 @@ public final class FileTailSource implements AutoCloseable {
                 continue;
             }
             FileChannel channel = FileChannel.open(candidate, StandardOpenOption.READ);
-            if (channel.size() < offset || !fingerprint.equals(fingerprint(channel, fingerprintLength))) {
+            if (channel.size() < offset || !fingerprint.equals(TrackedFile.fingerprint(channel, fingerprintLength))) {
                 channel.close();
                 continue;
             }
-            Tracked copy = new Tracked(key, candidate, channel);
+            TrackedFile copy = new TrackedFile(key, candidate, channel);
             copy.generation = generation;
             copy.offset = offset;
             copy.following = false;
@@ -583,11 +454,11 @@ public final class FileTailSource implements AutoCloseable {
         }
     }
 
-    private void save(Tracked t) {
+    private void save(TrackedFile t) {
         try {
             int length = (int) Math.min(FINGERPRINT_BYTES, Math.min(t.offset, t.channel.size()));
             if (length > t.fingerprintLength) {
-                t.fingerprint = fingerprint(t.channel, length);
+                t.fingerprint = TrackedFile.fingerprint(t.channel, length);
                 t.fingerprintLength = length;
             }
         } catch (IOException e) {
@@ -599,79 +470,18 @@ public final class FileTailSource implements AutoCloseable {
 
     private void refreshStatuses() {
         if (!pendingAdds.isEmpty()) {
-            for (Tracked t : pendingAdds) {
+            for (TrackedFile t : pendingAdds) {
                 if (tracked.putIfAbsent(t.key, t) != null) {
                     t.close();
                 }
             }
             pendingAdds.clear();
         }
-        List<FileStatus> now = new ArrayList<>();
-        for (Tracked t : tracked.values()) {
-            now.add(new FileStatus(t.path.toString(), t.offset, t.lastSize, t.following));
+        List<SourceStatus.TailedFile> now = new ArrayList<>();
+        for (TrackedFile t : tracked.values()) {
+            now.add(new SourceStatus.TailedFile(t.path.toString(), t.offset, t.lastSize, t.following));
         }
         statuses = List.copyOf(now);
-    }
-
-    // ---- helpers
-
-    static String fingerprint(FileChannel channel, int length) throws IOException {
-        if (length <= 0) {
-            return "";
-        }
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer, buffer.position()) < 0) {
-                break;
-            }
-        }
-        if (buffer.position() < length) {
-            return "short:" + buffer.position();
-        }
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(buffer.array()));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static FileKey key(Path path) throws IOException {
-        Map<String, Object> attributes = Files.readAttributes(path, "unix:dev,ino");
-        return new FileKey(((Number) attributes.get("dev")).longValue(), ((Number) attributes.get("ino")).longValue());
-    }
-
-    private boolean excluded(Path file) {
-        for (PathMatcher exclude : excludes) {
-            if (exclude.matches(file) || exclude.matches(file.getFileName())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static int indexOf(byte[] bytes, int from) {
-        for (int i = from; i < bytes.length; i++) {
-            if (bytes[i] == '\n') {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    /** The pattern's fixed directory (the segments before the first with a wildcard) and how deep matches can be. */
-    static Glob glob(String pattern) {
-        Path path = Path.of(pattern);
-        Path base = path.getRoot() == null ? Path.of("") : path.getRoot();
-        int i = 0;
-        for (; i < path.getNameCount() - 1; i++) {
-            String segment = path.getName(i).toString();
-            if (segment.matches(".*[*?\\[{].*")) {
-                break;
-            }
-            base = base.resolve(segment);
-        }
-        int depth = pattern.contains("**") ? Integer.MAX_VALUE : path.getNameCount() - i;
-        return new Glob(pattern, base, FileSystems.getDefault().getPathMatcher("glob:" + pattern), depth);
     }
 
     @Override
@@ -688,34 +498,4 @@ public final class FileTailSource implements AutoCloseable {
         }
     }
 
-    private static final class Tracked {
-        final FileKey key;
-        final FileChannel channel;
-        Path path;
-        String generation;
-        long offset;
-        String fingerprint = "";
-        int fingerprintLength;
-        boolean skipToNewline;
-        boolean pendingSkip;
-        boolean following = true;
-        boolean closed;
-        long lastSize = -1;
-        long lastChange = System.nanoTime();
-
-        Tracked(FileKey key, Path path, FileChannel channel) {
-            this.key = key;
-            this.path = path;
-            this.channel = channel;
-        }
-
-        void close() {
-            closed = true;
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // closing
-            }
-        }
-    }
 }
