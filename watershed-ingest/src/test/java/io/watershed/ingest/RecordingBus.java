@@ -47,6 +47,21 @@ final class RecordingBus implements EventBus {
     }
 
     @Override
+    public GroupProgress consumerGroupProgress(String group) {
+        throw new UnsupportedOperationException("sources only publish");
+    }
+
+    @Override
+    public io.watershed.spi.BusReader reader(String name, io.watershed.spi.BusReader.Pace pace) {
+        throw new UnsupportedOperationException("sources only publish");
+    }
+
+    @Override
+    public io.watershed.spi.BusAdmin admin(String clientId, java.time.Duration timeout) {
+        throw new UnsupportedOperationException("sources only publish");
+    }
+
+    @Override
     public void ensureTopics(Collection<StreamSpec> streams) {
         for (StreamSpec stream : streams) {
             topics.computeIfAbsent(stream.topic(), t -> new CopyOnWriteArrayList<>());
