@@ -1,5 +1,6 @@
 package io.watershed.schedule;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Per model, since the platform started: builds by outcome, the last successful build. Read for metrics. */
@@ -10,5 +11,6 @@ public final class ModelStats {
     /** Epoch seconds of the end of the last successful build, 0 before one. */
     public volatile double lastSuccess;
     public volatile double lastDurationSeconds;
-    public volatile int running;
+    /** Builds of the model under way; workers of different runs change it at once. */
+    public final AtomicInteger running = new AtomicInteger();
 }

@@ -60,7 +60,7 @@ final class StepExecution {
         ModelSpec model = graph.get(step.model());
         String build = "run " + runId + " " + step.model() + " " + step.start();
         ModelStats counters = stats.get(step.model());
-        counters.running++;
+        counters.running.incrementAndGet();
         Step outcome;
         try {
             BuildResult result = builder.build(model, step.start(), step.end(), build, model.config().timeout());
@@ -90,7 +90,7 @@ final class StepExecution {
             outcome = new Step(step.model(), step.start(), step.end(), Runs.FAILED, step.attempts(), step.startedAt(),
                     Optional.of(clock.instant()), OptionalLong.empty(), Optional.of(e.toString()), List.of(), Optional.empty());
         }
-        counters.running--;
+        counters.running.decrementAndGet();
         if (outcome.state().equals(Runs.SUCCESS)) {
             counters.succeeded.incrementAndGet();
             counters.rows.addAndGet(outcome.rows().orElse(0));

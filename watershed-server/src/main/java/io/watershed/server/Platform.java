@@ -364,7 +364,7 @@ public final class Platform implements AutoCloseable {
                     .tag("model", name).description("When the last successful build ended (0: none since the start)").register(meters);
             io.micrometer.core.instrument.Gauge.builder("watershed.model.last.duration.seconds", stats, s -> s.lastDurationSeconds)
                     .tag("model", name).description("How long the last successful build took").register(meters);
-            io.micrometer.core.instrument.Gauge.builder("watershed.model.running", stats, s -> s.running)
+            io.micrometer.core.instrument.Gauge.builder("watershed.model.running", stats, s -> s.running.get())
                     .tag("model", name).description("Builds of the model in flight").register(meters);
         });
     }
