@@ -1,6 +1,7 @@
 package io.watershed.bus;
 
 import io.watershed.spi.BusAdmin;
+import io.watershed.spi.EventBus;
 import io.watershed.spi.WatershedException;
 import java.time.Duration;
 import java.util.Collection;
@@ -13,6 +14,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.LogDirDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -20,6 +22,7 @@ import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.ReplicaInfo;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
@@ -31,10 +34,17 @@ import org.apache.kafka.common.config.TopicConfig;
 final class KafkaBusAdmin implements BusAdmin {
     private final Admin admin;
     private final Duration timeout;
+    private final boolean owned;
 
+    /** An admin on a client of its own, closed with it. */
     KafkaBusAdmin(Admin admin, Duration timeout) {
+        this(admin, timeout, true);
+    }
+
+    KafkaBusAdmin(Admin admin, Duration timeout, boolean owned) {
         this.admin = admin;
         this.timeout = timeout;
+        this.owned = owned;
     }
 
     @Override
@@ -106,20 +116,54 @@ final class KafkaBusAdmin implements BusAdmin {
 
     @Override
     public Map<Integer, Long> committedOffsets(String group, String topic) {
+        Map<Integer, Long> offsets = new HashMap<>();
+        committed(group).forEach((tp, offset) -> {
+            if (tp.topic().equals(topic)) {
+                offsets.put(tp.partition(), offset);
+            }
+        });
+        return offsets;
+    }
+
+    /**
+     * How far {@code group} has read, over every partition it committed on: its offsets summed, and the records (read
+     * committed) beyond them. Serves {@link EventBus#consumerGroupProgress}.
+     */
+    EventBus.GroupProgress groupProgress(String group) {
+        Map<TopicPartition, Long> committed = committed(group);
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        committed.keySet().forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = await(admin.listOffsets(latest,
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all(), "read the offsets of consumer group '" + group + "'");
+        long sum = 0;
+        long lag = 0;
+        for (Map.Entry<TopicPartition, Long> e : committed.entrySet()) {
+            sum += e.getValue();
+            ListOffsetsResult.ListOffsetsResultInfo end = ends.get(e.getKey());
+            lag += end == null ? 0 : Math.max(0, end.offset() - e.getValue());
+        }
+        return new EventBus.GroupProgress(sum, lag);
+    }
+
+    /** The group's committed offset of each partition it committed on. */
+    private Map<TopicPartition, Long> committed(String group) {
         Map<TopicPartition, OffsetAndMetadata> offsets = await(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata(),
                 "read the offsets of consumer group '" + group + "'");
-        Map<Integer, Long> committed = new HashMap<>();
+        Map<TopicPartition, Long> committed = new HashMap<>();
         offsets.forEach((tp, offset) -> {
-            if (tp.topic().equals(topic) && offset != null) {
-                committed.put(tp.partition(), offset.offset());
+            if (offset != null) {
+                committed.put(tp, offset.offset());
             }
         });
         return committed;
     }
 
+    /** Closes the admin client, unless it is the bus's own (see {@link KafkaEventBus}). */
     @Override
     public void close() {
-        admin.close(Duration.ofSeconds(5));
+        if (owned) {
+            admin.close(Duration.ofSeconds(5));
+        }
     }
 
     private <T> T await(KafkaFuture<T> future, String what) {

@@ -22,7 +22,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.KafkaFuture;
@@ -119,32 +118,7 @@ public final class KafkaEventBus implements EventBus {
 
     @Override
     public GroupProgress consumerGroupProgress(String group) {
-        try {
-            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
-                    admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
-            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
-            committed.keySet().forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
-            var ends = admin.listOffsets(latest, new org.apache.kafka.clients.admin.ListOffsetsOptions(
-                    org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all().get(5, TimeUnit.SECONDS);
-            long sum = 0;
-            long lag = 0;
-            for (var e : committed.entrySet()) {
-                if (e.getValue() == null) {
-                    continue;
-                }
-                sum += e.getValue().offset();
-                var end = ends.get(e.getKey());
-                lag += end == null ? 0 : Math.max(0, end.offset() - e.getValue().offset());
-            }
-            return new GroupProgress(sum, lag);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw WatershedException.unavailable("Cannot read the offsets of consumer group '" + group + "': interrupted",
-                    Duration.ofSeconds(1), e);
-        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw WatershedException.unavailable("Cannot read the offsets of consumer group '" + group + "': "
-                    + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), Duration.ofSeconds(5), e);
-        }
+        return new KafkaBusAdmin(admin, Duration.ofSeconds(5), false).groupProgress(group);
     }
 
     @Override
