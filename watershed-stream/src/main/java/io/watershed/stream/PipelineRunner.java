@@ -58,6 +58,8 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private volatile FlinkRuntime runtime;
     private volatile PipelineCheckpoints checkpoints;
     private volatile boolean closed;
+    /** Why Flink did not start, once it has failed to; restarts cannot help then. */
+    private volatile String engineFailure;
 
     public PipelineRunner(PipelineContext context, Collection<PipelineSpec> specs) {
         this.context = context;
@@ -77,6 +79,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             checkpoints = new PipelineCheckpoints(flink.checkpoints());
             runtime = flink;
         } catch (RuntimeException e) {
+            engineFailure = e.getMessage();
             pipelines.values().forEach(p -> fail(p, e.getMessage()));
             return;
         }
@@ -206,6 +209,10 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     @Override
     public PipelineStatus restart(String name, boolean reset) {
+        if (runtime == null && engineFailure != null) {
+            throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot restart pipeline '" + name + "': Flink did not start ("
+                    + engineFailure + "); fix that (see the platform log) and start the platform again");
+        }
         if (runtime == null) {
             throw new WatershedException(ErrorCode.UNAVAILABLE, "Cannot restart pipeline '" + name + "' yet: Flink is still "
                     + "starting; try again in a few seconds");
