@@ -3,6 +3,7 @@ package io.watershed.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.watershed.spi.MemoryBus;
 import io.watershed.spi.Settings;
 import io.watershed.spi.SourceSpec;
 import io.watershed.spi.SourceStatus;
@@ -33,7 +34,7 @@ abstract class SourceContract {
 
     @TempDir
     Path directory;
-    final RecordingBus bus = new RecordingBus();
+    final MemoryBus bus = new MemoryBus();
     StreamSpec stream;
     SourcePublisher publisher;
     private List<Source> built = List.of();

@@ -3,6 +3,7 @@ package io.watershed.lake;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.watershed.spi.MemoryBus;
 import io.watershed.spi.BusRecordKind;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LakeTail;
@@ -38,7 +39,7 @@ class EmptyRecordTest {
     void aRecordWithoutValueIsDeadLetteredLeftOutOfTheTailAndCountedAsSkippedByTheStateTable() throws Exception {
         StreamSpec stream = new StreamSpec("orders", 1, Optional.of("id"), Optional.empty(), StreamSpec.DEFAULT_LATENESS,
                 Optional.empty(), Map.of());
-        InMemoryBus bus = new InMemoryBus();
+        MemoryBus bus = new MemoryBus();
         bus.append("orders", 0, json("{\"id\":1,\"item\":\"tea\"}"));
         bus.append("orders", 0, null);
         bus.append("orders", 0, json("{\"id\":2,\"item\":\"cake\"}"));

@@ -6,89 +6,36 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.watershed.access.Principal;
-import io.watershed.spi.EventBus;
-import io.watershed.spi.StreamSpec;
+import io.watershed.spi.MemoryBus;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** What the audit log publishes, read back from what it handed the bus (a list here, Kafka in the platform). */
 class AuditLogTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Keeps what is published; the audit log's logic is under test, not Kafka. */
-    static final class Published implements EventBus {
-        final List<JsonNode> rows = new ArrayList<>();
+    /** Reads back what the audit log published; its logic is under test, not Kafka. */
+    static final class Published {
+        final MemoryBus bus = new MemoryBus();
 
-        @Override
-        public io.watershed.spi.BusConnection connection() {
-            return io.watershed.spi.BusConnection.plain("127.0.0.1:9");
-        }
-
-        @Override
-        public Map<String, Integer> topics() {
-            return Map.of();
-        }
-
-        @Override
-        public Map<String, Long> endOffsetTotals(Collection<StreamSpec> streams) {
-            return Map.of();
-        }
-
-        @Override
-        public GroupProgress consumerGroupProgress(String group) {
-            return new GroupProgress(0, 0);
-        }
-
-        @Override
-        public io.watershed.spi.BusReader reader(String name, io.watershed.spi.BusReader.Pace pace) {
-            throw new UnsupportedOperationException("the audit log only publishes");
-        }
-
-        @Override
-        public io.watershed.spi.BusAdmin admin(String clientId, Duration timeout) {
-            throw new UnsupportedOperationException("the audit log only publishes");
-        }
-
-        @Override
-        public void ensureTopics(Collection<StreamSpec> streams) {}
-
-        @Override
-        public synchronized CompletableFuture<Void> publish(String topic, List<Event> events) {
-            for (Event e : events) {
+        List<JsonNode> rows() {
+            return bus.events(AuditLog.STREAM).stream().map(e -> {
                 try {
-                    rows.add(JSON.readTree(e.value()));
+                    return JSON.readTree(e.value());
                 } catch (java.io.IOException x) {
                     throw new java.io.UncheckedIOException(x);
                 }
-            }
-            return CompletableFuture.completedFuture(null);
+            }).toList();
         }
-
-        @Override
-        public void publishIdempotent(String topic, List<Event> events, String idempotencyKey) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public Optional<Integer> publishedUnder(String topic, String idempotencyKey) {
-            return Optional.empty();
-        }
-
-        @Override
-        public void close() {}
 
         List<String> lines() {
-            return rows.stream().map(r -> r.path("action").asText() + " " + r.path("path").asText() + " " + r.path("detail").asText("-")
+            return rows().stream().map(r -> r.path("action").asText() + " " + r.path("path").asText() + " " + r.path("detail").asText("-")
                     + " x" + r.path("count").asLong()).toList();
         }
     }
@@ -98,7 +45,7 @@ class AuditLogTest {
         Published bus = new Published();
         Instant t0 = Instant.parse("2026-11-23T10:00:00Z");
         Principal ana = new Principal("ana", "wst_abc", Set.of(), List.of(), Optional.empty(), 10);
-        AuditLog audit = new AuditLog(bus, Clock.fixed(t0, ZoneOffset.UTC), new SimpleMeterRegistry(), Duration.ofHours(1));
+        AuditLog audit = new AuditLog(bus.bus, Clock.fixed(t0, ZoneOffset.UTC), new SimpleMeterRegistry(), Duration.ofHours(1));
         for (int i = 0; i < 30; i++) { // the overview polling
             audit.read(ana, "GET /v1/streams", "GET", "/v1/streams", null, 200, null, null, "127.0.0.1");
         }
@@ -115,9 +62,9 @@ class AuditLogTest {
         audit.flush(); // what a minute's end publishes: the repeats, counted; a read made once has nothing more to say
         assertThat(bus.lines().subList(5, bus.lines().size())).containsExactlyInAnyOrder("GET /v1/streams /v1/streams - x29",
                 "query /v1/sql SELECT * FROM raw.clicks LIMIT 20 x2");
-        assertThat(bus.rows.get(5).path("user").asText()).isEqualTo("ana");
-        assertThat(bus.rows.get(5).path("token").asText()).isEqualTo("wst_abc");
-        assertThat(bus.rows.get(5).path("at").asText()).isEqualTo(t0.toString()); // the summary's time (the clock is fixed)
+        assertThat(bus.rows().get(5).path("user").asText()).isEqualTo("ana");
+        assertThat(bus.rows().get(5).path("token").asText()).isEqualTo("wst_abc");
+        assertThat(bus.rows().get(5).path("at").asText()).isEqualTo(t0.toString()); // the summary's time (the clock is fixed)
 
         // the next minute starts afresh: its first read is recorded at once again, and closing publishes what is left
         audit.read(ana, "GET /v1/streams", "GET", "/v1/streams", null, 200, null, null, "127.0.0.1");
@@ -131,16 +78,16 @@ class AuditLogTest {
     void pastTenThousandDistinctReadsInAMinuteEachFurtherReadIsRecordedOnItsOwn() {
         Published bus = new Published();
         Principal ana = new Principal("ana", "wst_abc", Set.of(), List.of(), Optional.empty(), 10);
-        AuditLog audit = new AuditLog(bus, Clock.systemUTC(), new SimpleMeterRegistry(), Duration.ofHours(1));
+        AuditLog audit = new AuditLog(bus.bus, Clock.systemUTC(), new SimpleMeterRegistry(), Duration.ofHours(1));
         for (int i = 0; i < AuditLog.MAX_DISTINCT_READS + 5; i++) {
             audit.read(ana, "query", "POST", "/v1/sql", null, 200, "SELECT " + i, null, null);
         }
         String last = "SELECT " + (AuditLog.MAX_DISTINCT_READS + 4);
         audit.read(ana, "query", "POST", "/v1/sql", null, 200, last, null, null);
-        assertThat(bus.rows).hasSize(AuditLog.MAX_DISTINCT_READS + 6); // each, and the repeat of one not kept
+        assertThat(bus.rows()).hasSize(AuditLog.MAX_DISTINCT_READS + 6); // each, and the repeat of one not kept
         audit.read(ana, "query", "POST", "/v1/sql", null, 200, "SELECT 0", null, null); // kept: counted
         audit.close();
         assertThat(bus.lines().get(bus.lines().size() - 1)).isEqualTo("query /v1/sql SELECT 0 x1");
-        assertThat(bus.rows).hasSize(AuditLog.MAX_DISTINCT_READS + 7);
+        assertThat(bus.rows()).hasSize(AuditLog.MAX_DISTINCT_READS + 7);
     }
 }

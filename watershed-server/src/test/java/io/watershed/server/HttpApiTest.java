@@ -30,7 +30,7 @@ class HttpApiTest {
     void anAccessDatabaseThatCannotBeReadAnswers503WithRetryAfterNot500() throws Exception {
         AccessStore access = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100);
         String admin = access.adminToken(dir.resolve("admin.token"));
-        AuditLog audit = new AuditLog(new AuditLogTest.Published(), Clock.systemUTC(), new SimpleMeterRegistry(), Duration.ofHours(1));
+        AuditLog audit = new AuditLog(new io.watershed.spi.MemoryBus(), Clock.systemUTC(), new SimpleMeterRegistry(), Duration.ofHours(1));
         try (HttpApi http = new HttpApi(Settings.defaults().withPort(0).http(), new Authorization(access), audit,
                 List.of(new AccessApi(access)))) {
             assertThat(get(http, "/v1/access/users", admin).statusCode()).isEqualTo(200);

@@ -1,17 +1,12 @@
-package io.watershed.lake;
+package io.watershed.spi;
 
-import io.watershed.spi.BusAdmin;
-import io.watershed.spi.BusConnection;
-import io.watershed.spi.BusPartition;
-import io.watershed.spi.BusReader;
-import io.watershed.spi.BusRecord;
-import io.watershed.spi.EventBus;
-import io.watershed.spi.StreamSpec;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,23 +15,32 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
- * A bus in memory for the lake's readers: records appended here are committed at once, each partition a list whose index
- * is the offset. Only what {@link BusReader} offers works; the rest of {@link EventBus} is not needed by the lake's tests.
+ * The one in-memory {@link EventBus} of the parts' unit tests (sources, lake readers, the audit log): what is published
+ * or appended is committed at once, each partition a list whose index is the offset. A published event lands on
+ * partition 0 of its topic as a {@link BusRecord} (a dead letter with its header, as the Kafka bus writes it), and is
+ * also kept as the {@link Event} it was; idempotent batches are remembered with their sizes. Its admin and consumer
+ * group progress are not offered: tests of those run on a real broker.
  */
-final class InMemoryBus implements EventBus {
-    private final Map<BusPartition, List<BusRecord>> log = new HashMap<>();
+public final class MemoryBus implements EventBus {
+    private final Map<BusPartition, List<BusRecord>> log = new LinkedHashMap<>();
+    private final Map<String, List<Event>> published = new LinkedHashMap<>();
+    private final Map<String, Integer> batches = new HashMap<>();
 
     /** Appends a record with this value (null for none) and no headers; returns its offset. */
-    synchronized long append(String topic, int partition, byte[] value) {
-        List<BusRecord> records = log.computeIfAbsent(new BusPartition(topic, partition), p -> new ArrayList<>());
-        records.add(new BusRecord(topic, partition, records.size(), null, value, System.currentTimeMillis(), Map.of()));
+    public synchronized long append(String topic, int partition, byte[] value) {
+        return append(new BusPartition(topic, partition), null, value, Map.of());
+    }
+
+    private long append(BusPartition partition, byte[] key, byte[] value, Map<String, byte[]> headers) {
+        List<BusRecord> records = log.computeIfAbsent(partition, p -> new ArrayList<>());
+        records.add(new BusRecord(partition.topic(), partition.partition(), records.size(), key, value, System.currentTimeMillis(), headers));
         notifyAll();
         return records.size() - 1;
     }
 
-    @Override
-    public BusReader reader(String name, BusReader.Pace pace) {
-        return new Reader();
+    /** The events published to {@code topic} so far, in order. */
+    public synchronized List<Event> events(String topic) {
+        return new ArrayList<>(published.getOrDefault(topic, List.of()));
     }
 
     @Override
@@ -45,47 +49,71 @@ final class InMemoryBus implements EventBus {
     }
 
     @Override
-    public BusAdmin admin(String clientId, Duration timeout) {
-        throw new UnsupportedOperationException();
+    public synchronized Map<String, Integer> topics() {
+        Map<String, Integer> partitions = new HashMap<>();
+        log.keySet().forEach(p -> partitions.merge(p.topic(), 1, Integer::sum));
+        return partitions;
     }
 
     @Override
-    public Map<String, Integer> topics() {
-        throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public Map<String, Long> endOffsetTotals(Collection<StreamSpec> streams) {
-        throw new UnsupportedOperationException();
+    public synchronized Map<String, Long> endOffsetTotals(Collection<StreamSpec> streams) {
+        Map<String, Long> totals = new HashMap<>();
+        for (StreamSpec stream : streams) {
+            long total = 0;
+            for (Map.Entry<BusPartition, List<BusRecord>> e : log.entrySet()) {
+                total += e.getKey().topic().equals(stream.topic()) ? e.getValue().size() : 0;
+            }
+            totals.put(stream.topic(), total);
+        }
+        return totals;
     }
 
     @Override
     public GroupProgress consumerGroupProgress(String group) {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("consumer groups are tested on a real broker");
     }
 
     @Override
-    public void ensureTopics(Collection<StreamSpec> streams) {
-        throw new UnsupportedOperationException();
+    public BusAdmin admin(String clientId, Duration timeout) {
+        throw new UnsupportedOperationException("the bus's admin is tested on a real broker");
     }
 
     @Override
-    public CompletableFuture<Void> publish(String topic, List<Event> events) {
-        throw new UnsupportedOperationException();
+    public BusReader reader(String name, BusReader.Pace pace) {
+        return new Reader();
     }
 
     @Override
-    public void publishIdempotent(String topic, List<Event> events, String idempotencyKey) {
-        throw new UnsupportedOperationException();
+    public synchronized void ensureTopics(Collection<StreamSpec> streams) {
+        streams.forEach(s -> log.computeIfAbsent(new BusPartition(s.topic(), 0), p -> new ArrayList<>()));
     }
 
     @Override
-    public Optional<Integer> publishedUnder(String topic, String idempotencyKey) {
-        throw new UnsupportedOperationException();
+    public synchronized CompletableFuture<Void> publish(String topic, List<Event> events) {
+        for (Event event : events) {
+            published.computeIfAbsent(topic, t -> new ArrayList<>()).add(event);
+            Map<String, byte[]> headers = event.deadLetterReason() == null ? Map.of()
+                    : Map.of(DEAD_LETTER_HEADER, event.deadLetterReason().getBytes(StandardCharsets.UTF_8));
+            append(new BusPartition(topic, 0), event.key(), event.value(), headers);
+        }
+        return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public void close() {}
+    public synchronized void publishIdempotent(String topic, List<Event> events, String idempotencyKey) {
+        publish(topic, events);
+        batches.put(topic + "\u0000" + idempotencyKey, events.size());
+    }
+
+    @Override
+    public synchronized Optional<Integer> publishedUnder(String topic, String idempotencyKey) {
+        return Optional.ofNullable(batches.get(topic + "\u0000" + idempotencyKey));
+    }
+
+    @Override
+    public void close() {
+        // nothing to release
+    }
 
     private final class Reader implements BusReader {
         private final Map<BusPartition, Long> positions = new HashMap<>();
@@ -94,7 +122,7 @@ final class InMemoryBus implements EventBus {
 
         @Override
         public List<Integer> partitions(String topic, Duration timeout) {
-            synchronized (InMemoryBus.this) {
+            synchronized (MemoryBus.this) {
                 return log.keySet().stream().filter(p -> p.topic().equals(topic)).map(BusPartition::partition).sorted().toList();
             }
         }
@@ -119,7 +147,7 @@ final class InMemoryBus implements EventBus {
 
         @Override
         public Map<BusPartition, Long> endOffsets(Collection<BusPartition> partitions, Duration timeout) {
-            synchronized (InMemoryBus.this) {
+            synchronized (MemoryBus.this) {
                 Map<BusPartition, Long> ends = new HashMap<>();
                 partitions.forEach(p -> ends.put(p, (long) log.getOrDefault(p, List.of()).size()));
                 return ends;
@@ -148,12 +176,12 @@ final class InMemoryBus implements EventBus {
 
         @Override
         public List<BusRecord> poll(Duration timeout) {
-            synchronized (InMemoryBus.this) {
+            synchronized (MemoryBus.this) {
                 wokenUp();
                 List<BusRecord> out = read();
                 if (out.isEmpty()) {
                     try {
-                        InMemoryBus.this.wait(timeout.toMillis());
+                        MemoryBus.this.wait(timeout.toMillis());
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
@@ -190,8 +218,8 @@ final class InMemoryBus implements EventBus {
         @Override
         public void wakeup() {
             wakeup = true;
-            synchronized (InMemoryBus.this) {
-                InMemoryBus.this.notifyAll();
+            synchronized (MemoryBus.this) {
+                MemoryBus.this.notifyAll();
             }
         }
 
