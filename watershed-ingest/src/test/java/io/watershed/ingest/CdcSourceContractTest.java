@@ -1,5 +1,7 @@
 package io.watershed.ingest;
 
+import io.watershed.testing.Await;
+import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.spi.Secret;
@@ -25,7 +27,7 @@ class CdcSourceContractTest extends SourceContract {
 
     @Override
     void exercise(Source source) throws Exception {
-        await("the engine's failure in the status", () -> ((SourceStatus.Cdc) source.status()).lastError() != null);
+        Await.until("the engine's failure in the status", Duration.ofMinutes(1), () -> ((SourceStatus.Cdc) source.status()).lastError() != null);
         SourceStatus.Cdc status = (SourceStatus.Cdc) source.status();
         assertThat(status.password().toString()).isEqualTo(Secret.MASK);
         assertThat(status.tables()).containsEntry("public.orders", STREAM);

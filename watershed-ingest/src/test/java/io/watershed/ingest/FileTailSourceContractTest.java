@@ -1,5 +1,6 @@
 package io.watershed.ingest;
 
+import io.watershed.testing.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.spi.SourceSpec;
@@ -31,9 +32,9 @@ class FileTailSourceContractTest extends SourceContract {
     void exercise(Source source) throws Exception {
         String line = "{\"id\":\"t1\",\"n\":1}\n";
         Files.writeString(logs.resolve("app.log"), line, StandardCharsets.UTF_8);
-        await("the line in the bus", () -> bus.events(STREAM).size() == 1);
+        Await.until("the line in the bus", Duration.ofMinutes(1), () -> bus.events(STREAM).size() == 1);
         assertThat(new String(bus.events(STREAM).get(0).value(), StandardCharsets.UTF_8)).isEqualTo(line.strip());
-        await("the file in the status", () -> {
+        Await.until("the file in the status", Duration.ofMinutes(1), () -> {
             SourceStatus.FileTail status = (SourceStatus.FileTail) source.status();
             return status.files().size() == 1 && status.files().get(0).offset() == line.length() && status.lagBytes() == 0;
         });

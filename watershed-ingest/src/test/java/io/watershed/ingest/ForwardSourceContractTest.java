@@ -1,5 +1,7 @@
 package io.watershed.ingest;
 
+import io.watershed.testing.Await;
+import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.ingest.forward.ForwardServer;
@@ -54,6 +56,6 @@ class ForwardSourceContractTest extends SourceContract {
         SourceStatus.Forward status = (SourceStatus.Forward) source.status();
         assertThat(status.listen()).isEqualTo("127.0.0.1:" + port);
         assertThat(status.streams()).containsEntry(STREAM, List.of("contract.**"));
-        await("the message counted", () -> ((SourceStatus.Forward) source.status()).messages() == 1);
+        Await.until("the message counted", Duration.ofMinutes(1), () -> ((SourceStatus.Forward) source.status()).messages() == 1);
     }
 }

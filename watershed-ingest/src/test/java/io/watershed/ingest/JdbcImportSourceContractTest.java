@@ -1,5 +1,7 @@
 package io.watershed.ingest;
 
+import io.watershed.testing.Await;
+import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.watershed.spi.Secret;
@@ -26,7 +28,7 @@ class JdbcImportSourceContractTest extends SourceContract {
 
     @Override
     void exercise(Source source) throws Exception {
-        await("the failed run in the status", () -> {
+        Await.until("the failed run in the status", Duration.ofMinutes(1), () -> {
             SourceStatus.Jdbc status = (SourceStatus.Jdbc) source.status();
             return status.lastError() != null && !status.running();
         });

@@ -8,6 +8,7 @@ import io.watershed.spi.BusRecordKind;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LakeTail;
 import io.watershed.spi.StreamSpec;
+import io.watershed.testing.Await;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
@@ -49,8 +49,9 @@ class EmptyRecordTest {
             StateTableWriter state = new StateTableWriter(stream, lake, bus, COMMIT_INTERVAL, 128L << 20, meters);
             new Thread(raw, "lake-writer-orders").start();
             new Thread(state, "state-writer-orders").start();
-            awaitUntil(() -> raw.committedTotal() == 3);
-            awaitUntil(() -> lake.catalog().tableExists(TableIdentifier.of(StateTableWriter.STATE, "orders"))
+            Await.until("the raw writer to commit the three records", Duration.ofSeconds(30), () -> raw.committedTotal() == 3);
+            Await.until("the state table", Duration.ofSeconds(30),
+                    () -> lake.catalog().tableExists(TableIdentifier.of(StateTableWriter.STATE, "orders"))
                     && CommittedOffsets.of(lake.catalog().loadTable(TableIdentifier.of(StateTableWriter.STATE, "orders")))
                             .equals(Map.of(0, 3L)));
             assertThat(raw.stop(Duration.ofSeconds(30))).isTrue();
@@ -82,14 +83,6 @@ class EmptyRecordTest {
 
     private static byte[] json(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static void awaitUntil(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waited 30s for the writers").isLessThan(deadline);
-            Thread.sleep(20);
-        }
     }
 
     private static Table table(IcebergLake lake, String namespace, String name) {

@@ -205,13 +205,14 @@ public final class Platform implements AutoCloseable {
                 flink = new FlinkEngine(this.dataDirectory.resolve("flink"), slots);
                 started.push(flink);
             }
+            List<java.nio.file.Path> functionJars = FunctionJars.of(project.directory()); // pipelines' and models' jobs
             if (project.pipelines().isEmpty()) {
                 pipelines = NO_PIPELINES;
             } else {
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
                 PipelineRunner runner = new PipelineRunner(new PipelineContext(flink,
                         bus, connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
-                        settings.ingest().defaultPartitions(), settings.lake().commitInterval(), FunctionJars.of(project.directory()),
+                        settings.ingest().defaultPartitions(), settings.lake().commitInterval(), functionJars,
                         settings.pipelines().idleTimeout()),
                         project.pipelines().values());
                 pipelines = runner;
@@ -223,7 +224,7 @@ public final class Platform implements AutoCloseable {
                 scheduler = java.util.Optional.empty();
             } else {
                 FlinkModelBuilder builder = flink == null ? null : new FlinkModelBuilder(new FlinkModelBuilder.Context(flink,
-                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), FunctionJars.of(project.directory()),
+                        IcebergLake.CATALOG_NAME, lake.catalogProperties(), functionJars,
                         buildParallelism, lake));
                 ModelScheduler models = new ModelScheduler(project.models(), project.checks(), settings.models(), builder, query,
                         lake, this.dataDirectory.resolve("schedule.db"), java.time.Clock.systemUTC());

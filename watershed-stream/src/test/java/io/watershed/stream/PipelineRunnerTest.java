@@ -7,6 +7,7 @@ import io.watershed.spi.BusConnection;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.WatershedException;
+import io.watershed.testing.Await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,11 +26,8 @@ class PipelineRunnerTest {
             PipelineRunner runner = new PipelineRunner(new PipelineContext(engine, null, BusConnection.plain("127.0.0.1:9"), "lake",
                     Map.of(), null, null, 1, Duration.ofSeconds(1), List.of(), Duration.ofMinutes(1)),
                     List.of(new PipelineSpec("orders", dir.resolve("orders.sql"), "INSERT INTO raw.x SELECT 1")));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!runner.pipelines().get(0).state().equals("FAILED") && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertThat(runner.pipelines().get(0).state()).isEqualTo("FAILED");
+            Await.until("the pipeline failed with Flink", Duration.ofSeconds(30),
+                    () -> runner.pipelines().get(0).state().equals("FAILED"));
             assertThatThrownBy(() -> runner.restart("orders", false))
                     .isInstanceOfSatisfying(WatershedException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE))
                     .hasMessageContaining("Cannot restart pipeline 'orders': Flink did not start (")
