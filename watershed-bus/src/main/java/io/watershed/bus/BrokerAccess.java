@@ -52,10 +52,23 @@ public final class BrokerAccess implements AutoCloseable {
     public record ClientAccess(String groupPrefix, List<TopicAccess> topics, boolean all) {}
 
     private final Admin admin;
+    private final boolean shared;
 
-    /** @param bootstrapServers the broker's own (super user) listener */
+    /** @param bootstrapServers the embedded broker's own (super user) listener */
     public BrokerAccess(String bootstrapServers) {
-        this.admin = BusClients.admin(io.watershed.spi.BusConnection.plain(bootstrapServers), "watershed-access", Map.of());
+        this(io.watershed.spi.BusConnection.plain(bootstrapServers), false);
+    }
+
+    /**
+     * @param connection how the platform reaches the cluster: as a super user, or as a user allowed Alter and Describe
+     *     on the cluster (to manage SCRAM credentials and ACLs)
+     * @param shared whether the cluster is an external one that others use too: then the platform touches only the ACLs
+     *     of its own principals ({@value #MANAGED_PREFIX}...), keeps them off its topics one by one (a deny for
+     *     {@code User:*} would shut out its own, non-super user as well), and never removes anyone else's
+     */
+    public BrokerAccess(io.watershed.spi.BusConnection connection, boolean shared) {
+        this.admin = BusClients.admin(connection, "watershed-access", Map.of());
+        this.shared = shared;
     }
 
     /**
@@ -116,15 +129,18 @@ public final class BrokerAccess implements AutoCloseable {
      */
     public synchronized void apply(Map<String, ClientAccess> clients) {
         Set<AclBinding> wanted = new HashSet<>();
-        for (AclOperation operation : List.of(AclOperation.READ, AclOperation.WRITE)) {
-            wanted.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, RESERVED_TOPICS, PatternType.PREFIXED),
-                    new AccessControlEntry("User:*", "*", operation, AclPermissionType.DENY)));
+        for (String principal : shared ? clients.keySet().stream().map(user -> "User:" + user).toList() : List.of("User:*")) {
+            for (AclOperation operation : List.of(AclOperation.READ, AclOperation.WRITE)) {
+                wanted.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, RESERVED_TOPICS, PatternType.PREFIXED),
+                        new AccessControlEntry(principal, "*", operation, AclPermissionType.DENY)));
+            }
         }
         clients.forEach((user, access) -> wanted.addAll(bindings(user, access)));
         Collection<AclBinding> existing = await(admin.describeAcls(AclBindingFilter.ANY).values(), "list the ACLs");
         List<AclBinding> stale = new ArrayList<>();
         for (AclBinding b : existing) {
-            boolean ours = b.entry().principal().startsWith("User:" + MANAGED_PREFIX) || b.entry().principal().equals("User:*");
+            boolean ours = b.entry().principal().startsWith("User:" + MANAGED_PREFIX)
+                    || !shared && b.entry().principal().equals("User:*");
             if (ours && !wanted.contains(b)) {
                 stale.add(b);
             }
@@ -172,16 +188,20 @@ public final class BrokerAccess implements AutoCloseable {
         return out;
     }
 
-    private static <T> T await(org.apache.kafka.common.KafkaFuture<T> future, String what) {
+    private <T> T await(org.apache.kafka.common.KafkaFuture<T> future, String what) {
         try {
             return future.get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw new IllegalStateException("Cannot " + what + " on the embedded broker: " + e.getCause(), e.getCause());
+            throw new IllegalStateException("Cannot " + what + " on the " + (shared ? "Kafka cluster" : "embedded broker") + ": "
+                    + e.getCause() + (shared && e.getCause() instanceof org.apache.kafka.common.errors.AuthorizationException
+                            ? " (bus.manage_acls needs the platform's user allowed Alter and Describe on the cluster)" : ""),
+                    e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while trying to " + what, e);
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("Cannot " + what + " on the embedded broker: no answer in 30 s", e);
+            throw new IllegalStateException("Cannot " + what + " on the " + (shared ? "Kafka cluster" : "embedded broker")
+                    + ": no answer in 30 s", e);
         }
     }
 

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -33,5 +34,14 @@ public final class BusClients {
 
     public static Admin admin(BusConnection connection, String clientId, Map<String, ?> overrides) {
         return Admin.create(properties(connection, clientId, overrides));
+    }
+
+    /**
+     * A topic the platform creates, replicated as the connection's {@link BusConnection.Placement} says: every topic of
+     * the platform (streams, its transaction and key logs) is created through here.
+     */
+    public static NewTopic topic(BusConnection connection, String name, int partitions, Map<String, String> configs) {
+        return new NewTopic(name, java.util.Optional.of(partitions), connection.placement().replicas())
+                .configs(connection.placement().topicConfigs(configs));
     }
 }

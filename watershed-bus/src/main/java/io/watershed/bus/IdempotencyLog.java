@@ -62,9 +62,10 @@ final class IdempotencyLog implements AutoCloseable {
     IdempotencyLog(io.watershed.spi.BusConnection connection, Admin admin, Properties baseProducerProperties) {
         this.connection = connection;
         this.admin = admin;
-        createTopic(admin);
+        createTopic(connection, admin);
         Map<String, String> config = new java.util.HashMap<>();
         baseProducerProperties.forEach((k, v) -> config.put(String.valueOf(k), String.valueOf(v)));
+        connection.clientProperties().keySet().forEach(config::remove); // the connection comes with the publisher's bus
         // a transaction a dead process left open holds back every read-committed reader until it is
         // aborted: keep that bound short (a request's transaction takes well under a second)
         config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "20000");
@@ -72,7 +73,7 @@ final class IdempotencyLog implements AutoCloseable {
         // cannot be settled yet keeps keyed requests answering 503 (with the reason) until it can
         try {
             for (int i = 0; i < PRODUCERS; i++) {
-                publishers[i] = new KafkaTransactionalPublisher(config, transactionalId(i), Set.of());
+                publishers[i] = new KafkaTransactionalPublisher(connection, config, transactionalId(i), Set.of());
                 try {
                     publishers[i].recover();
                 } catch (WatershedException e) {
@@ -100,8 +101,8 @@ final class IdempotencyLog implements AutoCloseable {
         return "watershed-ingest-" + slot;
     }
 
-    private static void createTopic(Admin admin) {
-        NewTopic topic = new NewTopic(TOPIC, 1, (short) 1).configs(Map.of(
+    private static void createTopic(io.watershed.spi.BusConnection connection, Admin admin) {
+        NewTopic topic = BusClients.topic(connection, TOPIC, 1, Map.of(
                 "cleanup.policy", "compact,delete", "retention.ms", String.valueOf(RETENTION.toMillis())));
         try {
             admin.createTopics(List.of(topic)).all().get();

@@ -138,7 +138,7 @@ public final class KafkaEventBus implements EventBus {
             if (!knownTopics.contains(stream.topic())) {
                 Map<String, String> configs = new HashMap<>();
                 stream.retention().ifPresent(r -> configs.put("retention.ms", String.valueOf(r.toMillis())));
-                missing.add(new NewTopic(stream.topic(), stream.partitions(), (short) 1).configs(configs));
+                missing.add(BusClients.topic(connection, stream.topic(), stream.partitions(), configs));
             }
         }
         if (missing.isEmpty()) {

@@ -4,6 +4,7 @@ import io.watershed.bus.RecordedDecisions.Intent;
 import io.watershed.bus.TransactionFate.Decision;
 import io.watershed.bus.TransactionFate.Described;
 import io.watershed.bus.TransactionFate.Open;
+import io.watershed.spi.BusConnection;
 import io.watershed.spi.EventBus;
 import io.watershed.spi.TransactionalPublisher;
 import io.watershed.spi.WatershedException;
@@ -72,7 +73,8 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     /** Tests only: called with the transactional id and a point ({@code after-init}, {@code before-commit}, {@code after-commit}). */
     private static volatile BiConsumer<String, String> testPoints;
 
-    private final Map<String, String> config;
+    private final BusConnection bus;
+    private final Map<String, String> producerSettings;
     private final String transactionalId;
     private final Set<String> topics;
     private final Admin admin;
@@ -83,38 +85,25 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     private long producerId = -1;
     private long lastWarning;
 
-    public KafkaTransactionalPublisher(Map<String, String> config, String transactionalId, Set<String> topics) {
-        this.config = Map.copyOf(config);
+    public KafkaTransactionalPublisher(BusConnection bus, Map<String, String> producerSettings, String transactionalId,
+            Set<String> topics) {
+        this.bus = bus;
+        this.producerSettings = Map.copyOf(producerSettings);
         this.transactionalId = transactionalId;
         this.topics = Set.copyOf(topics);
-        Properties a = new Properties();
-        a.putAll(clientSettings());
-        a.put(AdminClientConfig.CLIENT_ID_CONFIG, transactionalId + "-admin");
         // each call is made when partitions may have no leader: bound it, the loops around it retry
-        a.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
-        a.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
-        this.admin = Admin.create(a);
-        this.decisions = new RecordedDecisions(clientSettings(), transactionalId, admin);
+        this.admin = BusClients.admin(bus, transactionalId + "-admin", Map.of(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000",
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000"));
+        this.decisions = new RecordedDecisions(bus, transactionalId, admin);
     }
 
     /** Found by {@link TransactionalPublisher#create} through {@code META-INF/services}. */
     public static final class Factory implements TransactionalPublisher.Factory {
         @Override
-        public TransactionalPublisher create(Map<String, String> clientConfig, String transactionalId, Set<String> topics) {
-            return new KafkaTransactionalPublisher(clientConfig, transactionalId, topics);
+        public TransactionalPublisher create(BusConnection bus, Map<String, String> producerSettings, String transactionalId,
+                Set<String> topics) {
+            return new KafkaTransactionalPublisher(bus, producerSettings, transactionalId, topics);
         }
-    }
-
-    /** The settings every client of this publisher shares (the connection), without producer-only ones. */
-    private Map<String, String> clientSettings() {
-        Map<String, String> shared = new HashMap<>();
-        config.forEach((key, value) -> {
-            if (key.equals(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG) || key.startsWith("security.") || key.startsWith("sasl.")
-                    || key.startsWith("ssl.")) {
-                shared.put(key, value);
-            }
-        });
-        return shared;
     }
 
     // ---------------------------------------------------------------------------------------------- publishing
@@ -405,8 +394,7 @@ public final class KafkaTransactionalPublisher implements TransactionalPublisher
     }
 
     private void initProducer() {
-        Properties p = new Properties();
-        p.putAll(config);
+        Properties p = BusClients.properties(bus, transactionalId, producerSettings);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId); // one per id: clients sharing one collide in JMX

@@ -31,13 +31,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class RecordedDecisions implements AutoCloseable {
     static final String TOPIC = "_watershed_transactions";
 
-    private final Map<String, String> clientSettings;
+    private final io.watershed.spi.BusConnection bus;
     private final String transactionalId;
     private final Admin admin;
     private KafkaProducer<byte[], byte[]> writer;
 
-    RecordedDecisions(Map<String, String> clientSettings, String transactionalId, Admin admin) {
-        this.clientSettings = Map.copyOf(clientSettings);
+    RecordedDecisions(io.watershed.spi.BusConnection bus, String transactionalId, Admin admin) {
+        this.bus = bus;
         this.transactionalId = transactionalId;
         this.admin = admin;
     }
@@ -72,14 +72,10 @@ final class RecordedDecisions implements AutoCloseable {
 
     Intent read() {
         createTopic();
-        Properties p = new Properties();
-        p.putAll(clientSettings);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, transactionalId + "-decisions");
         TopicPartition partition = new TopicPartition(TOPIC, 0);
         byte[] id = transactionalId.getBytes(StandardCharsets.UTF_8);
         Intent found = null;
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer = BusClients.consumer(bus, transactionalId + "-decisions", Map.of())) {
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
             long end = consumer.endOffsets(List.of(partition), Duration.ofSeconds(10)).get(partition);
@@ -115,13 +111,9 @@ final class RecordedDecisions implements AutoCloseable {
 
     private void send(byte[] value) {
         if (writer == null) {
-            Properties p = new Properties();
-            p.putAll(clientSettings);
-            p.put(ProducerConfig.ACKS_CONFIG, "all");
-            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-            p.put(ProducerConfig.CLIENT_ID_CONFIG, transactionalId + "-decisions");
-            p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
-            p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+            Properties p = BusClients.properties(bus, transactionalId + "-decisions", Map.of(ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true", ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000",
+                    ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000"));
             writer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         }
         try {
@@ -136,7 +128,7 @@ final class RecordedDecisions implements AutoCloseable {
 
     private void createTopic() {
         try {
-            admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1).configs(Map.of("cleanup.policy", "compact",
+            admin.createTopics(List.of(BusClients.topic(bus, TOPIC, 1, Map.of("cleanup.policy", "compact",
                     "min.compaction.lag.ms", "0")))).all().get();
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {

@@ -24,8 +24,10 @@ class RefusalsIT {
 
     @Test
     void overloadIsRefusedWith429AndRetryAfterAndEveryAcceptedEventLands() throws Exception {
-        try (Platform platform = Platform.start(TestProject.in(root.resolve("p")).ingest("max_in_flight_requests", "1").load(),
-                root.resolve("d"))) {
+        // one 4 MB request holds the slot; on a loaded 2-core CI machine its 20,000 events once took over the default 30 s
+        // to be acknowledged (a 503, retriable): this test is about refusals and landing, so give the bus time
+        try (Platform platform = Platform.start(TestProject.in(root.resolve("p")).ingest("max_in_flight_requests", "1")
+                .ingest("produce_timeout", "120s").load(), root.resolve("d"))) {
             WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
             String body = "{\"v\":1,\"pad\":\"" + "z".repeat(200) + "\"}\n";
             String batch = body.repeat(20_000);

@@ -186,8 +186,10 @@ public final class Platform implements AutoCloseable {
             access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
                     settings.auth().tokenRateLimit());
             started.push(access);
-            if (broker != null && broker.authenticated()) {
-                BrokerAccess brokerAccess = new BrokerAccess(connection.bootstrapServers());
+            if (kafkaAuthenticated()) {
+                // the embedded broker's own listener, or the external cluster as the platform's user (bus.manage_acls)
+                BrokerAccess brokerAccess = broker != null ? new BrokerAccess(connection.bootstrapServers())
+                        : new BrokerAccess(connection, true);
                 started.push(brokerAccess);
                 KafkaGrants kafkaGrants = new KafkaGrants(brokerAccess, access, java.time.Clock.systemUTC(), Duration.ofMinutes(1));
                 started.push(kafkaGrants);
@@ -442,9 +444,12 @@ public final class Platform implements AutoCloseable {
         return broker != null ? broker.externalAddress() : connection.bootstrapServers();
     }
 
-    /** Whether outside Kafka clients log in with a token over SASL/SCRAM (the embedded broker, unless bus.plaintext). */
+    /**
+     * Whether outside Kafka clients log in with a token over SASL/SCRAM: on the embedded broker unless bus.plaintext, on
+     * an external cluster when the platform manages its logins and ACLs (bus.manage_acls).
+     */
     public boolean kafkaAuthenticated() {
-        return broker != null && broker.authenticated();
+        return broker != null ? broker.authenticated() : project.settings().bus().manageAcls();
     }
 
     private static boolean isLoopback(String host) {

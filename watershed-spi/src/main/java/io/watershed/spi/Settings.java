@@ -97,7 +97,19 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                     + "certificate, when the external cluster authenticates clients by TLS.")
             Optional<String> sslKeystore,
             @Setting(value = "", doc = "Password of ssl_keystore (and of its key).")
-            Secret sslKeystorePassword) {
+            Secret sslKeystorePassword,
+            @Setting(value = "0", min = 0, max = Short.MAX_VALUE, doc = "Replicas of each topic the platform creates on the "
+                    + "external cluster (streams, its transaction and key logs, pipelines' commit records); 0 takes the "
+                    + "cluster's default.replication.factor. The embedded broker is one node: 1.")
+            int replicationFactor,
+            @Setting(value = "0", min = 0, max = Short.MAX_VALUE, doc = "min.insync.replicas of each topic the platform "
+                    + "creates on the external cluster: with acks=all an event is acknowledged once this many replicas have it. "
+                    + "0 takes the cluster's default. Keep it below replication_factor, or one stopped broker stops ingest.")
+            int minInsyncReplicas,
+            @Setting(value = "false", doc = "Keep the external cluster's SCRAM credentials and ACLs in step with Watershed's "
+                    + "tokens and grants, as on the embedded broker (the platform's user needs Alter and Describe on the "
+                    + "cluster). Off: the cluster's own administrators manage who reaches it; tokens do not log in to Kafka.")
+            boolean manageAcls) {
 
         /** What the clients of the external cluster need beyond its address, as Kafka client properties (secrets revealed). */
         public Map<String, String> clientSecurity() {
@@ -132,6 +144,11 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             return properties;
         }
 
+        /** How the topics the platform creates on the external cluster are replicated. */
+        public BusConnection.Placement topicPlacement() {
+            return new BusConnection.Placement(replicationFactor, minInsyncReplicas);
+        }
+
         /** Settings that contradict each other (each would otherwise be ignored without a word), as messages. */
         public java.util.List<String> problems() {
             java.util.List<String> problems = new java.util.ArrayList<>();
@@ -143,6 +160,11 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                     problems.add("bus.security_protocol and the bus.sasl_*/ssl_* settings are for an external cluster: set "
                             + "bus.bootstrap_servers, or remove them (the embedded broker needs none)");
                 }
+                if (replicationFactor > 1 || minInsyncReplicas > 1 || manageAcls) {
+                    problems.add("bus.replication_factor, bus.min_insync_replicas and bus.manage_acls are for an external "
+                            + "cluster: the embedded broker is one node and manages its own logins; set bus.bootstrap_servers "
+                            + "or remove them");
+                }
                 return problems;
             }
             if (sasl && !securityProtocol.startsWith("SASL_")) {
@@ -153,6 +175,14 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             }
             if (ssl && !Set.of("SSL", "SASL_SSL").contains(securityProtocol)) {
                 problems.add("bus.ssl_* is set but bus.security_protocol is " + securityProtocol + ": use SSL or SASL_SSL");
+            }
+            if (replicationFactor > 0 && minInsyncReplicas > replicationFactor) {
+                problems.add("bus.min_insync_replicas (" + minInsyncReplicas + ") is above bus.replication_factor ("
+                        + replicationFactor + "): no write could ever be acknowledged; use at most " + replicationFactor);
+            }
+            if (manageAcls && !saslMechanism.orElse("PLAIN").startsWith("SCRAM-")) {
+                problems.add("bus.manage_acls gives each token a SCRAM login: it needs bus.sasl_mechanism SCRAM-SHA-256 or "
+                        + "SCRAM-SHA-512 (the cluster's PLAIN users live in its own files)");
             }
             return problems;
         }

@@ -62,19 +62,21 @@ public interface TransactionalPublisher extends AutoCloseable {
     /** Made by the bus part; found with {@link ServiceLoader}, so that any part can write without importing it. */
     interface Factory {
         /**
-         * @param clientConfig Kafka client settings (at least {@code bootstrap.servers})
+         * @param bus how to reach the bus, and how the publisher's own topic is placed
+         * @param producerSettings Kafka producer settings beyond the connection ({@code linger.ms}, timeouts)
          * @param transactionalId fixed across restarts: it is how a new process finds what the old one left open
          * @param topics the topics this id writes, searched for open transactions at {@link #recover()};
          *     empty for every topic
          */
-        TransactionalPublisher create(Map<String, String> clientConfig, String transactionalId, Set<String> topics);
+        TransactionalPublisher create(BusConnection bus, Map<String, String> producerSettings, String transactionalId, Set<String> topics);
     }
 
     /** A publisher from the bus part on the class path. */
-    static TransactionalPublisher create(Map<String, String> clientConfig, String transactionalId, Set<String> topics) {
+    static TransactionalPublisher create(BusConnection bus, Map<String, String> producerSettings, String transactionalId,
+            Set<String> topics) {
         Factory factory = ServiceLoader.load(Factory.class, TransactionalPublisher.class.getClassLoader()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("Cannot write transactions: no " + Factory.class.getName()
                         + " on the class path (it comes with watershed-bus)"));
-        return factory.create(clientConfig, transactionalId, topics);
+        return factory.create(bus, producerSettings, transactionalId, topics);
     }
 }

@@ -283,10 +283,6 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             }
         }
 
-        private static Map<String, String> withLinger(Map<String, String> client) {
-            client.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-            return client;
-        }
 
         /** Ends what this committer's id left open as Kafka decided it, then reads the commit records. */
         private void start() throws InterruptedException {
@@ -294,7 +290,8 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
             try (Admin client = Admin.create(admin)) {
                 createCommitsTopic(client);
                 if (publisher == null) {
-                    publisher = TransactionalPublisher.create(withLinger(bus.prefixed("")), transactionalId(), Set.of(topic, commits));
+                    publisher = TransactionalPublisher.create(bus, Map.of(ProducerConfig.LINGER_MS_CONFIG, "5"), transactionalId(),
+                            Set.of(topic, commits));
                 }
                 publisher.recover();
                 loadCommitted(client);
@@ -307,8 +304,8 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
 
         private void createCommitsTopic(Admin client) throws ExecutionException, InterruptedException {
             try {
-                client.createTopics(List.of(new NewTopic(commits, 1, (short) 1).configs(Map.of("cleanup.policy", "compact"))))
-                        .all().get();
+                client.createTopics(List.of(new NewTopic(commits, java.util.Optional.of(1), bus.placement().replicas())
+                        .configs(bus.placement().topicConfigs(Map.of("cleanup.policy", "compact"))))).all().get();
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) {
                     throw e;

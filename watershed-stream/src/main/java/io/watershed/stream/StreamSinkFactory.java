@@ -27,6 +27,10 @@ public final class StreamSinkFactory implements DynamicTableSinkFactory {
     static final ConfigOption<String> BOOTSTRAP = ConfigOptions.key("bootstrap-servers").stringType().noDefaultValue();
     /** The bus's security settings, as Kafka client properties with this prefix (as the Kafka connector takes them). */
     static final String PROPERTIES = "properties.";
+    static final ConfigOption<Integer> REPLICATION_FACTOR = ConfigOptions.key("replication-factor").intType().defaultValue(0)
+            .withDescription("Replicas of the sink's commit-records topic; 0 takes the cluster's default");
+    static final ConfigOption<Integer> MIN_INSYNC_REPLICAS = ConfigOptions.key("min-insync-replicas").intType().defaultValue(0)
+            .withDescription("min.insync.replicas of the sink's commit-records topic; 0 takes the cluster's default");
     static final ConfigOption<String> SINK_ID = ConfigOptions.key("sink-id").stringType().noDefaultValue()
             .withDescription("Names the sink's transactions and its commit records: unique per pipeline and stream");
     static final ConfigOption<String> RUN = ConfigOptions.key("run").stringType().noDefaultValue()
@@ -44,7 +48,7 @@ public final class StreamSinkFactory implements DynamicTableSinkFactory {
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        return Set.of();
+        return Set.of(REPLICATION_FACTOR, MIN_INSYNC_REPLICAS);
     }
 
     @Override
@@ -59,7 +63,8 @@ public final class StreamSinkFactory implements DynamicTableSinkFactory {
                 security.put(key.substring(PROPERTIES.length()), value);
             }
         });
-        return new TableSink(helper.getOptions().get(TOPIC), new BusConnection(helper.getOptions().get(BOOTSTRAP), security),
+        return new TableSink(helper.getOptions().get(TOPIC), new BusConnection(helper.getOptions().get(BOOTSTRAP), security,
+                        new BusConnection.Placement(helper.getOptions().get(REPLICATION_FACTOR), helper.getOptions().get(MIN_INSYNC_REPLICAS))),
                 helper.getOptions().get(SINK_ID),
                 helper.getOptions().get(RUN), format, context.getPhysicalRowDataType());
     }

@@ -90,6 +90,8 @@ final class StreamTables {
         options.put("bootstrap-servers", bus.bootstrapServers());
         options.putAll(bus.prefixed("properties."));
         options.remove("properties.bootstrap.servers");
+        options.put("replication-factor", String.valueOf(bus.placement().replicationFactor()));
+        options.put("min-insync-replicas", String.valueOf(bus.placement().minInsyncReplicas()));
         options.put("sink-id", sinkId);
         options.put("run", run);
         options.put("format", "json");

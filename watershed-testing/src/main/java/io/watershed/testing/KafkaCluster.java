@@ -63,9 +63,10 @@ import org.apache.kafka.server.common.MetadataVersion;
  * the JDK's keytool; clients trust it through {@link #truststore()}. The StandardAuthorizer checks every request with
  * {@code allow.everyone.if.no.acl.found=false}: a SCRAM user may do nothing until granted ({@link #grantAll}). The nodes
  * talk among themselves (inter-broker and controller listeners) with SASL_PLAINTEXT/PLAIN as the super user
- * {@code broker}: on loopback, TLS there would only slow the tests down. Replication is a production cluster's:
- * replication factor 3, {@code min.insync.replicas=2}, internal topics created at start, no unclean leader election,
- * no automatic topic creation; a stopped node is fenced within about 3 s.
+ * {@code broker}: on loopback, TLS there would only slow the tests down. Kafka's internal topics are replicated three
+ * times ({@code min.insync.replicas=2}) and created at start; a topic that does not ask gets Kafka's own defaults,
+ * one replica and {@code min.insync.replicas=1}, so a test sees whether a client asked for more. No unclean leader
+ * election, no automatic topic creation; a stopped node is fenced within about 3 s.
  *
  * <p>{@link #close()} kills every node; a shutdown hook does the same should the test JVM exit first.
  */
@@ -99,8 +100,8 @@ public final class KafkaCluster implements AutoCloseable {
             authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
             allow.everyone.if.no.acl.found=false
             super.users=User:admin;User:broker
-            default.replication.factor=3
-            min.insync.replicas=2
+            default.replication.factor=1
+            min.insync.replicas=1
             offsets.topic.replication.factor=3
             offsets.topic.num.partitions=5
             transaction.state.log.replication.factor=3
@@ -199,7 +200,7 @@ public final class KafkaCluster implements AutoCloseable {
     public BusConnection connection(String mechanism, String user, String password) {
         return BusConnection.external(new Settings.Bus(Optional.of(bootstrapServers()), 0, "127.0.0.1", false, "SASL_SSL",
                 Optional.of(mechanism), Optional.of(user), Secret.of(password), Optional.of(truststore().toString()),
-                Secret.of(storePassword), Optional.empty(), Secret.of("")));
+                Secret.of(storePassword), Optional.empty(), Secret.of(""), 0, 0, false));
     }
 
     /** An admin client of the super user (closed with the cluster). */

@@ -128,4 +128,9 @@ public final class TestProject {
     public Project load() {
         return new ProjectLoader(Map.of()).load(write(), null);
     }
+
+    /** Loads it as {@code watershed up --profile <profile>} would, with {@code environment} for its {@code ${VAR}}s. */
+    public Project load(String profile, Map<String, String> environment) {
+        return new ProjectLoader(environment).load(write(), profile);
+    }
 }
