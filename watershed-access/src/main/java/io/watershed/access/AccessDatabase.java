@@ -1,71 +1,49 @@
 package io.watershed.access;
 
-import io.watershed.spi.StoreFailure;
+import io.watershed.spi.StateDatabase;
 import io.watershed.spi.WatershedException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.List;
 
 /**
- * The SQLite file that holds users, roles, grants, memberships and tokens ({@code access.db}, readable by its owner
- * only): its schema, the statements the other access classes share, and how its failures reach a caller
- * ({@link StoreFailure}: unavailable and retriable, unless the statement itself is wrong). Not thread-safe:
- * {@link AccessStore} holds its lock around every use.
+ * The tables that hold users, roles, grants, memberships and tokens — in {@code access.db} (readable by its owner only)
+ * or in the shared PostgreSQL of {@code metadata.url} ({@link StateDatabase}) — their migrations, the statements the
+ * other access classes share, and how failures reach a caller (unavailable and retriable, unless the statement itself
+ * is wrong). Not thread-safe: {@link AccessStore} holds its lock around every use.
  */
 final class AccessDatabase implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(AccessDatabase.class);
+    /**
+     * The schema, one migration per entry; append, never edit. Times are epoch milliseconds; {@code "user"} is quoted,
+     * as PostgreSQL reserves the word. Version 1 is the schema SQLite files had before migrations were counted: its
+     * {@code IF NOT EXISTS} leaves such a file as it is.
+     */
+    static final List<String> MIGRATIONS = List.of("""
+            CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at BIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS roles (name TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS grants (role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE,
+                privilege TEXT NOT NULL, object TEXT NOT NULL, columns TEXT NOT NULL, created_at BIGINT NOT NULL,
+                PRIMARY KEY (role, privilege, object));
+            CREATE TABLE IF NOT EXISTS members ("user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE, PRIMARY KEY ("user", role));
+            CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, "user" TEXT NOT NULL, name TEXT NOT NULL,
+                secret_sha256 TEXT NOT NULL, stream TEXT, rate_per_second INTEGER, created_at BIGINT NOT NULL,
+                expires_at BIGINT, revoked_at BIGINT, last_used_at BIGINT);
+            """);
 
-    private final Path file;
-    private final Connection db;
+    private final StateDatabase.Store store;
 
-    AccessDatabase(Path file) {
-        this.file = file;
-        try {
-            Files.createDirectories(file.getParent());
-            boolean created = !Files.exists(file);
-            this.db = DriverManager.getConnection("jdbc:sqlite:" + file);
-            if (created) {
-                ownerOnly(file);
-            }
-            try (Statement s = db.createStatement()) {
-                s.execute("PRAGMA busy_timeout=10000");
-                s.execute("PRAGMA journal_mode=WAL");
-                s.execute("PRAGMA synchronous=FULL");
-                s.execute("PRAGMA foreign_keys=ON");
-                s.execute("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL)");
-                s.execute("CREATE TABLE IF NOT EXISTS roles (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL)");
-                s.execute("CREATE TABLE IF NOT EXISTS grants (role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE, "
-                        + "privilege TEXT NOT NULL, object TEXT NOT NULL, columns TEXT NOT NULL, created_at INTEGER NOT NULL, "
-                        + "PRIMARY KEY (role, privilege, object))");
-                s.execute("CREATE TABLE IF NOT EXISTS members (user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE, "
-                        + "role TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE, PRIMARY KEY (user, role))");
-                s.execute("CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, user TEXT NOT NULL, name TEXT NOT NULL, "
-                        + "secret_sha256 TEXT NOT NULL, stream TEXT, rate_per_second INTEGER, created_at INTEGER NOT NULL, "
-                        + "expires_at INTEGER, revoked_at INTEGER, last_used_at INTEGER)");
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("Cannot open the access database " + file + ": " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create " + file.getParent(), e);
-        }
+    AccessDatabase(StateDatabase database) {
+        this.store = database.open("access", MIGRATIONS);
     }
 
     PreparedStatement prepare(String sql) throws SQLException {
-        return db.prepareStatement(sql);
+        return store.connection().prepareStatement(sql);
     }
 
     boolean exists(String sql, String arg) throws SQLException {
-        try (PreparedStatement s = db.prepareStatement(sql)) {
+        try (PreparedStatement s = prepare(sql)) {
             s.setString(1, arg);
             try (ResultSet rs = s.executeQuery()) {
                 return rs.next();
@@ -75,7 +53,7 @@ final class AccessDatabase implements AutoCloseable {
 
     /** Runs an INSERT, UPDATE or DELETE; returns the rows it changed. */
     int update(String sql, Object... args) throws SQLException {
-        try (PreparedStatement s = db.prepareStatement(sql)) {
+        try (PreparedStatement s = prepare(sql)) {
             for (int i = 0; i < args.length; i++) {
                 s.setObject(i + 1, args[i]);
             }
@@ -85,23 +63,16 @@ final class AccessDatabase implements AutoCloseable {
 
     /** What a caller gets when {@code action} failed on this database. */
     WatershedException failure(String action, SQLException e) {
-        return StoreFailure.of(action, "the access database " + file, e);
+        return store.failure(action, e);
     }
 
-    private static void ownerOnly(Path file) {
-        try {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        } catch (IOException | UnsupportedOperationException e) {
-            LOG.warn("Cannot make {} readable by its owner only: {}", file, e.toString());
-        }
+    /** The database as messages name it. */
+    String describe() {
+        return store.describe();
     }
 
     @Override
     public void close() {
-        try {
-            db.close();
-        } catch (SQLException e) {
-            LOG.warn("Cannot close the access database: {}", e.getMessage());
-        }
+        store.close();
     }
 }

@@ -1,6 +1,7 @@
 package io.watershed.access;
 
 import io.watershed.spi.ErrorCode;
+import io.watershed.spi.StateDatabase;
 import io.watershed.spi.WatershedException;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -21,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Users, roles, grants and tokens: the rules for changing them, authentication, and the {@link Listener}s (the Kafka
  * side) that follow every change. The rows are {@link Directory}'s and {@link TokenTable}'s, in SQLite
- * ({@link AccessDatabase}, {@code access.db} in the data directory); the admin token file is {@link AdminTokenFile}'s.
+ * ({@link AccessDatabase}: {@code access.db} in the data directory, or PostgreSQL with {@code metadata.url}); the admin
+ * token file is {@link AdminTokenFile}'s.
  * A token is shown once, when it is issued ({@code wst_<id>_<secret>}); only the SHA-256 of its secret is stored.
  * Authentication reads a cache that every change clears, so a revoked or expired token stops working at the next
  * request. When the database cannot be read or written, callers get {@link ErrorCode#UNAVAILABLE} (retriable).
@@ -77,7 +79,7 @@ public final class AccessStore implements AutoCloseable {
     /**
      * @param defaultRate requests per second a token may send when it has no limit of its own
      */
-    public AccessStore(Path database, Clock clock, int defaultRate) {
+    public AccessStore(StateDatabase database, Clock clock, int defaultRate) {
         this.clock = clock;
         this.db = new AccessDatabase(database);
         this.directory = new Directory(db);
@@ -86,8 +88,20 @@ public final class AccessStore implements AutoCloseable {
             directory.seedAdmin(clock.millis());
         } catch (SQLException e) {
             db.close();
-            throw new IllegalStateException("Cannot open the access database " + database + ": " + e.getMessage(), e);
+            throw new IllegalStateException("Cannot open " + db.describe() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** On the SQLite file {@code <directory>/access.db}. */
+    public AccessStore(Path accessDb, Clock clock, int defaultRate) {
+        this(StateDatabase.local(requireAccessDb(accessDb).getParent()), clock, defaultRate);
+    }
+
+    private static Path requireAccessDb(Path file) {
+        if (!file.getFileName().toString().equals("access.db")) {
+            throw new IllegalArgumentException("the access database's file is access.db, not " + file.getFileName());
+        }
+        return file;
     }
 
     public void addListener(Listener listener) {

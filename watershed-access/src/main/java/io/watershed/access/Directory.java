@@ -31,7 +31,7 @@ final class Directory {
         db.update("INSERT INTO grants (role, privilege, object, columns, created_at) VALUES (?, ?, ?, '', ?)", AccessStore.ADMIN,
                 Privilege.ADMIN.label(), "*", now);
         db.update("INSERT INTO users (name, kind, created_at) VALUES (?, 'person', ?)", AccessStore.ADMIN, now);
-        db.update("INSERT INTO members (user, role) VALUES (?, ?)", AccessStore.ADMIN, AccessStore.ADMIN);
+        db.update("INSERT INTO members (\"user\", role) VALUES (?, ?)", AccessStore.ADMIN, AccessStore.ADMIN);
     }
 
     boolean userExists(String name) throws SQLException {
@@ -97,16 +97,16 @@ final class Directory {
     }
 
     void addMember(String user, String role) throws SQLException {
-        db.update("INSERT OR IGNORE INTO members (user, role) VALUES (?, ?)", user, role);
+        db.update("INSERT INTO members (\"user\", role) VALUES (?, ?) ON CONFLICT DO NOTHING", user, role);
     }
 
     void removeMember(String user, String role) throws SQLException {
-        db.update("DELETE FROM members WHERE user = ? AND role = ?", user, role);
+        db.update("DELETE FROM members WHERE \"user\" = ? AND role = ?", user, role);
     }
 
     List<String> rolesOf(String user) throws SQLException {
         List<String> roles = new ArrayList<>();
-        try (PreparedStatement s = db.prepare("SELECT role FROM members WHERE user = ? ORDER BY role")) {
+        try (PreparedStatement s = db.prepare("SELECT role FROM members WHERE \"user\" = ? ORDER BY role")) {
             s.setString(1, user);
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {

@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 final class TokenTable {
     private static final Pattern TOKEN = Pattern.compile("wst_([a-z2-7]{16})_([A-Za-z0-9_-]{43})");
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String COLUMNS = "SELECT id, user, name, stream, rate_per_second, created_at, expires_at, revoked_at, "
+    private static final String COLUMNS = "SELECT id, \"user\", name, stream, rate_per_second, created_at, expires_at, revoked_at, "
             + "last_used_at FROM tokens";
 
     private final AccessDatabase db;
@@ -65,7 +65,7 @@ final class TokenTable {
         RANDOM.nextBytes(secretBytes);
         String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(secretBytes);
         Optional<Instant> expires = ttl.map(now::plus);
-        db.update("INSERT INTO tokens (id, user, name, secret_sha256, stream, rate_per_second, created_at, expires_at) "
+        db.update("INSERT INTO tokens (id, \"user\", name, secret_sha256, stream, rate_per_second, created_at, expires_at) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", id, user, label, HexFormat.of().formatHex(sha256(secret)), stream.orElse(null),
                 ratePerSecond.orElse(null), now.toEpochMilli(), expires.map(Instant::toEpochMilli).orElse(null));
         TokenInfo info = new TokenInfo(id, user, label, stream, ratePerSecond.orElse(defaultRate), now, expires, Optional.empty(),

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.watershed.spi.ErrorCode;
+import io.watershed.spi.StateDatabase;
 import io.watershed.spi.WatershedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,9 +19,24 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The access store on SQLite ({@code access.db}); {@link AccessStorePostgresTest} runs the same on PostgreSQL. */
 class AccessStoreTest {
     @TempDir
     Path dir;
+
+    /** Where the store keeps its rows. */
+    StateDatabase database() {
+        return StateDatabase.local(dir);
+    }
+
+    AccessStore open(Clock clock, int defaultRate) {
+        return new AccessStore(database(), clock, defaultRate);
+    }
+
+    /** Everything the database holds, as text, to look for what must not be there. */
+    String storedText() throws Exception {
+        return new String(Files.readAllBytes(dir.resolve("access.db")), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
 
     /** A clock the test moves. */
     static final class MovableClock extends Clock {
@@ -50,7 +66,7 @@ class AccessStoreTest {
     @Test
     void theAdminTokenFileIsIssuedOnceAndRenewedWhenDeleted() throws Exception {
         Path file = dir.resolve("admin.token");
-        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+        try (AccessStore store = open(Clock.systemUTC(), 100)) {
             String first = store.adminToken(file);
             assertThat(store.adminToken(file)).isEqualTo(first);
             assertThat(store.authenticate(first).admin()).isTrue();
@@ -60,7 +76,7 @@ class AccessStoreTest {
             unauthenticated(store, first);
             assertThat(store.authenticate(second).user()).isEqualTo("admin");
         }
-        try (AccessStore reopened = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+        try (AccessStore reopened = open(Clock.systemUTC(), 100)) {
             assertThat(reopened.authenticate(Files.readString(file).strip()).admin()).as("survives a restart").isTrue();
         }
     }
@@ -68,7 +84,7 @@ class AccessStoreTest {
     @Test
     void tokensExpireAreRevokedAndAreNeverStoredInClear() throws Exception {
         MovableClock clock = new MovableClock();
-        try (AccessStore store = new AccessStore(dir.resolve("access.db"), clock, 100)) {
+        try (AccessStore store = open(clock, 100)) {
             store.createUser("ana", "person");
             String day = store.issueToken("ana", "day", Optional.of(Duration.ofDays(1)), Optional.empty(), Optional.empty()).token();
             AccessStore.IssuedToken forever = store.issueToken("ana", "forever", Optional.empty(), Optional.empty(), Optional.of(5));
@@ -82,14 +98,13 @@ class AccessStoreTest {
             unauthenticated(store, null);
             unauthenticated(store, "Bearer nonsense");
             unauthenticated(store, forever.info().id() + "_" + "A".repeat(43));
-            String dbText = new String(Files.readAllBytes(dir.resolve("access.db")), java.nio.charset.StandardCharsets.ISO_8859_1);
-            assertThat(dbText).doesNotContain(day.substring(21));
+            assertThat(storedText()).doesNotContain(day.substring(21));
         }
     }
 
     @Test
     void grantsDecideWhatAPrincipalMayDo() {
-        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+        try (AccessStore store = open(Clock.systemUTC(), 100)) {
             store.createRole("analyst");
             store.grant("analyst", Privilege.READ, "table:raw.*", List.of());
             store.grant("analyst", Privilege.READ, "table:models.people", List.of("id", "Country"));
@@ -122,7 +137,7 @@ class AccessStoreTest {
 
     @Test
     void mistakesAreRefusedWithTheirReason() {
-        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+        try (AccessStore store = open(Clock.systemUTC(), 100)) {
             store.createRole("r");
             assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "table:raw.x", List.of())).hasMessageContaining("write applies to stream:");
             assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "stream:x", List.of("a"))).hasMessageContaining("only read grants");
@@ -146,7 +161,7 @@ class AccessStoreTest {
 
     @Test
     void aDatabaseThatCannotBeReadIsUnavailableNotAnInternalError() {
-        AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100);
+        AccessStore store = open(Clock.systemUTC(), 100);
         String token = store.issueToken(AccessStore.ADMIN, "t", Optional.empty(), Optional.empty(), Optional.empty()).token();
         store.close(); // as when the file is gone, locked or the platform stops under a request
         for (org.assertj.core.api.ThrowableAssert.ThrowingCallable call : List.<org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(
@@ -156,14 +171,14 @@ class AccessStoreTest {
                 assertThat(w.code()).isEqualTo(ErrorCode.UNAVAILABLE);
                 assertThat(w.code().retriable()).isTrue();
                 assertThat(w.retryAfter()).isPresent();
-                assertThat(w.getMessage()).startsWith("Cannot ").contains("access database").contains("Retry");
+                assertThat(w.getMessage()).startsWith("Cannot ").containsAnyOf("access database", "access tables").contains("Retry");
             });
         }
     }
 
     @Test
     void aStreamWriterTokenMayOnlyWriteItsStreamAndReplacesTheEarlierOne() {
-        try (AccessStore store = new AccessStore(dir.resolve("access.db"), Clock.systemUTC(), 100)) {
+        try (AccessStore store = open(Clock.systemUTC(), 100)) {
             String first = store.streamWriterToken("demo-generator", "clicks", "demo generator").token();
             Principal writer = store.authenticate(first);
             assertThat(writer.roles()).containsExactly("clicks-writer");

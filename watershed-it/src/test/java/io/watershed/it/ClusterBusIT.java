@@ -10,6 +10,7 @@ import io.watershed.testing.KafkaCluster;
 import io.watershed.testing.LoadGenerator;
 import io.watershed.testing.TestProject;
 import io.watershed.testing.WatershedHttp;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -31,8 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The cluster profile's bus: the platform on a three-node Kafka cluster (each node its own JVM) whose client listeners
- * take SASL over TLS only and authorize with ACLs, logged in as a user that is not a super user. The project's files
- * name the cluster in a profile ({@code profiles: cluster:}), with the password from the environment.
+ * take SASL over TLS only and authorize with ACLs, logged in as a user that is not a super user, with its access tables
+ * in PostgreSQL ({@code metadata.url}). The project's files name the cluster in a profile ({@code profiles: cluster:}),
+ * with the password from the environment.
  */
 class ClusterBusIT {
     private static final String PASSWORD = "staple-battery-horse";
@@ -41,11 +43,13 @@ class ClusterBusIT {
     static Path root;
 
     static KafkaCluster kafka;
+    static EmbeddedPostgres postgres;
     static Platform platform;
     static WatershedHttp http;
 
     @BeforeAll
-    static void start() {
+    static void start() throws Exception {
+        postgres = EmbeddedPostgres.builder().start();
         kafka = new KafkaCluster(root.resolve("kafka"));
         kafka.addScramUser("watershed", PASSWORD);
         kafka.grantAll("watershed");
@@ -62,7 +66,10 @@ class ClusterBusIT {
                         + "      ssl_truststore_password: ${KAFKA_TRUSTSTORE_PASSWORD}\n"
                         + "      replication_factor: 3\n"
                         + "      min_insync_replicas: 2\n"
-                        + "      manage_acls: true\n")
+                        + "      manage_acls: true\n"
+                        + "    metadata:\n"
+                        + "      url: " + postgres.getJdbcUrl("postgres", "postgres") + "\n"
+                        + "      user: postgres\n")
                 .stream("orders", "partitions: 3\nkey: key\n")
                 .stream("payroll", "partitions: 1\n")
                 .pipeline("copy", "INSERT INTO streams.orders_copy SELECT producer, seq, `key` FROM streams.orders;\n");
@@ -73,12 +80,15 @@ class ClusterBusIT {
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws Exception {
         if (platform != null) {
             platform.close();
         }
         if (kafka != null) {
             kafka.close();
+        }
+        if (postgres != null) {
+            postgres.close();
         }
     }
 
@@ -131,6 +141,11 @@ class ClusterBusIT {
         assertThat(http.events("payroll", "{\"salary\":1}\n").status()).isEqualTo(200);
         String token = Tokens.issue(http, "analyst", Map.of(), "read table:raw.orders");
         String id = io.watershed.access.AccessStore.tokenId(token).orElseThrow();
+        try (java.sql.Connection c = postgres.getPostgresDatabase().getConnection(); java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT \"user\" FROM watershed.tokens WHERE id = '" + id + "'")) {
+            assertThat(rs.next()).as("the token is kept in PostgreSQL (metadata.url)").isTrue();
+            assertThat(rs.getString(1)).isEqualTo("analyst");
+        }
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaAccessIT.consumer(login(id, token), "analyst.orders")) {
             consumer.subscribe(List.of("orders"));
             Await.until("the token reads orders", Duration.ofSeconds(60), () -> !consumer.poll(Duration.ofMillis(500)).isEmpty());

@@ -183,7 +183,8 @@ public final class Platform implements AutoCloseable {
             rates = new StreamRates(bus, () -> List.copyOf(streams.streams()));
             started.push(rates);
             backlog = new LakeBacklog(rates, lakeWriter);
-            access = new AccessStore(this.dataDirectory.resolve("access.db"), java.time.Clock.systemUTC(),
+            access = new AccessStore(io.watershed.spi.StateDatabase.of(settings.metadata(), this.dataDirectory),
+                    java.time.Clock.systemUTC(),
                     settings.auth().tokenRateLimit());
             started.push(access);
             if (kafkaAuthenticated()) {

@@ -11,7 +11,8 @@ import java.util.Set;
  * description; {@link SettingsSchema} binds, validates, documents and masks from there. Adding a setting is adding one
  * annotated component.
  */
-public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, Query query, Pipelines pipelines, Models models) {
+public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, Query query, Pipelines pipelines, Models models,
+        Metadata metadata) {
 
     /** {@code http:}, the API and console. */
     public record Http(
@@ -265,12 +266,43 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
     }
 
     /** The defaults of profile local. */
+    /** {@code metadata:}, where Watershed keeps its own state ({@link StateDatabase}). */
+    public record Metadata(
+            @Setting(value = "", unset = "SQLite files in the data directory", doc = "A PostgreSQL database for Watershed's own "
+                    + "state (jdbc:postgresql://host:5432/db), shared by every instance of the project: users, roles, grants and "
+                    + "token hashes. Its migrations are applied at start.")
+            Optional<String> url,
+            @Setting(value = "", unset = "the driver's default", doc = "User name for metadata.url.")
+            Optional<String> user,
+            @Setting(value = "", doc = "Password for metadata.url; use ${VAR} to keep it out of the file.")
+            Secret password,
+            @Setting(value = "watershed", doc = "Schema of metadata.url that holds Watershed's tables; created when missing.")
+            String schema) {
+
+        /** Settings that contradict each other, as messages. */
+        public java.util.List<String> problems() {
+            java.util.List<String> problems = new java.util.ArrayList<>();
+            if (url.isEmpty() && (user.isPresent() || !password.isEmpty())) {
+                problems.add("metadata.user and metadata.password are for metadata.url: set it, or remove them (SQLite files in "
+                        + "the data directory need none)");
+            }
+            if (url.isPresent() && !url.get().startsWith("jdbc:postgresql://")) {
+                problems.add("metadata.url must be a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/database), not '"
+                        + url.get() + "'");
+            }
+            if (!schema.matches("[a-z_][a-z0-9_]*")) {
+                problems.add("metadata.schema '" + schema + "' must be a lowercase SQL name (letters, digits, _)");
+            }
+            return problems;
+        }
+    }
+
     public static Settings defaults() {
         return SettingsSchema.PLATFORM.defaults(SettingsSchema.LOCAL);
     }
 
     public Settings withPort(int newPort) {
         return new Settings(new Http(http.host(), newPort, http.maxBody(), http.maxHeader(), http.tlsKeystore(), http.tlsKeystorePassword()),
-                auth, ingest, bus, lake, query, pipelines, models);
+                auth, ingest, bus, lake, query, pipelines, models, metadata);
     }
 }

@@ -86,9 +86,9 @@ class SettingsSchemaTest {
         assertThat(SettingsSchema.PLATFORM.find("ingest.max_lake_lag").orElseThrow().parse("0")).as("0 turns it off").isEqualTo(0L);
         assertThat(SettingsSchema.PLATFORM.all()).filteredOn(SettingsSchema.Definition::sensitive)
                 .extracting(SettingsSchema.Definition::name).contains("http.tls_keystore_password", "ingest.forward_shared_key",
-                        "bus.sasl_password");
+                        "bus.sasl_password", "metadata.password");
         assertThat(SettingsSchema.PLATFORM.sections()).containsExactly("http", "auth", "ingest", "bus", "lake", "query", "pipelines",
-                "models");
+                "models", "metadata");
         assertThatThrownBy(() -> SettingsSchema.PLATFORM.find("models.namespace").orElseThrow().parse("raw"))
                 .hasMessageContaining("models.namespace 'raw' is not valid");
     }

@@ -1,0 +1,242 @@
+package io.watershed.spi;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * Where Watershed keeps its own state — users, grants and token hashes today; run history and source offsets next: a
+ * SQLite file per part in the data directory on one machine, or one PostgreSQL database ({@code metadata.url}) that every
+ * instance of the project shares. A part opens its {@link Store} here by name and hands over its migrations, numbered
+ * from 1 in list order: the ones not applied yet run at open, in order, each in its own transaction, and are recorded in
+ * {@code watershed_migrations}. On PostgreSQL a transaction-scoped advisory lock lets two instances that start together
+ * apply each migration once. Migrations are written in the SQL both databases take (text, bigint, {@code ON CONFLICT},
+ * quoted {@code "user"}); {@link #dialect()} says which one runs, for the rare statement that differs.
+ */
+public final class StateDatabase {
+    public enum Dialect { SQLITE, POSTGRESQL }
+
+    private final Settings.Metadata settings;
+    private final Path dataDirectory;
+
+    private StateDatabase(Settings.Metadata settings, Path dataDirectory) {
+        this.settings = settings;
+        this.dataDirectory = dataDirectory;
+    }
+
+    /** The state database the settings choose; SQLite files go under {@code dataDirectory}. */
+    public static StateDatabase of(Settings.Metadata settings, Path dataDirectory) {
+        return new StateDatabase(settings, dataDirectory);
+    }
+
+    /** SQLite files in {@code dataDirectory}: the single-machine default, and what part tests use. */
+    public static StateDatabase local(Path dataDirectory) {
+        return of(Settings.defaults().metadata(), dataDirectory);
+    }
+
+    public Dialect dialect() {
+        return settings.url().isPresent() ? Dialect.POSTGRESQL : Dialect.SQLITE;
+    }
+
+    /**
+     * Opens a part's store, applying its migrations.
+     *
+     * @param part the part's name ({@code access}); on SQLite its file is {@code <data>/<part>.db}
+     * @param migrations the part's schema changes, version 1 first; never edit one that has shipped, append a new one
+     */
+    public Store open(String part, List<String> migrations) {
+        Store store = new Store(this, part);
+        try {
+            migrate(store.connection(), part, migrations);
+        } catch (SQLException e) {
+            store.close();
+            throw new IllegalStateException("Cannot prepare " + store.describe() + ": " + e.getMessage(), e);
+        }
+        return store;
+    }
+
+    /** The store as errors name it: "the access database access.db", "the access tables in PostgreSQL (schema watershed)". */
+    String describe(String part) {
+        return dialect() == Dialect.SQLITE ? "the " + part + " database " + dataDirectory.resolve(part + ".db")
+                : "the " + part + " tables in PostgreSQL (schema " + settings.schema() + ")";
+    }
+
+    private Connection connect(String part) throws SQLException {
+        if (dialect() == Dialect.SQLITE) {
+            Path file = dataDirectory.resolve(part + ".db");
+            boolean created;
+            try {
+                Files.createDirectories(dataDirectory);
+                created = !Files.exists(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot create " + dataDirectory, e);
+            }
+            Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+            if (created) {
+                ownerOnly(file);
+            }
+            try (Statement s = connection.createStatement()) {
+                s.execute("PRAGMA busy_timeout=10000");
+                s.execute("PRAGMA journal_mode=WAL");
+                s.execute("PRAGMA synchronous=FULL");
+                s.execute("PRAGMA foreign_keys=ON");
+            }
+            return connection;
+        }
+        Properties p = new Properties();
+        settings.user().ifPresent(user -> p.setProperty("user", user));
+        if (!settings.password().isEmpty()) {
+            p.setProperty("password", settings.password().reveal());
+        }
+        p.setProperty("connectTimeout", "10");
+        p.setProperty("socketTimeout", "60");
+        p.setProperty("ApplicationName", "watershed-" + part);
+        Connection connection = DriverManager.getConnection(settings.url().orElseThrow(), p);
+        try (Statement s = connection.createStatement()) {
+            s.execute("CREATE SCHEMA IF NOT EXISTS " + settings.schema());
+            s.execute("SET search_path TO " + settings.schema());
+        } catch (SQLException e) {
+            connection.close();
+            throw e;
+        }
+        return connection;
+    }
+
+    private void migrate(Connection connection, String part, List<String> migrations) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS watershed_migrations (part TEXT NOT NULL, version INTEGER NOT NULL, "
+                    + "applied_at TEXT NOT NULL, PRIMARY KEY (part, version))");
+        }
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try {
+            for (int version = 1; version <= migrations.size(); version++) {
+                if (dialect() == Dialect.POSTGRESQL) {
+                    try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+                        lock.setString(1, "watershed_migrations." + part);
+                        lock.execute();
+                    }
+                }
+                boolean applied;
+                try (PreparedStatement q = connection.prepareStatement(
+                        "SELECT 1 FROM watershed_migrations WHERE part = ? AND version = ?")) {
+                    q.setString(1, part);
+                    q.setInt(2, version);
+                    try (ResultSet rs = q.executeQuery()) {
+                        applied = rs.next();
+                    }
+                }
+                if (!applied) {
+                    try (Statement s = connection.createStatement()) {
+                        for (String statement : migrations.get(version - 1).split(";\\s*(\\n|$)")) {
+                            if (!statement.isBlank()) {
+                                s.execute(statement);
+                            }
+                        }
+                    }
+                    try (PreparedStatement record = connection.prepareStatement(
+                            "INSERT INTO watershed_migrations (part, version, applied_at) VALUES (?, ?, ?)")) {
+                        record.setString(1, part);
+                        record.setInt(2, version);
+                        record.setString(3, java.time.Instant.now().toString());
+                        record.executeUpdate();
+                    }
+                }
+                connection.commit();
+            }
+        } catch (SQLException e) {
+            connection.rollback();
+            throw e;
+        } finally {
+            connection.setAutoCommit(autoCommit);
+        }
+    }
+
+    private static void ownerOnly(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            org.slf4j.LoggerFactory.getLogger(StateDatabase.class).warn("Cannot make {} readable by its owner only: {}", file,
+                    e.toString());
+        }
+    }
+
+    /**
+     * One part's connection to the state database. After a failure that lost the connection (PostgreSQL restarted, the
+     * network dropped), the next {@link #connection()} opens a new one: the request that met the failure gets a
+     * retriable error ({@link #failure}), the ones after it work again. Not thread-safe: its owner serializes use.
+     */
+    public static final class Store implements AutoCloseable {
+        private final StateDatabase database;
+        private final String part;
+        private Connection connection;
+        private boolean closed;
+
+        private Store(StateDatabase database, String part) {
+            this.database = database;
+            this.part = part;
+        }
+
+        /** The open connection, or a new one when the last was lost. */
+        public Connection connection() throws SQLException {
+            if (closed) {
+                throw new SQLException(describe() + " is closed", "08003");
+            }
+            if (connection == null || connection.isClosed()) {
+                connection = database.connect(part);
+            }
+            return connection;
+        }
+
+        /**
+         * What a caller gets when {@code action} failed on this store ({@link StoreFailure}); a failure that lost the
+         * connection makes the next use reconnect.
+         */
+        public WatershedException failure(String action, SQLException e) {
+            if (lostConnection(e) && connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException ignored) {
+                    // already gone
+                }
+                connection = null;
+            }
+            return StoreFailure.of(action, describe(), e);
+        }
+
+        public String describe() {
+            return database.describe(part);
+        }
+
+        public Dialect dialect() {
+            return database.dialect();
+        }
+
+        private static boolean lostConnection(SQLException e) {
+            String state = e.getSQLState();
+            return state != null && (state.startsWith("08") || state.startsWith("57P"));
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException e) {
+                    org.slf4j.LoggerFactory.getLogger(StateDatabase.class).warn("Cannot close {}: {}", describe(), e.getMessage());
+                }
+            }
+        }
+    }
+}
