@@ -31,6 +31,7 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
 
     private final SourcePublisher publisher;
     private final Path dataDirectory;
+    private final io.watershed.spi.StateDatabase state;
     private final Map<String, List<String>> forwardTags = new LinkedHashMap<>();
     private final List<Source> forward = new ArrayList<>();
     private final List<Source> files = new ArrayList<>();
@@ -43,7 +44,8 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     private int importCount;
     private int importIndex;
 
-    private SourceFactory(SourcePublisher publisher, Path dataDirectory) {
+    private SourceFactory(SourcePublisher publisher, Path dataDirectory, io.watershed.spi.StateDatabase state) {
+        this.state = state;
         this.publisher = publisher;
         this.dataDirectory = dataDirectory;
     }
@@ -54,7 +56,9 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
      * @throws UncheckedIOException the forward port cannot be bound; whatever was built is closed
      */
     static List<Source> create(Collection<StreamSpec> streams, Settings settings, SourcePublisher publisher, Path dataDirectory) {
-        SourceFactory factory = new SourceFactory(publisher, dataDirectory);
+        // an import's watermark may be shared by the instances (metadata.url); a tailed file's offsets are this machine's
+        SourceFactory factory = new SourceFactory(publisher, dataDirectory, io.watershed.spi.StateDatabase.of(settings.metadata(),
+                dataDirectory));
         try {
             return factory.build(streams, settings);
         } catch (RuntimeException e) {
@@ -117,7 +121,7 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     @Override
     public Void jdbc(SourceSpec.Jdbc spec) {
         String name = stream.name() + ".jdbc" + (importCount > 1 ? String.valueOf(++importIndex) : "");
-        imports.add(new JdbcImportSource(name, stream, spec, publisher, dataDirectory.resolve("sources.db")));
+        imports.add(new JdbcImportSource(name, stream, spec, publisher, state));
         return null;
     }
 

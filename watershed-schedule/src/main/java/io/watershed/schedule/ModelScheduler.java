@@ -11,7 +11,6 @@ import io.watershed.spi.ModelSpec;
 import io.watershed.spi.QueryEngine;
 import io.watershed.spi.Settings;
 import io.watershed.spi.WatershedException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -66,10 +65,10 @@ public final class ModelScheduler implements AutoCloseable {
     private final Map<String, ModelStats> stats = new ConcurrentHashMap<>();
 
     /**
-     * @param database the run history's SQLite file
+     * @param database where the run history is kept (SQLite in the data directory, or PostgreSQL)
      */
     public ModelScheduler(Map<String, ModelSpec> models, List<CheckSpec> checks, Settings.Models settings, ModelBuilder builder,
-            QueryEngine query, LakeCatalog lake, Path database, Clock clock) {
+            QueryEngine query, LakeCatalog lake, io.watershed.spi.StateDatabase database, Clock clock) {
         this.graph = new ModelGraph(models);
         this.planner = new RunPlanner(graph);
         models.keySet().forEach(name -> stats.put(name, new ModelStats()));

@@ -148,7 +148,8 @@ class ModelSchedulerTest {
 
     ModelScheduler scheduler(Map<String, ModelSpec> models, ModelBuilder builder, int concurrency, Clock clock, String db) {
         return new ModelScheduler(models, List.of(), new Settings.Models(concurrency, Duration.ofMinutes(1), 0,
-                Duration.ofMillis(100), false, "models"), builder, NO_QUERIES, LAKE, dir.resolve(db), clock);
+                Duration.ofMillis(100), false, "models"), builder, NO_QUERIES, LAKE,
+                io.watershed.spi.StateDatabase.local(dir.resolve(db)), clock);
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
@@ -286,7 +287,7 @@ class ModelSchedulerTest {
     void aRunTheProcessDiedInIsFailedAtTheNextStartAndCanBeRetried() throws Exception {
         Map<String, ModelSpec> models = models(model("a", null, false, 0), model("b", null, false, 0, "a"));
         long id;
-        try (RunStore store = new RunStore(dir.resolve("runs.db"))) {
+        try (RunStore store = new RunStore(io.watershed.spi.StateDatabase.local(dir.resolve("runs.db")))) {
             Instant now = Instant.now();
             LocalDateTime day = LocalDateTime.parse("2026-11-21T00:00");
             Step done = new Step("a", day, day.plusDays(1), "success", 1, Optional.of(now), Optional.of(now), OptionalLong.of(3),

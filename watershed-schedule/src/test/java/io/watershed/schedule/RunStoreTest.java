@@ -16,7 +16,7 @@ class RunStoreTest {
 
     @Test
     void aRunHistoryThatCannotBeReadIsUnavailableNotAnInternalError() {
-        RunStore store = new RunStore(dir.resolve("schedule.db"));
+        RunStore store = new RunStore(io.watershed.spi.StateDatabase.local(dir));
         assertThat(store.runs(Optional.empty(), 10)).isEmpty();
         store.close(); // as when the file is gone or locked, or the platform stops under a request
 
@@ -24,7 +24,7 @@ class RunStoreTest {
             WatershedException w = (WatershedException) e;
             assertThat(w.code()).isEqualTo(ErrorCode.UNAVAILABLE);
             assertThat(w.retryAfter()).isPresent();
-            assertThat(w.getMessage()).startsWith("Cannot read the run history: the run history").contains("Retry");
+            assertThat(w.getMessage()).startsWith("Cannot read the run history: the schedule database").contains("Retry");
         });
     }
 }

@@ -113,6 +113,8 @@ public final class Platform implements AutoCloseable {
         this.dataDirectory = dataDirectory.toAbsolutePath().normalize();
         this.startedAtNanos = startedAtNanos;
         Settings settings = project.settings();
+        // the platform's own state: SQLite files in the data directory, or PostgreSQL with metadata.url
+        io.watershed.spi.StateDatabase stateDatabase = io.watershed.spi.StateDatabase.of(settings.metadata(), this.dataDirectory);
         try {
             Files.createDirectories(this.dataDirectory);
             checkFreeSpace(settings);
@@ -183,9 +185,7 @@ public final class Platform implements AutoCloseable {
             rates = new StreamRates(bus, () -> List.copyOf(streams.streams()));
             started.push(rates);
             backlog = new LakeBacklog(rates, lakeWriter);
-            access = new AccessStore(io.watershed.spi.StateDatabase.of(settings.metadata(), this.dataDirectory),
-                    java.time.Clock.systemUTC(),
-                    settings.auth().tokenRateLimit());
+            access = new AccessStore(stateDatabase, java.time.Clock.systemUTC(), settings.auth().tokenRateLimit());
             started.push(access);
             if (kafkaAuthenticated()) {
                 // the embedded broker's own listener, or the external cluster as the platform's user (bus.manage_acls)
@@ -230,7 +230,7 @@ public final class Platform implements AutoCloseable {
                         IcebergLake.CATALOG_NAME, lake.catalogProperties(), functionJars,
                         buildParallelism, lake));
                 ModelScheduler models = new ModelScheduler(project.models(), project.checks(), settings.models(), builder, query,
-                        lake, this.dataDirectory.resolve("schedule.db"), java.time.Clock.systemUTC());
+                        lake, stateDatabase, java.time.Clock.systemUTC());
                 scheduler = java.util.Optional.of(models);
                 started.push(models);
                 modelMetrics(models);

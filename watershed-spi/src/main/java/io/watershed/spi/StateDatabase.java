@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.Properties;
 
 /**
- * Where Watershed keeps its own state — users, grants and token hashes today; run history and source offsets next: a
- * SQLite file per part in the data directory on one machine, or one PostgreSQL database ({@code metadata.url}) that every
+ * Where Watershed keeps its own state — users, grants and token hashes, the run history of models, the JDBC imports'
+ * watermarks: a SQLite file per part in the data directory on one machine, or one PostgreSQL database ({@code metadata.url}) that every
  * instance of the project shares. A part opens its {@link Store} here by name and hands over its migrations, numbered
  * from 1 in list order: the ones not applied yet run at open, in order, each in its own transaction, and are recorded in
  * {@code watershed_migrations}. On PostgreSQL a transaction-scoped advisory lock lets two instances that start together
@@ -55,7 +55,15 @@ public final class StateDatabase {
      * @param migrations the part's schema changes, version 1 first; never edit one that has shipped, append a new one
      */
     public Store open(String part, List<String> migrations) {
-        Store store = new Store(this, part);
+        return open(part, part + ".db", migrations);
+    }
+
+    /**
+     * The same, where on SQLite the part shares {@code sqliteFile} with other parts (as the sources' state shares
+     * {@code sources.db}); each part's migrations are counted on their own.
+     */
+    public Store open(String part, String sqliteFile, List<String> migrations) {
+        Store store = new Store(this, part, sqliteFile);
         try {
             migrate(store.connection(), part, migrations);
         } catch (SQLException e) {
@@ -66,14 +74,14 @@ public final class StateDatabase {
     }
 
     /** The store as errors name it: "the access database access.db", "the access tables in PostgreSQL (schema watershed)". */
-    String describe(String part) {
-        return dialect() == Dialect.SQLITE ? "the " + part + " database " + dataDirectory.resolve(part + ".db")
+    String describe(String part, String sqliteFile) {
+        return dialect() == Dialect.SQLITE ? "the " + part + " database " + dataDirectory.resolve(sqliteFile)
                 : "the " + part + " tables in PostgreSQL (schema " + settings.schema() + ")";
     }
 
-    private Connection connect(String part) throws SQLException {
+    private Connection connect(String part, String sqliteFile) throws SQLException {
         if (dialect() == Dialect.SQLITE) {
-            Path file = dataDirectory.resolve(part + ".db");
+            Path file = dataDirectory.resolve(sqliteFile);
             boolean created;
             try {
                 Files.createDirectories(dataDirectory);
@@ -179,12 +187,14 @@ public final class StateDatabase {
     public static final class Store implements AutoCloseable {
         private final StateDatabase database;
         private final String part;
+        private final String sqliteFile;
         private Connection connection;
         private boolean closed;
 
-        private Store(StateDatabase database, String part) {
+        private Store(StateDatabase database, String part, String sqliteFile) {
             this.database = database;
             this.part = part;
+            this.sqliteFile = sqliteFile;
         }
 
         /** The open connection, or a new one when the last was lost. */
@@ -193,7 +203,7 @@ public final class StateDatabase {
                 throw new SQLException(describe() + " is closed", "08003");
             }
             if (connection == null || connection.isClosed()) {
-                connection = database.connect(part);
+                connection = database.connect(part, sqliteFile);
             }
             return connection;
         }
@@ -215,7 +225,7 @@ public final class StateDatabase {
         }
 
         public String describe() {
-            return database.describe(part);
+            return database.describe(part, sqliteFile);
         }
 
         public Dialect dialect() {

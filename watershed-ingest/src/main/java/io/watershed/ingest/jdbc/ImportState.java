@@ -1,6 +1,6 @@
 package io.watershed.ingest.jdbc;
 
-import java.nio.file.Path;
+import io.watershed.spi.StateDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,18 +11,30 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What each jdbc source has imported, in SQLite ({@code sources.db}): the watermark of an incremental import (the
+ * What each jdbc source has imported — in {@code sources.db}, or in the shared PostgreSQL of {@code metadata.url}
+ * ({@link StateDatabase}), so that another instance continues where this one stopped: the watermark of an incremental import (the
  * column value the last acknowledged batch ended at), when the last run finished, and for a keyed full import the
  * keys its last complete run published (to tell which rows were deleted at the source).
  */
 final class ImportState implements AutoCloseable {
-    private final Connection connection;
+    /**
+     * The schema, one migration per entry; append, never edit. Version 1 is the schema {@code sources.db} had before
+     * migrations were counted ({@code IF NOT EXISTS} leaves it as it is).
+     */
+    static final List<String> MIGRATIONS = List.of("""
+            CREATE TABLE IF NOT EXISTS jdbc_imports (source TEXT PRIMARY KEY, watermark TEXT, watermark_type TEXT, last_run BIGINT);
+            CREATE TABLE IF NOT EXISTS jdbc_keys (source TEXT NOT NULL, key TEXT NOT NULL, run TEXT NOT NULL,
+                PRIMARY KEY (source, key));
+            """);
 
-    ImportState(Path database) {
-        connection = io.watershed.ingest.SourceDatabase.open(database,
-                "CREATE TABLE IF NOT EXISTS jdbc_imports (source TEXT PRIMARY KEY, watermark TEXT, watermark_type TEXT, last_run INTEGER)",
-                "CREATE TABLE IF NOT EXISTS jdbc_keys (source TEXT NOT NULL, key TEXT NOT NULL, run TEXT NOT NULL, "
-                        + "PRIMARY KEY (source, key))");
+    private final StateDatabase.Store store;
+
+    ImportState(StateDatabase database) {
+        store = database.open("jdbc_import", "sources.db", MIGRATIONS);
+    }
+
+    private Connection connection() throws SQLException {
+        return store.connection();
     }
 
     synchronized Optional<String> watermark(String source) {
@@ -34,7 +46,7 @@ final class ImportState implements AutoCloseable {
     }
 
     synchronized Optional<Instant> lastRun(String source) {
-        try (PreparedStatement s = connection.prepareStatement("SELECT last_run FROM jdbc_imports WHERE source = ?")) {
+        try (PreparedStatement s = connection().prepareStatement("SELECT last_run FROM jdbc_imports WHERE source = ?")) {
             s.setString(1, source);
             try (ResultSet r = s.executeQuery()) {
                 if (r.next()) {
@@ -44,18 +56,18 @@ final class ImportState implements AutoCloseable {
                 return Optional.empty();
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read the import state: " + e.getMessage(), e);
+            throw store.failure("read the import state", e);
         }
     }
 
     private Optional<String> text(String source, String column) {
-        try (PreparedStatement s = connection.prepareStatement("SELECT " + column + " FROM jdbc_imports WHERE source = ?")) {
+        try (PreparedStatement s = connection().prepareStatement("SELECT " + column + " FROM jdbc_imports WHERE source = ?")) {
             s.setString(1, source);
             try (ResultSet r = s.executeQuery()) {
                 return r.next() ? Optional.ofNullable(r.getString(1)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read the import state: " + e.getMessage(), e);
+            throw store.failure("read the import state", e);
         }
     }
 
@@ -73,8 +85,8 @@ final class ImportState implements AutoCloseable {
     /** Records that the run published these keys. */
     synchronized void keys(String source, List<String> keys, String run) {
         try {
-            connection.setAutoCommit(false);
-            try (PreparedStatement s = connection.prepareStatement("INSERT INTO jdbc_keys (source, key, run) VALUES (?, ?, ?) "
+            connection().setAutoCommit(false);
+            try (PreparedStatement s = connection().prepareStatement("INSERT INTO jdbc_keys (source, key, run) VALUES (?, ?, ?) "
                     + "ON CONFLICT (source, key) DO UPDATE SET run = excluded.run")) {
                 for (String key : keys) {
                     s.setString(1, source);
@@ -84,12 +96,12 @@ final class ImportState implements AutoCloseable {
                 }
                 s.executeBatch();
             }
-            connection.commit();
+            connection().commit();
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot save the imported keys: " + e.getMessage(), e);
+            throw store.failure("save the imported keys", e);
         } finally {
             try {
-                connection.setAutoCommit(true);
+                connection().setAutoCommit(true);
             } catch (SQLException ignored) {
                 // closing
             }
@@ -99,7 +111,7 @@ final class ImportState implements AutoCloseable {
     /** Keys an earlier run published that this run did not. */
     synchronized List<String> keysNotIn(String source, String run) {
         List<String> keys = new ArrayList<>();
-        try (PreparedStatement s = connection.prepareStatement("SELECT key FROM jdbc_keys WHERE source = ? AND run <> ?")) {
+        try (PreparedStatement s = connection().prepareStatement("SELECT key FROM jdbc_keys WHERE source = ? AND run <> ?")) {
             s.setString(1, source);
             s.setString(2, run);
             try (ResultSet r = s.executeQuery()) {
@@ -108,7 +120,7 @@ final class ImportState implements AutoCloseable {
                 }
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot read the imported keys: " + e.getMessage(), e);
+            throw store.failure("read the imported keys", e);
         }
         return keys;
     }
@@ -118,22 +130,18 @@ final class ImportState implements AutoCloseable {
     }
 
     private void update(String sql, Object... values) {
-        try (PreparedStatement s = connection.prepareStatement(sql)) {
+        try (PreparedStatement s = connection().prepareStatement(sql)) {
             for (int i = 0; i < values.length; i++) {
                 s.setObject(i + 1, values[i]);
             }
             s.executeUpdate();
         } catch (SQLException e) {
-            throw new IllegalStateException("Cannot save the import state: " + e.getMessage(), e);
+            throw store.failure("save the import state", e);
         }
     }
 
     @Override
     public synchronized void close() {
-        try {
-            connection.close();
-        } catch (SQLException ignored) {
-            // closing
-        }
+        store.close();
     }
 }

@@ -72,7 +72,8 @@ public final class JdbcImportSource implements Source {
     private record Run(String name, String stream, String table, String mode, String watermark, String lastRunAt,
             long lastRunRows, String nextRunAt, boolean running, String lastError) {}
 
-    public JdbcImportSource(String name, StreamSpec stream, SourceSpec.Jdbc spec, SourcePublisher publisher, Path database) {
+    public JdbcImportSource(String name, StreamSpec stream, SourceSpec.Jdbc spec, SourcePublisher publisher,
+            io.watershed.spi.StateDatabase database) {
         this.name = name;
         this.stream = stream;
         this.spec = spec;

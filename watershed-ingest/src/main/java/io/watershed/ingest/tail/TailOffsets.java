@@ -1,7 +1,7 @@
 package io.watershed.ingest.tail;
 
+import io.watershed.spi.StateDatabase;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Where each tailed file was read up to, in SQLite ({@code sources.db} in the data directory): per source and file
+ * Where each tailed file was read up to, in SQLite ({@code sources.db} in the data directory, always: the files are this
+ * machine's, so their offsets are too, whatever {@code metadata.url} says): per source and file
  * identity (device and inode), the offset just past the last record the bus acknowledged, a fingerprint of the
  * file's first bytes (to tell a reused inode or a rewritten file from the one read before) and a generation id
  * that names the file's batches for idempotent publishing. Written after every acknowledged batch.
@@ -20,17 +21,20 @@ final class TailOffsets implements AutoCloseable {
     record State(String source, long device, long inode, String generation, String path, long offset, String fingerprint,
             int fingerprintLength, boolean skipToNewline) {}
 
-    private final Connection connection;
+    /** The schema, one migration per entry; append, never edit. */
+    static final List<String> MIGRATIONS = List.of("CREATE TABLE IF NOT EXISTS tail_files (source TEXT NOT NULL, "
+            + "device INTEGER NOT NULL, inode INTEGER NOT NULL, generation TEXT NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL, "
+            + "fingerprint TEXT NOT NULL, fingerprint_length INTEGER NOT NULL, skip_to_newline INTEGER NOT NULL, "
+            + "updated_at INTEGER NOT NULL, PRIMARY KEY (source, device, inode))");
+
+    private final StateDatabase.Store store;
 
     TailOffsets(Path database) {
-        connection = io.watershed.ingest.SourceDatabase.open(database, "CREATE TABLE IF NOT EXISTS tail_files (source TEXT NOT NULL, "
-                + "device INTEGER NOT NULL, inode INTEGER NOT NULL, generation TEXT NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL, "
-                + "fingerprint TEXT NOT NULL, fingerprint_length INTEGER NOT NULL, skip_to_newline INTEGER NOT NULL, "
-                + "updated_at INTEGER NOT NULL, PRIMARY KEY (source, device, inode))");
+        store = StateDatabase.local(database.getParent()).open("file_tail", database.getFileName().toString(), MIGRATIONS);
     }
 
     synchronized Optional<State> get(String source, long device, long inode) {
-        try (PreparedStatement s = connection.prepareStatement("SELECT generation, path, offset, fingerprint, fingerprint_length, "
+        try (PreparedStatement s = store.connection().prepareStatement("SELECT generation, path, offset, fingerprint, fingerprint_length, "
                 + "skip_to_newline FROM tail_files WHERE source = ? AND device = ? AND inode = ?")) {
             s.setString(1, source);
             s.setLong(2, device);
@@ -49,7 +53,7 @@ final class TailOffsets implements AutoCloseable {
 
     synchronized List<State> all(String source) {
         List<State> states = new ArrayList<>();
-        try (PreparedStatement s = connection.prepareStatement("SELECT device, inode, generation, path, offset, fingerprint, "
+        try (PreparedStatement s = store.connection().prepareStatement("SELECT device, inode, generation, path, offset, fingerprint, "
                 + "fingerprint_length, skip_to_newline FROM tail_files WHERE source = ?")) {
             s.setString(1, source);
             try (ResultSet r = s.executeQuery()) {
@@ -65,7 +69,7 @@ final class TailOffsets implements AutoCloseable {
     }
 
     synchronized void put(State state) {
-        try (PreparedStatement s = connection.prepareStatement("INSERT OR REPLACE INTO tail_files (source, device, inode, "
+        try (PreparedStatement s = store.connection().prepareStatement("INSERT OR REPLACE INTO tail_files (source, device, inode, "
                 + "generation, path, offset, fingerprint, fingerprint_length, skip_to_newline, updated_at) "
                 + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             s.setString(1, state.source());
@@ -85,7 +89,7 @@ final class TailOffsets implements AutoCloseable {
     }
 
     synchronized void remove(String source, long device, long inode) {
-        try (PreparedStatement s = connection.prepareStatement("DELETE FROM tail_files WHERE source = ? AND device = ? AND inode = ?")) {
+        try (PreparedStatement s = store.connection().prepareStatement("DELETE FROM tail_files WHERE source = ? AND device = ? AND inode = ?")) {
             s.setString(1, source);
             s.setLong(2, device);
             s.setLong(3, inode);
@@ -97,10 +101,6 @@ final class TailOffsets implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        try {
-            connection.close();
-        } catch (SQLException ignored) {
-            // closing
-        }
+        store.close();
     }
 }
