@@ -27,7 +27,6 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.table.data.RowData;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -282,7 +281,6 @@ final class StreamSink implements Sink<RowData>, SupportsWriterState<RowData, Lo
                 }
             }
         }
-
 
         /** Ends what this committer's id left open as Kafka decided it, then reads the commit records. */
         private void start() throws InterruptedException {

@@ -12,7 +12,6 @@ import io.watershed.spi.SourceSpec;
 import io.watershed.spi.SourceStatus;
 import io.watershed.spi.StreamSpec;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
