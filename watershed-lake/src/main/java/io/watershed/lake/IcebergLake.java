@@ -2,6 +2,7 @@ package io.watershed.lake;
 
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
+import io.watershed.spi.StateDatabase;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.Types;
 
 /**
- * The lake: an Iceberg JDBC catalog on SQLite with a local warehouse directory. Owns the catalog
+ * The lake: an Iceberg JDBC catalog on SQLite, or on the PostgreSQL of {@code metadata.url}, with a local warehouse directory. Owns the catalog
  * connection, serialises commits (SQLite takes one writer at a time), and keeps, for the query
  * engine, a view of every table at its current snapshot, refreshed after each commit.
  */
@@ -38,6 +39,8 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     private final Path warehouse;
     private final JdbcCatalog catalog;
+    /** The handle of the catalog's PostgreSQL password ({@link WatershedJdbcCatalog}), or null. */
+    private String passwordHandle;
     private final Object commitLock = new Object();
     private final Map<TableIdentifier, LakeTableView> views = new ConcurrentHashMap<>();
     /** Tables changed by other writers whose views are not rebuilt yet: that waits for the next {@link #tables()}. */
@@ -52,7 +55,16 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     private record ViewVersion(java.util.UUID table, long sequence, int schemaId) {}
 
+    /** A lake with its catalog in {@code lakeDirectory}/catalog.db. */
     public IcebergLake(Path lakeDirectory) {
+        this(lakeDirectory, StateDatabase.local(lakeDirectory));
+    }
+
+    /**
+     * A lake whose catalog is in the PostgreSQL of {@code metadata.url} when {@code state} is there (in its schema, the
+     * password by a {@link WatershedJdbcCatalog} handle), else in {@code lakeDirectory}/catalog.db.
+     */
+    public IcebergLake(Path lakeDirectory, StateDatabase state) {
         this.warehouse = lakeDirectory.resolve("warehouse").toAbsolutePath();
         try {
             Files.createDirectories(warehouse);
@@ -60,15 +72,31 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             throw new UncheckedIOException("Cannot create the lake warehouse " + warehouse, e);
         }
         Map<String, String> properties = new HashMap<>();
-        properties.put(CatalogProperties.URI, "jdbc:sqlite:" + lakeDirectory.resolve("catalog.db").toAbsolutePath()
-                + "?journal_mode=WAL&busy_timeout=30000");
+        java.util.Optional<StateDatabase.Remote> shared = state.remote();
+        if (shared.isPresent()) {
+            properties.put(CatalogProperties.URI, shared.get().url());
+            shared.get().properties().forEach((key, value) -> properties.put("jdbc." + key, value));
+            if (!shared.get().password().isEmpty()) {
+                passwordHandle = WatershedJdbcCatalog.register(shared.get().password().reveal());
+                properties.put(WatershedJdbcCatalog.PASSWORD_HANDLE, passwordHandle);
+            }
+            properties.put(CatalogProperties.CLIENT_POOL_SIZE, "2");
+        } else {
+            properties.put(CatalogProperties.URI, "jdbc:sqlite:" + lakeDirectory.resolve("catalog.db").toAbsolutePath()
+                    + "?journal_mode=WAL&busy_timeout=30000");
+            properties.put(CatalogProperties.CLIENT_POOL_SIZE, "1");
+        }
         properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString());
         properties.put("jdbc.schema-version", "V1");
-        properties.put(CatalogProperties.CLIENT_POOL_SIZE, "1");
         this.catalogProperties = Map.copyOf(properties);
-        this.catalog = new JdbcCatalog();
+        this.catalog = new WatershedJdbcCatalog();
         catalog.setConf(hadoopConfiguration());
-        catalog.initialize(CATALOG_NAME, properties);
+        try {
+            catalog.initialize(CATALOG_NAME, properties);
+        } catch (RuntimeException e) {
+            forgetPassword();
+            throw e;
+        }
         if (!catalog.namespaceExists(RAW)) {
             try {
                 catalog.createNamespace(RAW);
@@ -109,7 +137,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     /** What another Iceberg client (Flink's catalog) needs to open this catalog: catalog-impl, uri, warehouse, ... */
     public Map<String, String> catalogProperties() {
         Map<String, String> p = new HashMap<>(catalogProperties);
-        p.put(CatalogProperties.CATALOG_IMPL, JdbcCatalog.class.getName());
+        p.put(CatalogProperties.CATALOG_IMPL, WatershedJdbcCatalog.class.getName());
         return p;
     }
 
@@ -274,5 +302,12 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             refresher.shutdownNow();
         }
         catalog.close();
+        forgetPassword();
+    }
+
+    private void forgetPassword() {
+        if (passwordHandle != null) {
+            WatershedJdbcCatalog.unregister(passwordHandle);
+        }
     }
 }

@@ -30,6 +30,7 @@ import io.watershed.stream.FunctionJars;
 import io.watershed.stream.PipelineContext;
 import io.watershed.stream.PipelineRunner;
 import io.watershed.spi.Settings;
+import io.watershed.spi.StateDatabase;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -114,7 +115,7 @@ public final class Platform implements AutoCloseable {
         this.startedAtNanos = startedAtNanos;
         Settings settings = project.settings();
         // the platform's own state: SQLite files in the data directory, or PostgreSQL with metadata.url
-        io.watershed.spi.StateDatabase stateDatabase = io.watershed.spi.StateDatabase.of(settings.metadata(), this.dataDirectory);
+        StateDatabase stateDatabase = StateDatabase.of(settings.metadata(), this.dataDirectory);
         try {
             Files.createDirectories(this.dataDirectory);
             checkFreeSpace(settings);
@@ -276,7 +277,7 @@ public final class Platform implements AutoCloseable {
     }
 
     private LakeParts startLake(Settings settings) {
-        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"));
+        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"), StateDatabase.of(settings.metadata(), dataDirectory));
         try {
             return new LakeParts(lake, new DuckDbQueryEngine(lake, dataDirectory.resolve("tmp").resolve("duckdb"),
                     settings.query().timeout(), settings.query().memoryLimit()));

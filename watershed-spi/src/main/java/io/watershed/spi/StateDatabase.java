@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -47,6 +48,30 @@ public final class StateDatabase {
     public Dialect dialect() {
         return settings.url().isPresent() ? Dialect.POSTGRESQL : Dialect.SQLITE;
     }
+
+    /**
+     * How a client that connects by itself (Iceberg's JDBC catalog) reaches the PostgreSQL of {@code metadata.url}: its
+     * URL, the user and schema as pgJDBC properties, and the password apart, as a secret. The schema exists once this
+     * returns. Empty on SQLite, where each part keeps its own file.
+     */
+    public java.util.Optional<Remote> remote() {
+        if (dialect() == Dialect.SQLITE) {
+            return java.util.Optional.empty();
+        }
+        try (Connection connection = connect("metadata", null)) {
+            // connecting creates the schema
+        } catch (SQLException e) {
+            throw new IllegalStateException("Cannot reach the PostgreSQL of metadata.url: " + e.getMessage(), e);
+        }
+        Map<String, String> properties = new java.util.LinkedHashMap<>();
+        settings.user().ifPresent(user -> properties.put("user", user));
+        properties.put("currentSchema", settings.schema());
+        properties.put("connectTimeout", "10");
+        return java.util.Optional.of(new Remote(settings.url().orElseThrow(), Map.copyOf(properties), settings.password()));
+    }
+
+    /** A PostgreSQL connection for a client that opens its own: see {@link #remote()}. */
+    public record Remote(String url, Map<String, String> properties, Secret password) {}
 
     /**
      * Opens a part's store, applying its migrations.
