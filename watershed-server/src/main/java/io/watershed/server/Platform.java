@@ -275,7 +275,7 @@ public final class Platform implements AutoCloseable {
     }
 
     private LakeParts startLake(Settings settings) {
-        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"));
+        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"), settings.lake());
         try {
             return new LakeParts(lake, new DuckDbQueryEngine(lake, dataDirectory.resolve("tmp").resolve("duckdb"),
                     settings.query().timeout(), settings.query().memoryLimit()));
