@@ -98,10 +98,19 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         catalog.setConf(hadoopConfiguration());
         try {
             catalog.initialize(CATALOG_NAME, properties);
+            openViews();
         } catch (RuntimeException e) {
+            try {
+                catalog.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             forgetCredentials();
             throw e;
         }
+    }
+
+    private void openViews() {
         if (!catalog.namespaceExists(RAW)) {
             try {
                 catalog.createNamespace(RAW);
