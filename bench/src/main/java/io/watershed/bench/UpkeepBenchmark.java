@@ -5,6 +5,7 @@ import io.watershed.lake.IcebergLake;
 import io.watershed.lake.LakeUpkeep;
 import io.watershed.query.DuckDbQueryEngine;
 import io.watershed.spi.QueryEngine;
+import io.watershed.spi.Secret;
 import io.watershed.spi.Settings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -110,7 +111,8 @@ public final class UpkeepBenchmark {
                 freshMs.add(time(engine, "fresh"));
             }
             LakeUpkeep upkeep = new LakeUpkeep(lake, new Settings.Lake(Duration.ofSeconds(5), 128L << 20, Duration.ZERO, 10, Duration.ofDays(3),
-                    Duration.ofDays(3)), id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
+                    Duration.ofDays(3), Optional.empty(), Optional.empty(), "us-east-1", false, Secret.of(""), Secret.of(""), 2L << 30),
+                    id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
                     new SimpleMeterRegistry(), Clock.systemUTC());
             LakeUpkeep.Result compaction = upkeep.compact("bench.small");
             System.err.printf(Locale.ROOT, "compacted %,d files into %d in %,d ms%n", compaction.filesRewritten(),
@@ -132,7 +134,8 @@ public final class UpkeepBenchmark {
 
             // a simulated day passes in minutes of real time: snapshots are kept ten real seconds instead of three days
             LakeUpkeep dayUpkeep = new LakeUpkeep(lake, new Settings.Lake(Duration.ofSeconds(5), 128L << 20, Duration.ofMinutes(1), 10, Duration.ofSeconds(10),
-                    Duration.ofDays(3)), id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
+                    Duration.ofDays(3), Optional.empty(), Optional.empty(), "us-east-1", false, Secret.of(""), Secret.of(""), 2L << 30),
+                    id -> new LakeUpkeep.Policy(128L << 20, Optional.empty(), Optional.empty()), null,
                     new SimpleMeterRegistry(), Clock.systemUTC());
             Day simulated = simulateDay(lake, dayUpkeep, simulatedSeconds, day);
             BenchReport.headline("upkeep", String.format(Locale.ROOT, "Query after compacting %,d small files, best of %d (peer: the same rows "

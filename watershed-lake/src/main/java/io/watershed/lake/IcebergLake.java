@@ -2,6 +2,7 @@ package io.watershed.lake;
 
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
+import io.watershed.spi.Settings;
 import io.watershed.spi.StateDatabase;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,9 +12,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.DataFile;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
@@ -26,9 +29,10 @@ import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.Types;
 
 /**
- * The lake: an Iceberg JDBC catalog on SQLite, or on the PostgreSQL of {@code metadata.url}, with a local warehouse directory. Owns the catalog
- * connection, serialises commits (SQLite takes one writer at a time), and keeps, for the query
- * engine, a view of every table at its current snapshot, refreshed after each commit.
+ * The lake: an Iceberg JDBC catalog — on SQLite, or on the PostgreSQL of {@code metadata.url} — with a warehouse in a
+ * local directory or on S3 (Iceberg's S3FileIO). Owns the catalog connection, serialises commits (SQLite takes one
+ * writer at a time), and keeps, for the query engine, a view of every table at its current snapshot, refreshed after
+ * each commit. The views name local files: a remote warehouse's data files are read through a {@link DataFileCache}.
  */
 public final class IcebergLake implements LakeCatalog, AutoCloseable {
     public static final Namespace RAW = Namespace.of("raw");
@@ -37,7 +41,12 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     /** The column every raw and dead-letter table is partitioned by (day). */
     public static final String INGESTED_AT = "_ingested_at";
 
+    /** The local directory the views' files are in: the warehouse, or the file cache of a remote one. */
     private final Path warehouse;
+    /** Local copies of a remote warehouse's data files; null for a local warehouse. */
+    private final DataFileCache cache;
+    /** The handle of the S3 keys this lake registered, or null. */
+    private final String credentials;
     private final JdbcCatalog catalog;
     /** The handle of the catalog's PostgreSQL password ({@link WatershedJdbcCatalog}), or null. */
     private String passwordHandle;
@@ -55,22 +64,18 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     private record ViewVersion(java.util.UUID table, long sequence, int schemaId) {}
 
-    /** A lake with its catalog in {@code lakeDirectory}/catalog.db. */
+    /** A lake with its catalog in {@code lakeDirectory}/catalog.db and its warehouse in {@code lakeDirectory}/warehouse. */
     public IcebergLake(Path lakeDirectory) {
-        this(lakeDirectory, StateDatabase.local(lakeDirectory));
+        this(lakeDirectory, Settings.defaults().lake(), StateDatabase.local(lakeDirectory));
     }
 
     /**
-     * A lake whose catalog is in the PostgreSQL of {@code metadata.url} when {@code state} is there (in its schema, the
-     * password by a {@link WatershedJdbcCatalog} handle), else in {@code lakeDirectory}/catalog.db.
+     * A lake with its warehouse where {@code settings} say — the local {@code lakeDirectory}/warehouse, or
+     * {@code lake.warehouse} on S3 with a file cache in {@code lakeDirectory}/cache — and its catalog in the PostgreSQL of
+     * {@code metadata.url} when {@code state} is there (in its schema, the password by a {@link WatershedJdbcCatalog}
+     * handle), else in {@code lakeDirectory}/catalog.db.
      */
-    public IcebergLake(Path lakeDirectory, StateDatabase state) {
-        this.warehouse = lakeDirectory.resolve("warehouse").toAbsolutePath();
-        try {
-            Files.createDirectories(warehouse);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create the lake warehouse " + warehouse, e);
-        }
+    public IcebergLake(Path lakeDirectory, Settings.Lake settings, StateDatabase state) {
         Map<String, String> properties = new HashMap<>();
         java.util.Optional<StateDatabase.Remote> shared = state.remote();
         if (shared.isPresent()) {
@@ -86,17 +91,43 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
                     + "?journal_mode=WAL&busy_timeout=30000");
             properties.put(CatalogProperties.CLIENT_POOL_SIZE, "1");
         }
-        properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString());
         properties.put("jdbc.schema-version", "V1");
+        if (settings.remote()) {
+            this.cache = new DataFileCache(lakeDirectory.resolve("cache"), settings.cacheSize());
+            this.warehouse = cache.directory();
+            this.credentials = settings.s3AccessKeyId().isEmpty() ? null
+                    : S3Credentials.register(settings.s3AccessKeyId().reveal(), settings.s3SecretAccessKey().reveal());
+            properties.putAll(s3Properties(settings, credentials));
+        } else {
+            this.cache = null;
+            this.credentials = null;
+            this.warehouse = lakeDirectory.resolve("warehouse").toAbsolutePath();
+            try {
+                Files.createDirectories(warehouse);
+            } catch (IOException e) {
+                forgetCredentials();
+                throw new UncheckedIOException("Cannot create the lake warehouse " + warehouse, e);
+            }
+            properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString());
+        }
         this.catalogProperties = Map.copyOf(properties);
         this.catalog = new WatershedJdbcCatalog();
         catalog.setConf(hadoopConfiguration());
         try {
             catalog.initialize(CATALOG_NAME, properties);
+            openViews();
         } catch (RuntimeException e) {
-            forgetPassword();
+            try {
+                catalog.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            forgetCredentials();
             throw e;
         }
+    }
+
+    private void openViews() {
         if (!catalog.namespaceExists(RAW)) {
             try {
                 catalog.createNamespace(RAW);
@@ -111,6 +142,41 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             for (TableIdentifier id : catalog.listTables(namespace)) {
                 refreshView(catalog.loadTable(id));
             }
+        }
+    }
+
+    /**
+     * The catalog properties of a warehouse on S3: Iceberg's S3FileIO with the endpoint, region and addressing of
+     * {@code settings}; the keys, when set, by the handle {@link S3Credentials} keeps them under, never by value.
+     */
+    static Map<String, String> s3Properties(Settings.Lake settings, String credentialsHandle) {
+        Map<String, String> properties = new HashMap<>();
+        String warehouse = settings.warehouse().orElseThrow();
+        properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.endsWith("/") ? warehouse.substring(0, warehouse.length() - 1)
+                : warehouse);
+        properties.put(CatalogProperties.FILE_IO_IMPL, "org.apache.iceberg.aws.s3.S3FileIO");
+        settings.s3Endpoint().ifPresent(endpoint -> properties.put("s3.endpoint", endpoint));
+        properties.put("s3.path-style-access", String.valueOf(settings.s3PathStyle()));
+        properties.put("client.region", settings.s3Region());
+        if (credentialsHandle != null) {
+            properties.put("client.credentials-provider", S3Credentials.class.getName());
+            properties.put("client.credentials-provider." + S3Credentials.HANDLE, credentialsHandle);
+        }
+        return properties;
+    }
+
+    /** The warehouse is on S3: queries read its data files through the local file cache. */
+    public boolean remote() {
+        return cache != null;
+    }
+
+    /** Drops the S3 keys and the catalog's password this lake registered. */
+    private void forgetCredentials() {
+        if (credentials != null) {
+            S3Credentials.unregister(credentials);
+        }
+        if (passwordHandle != null) {
+            WatershedJdbcCatalog.unregister(passwordHandle);
         }
     }
 
@@ -258,7 +324,29 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         return holds;
     }
 
-    static LakeTableView viewOf(TableIdentifier id, Table table) {
+    private LakeTableView viewOf(TableIdentifier id, Table table) {
+        if (cache == null) {
+            return viewOf(id, table, location -> localPath(location.location()));
+        }
+        // the copies of the view being built, then of the view installed, stay in the cache while queries may read them
+        Object build = new Object();
+        Set<Path> copies = ConcurrentHashMap.newKeySet();
+        cache.retain(build, copies);
+        try {
+            LakeTableView view = viewOf(id, table, file -> {
+                Path copy = cache.get(table.io(), file.location(), file.fileSizeInBytes());
+                copies.add(copy);
+                return copy.toString();
+            });
+            cache.retain(id, copies);
+            return view;
+        } finally {
+            cache.release(build);
+        }
+    }
+
+    /** The view of a table's current snapshot, each data file named by {@code local}. */
+    static LakeTableView viewOf(TableIdentifier id, Table table, java.util.function.Function<DataFile, String> local) {
         List<LakeTableView.Column> columns = new ArrayList<>();
         for (Types.NestedField field : table.schema().columns()) {
             columns.add(new LakeTableView.Column(field.fieldId(), field.name(), duckDbType(field.type())));
@@ -268,7 +356,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         if (current != null) {
             try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
                 for (FileScanTask task : tasks) {
-                    files.add(new LakeTableView.DataFile(localPath(task.file().location()), task.file().recordCount()));
+                    files.add(new LakeTableView.DataFile(local.apply(task.file()), task.file().recordCount()));
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("Cannot list the files of " + id, e);
@@ -301,13 +389,10 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         if (refresher != null) {
             refresher.shutdownNow();
         }
-        catalog.close();
-        forgetPassword();
-    }
-
-    private void forgetPassword() {
-        if (passwordHandle != null) {
-            WatershedJdbcCatalog.unregister(passwordHandle);
+        try {
+            catalog.close();
+        } finally {
+            forgetCredentials();
         }
     }
 }

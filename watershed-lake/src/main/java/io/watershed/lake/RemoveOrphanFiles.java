@@ -19,13 +19,15 @@ import org.apache.iceberg.ReachableFileUtil;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.io.FileInfo;
+import org.apache.iceberg.io.SupportsPrefixOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Removal of orphan files: files under a table's directory that no snapshot or metadata file references and
  * that were last modified longer ago than a safety delay (a writer's file not yet committed is younger) are
- * deleted. Only local warehouses are walked.
+ * deleted. A local table directory is walked on the disk; a remote one (S3) is listed through the table's FileIO.
  */
 final class RemoveOrphanFiles {
     private static final Logger LOG = LoggerFactory.getLogger(RemoveOrphanFiles.class);
@@ -37,12 +39,15 @@ final class RemoveOrphanFiles {
 
     /**
      * Deletes files under the table's directory that nothing references and that were last modified more
-     * than {@code delay} ago. Only local warehouses are walked.
+     * than {@code delay} ago.
      */
     static Result remove(Table table, Duration delay, long nowMillis) {
         URI location = URI.create(table.location().startsWith("/") ? "file:" + table.location() : table.location());
         if (!"file".equals(location.getScheme())) {
-            LOG.debug("{}: orphan cleanup walks local warehouses only, not {}", table.name(), location);
+            if (table.io() instanceof SupportsPrefixOperations listable) {
+                return removeListed(table, listable, delay, nowMillis);
+            }
+            LOG.debug("{}: orphan cleanup needs a FileIO that lists, not {}", table.name(), table.io().getClass().getName());
             return new Result(0, 0);
         }
         Path root = Path.of(location.getPath());
@@ -99,7 +104,46 @@ final class RemoveOrphanFiles {
         return new Result(removed, bytes);
     }
 
-    /** Every file a snapshot or metadata file of the table references, as a normalized local path. */
+    /** Orphan cleanup of a remote table directory: its objects are listed and deleted through the table's FileIO. */
+    private static Result removeListed(Table table, SupportsPrefixOperations io, Duration delay, long nowMillis) {
+        String prefix = table.location().endsWith("/") ? table.location() : table.location() + "/"; // not raw.x__dlq beside raw.x
+        long olderThan = nowMillis - delay.toMillis();
+        List<FileInfo> candidates = new ArrayList<>();
+        try {
+            for (FileInfo file : io.listPrefix(prefix)) {
+                if (file.createdAtMillis() < olderThan) {
+                    candidates.add(file);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("{}: cannot list {} for orphan files: {}", table.name(), prefix, e.toString());
+            return new Result(0, 0);
+        }
+        if (candidates.isEmpty()) {
+            return new Result(0, 0);
+        }
+        Set<String> referenced = referencedFiles(table); // read after listing: a file committed meanwhile counts as referenced
+        int removed = 0;
+        long bytes = 0;
+        for (FileInfo file : candidates) {
+            if (referenced.contains(local(file.location()))) {
+                continue;
+            }
+            try {
+                io.deleteFile(file.location());
+                removed++;
+                bytes += file.size();
+            } catch (RuntimeException e) {
+                LOG.warn("{}: cannot delete orphan file {}: {}", table.name(), file.location(), e.toString());
+            }
+        }
+        if (removed > 0) {
+            LOG.info("{}: removed {} orphan file(s), {} bytes, older than {}", table.name(), removed, bytes, delay);
+        }
+        return new Result(removed, bytes);
+    }
+
+    /** Every file a snapshot or metadata file of the table references, as a normalized local path or a remote location. */
     static Set<String> referencedFiles(Table table) {
         table.refresh();
         Set<String> files = new HashSet<>();
@@ -129,6 +173,9 @@ final class RemoveOrphanFiles {
     }
 
     private static String local(String location) {
+        if (!location.startsWith("file:") && !location.startsWith("/")) {
+            return location; // s3://bucket/key: listed and referenced alike
+        }
         String path = location.startsWith("file:") ? URI.create(location).getPath() : location;
         return Path.of(path).toAbsolutePath().normalize().toString();
     }

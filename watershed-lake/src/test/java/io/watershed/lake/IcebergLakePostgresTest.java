@@ -43,7 +43,7 @@ class IcebergLakePostgresTest {
             StateDatabase state = StateDatabase.of(new Settings.Metadata(Optional.of(postgres.getJdbcUrl("lake", "postgres")),
                     Optional.of("lake"), Secret.of(PASSWORD), "watershed"), dir);
             TableIdentifier clicks = TableIdentifier.of(Namespace.of("raw"), "clicks");
-            try (IcebergLake one = new IcebergLake(dir.resolve("one"), state)) {
+            try (IcebergLake one = new IcebergLake(dir.resolve("one"), Settings.defaults().lake(), state)) {
                 one.catalog().createTable(clicks, new Schema(Types.NestedField.required(1, "id", Types.LongType.get())));
                 Map<String, String> forFlink = one.catalogProperties();
                 assertThat(forFlink.toString()).doesNotContain(PASSWORD);
@@ -51,7 +51,7 @@ class IcebergLakePostgresTest {
                         .containsEntry("jdbc.currentSchema", "watershed");
                 Catalog flinks = CatalogUtil.buildIcebergCatalog(IcebergLake.CATALOG_NAME, forFlink, IcebergLake.hadoopConfiguration());
                 assertThat(flinks.tableExists(clicks)).as("Flink's catalog opens with the handle").isTrue();
-                try (IcebergLake other = new IcebergLake(dir.resolve("other"), state)) {
+                try (IcebergLake other = new IcebergLake(dir.resolve("other"), Settings.defaults().lake(), state)) {
                     assertThat(other.catalog().tableExists(clicks)).as("another instance sees the table").isTrue();
                 }
             }

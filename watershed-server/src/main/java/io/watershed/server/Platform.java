@@ -277,7 +277,8 @@ public final class Platform implements AutoCloseable {
     }
 
     private LakeParts startLake(Settings settings) {
-        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"), StateDatabase.of(settings.metadata(), dataDirectory));
+        IcebergLake lake = new IcebergLake(dataDirectory.resolve("lake"), settings.lake(),
+                StateDatabase.of(settings.metadata(), dataDirectory));
         try {
             return new LakeParts(lake, new DuckDbQueryEngine(lake, dataDirectory.resolve("tmp").resolve("duckdb"),
                     settings.query().timeout(), settings.query().memoryLimit()));

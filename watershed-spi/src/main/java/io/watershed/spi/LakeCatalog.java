@@ -26,6 +26,9 @@ public interface LakeCatalog {
         void close();
     }
 
-    /** The directory under which every data file of the lake lives. */
+    /**
+     * The local directory under which every data file the views name lives: the warehouse, or, for a warehouse on
+     * S3, the local cache of its data files.
+     */
     Path warehouse();
 }

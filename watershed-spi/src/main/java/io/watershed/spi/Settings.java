@@ -214,7 +214,57 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             Duration snapshotRetention,
             @Setting(value = "3d", doc = "Files in a table's directory that no snapshot references (left by a crash mid-write) "
                     + "are deleted once older than this; keep it above the longest model build and pipeline downtime.")
-            Duration orphanDelay) {}
+            Duration orphanDelay,
+            @Setting(value = "", unset = "<data>/lake/warehouse on the local disk", doc = "Where the lake's data and metadata "
+                    + "files live: s3://bucket/prefix puts them on S3 (or an S3-compatible store, see s3_endpoint); the catalog "
+                    + "stays in the data directory.")
+            Optional<String> warehouse,
+            @Setting(value = "", unset = "AWS", doc = "S3 endpoint of an S3-compatible store (http://host:port), with an s3:// "
+                    + "warehouse.")
+            Optional<String> s3Endpoint,
+            @Setting(value = "us-east-1", doc = "S3 region, with an s3:// warehouse.")
+            String s3Region,
+            @Setting(value = "false", doc = "Address buckets as endpoint/bucket instead of bucket.endpoint (most S3-compatible "
+                    + "stores need true).")
+            boolean s3PathStyle,
+            @Setting(value = "", doc = "S3 access key id; empty takes the AWS SDK's default credentials (environment, "
+                    + "profile, instance role). Use ${VAR} to keep it out of the file.")
+            Secret s3AccessKeyId,
+            @Setting(value = "", doc = "S3 secret access key, with s3_access_key_id; use ${VAR} to keep it out of the file.")
+            Secret s3SecretAccessKey,
+            @Setting(value = "2GiB", size = true, min = 1, doc = "Disk space of the local read-through cache that queries read an "
+                    + "s3:// warehouse's data files through (least recently used files go first); ignored for a local warehouse.")
+            long cacheSize) {
+
+        /** The warehouse is on S3, not the local disk. */
+        public boolean remote() {
+            return warehouse.isPresent();
+        }
+
+        /** Settings that contradict each other (each would otherwise be ignored without a word), as messages. */
+        public java.util.List<String> problems() {
+            java.util.List<String> problems = new java.util.ArrayList<>();
+            boolean s3 = s3Endpoint.isPresent() || s3PathStyle || !s3AccessKeyId.isEmpty() || !s3SecretAccessKey.isEmpty();
+            if (warehouse.isEmpty()) {
+                if (s3) {
+                    problems.add("lake.s3_* is for a warehouse on S3: set lake.warehouse to s3://bucket/prefix, or remove them "
+                            + "(the local warehouse needs none)");
+                }
+                return problems;
+            }
+            if (!warehouse.get().matches("s3a?://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")) {
+                problems.add("lake.warehouse '" + warehouse.get() + "' is not an S3 location: use s3://bucket/prefix, or leave it "
+                        + "empty for <data>/lake/warehouse on the local disk");
+            }
+            if (s3AccessKeyId.isEmpty() != s3SecretAccessKey.isEmpty()) {
+                problems.add("lake.s3_access_key_id and lake.s3_secret_access_key go together: set both, or neither for the "
+                        + "AWS SDK's default credentials");
+            }
+            s3Endpoint.filter(e -> !e.matches("https?://[^/\\s]+/?")).ifPresent(e -> problems.add("lake.s3_endpoint '" + e
+                    + "' is not an endpoint: use http://host:port or https://host"));
+            return problems;
+        }
+    }
 
     /** {@code query:}, the SQL engine behind the API, the console and the Postgres wire. */
     public record Query(

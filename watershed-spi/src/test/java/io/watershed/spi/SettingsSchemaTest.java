@@ -127,4 +127,28 @@ class SettingsSchemaTest {
                 Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), 3, 0, false);
         assertThat(embedded.problems()).singleElement().asString().contains("the embedded broker is one node");
     }
+
+    @Test
+    void aWarehouseOnS3AndItsSettingsGoTogether() {
+        Settings.Lake local = Settings.defaults().lake();
+        assertThat(local.remote()).isFalse();
+        assertThat(local.problems()).isEmpty();
+        Settings.Lake s3 = lake(Optional.of("s3://lake-bucket/wh"), Optional.of("http://127.0.0.1:9000"), true, "AKID", "secret");
+        assertThat(s3.remote()).isTrue();
+        assertThat(s3.problems()).isEmpty();
+        assertThat(s3.toString()).doesNotContain("secret").doesNotContain("AKID");
+        assertThat(lake(Optional.empty(), Optional.of("http://127.0.0.1:9000"), false, "", "").problems())
+                .singleElement().asString().contains("lake.s3_* is for a warehouse on S3");
+        assertThat(lake(Optional.of("/var/lake"), Optional.empty(), false, "AKID", "").problems())
+                .anySatisfy(p -> assertThat(p).contains("lake.warehouse '/var/lake' is not an S3 location"))
+                .anySatisfy(p -> assertThat(p).contains("go together"));
+        assertThat(lake(Optional.of("s3://b-1/x"), Optional.of("127.0.0.1:9000"), false, "", "").problems())
+                .singleElement().asString().contains("lake.s3_endpoint '127.0.0.1:9000' is not an endpoint");
+    }
+
+    private static Settings.Lake lake(Optional<String> warehouse, Optional<String> endpoint, boolean pathStyle, String key, String secret) {
+        Settings.Lake d = Settings.defaults().lake();
+        return new Settings.Lake(d.commitInterval(), d.targetFileSize(), d.upkeepInterval(), d.compactionMinFiles(), d.snapshotRetention(),
+                d.orphanDelay(), warehouse, endpoint, "us-east-1", pathStyle, Secret.of(key), Secret.of(secret), 1L << 30);
+    }
 }
