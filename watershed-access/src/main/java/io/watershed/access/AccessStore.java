@@ -74,13 +74,25 @@ public final class AccessStore implements AutoCloseable {
 
     public record Role(String name, List<Grant> grants) {}
 
-    private record Entry(TokenInfo info, byte[] hash, Principal principal, Instant lastUsedSaved) {}
+    /** How long a token read from a shared database is trusted before it is read again. */
+    static final Duration SHARED_TRUST = Duration.ofSeconds(5);
+
+    /** @param loadedAt when it was read from the database */
+    private record Entry(TokenInfo info, byte[] hash, Principal principal, Instant lastUsedSaved, Instant loadedAt) {}
+
+    /**
+     * How long an authenticated token is trusted without reading the database again: forever on SQLite, where every
+     * change goes through this store and clears the cache; a few seconds on a shared PostgreSQL, where another instance
+     * may revoke it.
+     */
+    private final Optional<Duration> trustFor;
 
     /**
      * @param defaultRate requests per second a token may send when it has no limit of its own
      */
     public AccessStore(StateDatabase database, Clock clock, int defaultRate) {
         this.clock = clock;
+        this.trustFor = database.dialect() == StateDatabase.Dialect.POSTGRESQL ? Optional.of(SHARED_TRUST) : Optional.empty();
         this.db = new AccessDatabase(database);
         this.directory = new Directory(db);
         this.tokens = new TokenTable(db, defaultRate);
@@ -135,6 +147,9 @@ public final class AccessStore implements AutoCloseable {
         }
         String id = parsed.get().id();
         Entry entry = cache.get(id);
+        if (entry != null && trustFor.isPresent() && Duration.between(entry.loadedAt(), clock.instant()).compareTo(trustFor.get()) > 0) {
+            entry = null; // another instance may have revoked it since
+        }
         if (entry == null) {
             entry = load(id).orElse(null);
             if (entry == null) {
@@ -150,7 +165,7 @@ public final class AccessStore implements AutoCloseable {
             return Optional.empty();
         }
         if (Duration.between(entry.lastUsedSaved(), now).compareTo(LAST_USED_EVERY) >= 0) {
-            Entry saved = new Entry(entry.info(), entry.hash(), entry.principal(), now);
+            Entry saved = new Entry(entry.info(), entry.hash(), entry.principal(), now, entry.loadedAt());
             if (cache.replace(id, entry, saved)) {
                 try {
                     synchronized (this) {
@@ -178,7 +193,7 @@ public final class AccessStore implements AutoCloseable {
                 grants.addAll(directory.grantsOf(role));
             }
             Principal principal = new Principal(t.user(), t.id(), new LinkedHashSet<>(roles), grants, t.stream(), t.ratePerSecond());
-            return Optional.of(new Entry(t, hash, principal, t.lastUsedAt().orElse(Instant.EPOCH)));
+            return Optional.of(new Entry(t, hash, principal, t.lastUsedAt().orElse(Instant.EPOCH), clock.instant()));
         } catch (SQLException e) {
             throw db.failure("read the access database", e);
         }

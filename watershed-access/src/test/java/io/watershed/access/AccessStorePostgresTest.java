@@ -75,6 +75,15 @@ class AccessStorePostgresTest extends AccessStoreTest {
             assertThat(second.authenticate(token).user()).as("issued on one instance, accepted on the other").isEqualTo("ana");
             assertThat(second.users()).extracting(AccessStore.User::name).contains("admin", "ana");
         }
+        MovableClock clock = new MovableClock();
+        try (AccessStore first = open(clock, 100); AccessStore second = open(clock, 100)) {
+            var issued = first.issueToken("ana", "phone", Optional.empty(), Optional.empty(), Optional.empty());
+            assertThat(second.authenticate(issued.token()).user()).isEqualTo("ana");
+            assertThat(first.revokeToken(issued.info().id())).isTrue();
+            clock.now.set(clock.now.get().plus(AccessStore.SHARED_TRUST).plusSeconds(1));
+            assertThatThrownBy(() -> second.authenticate(issued.token())).as("revoked on the other instance: trusted a few "
+                    + "seconds at most").isInstanceOf(WatershedException.class);
+        }
         try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT count(*) FROM " + schema + ".watershed_migrations WHERE part = 'access'")) {
             rs.next();

@@ -27,16 +27,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Who may use the embedded broker from outside, kept in the broker itself: a SCRAM credential per token (user: the token
- * id, password: the token) and the ACLs its grants mean. Every change goes through the platform's own listener, as the
- * super user. Topics named {@code watershed_*} are the platform's: denied to every outside client.
+ * Who may use the embedded broker (or, with {@code bus.manage_acls}, an external cluster) from outside, kept in the
+ * broker itself: a SCRAM credential per token (user: the token id, password: the token) and the ACLs its grants mean.
+ * On the embedded broker every change goes through the platform's own listener, as the super user. Topics named
+ * {@code watershed_*} and {@code _watershed_*} are the platform's: denied to every outside client.
  */
 public final class BrokerAccess implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BrokerAccess.class);
     private static final int ITERATIONS = 8192;
     /** Principals this class manages: token ids. */
     public static final String MANAGED_PREFIX = "wst_";
-    private static final String RESERVED_TOPICS = "watershed_";
+    /** The platform's own topics ({@code watershed_audit}, {@code _watershed_transactions}, ...): nobody else's. */
+    private static final List<String> RESERVED_PREFIXES = List.of("watershed_", "_watershed_");
 
     /**
      * Access to topics matching {@code name} (a literal name, {@code *} for all, or a prefix when {@code prefixed}).
@@ -53,6 +55,7 @@ public final class BrokerAccess implements AutoCloseable {
 
     private final Admin admin;
     private final boolean shared;
+    private final java.util.function.Supplier<? extends Collection<String>> projectTopics;
 
     /** @param bootstrapServers the embedded broker's own (super user) listener */
     public BrokerAccess(String bootstrapServers) {
@@ -67,8 +70,18 @@ public final class BrokerAccess implements AutoCloseable {
      *     {@code User:*} would shut out its own, non-super user as well), and never removes anyone else's
      */
     public BrokerAccess(io.watershed.spi.BusConnection connection, boolean shared) {
+        this(connection, shared, List::of);
+    }
+
+    /**
+     * @param projectTopics on a shared cluster, the topics of this project's streams: a grant's pattern ({@code *}, a
+     *     prefix) becomes ACLs on those topics one by one, never a wildcard ACL that would reach other teams' topics
+     */
+    public BrokerAccess(io.watershed.spi.BusConnection connection, boolean shared,
+            java.util.function.Supplier<? extends Collection<String>> projectTopics) {
         this.admin = BusClients.admin(connection, "watershed-access", Map.of());
         this.shared = shared;
+        this.projectTopics = projectTopics;
     }
 
     /**
@@ -128,19 +141,31 @@ public final class BrokerAccess implements AutoCloseable {
      * topics: creates what is missing, deletes what is no longer granted.
      */
     public synchronized void apply(Map<String, ClientAccess> clients) {
+        apply(clients, clients.keySet());
+    }
+
+    /**
+     * The same, where {@code managed} are all the token ids this platform knows (active or not): on a shared cluster
+     * only their ACLs are this platform's to change — another deployment's {@value #MANAGED_PREFIX} principals are not.
+     */
+    public synchronized void apply(Map<String, ClientAccess> clients, Set<String> managed) {
         Set<AclBinding> wanted = new HashSet<>();
         for (String principal : shared ? clients.keySet().stream().map(user -> "User:" + user).toList() : List.of("User:*")) {
-            for (AclOperation operation : List.of(AclOperation.READ, AclOperation.WRITE)) {
-                wanted.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, RESERVED_TOPICS, PatternType.PREFIXED),
-                        new AccessControlEntry(principal, "*", operation, AclPermissionType.DENY)));
+            for (String reserved : RESERVED_PREFIXES) {
+                for (AclOperation operation : List.of(AclOperation.READ, AclOperation.WRITE)) {
+                    wanted.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, reserved, PatternType.PREFIXED),
+                            new AccessControlEntry(principal, "*", operation, AclPermissionType.DENY)));
+                }
             }
         }
-        clients.forEach((user, access) -> wanted.addAll(bindings(user, access)));
+        Collection<String> topics = shared ? projectTopics.get() : List.of();
+        clients.forEach((user, access) -> wanted.addAll(bindings(user, shared ? confined(access, topics) : access)));
         Collection<AclBinding> existing = await(admin.describeAcls(AclBindingFilter.ANY).values(), "list the ACLs");
         List<AclBinding> stale = new ArrayList<>();
         for (AclBinding b : existing) {
-            boolean ours = b.entry().principal().startsWith("User:" + MANAGED_PREFIX)
-                    || !shared && b.entry().principal().equals("User:*");
+            String principal = b.entry().principal();
+            boolean ours = shared ? principal.startsWith("User:") && managed.contains(principal.substring("User:".length()))
+                    : principal.startsWith("User:" + MANAGED_PREFIX) || principal.equals("User:*");
             if (ours && !wanted.contains(b)) {
                 stale.add(b);
             }
@@ -155,6 +180,24 @@ public final class BrokerAccess implements AutoCloseable {
         if (!missing.isEmpty() || !stale.isEmpty()) {
             LOG.info("Kafka ACLs: {} created, {} deleted, for {} token(s)", missing.size(), stale.size(), clients.size());
         }
+    }
+
+    /**
+     * A client's access on a shared cluster: every pattern ({@code *}, a prefix, a literal name) narrowed to the
+     * project's own topics, each named literally; {@code all} (an admin) becomes every project topic.
+     */
+    static ClientAccess confined(ClientAccess access, Collection<String> projectTopics) {
+        List<TopicAccess> narrowed = new ArrayList<>();
+        List<TopicAccess> patterns = access.all() ? List.of(new TopicAccess("*", false, true, true)) : access.topics();
+        for (TopicAccess t : patterns) {
+            for (String topic : projectTopics) {
+                boolean matches = t.name().equals("*") || (t.prefixed() ? topic.startsWith(t.name()) : topic.equals(t.name()));
+                if (matches && RESERVED_PREFIXES.stream().noneMatch(topic::startsWith)) {
+                    narrowed.add(new TopicAccess(topic, false, t.read(), t.write()));
+                }
+            }
+        }
+        return new ClientAccess(access.groupPrefix(), narrowed, false);
     }
 
     static List<AclBinding> bindings(String user, ClientAccess access) {

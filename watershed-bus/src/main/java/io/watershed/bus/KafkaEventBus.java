@@ -146,9 +146,12 @@ public final class KafkaEventBus implements EventBus {
         }
         // one request for all of them: at start-up the project's streams are created together
         Map<String, KafkaFuture<Void>> results = admin.createTopics(missing).values();
+        Map<String, Integer> created = new HashMap<>();
         for (Map.Entry<String, KafkaFuture<Void>> result : results.entrySet()) {
             try {
                 result.getValue().get(30, TimeUnit.SECONDS);
+                missing.stream().filter(t -> t.name().equals(result.getKey())).findFirst()
+                        .ifPresent(t -> created.put(t.name(), t.numPartitions()));
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) {
                     throw WatershedException.unavailable("Cannot create topic '" + result.getKey() + "': "
@@ -157,7 +160,51 @@ public final class KafkaEventBus implements EventBus {
             } catch (Exception e) {
                 throw WatershedException.unavailable("Cannot create topic '" + result.getKey() + "': " + e, Duration.ofSeconds(5), e);
             }
-            knownTopics.add(result.getKey());
+        }
+        awaitLeaders(created);
+        knownTopics.addAll(results.keySet());
+    }
+
+    /**
+     * Waits until the leader of every partition of the just-created topics takes requests. CreateTopics answers before
+     * the brokers have become leaders; a produce request that arrives first fails with NOT_LEADER_OR_FOLLOWER and is
+     * retried, and meanwhile a later batch of the idempotent producer may become the partition's first: its first batch
+     * is then out of sequence for good, and the request's events are never acknowledged. A ListOffsets answer comes
+     * from the leader itself, so once every partition answers one, a produce request is taken as well.
+     */
+    private void awaitLeaders(Map<String, Integer> topics) {
+        if (topics.isEmpty()) {
+            return;
+        }
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> partitions = new HashMap<>();
+        topics.forEach((topic, count) -> {
+            for (int p = 0; p < count; p++) {
+                partitions.put(new org.apache.kafka.common.TopicPartition(topic, p), org.apache.kafka.clients.admin.OffsetSpec.latest());
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                admin.listOffsets(partitions).all().get(5, TimeUnit.SECONDS);
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw WatershedException.unavailable("Cannot use the new topics " + topics.keySet() + ": interrupted",
+                        Duration.ofSeconds(1), e);
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                if (System.nanoTime() > deadline) {
+                    throw WatershedException.unavailable("Cannot use the new topics " + topics.keySet() + ": their partitions "
+                            + "have no leader 30 s after they were created (" + (e.getCause() != null ? e.getCause() : e) + ")",
+                            Duration.ofSeconds(5), e);
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw WatershedException.unavailable("Cannot use the new topics " + topics.keySet() + ": interrupted",
+                            Duration.ofSeconds(1), interrupted);
+                }
+            }
         }
     }
 

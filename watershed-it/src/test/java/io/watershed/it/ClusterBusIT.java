@@ -70,13 +70,16 @@ class ClusterBusIT {
                         + "    metadata:\n"
                         + "      url: " + postgres.getJdbcUrl("postgres", "postgres") + "\n"
                         + "      user: postgres\n")
-                .stream("orders", "partitions: 3\nkey: key\n")
+                // fields declared: the pipeline reading it is planned before any event arrives
+                .stream("orders", "partitions: 3\nkey: key\nfields:\n  producer: string\n  seq: long\n  key: string\n  ts: string\n")
                 .stream("payroll", "partitions: 1\n")
                 .pipeline("copy", "INSERT INTO streams.orders_copy SELECT producer, seq, `key` FROM streams.orders;\n");
         platform = Platform.start(project.load("cluster", Map.of("KAFKA_PASSWORD", PASSWORD, "KAFKA_TRUSTSTORE_PASSWORD",
                 kafka.truststorePassword())), root.resolve("data"));
         http = new WatershedHttp(platform.url(), platform.adminToken());
         assertThat(platform.embeddedBus()).isFalse();
+        // before any test stops a broker: the pipeline creates its output topic with 3 replicas as it starts
+        http.awaitPipelinesRunning(1, Duration.ofSeconds(180));
     }
 
     @AfterAll
@@ -94,7 +97,6 @@ class ClusterBusIT {
 
     @Test
     void everyTopicThePlatformCreatesIsReplicatedAsTheProfileSays() throws Exception {
-        http.awaitPipelinesRunning(1, Duration.ofSeconds(180));
         assertThat(http.events("orders", "{\"producer\":\"x\",\"seq\":0,\"key\":\"k\"}\n", "Idempotency-Key", "placement-1").status())
                 .as("keyed: creates the transaction and key logs").isEqualTo(200);
         Await.until("the pipeline's sink wrote its commit record", Duration.ofSeconds(120),

@@ -111,6 +111,14 @@ public final class DataFileCache {
         if (running != null) {
             return await(running, location);
         }
+        synchronized (this) { // a download may have finished between the look above and claiming this one
+            Long known = lengths.get(name);
+            if (known != null && known == length && sizeOf(copy) == length) {
+                downloads.remove(name, mine);
+                mine.complete(copy);
+                return copy;
+            }
+        }
         try {
             download(io, location, length, copy);
             synchronized (this) {

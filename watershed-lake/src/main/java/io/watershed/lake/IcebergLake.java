@@ -48,7 +48,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     /** The handle of the S3 keys this lake registered, or null. */
     private final String credentials;
     private final JdbcCatalog catalog;
-    /** The handle of the catalog's PostgreSQL password ({@link WatershedJdbcCatalog}), or null. */
+    /** The handle of the catalog's PostgreSQL password ({@link CatalogPassword}), or null. */
     private String passwordHandle;
     private final Object commitLock = new Object();
     private final Map<TableIdentifier, LakeTableView> views = new ConcurrentHashMap<>();
@@ -72,19 +72,23 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     /**
      * A lake with its warehouse where {@code settings} say — the local {@code lakeDirectory}/warehouse, or
      * {@code lake.warehouse} on S3 with a file cache in {@code lakeDirectory}/cache — and its catalog in the PostgreSQL of
-     * {@code metadata.url} when {@code state} is there (in its schema, the password by a {@link WatershedJdbcCatalog}
+     * {@code metadata.url} when {@code state} is there (in its schema, the password by a {@link CatalogPassword}
      * handle), else in {@code lakeDirectory}/catalog.db.
      */
     public IcebergLake(Path lakeDirectory, Settings.Lake settings, StateDatabase state) {
         Map<String, String> properties = new HashMap<>();
         java.util.Optional<StateDatabase.Remote> shared = state.remote();
         if (shared.isPresent()) {
+            if (Files.exists(lakeDirectory.resolve("catalog.db"))) {
+                // a new, empty catalog would leave the local one's files unreferenced, and orphan cleanup would remove them
+                throw new IllegalStateException("Cannot keep the lake's catalog in PostgreSQL (metadata.url): "
+                        + lakeDirectory.resolve("catalog.db") + " holds this data directory's own catalog, whose tables "
+                        + "PostgreSQL does not know. Start with another --data-dir, or move " + lakeDirectory + " aside first");
+            }
+            // Iceberg creates its tables in the schema (jdbc.currentSchema); its set-up looks for them in every schema of
+            // the database, so the database must hold no other Iceberg JDBC catalog (apache/iceberg#11862)
             properties.put(CatalogProperties.URI, shared.get().url());
             shared.get().properties().forEach((key, value) -> properties.put("jdbc." + key, value));
-            if (!shared.get().password().isEmpty()) {
-                passwordHandle = WatershedJdbcCatalog.register(shared.get().password().reveal());
-                properties.put(WatershedJdbcCatalog.PASSWORD_HANDLE, passwordHandle);
-            }
             properties.put(CatalogProperties.CLIENT_POOL_SIZE, "2");
         } else {
             properties.put(CatalogProperties.URI, "jdbc:sqlite:" + lakeDirectory.resolve("catalog.db").toAbsolutePath()
@@ -110,8 +114,13 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             }
             properties.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse.toUri().toString());
         }
+        if (shared.isPresent() && !shared.get().password().isEmpty()) { // last: nothing above can fail with it registered
+            passwordHandle = CatalogPassword.register(shared.get().password().reveal());
+            properties.put("jdbc.authenticationPluginClassName", CatalogPassword.class.getName());
+            properties.put("jdbc." + CatalogPassword.HANDLE, passwordHandle);
+        }
         this.catalogProperties = Map.copyOf(properties);
-        this.catalog = new WatershedJdbcCatalog();
+        this.catalog = new JdbcCatalog();
         catalog.setConf(hadoopConfiguration());
         try {
             catalog.initialize(CATALOG_NAME, properties);
@@ -176,7 +185,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
             S3Credentials.unregister(credentials);
         }
         if (passwordHandle != null) {
-            WatershedJdbcCatalog.unregister(passwordHandle);
+            CatalogPassword.unregister(passwordHandle);
         }
     }
 
@@ -203,7 +212,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     /** What another Iceberg client (Flink's catalog) needs to open this catalog: catalog-impl, uri, warehouse, ... */
     public Map<String, String> catalogProperties() {
         Map<String, String> p = new HashMap<>(catalogProperties);
-        p.put(CatalogProperties.CATALOG_IMPL, WatershedJdbcCatalog.class.getName());
+        p.put(CatalogProperties.CATALOG_IMPL, JdbcCatalog.class.getName());
         return p;
     }
 
@@ -292,7 +301,17 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     /** Recomputes the query view of a table after it changed. */
     public void refreshView(Table table) {
-        install(idOf(table), table);
+        try {
+            install(idOf(table), table);
+        } catch (RuntimeException e) {
+            if (!remote()) {
+                throw e;
+            }
+            // the commit happened; only its local copies are missing. The view stays at the snapshot before, whose
+            // fresh tail still covers the new rows, and the next commit or refresh fetches them again
+            org.slf4j.LoggerFactory.getLogger(IcebergLake.class).warn("Cannot bring the view of {} up to its new snapshot "
+                    + "yet (the data files could not be fetched from the object store): {}", idOf(table), e.toString());
+        }
     }
 
     /** A loaded table's identifier in this catalog ({@code table.name()} is {@code catalog.namespace.table}). */

@@ -47,19 +47,27 @@ class IcebergLakePostgresTest {
                 one.catalog().createTable(clicks, new Schema(Types.NestedField.required(1, "id", Types.LongType.get())));
                 Map<String, String> forFlink = one.catalogProperties();
                 assertThat(forFlink.toString()).doesNotContain(PASSWORD);
-                assertThat(forFlink).containsEntry(CatalogProperties.CATALOG_IMPL, WatershedJdbcCatalog.class.getName())
+                assertThat(forFlink).containsEntry("jdbc.authenticationPluginClassName", CatalogPassword.class.getName())
                         .containsEntry("jdbc.currentSchema", "watershed");
                 Catalog flinks = CatalogUtil.buildIcebergCatalog(IcebergLake.CATALOG_NAME, forFlink, IcebergLake.hadoopConfiguration());
                 assertThat(flinks.tableExists(clicks)).as("Flink's catalog opens with the handle").isTrue();
+                assertThat(flinks.loadTable(clicks).io().properties().toString())
+                        .as("nor in the FileIO properties serialised with a table into Flink jobs").doesNotContain(PASSWORD);
+                ((java.io.Closeable) flinks).close();
                 try (IcebergLake other = new IcebergLake(dir.resolve("other"), Settings.defaults().lake(), state)) {
                     assertThat(other.catalog().tableExists(clicks)).as("another instance sees the table").isTrue();
                 }
             }
-            try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
-                    ResultSet rs = s.executeQuery("SELECT table_name FROM watershed.iceberg_tables")) {
-                assertThat(rs.next()).as("the catalog's rows are in Watershed's schema").isTrue();
-                assertThat(rs.getString(1)).isEqualTo("clicks");
+            try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+                try (ResultSet rs = s.executeQuery("SELECT table_name FROM watershed.iceberg_tables")) {
+                    assertThat(rs.next()).as("the catalog's rows are in Watershed's schema").isTrue();
+                    assertThat(rs.getString(1)).isEqualTo("clicks");
+                }
             }
+            java.nio.file.Files.createDirectories(dir.resolve("local"));
+            java.nio.file.Files.writeString(dir.resolve("local").resolve("catalog.db"), "");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new IcebergLake(dir.resolve("local"), Settings.defaults().lake(),
+                    state)).as("a data directory with a catalog of its own").hasMessageContaining("move");
         }
     }
 }

@@ -101,7 +101,7 @@ final class KafkaGrants implements AccessStore.Listener, AutoCloseable {
             }
             store.principal(t.id()).ifPresent(p -> clients.put(t.id(), access(p)));
         }
-        broker.apply(clients);
+        broker.apply(clients, store.tokens().stream().map(AccessStore.TokenInfo::id).collect(java.util.stream.Collectors.toSet()));
     }
 
     static ClientAccess access(Principal p) {

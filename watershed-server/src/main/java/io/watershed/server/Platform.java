@@ -191,7 +191,7 @@ public final class Platform implements AutoCloseable {
             if (kafkaAuthenticated()) {
                 // the embedded broker's own listener, or the external cluster as the platform's user (bus.manage_acls)
                 BrokerAccess brokerAccess = broker != null ? new BrokerAccess(connection.bootstrapServers())
-                        : new BrokerAccess(connection, true);
+                        : new BrokerAccess(connection, true, () -> streams.streams().stream().map(StreamSpec::topic).toList());
                 started.push(brokerAccess);
                 KafkaGrants kafkaGrants = new KafkaGrants(brokerAccess, access, java.time.Clock.systemUTC(), Duration.ofMinutes(1));
                 started.push(kafkaGrants);

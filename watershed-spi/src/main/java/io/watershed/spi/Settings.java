@@ -336,7 +336,10 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                 problems.add("metadata.user and metadata.password are for metadata.url: set it, or remove them (SQLite files in "
                         + "the data directory need none)");
             }
-            if (url.isPresent() && !url.get().startsWith("jdbc:postgresql://")) {
+            if (url.isPresent() && url.get().toLowerCase(java.util.Locale.ROOT).contains("password=")) {
+                problems.add("metadata.url carries a password: put it in metadata.password (a secret, shown masked) and remove it "
+                        + "from the URL");
+            } else if (url.isPresent() && !url.get().startsWith("jdbc:postgresql://")) {
                 problems.add("metadata.url must be a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/database), not '"
                         + url.get() + "'");
             }

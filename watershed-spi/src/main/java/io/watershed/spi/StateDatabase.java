@@ -58,11 +58,7 @@ public final class StateDatabase {
         if (dialect() == Dialect.SQLITE) {
             return java.util.Optional.empty();
         }
-        try (Connection connection = connect("metadata", null)) {
-            // connecting creates the schema
-        } catch (SQLException e) {
-            throw new IllegalStateException("Cannot reach the PostgreSQL of metadata.url: " + e.getMessage(), e);
-        }
+        open("metadata", List.of()).close(); // creates the schema when it is missing
         Map<String, String> properties = new java.util.LinkedHashMap<>();
         settings.user().ifPresent(user -> properties.put("user", user));
         properties.put("currentSchema", settings.schema());
@@ -136,8 +132,7 @@ public final class StateDatabase {
         p.setProperty("ApplicationName", "watershed-" + part);
         Connection connection = DriverManager.getConnection(settings.url().orElseThrow(), p);
         try (Statement s = connection.createStatement()) {
-            s.execute("CREATE SCHEMA IF NOT EXISTS " + settings.schema());
-            s.execute("SET search_path TO " + settings.schema());
+            s.execute("SET search_path TO " + settings.schema()); // the schema may not exist yet: migrate() creates it
         } catch (SQLException e) {
             connection.close();
             throw e;
@@ -146,19 +141,33 @@ public final class StateDatabase {
     }
 
     private void migrate(Connection connection, String part, List<String> migrations) throws SQLException {
-        try (Statement s = connection.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS watershed_migrations (part TEXT NOT NULL, version INTEGER NOT NULL, "
-                    + "applied_at TEXT NOT NULL, PRIMARY KEY (part, version))");
-        }
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try {
+            if (dialect() == Dialect.POSTGRESQL) {
+                // one instance at a time creates the schema and the migrations table: two at once would collide
+                lock(connection, "watershed_migrations");
+                boolean exists;
+                try (PreparedStatement q = connection.prepareStatement("SELECT 1 FROM pg_namespace WHERE nspname = ?")) {
+                    q.setString(1, settings.schema());
+                    try (ResultSet rs = q.executeQuery()) {
+                        exists = rs.next();
+                    }
+                }
+                if (!exists) { // a user may own a schema an administrator made without having CREATE on the database
+                    try (Statement s = connection.createStatement()) {
+                        s.execute("CREATE SCHEMA " + settings.schema());
+                    }
+                }
+            }
+            try (Statement s = connection.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS watershed_migrations (part TEXT NOT NULL, version INTEGER NOT NULL, "
+                        + "applied_at TEXT NOT NULL, PRIMARY KEY (part, version))");
+            }
+            connection.commit();
             for (int version = 1; version <= migrations.size(); version++) {
                 if (dialect() == Dialect.POSTGRESQL) {
-                    try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
-                        lock.setString(1, "watershed_migrations." + part);
-                        lock.execute();
-                    }
+                    lock(connection, "watershed_migrations." + part);
                 }
                 boolean applied;
                 try (PreparedStatement q = connection.prepareStatement(
@@ -188,10 +197,26 @@ public final class StateDatabase {
                 connection.commit();
             }
         } catch (SQLException e) {
-            connection.rollback();
+            try {
+                connection.rollback();
+            } catch (SQLException lost) {
+                e.addSuppressed(lost);
+            }
             throw e;
         } finally {
-            connection.setAutoCommit(autoCommit);
+            try {
+                connection.setAutoCommit(autoCommit);
+            } catch (SQLException lost) {
+                // the connection is gone; the caller closes it
+            }
+        }
+    }
+
+    /** A transaction-scoped advisory lock on {@code name}: held until the transaction ends. */
+    private static void lock(Connection connection, String name) throws SQLException {
+        try (PreparedStatement lock = connection.prepareStatement("SELECT pg_advisory_xact_lock(hashtext(?))")) {
+            lock.setString(1, name);
+            lock.execute();
         }
     }
 
@@ -225,7 +250,7 @@ public final class StateDatabase {
         /** The open connection, or a new one when the last was lost. */
         public Connection connection() throws SQLException {
             if (closed) {
-                throw new SQLException(describe() + " is closed", "08003");
+                throw new SQLException(describe() + " is closed", dialect() == Dialect.POSTGRESQL ? "08003" : null);
             }
             if (connection == null || connection.isClosed()) {
                 connection = database.connect(part, sqliteFile);

@@ -37,7 +37,7 @@ public final class StoreFailure {
                     + reason + "); this is a bug, see the server log", e);
         }
         return WatershedException.unavailable("Cannot " + action + ": " + store + " is unavailable (" + reason + "). Retry in a "
-                + "few seconds; if it persists, " + (postgres || state.startsWith("08")
+                + "few seconds; if it persists, " + (postgres
                         ? "check that PostgreSQL (metadata.url) is up and reachable from this machine"
                         : "check the disk of the data directory (free space, permissions) and that no other process holds the file"),
                 RETRY_AFTER, e);
