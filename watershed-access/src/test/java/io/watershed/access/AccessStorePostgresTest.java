@@ -42,7 +42,7 @@ class AccessStorePostgresTest extends AccessStoreTest {
     }
 
     static Settings.Metadata metadata(String schema) {
-        return new Settings.Metadata(Optional.of(postgres.getJdbcUrl("postgres", "postgres")), Optional.of("postgres"),
+        return Settings.Metadata.postgres(postgres.getJdbcUrl("postgres", "postgres"), "postgres",
                 Secret.of(""), schema);
     }
 

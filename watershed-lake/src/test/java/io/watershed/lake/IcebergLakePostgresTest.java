@@ -11,7 +11,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.CatalogUtil;
 import org.apache.iceberg.Schema;
@@ -40,8 +39,8 @@ class IcebergLakePostgresTest {
                 s.execute("CREATE ROLE lake LOGIN PASSWORD '" + PASSWORD + "'");
                 s.execute("GRANT CREATE ON DATABASE postgres TO lake");
             }
-            StateDatabase state = StateDatabase.of(new Settings.Metadata(Optional.of(postgres.getJdbcUrl("lake", "postgres")),
-                    Optional.of("lake"), Secret.of(PASSWORD), "watershed"), dir);
+            StateDatabase state = StateDatabase.of(Settings.Metadata.postgres(postgres.getJdbcUrl("lake", "postgres"),
+                    "lake", Secret.of(PASSWORD), "watershed"), dir);
             TableIdentifier clicks = TableIdentifier.of(Namespace.of("raw"), "clicks");
             try (IcebergLake one = new IcebergLake(dir.resolve("one"), Settings.defaults().lake(), state)) {
                 one.catalog().createTable(clicks, new Schema(Types.NestedField.required(1, "id", Types.LongType.get())));

@@ -25,8 +25,8 @@ class RunStorePostgresTest {
     @Test
     void runsStepsLogAndScheduleFiresAreSharedThroughPostgres() throws Exception {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
-            StateDatabase database = StateDatabase.of(new Settings.Metadata(Optional.of(postgres.getJdbcUrl("postgres", "postgres")),
-                    Optional.of("postgres"), Secret.of(""), "watershed"), dir);
+            StateDatabase database = StateDatabase.of(Settings.Metadata.postgres(postgres.getJdbcUrl("postgres", "postgres"),
+                    "postgres", Secret.of(""), "watershed"), dir);
             Instant now = Instant.parse("2026-12-07T05:00:00Z");
             LocalDateTime day = LocalDateTime.parse("2026-12-06T00:00");
             long first;

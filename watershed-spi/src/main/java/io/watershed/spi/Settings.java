@@ -284,7 +284,11 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             @Setting(value = "10s", doc = "A stream partition without records this long stops holding back event time in "
                     + "pipelines. Records it brings later than the watermark are late; keep it above how long a backlog takes to "
                     + "start flowing.")
-            Duration idleTimeout) {}
+            Duration idleTimeout,
+            @Setting(value = "", unset = "<data>/flink/checkpoints", doc = "Directory of the pipelines' Flink checkpoints. "
+                    + "Instances that share a project (metadata.url) need one they all reach (a shared mount), so that a "
+                    + "pipeline taken over from a dead instance resumes from its last checkpoint instead of the streams' start.")
+            Optional<String> checkpoints) {}
 
     /** {@code models:}, defaults for batch models; a model's own settings win. */
     public record Models(
@@ -327,7 +331,21 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             @Setting(value = "", doc = "Password for metadata.url; use ${VAR} to keep it out of the file.")
             Secret password,
             @Setting(value = "watershed", doc = "Schema of metadata.url that holds Watershed's tables; created when missing.")
-            String schema) {
+            String schema,
+            @Setting(value = "", unset = "the host name and a hash of the data directory", doc = "This instance's name in "
+                    + "the leases of metadata.url, the same across its restarts; instances of one project need different names. "
+                    + "Set it where the host name changes at each start (a container), or a restart waits out its own lease.")
+            Optional<String> instance,
+            @Setting(value = "15s", doc = "How long an instance holds a lease (a stream's lake writer, a pipeline, the model "
+                    + "scheduler, lake upkeep) without renewing it: another instance takes the work over at most this long "
+                    + "(plus a third) after the holder dies. It renews every third of it, and stops the work itself after two "
+                    + "thirds without renewal.")
+            Duration leaseTtl) {
+
+        /** A PostgreSQL database with the default instance name and lease length. */
+        public static Metadata postgres(String url, String user, Secret password, String schema) {
+            return new Metadata(Optional.of(url), Optional.of(user), password, schema, Optional.empty(), Duration.ofSeconds(15));
+        }
 
         /** Settings that contradict each other, as messages. */
         public java.util.List<String> problems() {
@@ -342,6 +360,12 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             } else if (url.isPresent() && !url.get().startsWith("jdbc:postgresql://")) {
                 problems.add("metadata.url must be a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/database), not '"
                         + url.get() + "'");
+            }
+            if (leaseTtl.toMillis() < 300) {
+                problems.add("metadata.lease_ttl " + leaseTtl + " is too short: at least 300ms (seconds are usual)");
+            }
+            if (instance.isPresent() && !instance.get().matches("[A-Za-z0-9_.:-]{1,80}")) {
+                problems.add("metadata.instance '" + instance.get() + "' must be 1 to 80 letters, digits, _ . : or -");
             }
             if (!schema.matches("[a-z_][a-z0-9_]*")) {
                 problems.add("metadata.schema '" + schema + "' must be a lowercase SQL name (letters, digits, _)");

@@ -45,6 +45,32 @@ public final class StateDatabase {
         return of(Settings.defaults().metadata(), dataDirectory);
     }
 
+    /**
+     * This instance's name in the leases: {@code metadata.instance}, else on PostgreSQL the host name and a hash of the
+     * data directory (stable across restarts, different for two data directories on one host), and on SQLite
+     * {@code local}: the files are the data directory's, which one process at a time uses, whatever its host is called.
+     */
+    public String instance() {
+        return settings.instance().orElseGet(() -> {
+            if (dialect() == Dialect.SQLITE) {
+                return "local";
+            }
+            String host;
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "localhost";
+            }
+            String directory = dataDirectory.toAbsolutePath().normalize().toString();
+            return host + "-" + Integer.toHexString(directory.hashCode());
+        });
+    }
+
+    /** The leases of this instance in this database ({@link Leases}), {@code metadata.lease_ttl} long; close them. */
+    public Leases leases() {
+        return new Leases(this, instance(), settings.leaseTtl());
+    }
+
     public Dialect dialect() {
         return settings.url().isPresent() ? Dialect.POSTGRESQL : Dialect.SQLITE;
     }

@@ -9,7 +9,6 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,8 +28,8 @@ class ImportStateTest {
     @Test
     void onPostgres() throws Exception {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().start()) {
-            check(StateDatabase.of(new Settings.Metadata(Optional.of(postgres.getJdbcUrl("postgres", "postgres")),
-                    Optional.of("postgres"), Secret.of(""), "watershed"), dir));
+            check(StateDatabase.of(Settings.Metadata.postgres(postgres.getJdbcUrl("postgres", "postgres"),
+                    "postgres", Secret.of(""), "watershed"), dir));
         }
     }
 
