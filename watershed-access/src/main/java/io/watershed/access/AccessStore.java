@@ -126,7 +126,16 @@ public final class AccessStore implements AutoCloseable {
      * Returns the token in the file.
      */
     public synchronized String adminToken(Path tokenFile) {
-        return AdminTokenFile.ensure(this, tokenFile);
+        return adminToken(tokenFile, "");
+    }
+
+    /**
+     * The same for one of several instances sharing this store ({@code metadata.url}): each keeps its own file and token,
+     * and a new token revokes only the one this {@code instance}'s file held before, never another instance's.
+     */
+    public synchronized String adminToken(Path tokenFile, String instance) {
+        return AdminTokenFile.ensure(this, tokenFile, instance.isEmpty() ? AdminTokenFile.TOKEN_NAME
+                : AdminTokenFile.TOKEN_NAME + "@" + instance);
     }
 
     /** The principal of a bearer token; throws UNAUTHENTICATED when it is missing, unknown, revoked or expired. */

@@ -25,7 +25,7 @@ final class AdminTokenFile {
     private AdminTokenFile() {}
 
     /** See {@link AccessStore#adminToken}. */
-    static String ensure(AccessStore store, Path tokenFile) {
+    static String ensure(AccessStore store, Path tokenFile, String tokenName) {
         if (Files.exists(tokenFile)) {
             try {
                 String token = Files.readString(tokenFile, StandardCharsets.US_ASCII).strip();
@@ -38,11 +38,11 @@ final class AdminTokenFile {
             }
         }
         for (TokenInfo t : store.tokens()) {
-            if (t.user().equals(AccessStore.ADMIN) && t.name().equals(TOKEN_NAME) && t.revokedAt().isEmpty()) {
+            if (t.user().equals(AccessStore.ADMIN) && t.name().equals(tokenName) && t.revokedAt().isEmpty()) {
                 store.revokeToken(t.id());
             }
         }
-        IssuedToken issued = store.issueToken(AccessStore.ADMIN, TOKEN_NAME, Optional.empty(), Optional.empty(), Optional.empty());
+        IssuedToken issued = store.issueToken(AccessStore.ADMIN, tokenName, Optional.empty(), Optional.empty(), Optional.empty());
         try {
             Files.createDirectories(tokenFile.getParent());
             Path temporary = tokenFile.resolveSibling(tokenFile.getFileName() + ".tmp");

@@ -59,7 +59,7 @@ final class IdempotencyLog implements AutoCloseable {
 
     private final Admin admin;
 
-    IdempotencyLog(io.watershed.spi.BusConnection connection, Admin admin, Properties baseProducerProperties) {
+    IdempotencyLog(io.watershed.spi.BusConnection connection, Admin admin, Properties baseProducerProperties, String instance) {
         this.connection = connection;
         this.admin = admin;
         createTopic(connection, admin);
@@ -73,7 +73,7 @@ final class IdempotencyLog implements AutoCloseable {
         // cannot be settled yet keeps keyed requests answering 503 (with the reason) until it can
         try {
             for (int i = 0; i < PRODUCERS; i++) {
-                publishers[i] = new KafkaTransactionalPublisher(connection, config, transactionalId(i), Set.of());
+                publishers[i] = new KafkaTransactionalPublisher(connection, config, transactionalId(instance, i), Set.of());
                 try {
                     publishers[i].recover();
                 } catch (WatershedException e) {
@@ -98,7 +98,12 @@ final class IdempotencyLog implements AutoCloseable {
     }
 
     static String transactionalId(int slot) {
-        return "watershed-ingest-" + slot;
+        return transactionalId("", slot);
+    }
+
+    /** Slot {@code slot}'s id: {@code watershed-ingest-<slot>}, or {@code watershed-ingest-<instance>-<slot>} beside others. */
+    static String transactionalId(String instance, int slot) {
+        return "watershed-ingest-" + (instance.isEmpty() ? "" : instance + "-") + slot;
     }
 
     private static void createTopic(io.watershed.spi.BusConnection connection, Admin admin) {

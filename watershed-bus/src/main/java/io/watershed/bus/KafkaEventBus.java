@@ -46,6 +46,14 @@ public final class KafkaEventBus implements EventBus {
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
 
     public KafkaEventBus(BusConnection connection, Duration deliveryTimeout) {
+        this(connection, deliveryTimeout, "");
+    }
+
+    /**
+     * @param instance this instance's name when several share the cluster: its keyed ingest uses transactional ids of
+     *     its own, which another instance's start would otherwise fence; empty for the one instance of a machine
+     */
+    public KafkaEventBus(BusConnection connection, Duration deliveryTimeout, String instance) {
         this.connection = connection;
         Properties p = connection.properties();
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -67,7 +75,7 @@ public final class KafkaEventBus implements EventBus {
         this.admin = BusClients.admin(connection, "watershed-admin", Map.of());
         Properties transactional = new Properties();
         transactional.putAll(p);
-        this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(connection, admin, transactional),
+        this.idempotencyLog = CompletableFuture.supplyAsync(() -> new IdempotencyLog(connection, admin, transactional, instance),
                 task -> new Thread(task, "watershed-idempotency-log").start());
     }
 

@@ -98,7 +98,7 @@ class TornKeyedIngestIT {
      * @return what the key log said before the retry
      */
     private Optional<Integer> retry(String topic) {
-        log = new IdempotencyLog(io.watershed.spi.BusConnection.plain(kafka.bootstrapServers()), kafka.admin(), producerProperties());
+        log = new IdempotencyLog(io.watershed.spi.BusConnection.plain(kafka.bootstrapServers()), kafka.admin(), producerProperties(), "");
         Optional<Integer> earlier = log.publishedUnder(topic, "k1");
         if (earlier.isEmpty()) {
             log.publish(topic, events(), "k1");

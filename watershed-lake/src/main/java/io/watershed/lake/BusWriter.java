@@ -39,6 +39,22 @@ abstract class BusWriter implements Runnable {
         return beginnings;
     }
 
+    /** True once {@link #abandon} was called: the writer ends without committing. */
+    protected volatile boolean abandoned;
+
+    /**
+     * Stops without a last commit and without waiting: another instance owns the table now and starts from the table's
+     * last commit, so what this one read is left to it (a commit already under way is fenced by the table's offsets).
+     */
+    void abandon() {
+        abandoned = true;
+        running = false;
+        BusReader r = reader;
+        if (r != null) {
+            r.wakeup();
+        }
+    }
+
     /** Begins the stop without waiting: the writer drains, commits and ends on its own thread. */
     void requestStop() {
         running = false;

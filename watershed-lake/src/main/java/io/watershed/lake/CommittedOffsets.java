@@ -30,6 +30,47 @@ final class CommittedOffsets {
         return offsets;
     }
 
+    /**
+     * Fences a writer's commit: it goes in only if the newest snapshot carrying offsets still carries {@code base}, the
+     * offsets this writer started from or last committed. Another writer of the same table (an instance that took the
+     * table's lease while this one was paused) has moved them on, and then this commit fails with a
+     * {@link org.apache.iceberg.exceptions.ValidationException} that is not retried: the writer restarts from the table.
+     * Iceberg checks it against the table as refreshed for the commit, under the catalog's compare-and-swap.
+     */
+    static org.apache.iceberg.SnapshotAncestryValidator unchangedSince(Map<Integer, Long> base) {
+        Map<Integer, Long> expected = new TreeMap<>(base);
+        return new org.apache.iceberg.SnapshotAncestryValidator() {
+            private String found = "";
+
+            @Override
+            public boolean validate(Iterable<Snapshot> ancestry) {
+                for (Snapshot snapshot : ancestry) {
+                    String encoded = snapshot.summary().get(SUMMARY_KEY);
+                    if (encoded != null) {
+                        found = encoded;
+                        return decode(encoded).equals(expected);
+                    }
+                }
+                found = "";
+                return expected.isEmpty();
+            }
+
+            @Override
+            public String errorMessage() {
+                return FENCED + ": the table is at offsets {" + found + "}, not at {" + encode(expected)
+                        + "} where this writer started; it restarts from the table";
+            }
+        };
+    }
+
+    static final String FENCED = "Another writer committed to this table";
+
+    /** Whether a failed commit was refused by {@link #unchangedSince}: retrying it cannot help. */
+    static boolean fenced(RuntimeException e) {
+        return e instanceof org.apache.iceberg.exceptions.ValidationException && e.getMessage() != null
+                && e.getMessage().contains(FENCED);
+    }
+
     static Map<Integer, Long> decode(String encoded) {
         Map<Integer, Long> offsets = new TreeMap<>();
         if (encoded.isBlank()) {

@@ -58,6 +58,8 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     public static final String CATALOG_NAME = "watershed";
     private final Map<String, String> catalogProperties;
     private volatile java.util.concurrent.ScheduledExecutorService refresher;
+    /** Whether other instances share the catalog (PostgreSQL): then they write raw tables this one does not. */
+    private final boolean sharedCatalog;
     private final SnapshotHolds holds = new SnapshotHolds();
     /** The sequence number and schema id of each table's view, so that an older snapshot's view never replaces a newer one. */
     private final Map<TableIdentifier, ViewVersion> viewVersion = new ConcurrentHashMap<>();
@@ -78,6 +80,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     public IcebergLake(Path lakeDirectory, Settings.Lake settings, StateDatabase state) {
         Map<String, String> properties = new HashMap<>();
         java.util.Optional<StateDatabase.Remote> shared = state.remote();
+        this.sharedCatalog = shared.isPresent();
         if (shared.isPresent()) {
             if (Files.exists(lakeDirectory.resolve("catalog.db"))) {
                 // a new, empty catalog would leave the local one's files unreferenced, and orphan cleanup would remove them
@@ -220,9 +223,13 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
      * Reloads, every {@code interval}, the tables other writers (pipelines) commit to, so that queries
      * see their new snapshots. Only the metadata is read here; listing a changed table's files waits
      * for the next query, so a pipeline committing every second costs nothing while nobody queries.
-     * The raw tables are refreshed by their lake writer at each commit.
+     * The raw tables are refreshed by their lake writer at each commit; in a catalog other instances share, where
+     * another instance's lake writer may own them, they are reloaded here too.
      */
-    public void refreshTablesWrittenElsewhere(java.time.Duration interval) {
+    public synchronized void refreshTablesWrittenElsewhere(java.time.Duration interval) {
+        if (refresher != null) {
+            return;
+        }
         java.util.concurrent.ScheduledExecutorService executor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "watershed-lake-refresh");
             t.setDaemon(true);
@@ -232,7 +239,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         executor.scheduleWithFixedDelay(() -> {
             try {
                 for (Namespace namespace : catalog.listNamespaces()) {
-                    if (namespace.equals(RAW) || hidden(namespace)) {
+                    if ((namespace.equals(RAW) && !sharedCatalog) || hidden(namespace)) {
                         continue;
                     }
                     for (TableIdentifier id : catalog.listTables(namespace)) {

@@ -102,8 +102,14 @@ public final class LakeUpkeep implements AutoCloseable {
                 .register(meters);
     }
 
-    /** Starts the periodic passes, unless {@code lake.upkeep_interval} is zero. */
-    public void start() {
+    /** The lease of the periodic passes: one instance of a project runs them; any runs those asked for. */
+    public static final String LEASE = "upkeep";
+
+    private volatile java.util.function.BooleanSupplier scheduledHere = () -> true;
+
+    /** Starts the periodic passes, unless {@code lake.upkeep_interval} is zero; they run only while {@code here} holds. */
+    public void start(java.util.function.BooleanSupplier here) {
+        this.scheduledHere = here;
         if (settings.upkeepInterval().isZero()) {
             LOG.info("Lake upkeep is off (lake.upkeep_interval: 0s); `watershed tables compact` still works");
             return;
@@ -119,6 +125,9 @@ public final class LakeUpkeep implements AutoCloseable {
     }
 
     private void passQuietly() {
+        if (!scheduledHere.getAsBoolean()) {
+            return;
+        }
         try {
             pass();
         } catch (RuntimeException | org.apache.hadoop.fs.FSError e) { // a throw would cancel the schedule for good

@@ -10,7 +10,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Runs one {@link StreamLakeWriter} thread per stream; {@link #close()} commits what is buffered and stops them. */
+/**
+ * Runs one {@link StreamLakeWriter} thread per stream (and one {@link StateTableWriter} for a state table), on the one
+ * instance of the project that holds the stream's lease {@code lake:<stream>}; {@link #close()} commits what is buffered,
+ * stops them and gives the leases up. An instance that loses a lease abandons the writers without a last commit; their
+ * commits are fenced by the table's offsets, so a paused old holder cannot commit past the new one.
+ */
 public final class RawLakeWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RawLakeWriter.class);
 
@@ -22,9 +27,16 @@ public final class RawLakeWriter implements AutoCloseable {
     private final Map<String, StreamLakeWriter> writers = new ConcurrentHashMap<>();
     private final Map<String, StateTableWriter> stateWriters = new ConcurrentHashMap<>();
     private final RawTail tail;
+    private final io.watershed.spi.Leases leases;
+    private final java.util.Set<String> claimed = ConcurrentHashMap.newKeySet();
 
-    /** @param bus what the writers and the fresh tail read (through its {@link EventBus#reader readers}) */
-    public RawLakeWriter(IcebergLake lake, EventBus bus, Duration commitInterval, long targetFileSize, MeterRegistry meters) {
+    /**
+     * @param bus what the writers and the fresh tail read (through its {@link EventBus#reader readers})
+     * @param leases which instance writes each stream's tables
+     */
+    public RawLakeWriter(IcebergLake lake, EventBus bus, Duration commitInterval, long targetFileSize, MeterRegistry meters,
+            io.watershed.spi.Leases leases) {
+        this.leases = leases;
         this.lake = lake;
         this.bus = bus;
         this.commitInterval = commitInterval;
@@ -38,14 +50,49 @@ public final class RawLakeWriter implements AutoCloseable {
         return tail;
     }
 
-    /** Starts landing the stream (idempotent). Its topic must exist. */
+    /** The lease of a stream's lake writers. */
+    public static String lease(String stream) {
+        return "lake:" + stream;
+    }
+
+    /** Lands the stream while this instance holds its lease (idempotent). Its topic must exist. */
     public void start(StreamSpec stream) {
+        if (!claimed.add(stream.name())) {
+            return;
+        }
+        tail.add(stream); // every instance answers queries with the fresh tail
+        leases.claim(lease(stream.name()), new io.watershed.spi.Leases.Work() {
+            @Override
+            public void acquired(long epoch) {
+                startWriters(stream);
+            }
+
+            @Override
+            public void lost() {
+                abandon(stream.name());
+            }
+        });
+    }
+
+    /** Another instance owns the stream's tables now: the writers end without a last commit. */
+    private void abandon(String name) {
+        StreamLakeWriter writer = writers.remove(name);
+        if (writer != null) {
+            writer.abandon();
+        }
+        StateTableWriter state = stateWriters.remove(name);
+        if (state != null) {
+            state.abandon();
+        }
+        LOG.warn("Lake writers of '{}' stopped: this instance no longer holds lease '{}'", name, lease(name));
+    }
+
+    private void startWriters(StreamSpec stream) {
         writers.computeIfAbsent(stream.name(), name -> {
             StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bus, commitInterval, targetFileSize, meters);
             Thread thread = new Thread(writer, "lake-writer-" + name);
             thread.setDaemon(false);
             thread.start();
-            tail.add(stream);
             return writer;
         });
         if (stream.stateTable()) {
@@ -103,5 +150,6 @@ public final class RawLakeWriter implements AutoCloseable {
             }
         }
         writers.clear();
+        claimed.forEach(name -> leases.release(lease(name))); // the other instances take over at once
     }
 }

@@ -133,6 +133,9 @@ final class StateTableWriter extends BusWriter {
             Map<BusPartition, Long> drainTo = null;
             try {
                 while (true) {
+                    if (abandoned) {
+                        break;
+                    }
                     if (!running) {
                         if (drainTo == null) {
                             drainTo = bus.endOffsets(bus.assignment(), Duration.ofSeconds(5));
@@ -157,7 +160,9 @@ final class StateTableWriter extends BusWriter {
             } catch (BusReader.WokenUp e) {
                 // commit what was read
             }
-            commit();
+            if (!abandoned) {
+                commit();
+            }
         } finally {
             reader = null;
         }
@@ -226,6 +231,7 @@ final class StateTableWriter extends BusWriter {
             // only records that are no change (no-op records, dead letters): record the offsets, rewrite nothing
             org.apache.iceberg.AppendFiles advance = table.newAppend();
             advance.set(CommittedOffsets.SUMMARY_KEY, CommittedOffsets.encode(next));
+            advance.validateWith(CommittedOffsets.unchangedSince(committed));
             lake.commit(() -> {
                 advance.commit();
                 return null;
@@ -238,7 +244,7 @@ final class StateTableWriter extends BusWriter {
                 merge();
                 break;
             } catch (CommitFailedException | ValidationException e) {
-                if (attempt >= 5) {
+                if (attempt >= 5 || CommittedOffsets.fenced(e)) {
                     throw e;
                 }
                 LOG.info("state.{}: a concurrent commit (compaction) touched the same files; merging again ({})", stream.name(),
@@ -339,6 +345,7 @@ final class StateTableWriter extends BusWriter {
             overwrite.validateFromSnapshot(base.snapshotId()).validateNoConflictingData().validateNoConflictingDeletes();
         }
         overwrite.set(CommittedOffsets.SUMMARY_KEY, CommittedOffsets.encode(next));
+        overwrite.validateWith(CommittedOffsets.unchangedSince(committed));
         lake.commit(() -> {
             overwrite.commit();
             return null;

@@ -178,6 +178,9 @@ final class StreamLakeWriter extends BusWriter {
             long drainDeadline = 0;
             try {
                 while (true) {
+                    if (abandoned) {
+                        break;
+                    }
                     if (!running) {
                         if (drainTo == null) {
                             drainTo = bus.endOffsets(bus.assignment(), Duration.ofSeconds(5));
@@ -197,6 +200,10 @@ final class StreamLakeWriter extends BusWriter {
                 }
             } catch (BusReader.WokenUp e) {
                 // stop() gave up waiting for the drain: commit what was read
+            }
+            if (abandoned) {
+                abandonPending();
+                return;
             }
             commit(bus);
         } finally {
@@ -486,12 +493,12 @@ final class StreamLakeWriter extends BusWriter {
             String offsets = CommittedOffsets.encode(next);
             if (!pendingDlq.isEmpty()) {
                 Map<Integer, Long> dlqOffsets = DeadLetterOffsets.afterCommit(dlqCommitted, next);
-                append(dlqTable, pendingDlq, CommittedOffsets.encode(dlqOffsets));
+                append(dlqTable, pendingDlq, dlqCommitted, CommittedOffsets.encode(dlqOffsets));
                 dlqCommitted = dlqOffsets;
                 dlqRows.increment(pendingDlqRows);
                 io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_DEAD_LETTER_COMMIT);
             }
-            append(table, pendingMain, offsets);
+            append(table, pendingMain, mainCommitted, offsets);
             io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_AFTER_COMMIT);
             mainCommitted = new HashMap<>(next);
             committedTotal.set(total(mainCommitted));
@@ -516,10 +523,12 @@ final class StreamLakeWriter extends BusWriter {
         updateLag(bus);
     }
 
-    private void append(Table target, List<DataFile> files, String offsets) {
+    /** Commits {@code files} and {@code offsets} to {@code target}, fenced: only while it still ends at {@code base}. */
+    private void append(Table target, List<DataFile> files, Map<Integer, Long> base, String offsets) {
         lake.commit(() -> {
             AppendFiles append = target.newAppend();
             files.forEach(append::appendFile);
+            append.validateWith(CommittedOffsets.unchangedSince(base));
             append.set(CommittedOffsets.SUMMARY_KEY, offsets);
             append.set(CommittedOffsets.TOPIC_KEY, stream.topic());
             io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.LAKE_BEFORE_COMMIT);

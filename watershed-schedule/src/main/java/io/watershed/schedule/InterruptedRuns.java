@@ -23,9 +23,12 @@ final class InterruptedRuns {
 
     private InterruptedRuns() {}
 
-    /** Fails every unfinished run in {@code store}. */
-    static void fail(RunStore store, ModelGraph graph, Clock clock) {
+    /** Fails every unfinished run in {@code store} but those {@code stillRunning} here. */
+    static void fail(RunStore store, ModelGraph graph, Clock clock, java.util.function.LongPredicate stillRunning) {
         for (Run run : store.unfinished()) {
+            if (stillRunning.test(run.id())) {
+                continue;
+            }
             Instant now = clock.instant();
             Map<String, String> states = new HashMap<>();
             for (Step step : run.steps()) {

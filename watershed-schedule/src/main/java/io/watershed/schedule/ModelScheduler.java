@@ -58,6 +58,7 @@ public final class ModelScheduler implements AutoCloseable {
     private final StepExecution execution;
     private final ExecutorService workers;
     private final Object lock = new Object();
+    private final io.watershed.spi.Leases leases;
     /** Guarded by {@link #lock}. */
     private final ActiveRuns active;
     private final Thread coordinator;
@@ -66,9 +67,12 @@ public final class ModelScheduler implements AutoCloseable {
 
     /**
      * @param database where the run history is kept (SQLite in the data directory, or PostgreSQL)
+     * @param leases the schedules fire on the one instance that holds lease {@value #LEASE}; runs asked for fire anywhere
      */
     public ModelScheduler(Map<String, ModelSpec> models, List<CheckSpec> checks, Settings.Models settings, ModelBuilder builder,
-            QueryEngine query, LakeCatalog lake, io.watershed.spi.StateDatabase database, Clock clock) {
+            QueryEngine query, LakeCatalog lake, io.watershed.spi.StateDatabase database, io.watershed.spi.Leases leases,
+            Clock clock) {
+        this.leases = leases;
         this.graph = new ModelGraph(models);
         this.planner = new RunPlanner(graph);
         models.keySet().forEach(name -> stats.put(name, new ModelStats()));
@@ -83,12 +87,29 @@ public final class ModelScheduler implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        InterruptedRuns.fail(store, graph, clock);
         this.schedules = new ScheduleFires(graph, store, clock.instant());
         this.coordinator = new Thread(this::coordinate, "watershed-scheduler");
         coordinator.setDaemon(true);
         coordinator.start();
+        leases.claim(LEASE, new io.watershed.spi.Leases.Work() {
+            @Override
+            public void acquired(long epoch) {
+                // the holder before this one (this instance before a restart, or one that died) left its runs unfinished
+                synchronized (lock) {
+                    InterruptedRuns.fail(store, graph, clock, id -> active.find(id).isPresent());
+                    lock.notifyAll();
+                }
+            }
+
+            @Override
+            public void lost() {
+                // schedules stop firing here; runs under way finish
+            }
+        });
     }
+
+    /** The lease of the model scheduler: its holder fires the schedules and recovers interrupted runs. */
+    public static final String LEASE = "models";
 
     // ---------------------------------------------------------------- asking for runs
 
@@ -263,7 +284,7 @@ public final class ModelScheduler implements AutoCloseable {
         while (!closed) {
             try {
                 synchronized (lock) {
-                    for (ScheduleFires.Fire fire : schedules.due(clock.instant())) {
+                    for (ScheduleFires.Fire fire : leases.holds(LEASE) ? schedules.due(clock.instant()) : List.<ScheduleFires.Fire>of()) {
                         store.setLastFire(fire.schedule(), fire.time());
                         if (!fire.steps().isEmpty()) {
                             start("schedule", List.of(fire.schedule()), fire.time(), fire.steps());

@@ -147,9 +147,9 @@ class ModelSchedulerTest {
     }
 
     ModelScheduler scheduler(Map<String, ModelSpec> models, ModelBuilder builder, int concurrency, Clock clock, String db) {
+        io.watershed.spi.StateDatabase database = io.watershed.spi.StateDatabase.local(dir.resolve(db));
         return new ModelScheduler(models, List.of(), new Settings.Models(concurrency, Duration.ofMinutes(1), 0,
-                Duration.ofMillis(100), false, "models"), builder, NO_QUERIES, LAKE,
-                io.watershed.spi.StateDatabase.local(dir.resolve(db)), clock);
+                Duration.ofMillis(100), false, "models"), builder, NO_QUERIES, LAKE, database, database.leases(), clock);
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {

@@ -64,6 +64,7 @@ public final class Platform implements AutoCloseable {
     private final boolean embeddedBus;
     private final IcebergLake lake;
     private final RawLakeWriter lakeWriter;
+    private final io.watershed.spi.Leases leases;
     private final LakeUpkeep upkeep;
     private final TableInspector inspector;
     private final StreamRates rates;
@@ -119,6 +120,10 @@ public final class Platform implements AutoCloseable {
         try {
             Files.createDirectories(this.dataDirectory);
             checkFreeSpace(settings);
+            // which instance of the project does each single-owner work; closes last, giving up what is still held
+            leases = stateDatabase.leases();
+            started.push(leases);
+            leaseMetrics(leases);
             new JvmMemoryMetrics().bindTo(meters);
             new JvmThreadMetrics().bindTo(meters);
             new ProcessorMetrics().bindTo(meters);
@@ -146,7 +151,7 @@ public final class Platform implements AutoCloseable {
             }
             KafkaEventBus bus;
             try {
-                bus = new KafkaEventBus(connection, settings.ingest().produceTimeout());
+                bus = new KafkaEventBus(connection, settings.ingest().produceTimeout(), sharedInstanceName(stateDatabase));
             } catch (RuntimeException | Error e) {
                 lakeParts.thenAccept(LakeParts::close);
                 throw e;
@@ -162,7 +167,8 @@ public final class Platform implements AutoCloseable {
             started.push(lake);
             query = parts.query();
             started.push(query);
-            lakeWriter = new RawLakeWriter(lake, bus, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters);
+            lakeWriter = new RawLakeWriter(lake, bus, settings.lake().commitInterval(), settings.lake().targetFileSize(), meters,
+                    leases);
             started.push(lakeWriter);
             if (settings.query().freshTail()) {
                 query.setTail(lakeWriter.tail());
@@ -174,6 +180,10 @@ public final class Platform implements AutoCloseable {
             audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
             started.push(audit); // closes before the bus: its last summaries are published
             reopenStreamsCreatedOnFirstUse(bus);
+            if (stateDatabase.dialect() == StateDatabase.Dialect.POSTGRESQL) {
+                // other instances of the project commit to the shared catalog: queries here see their snapshots
+                lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
+            }
             TopicRetention retention = new TopicRetention(bus, lake, streams::streams,
                     () -> project.pipelines().keySet().stream().map(PipelineRunner::consumerGroup).toList(), meters,
                     java.time.Clock.systemUTC());
@@ -181,7 +191,18 @@ public final class Platform implements AutoCloseable {
             upkeep = new LakeUpkeep(lake, settings.lake(), id -> upkeepPolicy(id, settings), retention, meters,
                     java.time.Clock.systemUTC());
             started.push(upkeep); // stops before the lake: a compaction in flight finishes or is abandoned first
-            upkeep.start();
+            leases.claim(LakeUpkeep.LEASE, new io.watershed.spi.Leases.Work() {
+                @Override
+                public void acquired(long epoch) {
+                    // the periodic passes ask the lease each time
+                }
+
+                @Override
+                public void lost() {
+                    // a pass under way finishes; its commits are Iceberg's optimistic ones, safe beside any writer
+                }
+            });
+            upkeep.start(() -> leases.holds(LakeUpkeep.LEASE));
             inspector = new TableInspector(lake);
             rates = new StreamRates(bus, () -> List.copyOf(streams.streams()));
             started.push(rates);
@@ -196,10 +217,10 @@ public final class Platform implements AutoCloseable {
                 KafkaGrants kafkaGrants = new KafkaGrants(brokerAccess, access, java.time.Clock.systemUTC(), Duration.ofMinutes(1));
                 started.push(kafkaGrants);
                 access.addListener(kafkaGrants);
-                adminToken = access.adminToken(adminTokenFile());
+                adminToken = access.adminToken(adminTokenFile(), sharedInstanceName(stateDatabase));
                 kafkaGrants.sync();
             } else {
-                adminToken = access.adminToken(adminTokenFile());
+                adminToken = access.adminToken(adminTokenFile(), sharedInstanceName(stateDatabase));
             }
             FlinkEngine flink = null;
             int buildParallelism = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
@@ -217,7 +238,7 @@ public final class Platform implements AutoCloseable {
                 PipelineRunner runner = new PipelineRunner(new PipelineContext(flink,
                         bus, connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
                         settings.ingest().defaultPartitions(), settings.lake().commitInterval(), functionJars,
-                        settings.pipelines().idleTimeout()),
+                        settings.pipelines().idleTimeout(), settings.pipelines().checkpoints().map(Path::of), leases),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);
@@ -231,7 +252,7 @@ public final class Platform implements AutoCloseable {
                         IcebergLake.CATALOG_NAME, lake.catalogProperties(), functionJars,
                         buildParallelism, lake));
                 ModelScheduler models = new ModelScheduler(project.models(), project.checks(), settings.models(), builder, query,
-                        lake, stateDatabase, java.time.Clock.systemUTC());
+                        lake, stateDatabase, leases, java.time.Clock.systemUTC());
                 scheduler = java.util.Optional.of(models);
                 started.push(models);
                 modelMetrics(models);
@@ -249,7 +270,7 @@ public final class Platform implements AutoCloseable {
             java.util.function.Supplier<io.watershed.project.Boards> boards =
                     () -> io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
             http = new HttpApi(settings.http(), new Authorization(access), audit, List.of(
-                    new StatusApi(project.name(), this::uptime, busAddress, streams, meters),
+                    new StatusApi(project.name(), this::uptime, busAddress, streams, meters, leases),
                     new AccessApi(access),
                     new StreamsApi(streams, project.streams().keySet(), rates, backlog, upkeep, ingest, audit),
                     new PipelinesApi(pipelines),
@@ -353,6 +374,26 @@ public final class Platform implements AutoCloseable {
                             + "waited for room in its output (NaN until sampled)")
                     .register(meters);
         }
+    }
+
+    /**
+     * This instance's name where instances sharing a state database must not collide (their admin token files, their
+     * keyed ingest's transactional ids); empty when it is alone, so names stay as they always were.
+     */
+    private String sharedInstanceName(StateDatabase database) {
+        return database.dialect() == StateDatabase.Dialect.POSTGRESQL ? leases.instance() : "";
+    }
+
+    /** Per lease this instance claims: whether it holds it, and at which epoch (Prometheus shows who owns what). */
+    private void leaseMetrics(io.watershed.spi.Leases leases) {
+        leases.onClaim(name -> {
+            io.micrometer.core.instrument.Gauge.builder("watershed.lease.held", leases, l -> l.holds(name) ? 1 : 0)
+                    .tag("lease", name).tag("instance", leases.instance())
+                    .description("1 while this instance holds the lease (and does its work), else 0").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.lease.epoch", leases, l -> l.epoch(name))
+                    .tag("lease", name).tag("instance", leases.instance())
+                    .description("The epoch of the lease this instance holds, 0 when it does not").register(meters);
+        });
     }
 
     /** Per model: builds by outcome, rows written, the last successful build and its duration. */

@@ -15,8 +15,11 @@ final class StatusApi implements Routes {
     private final BusAddress bus;
     private final StreamCatalog streams;
     private final PrometheusMeterRegistry meters;
+    private final io.watershed.spi.Leases leases;
 
-    StatusApi(String project, Supplier<Duration> uptime, BusAddress bus, StreamCatalog streams, PrometheusMeterRegistry meters) {
+    StatusApi(String project, Supplier<Duration> uptime, BusAddress bus, StreamCatalog streams, PrometheusMeterRegistry meters,
+            io.watershed.spi.Leases leases) {
+        this.leases = leases;
         this.project = project;
         this.uptime = uptime;
         this.bus = bus;
@@ -37,6 +40,9 @@ final class StatusApi implements Routes {
         body.put("uptime_seconds", uptime.get().toSeconds());
         body.put("bus", bus.embedded() ? "embedded " + bus.address() : bus.address());
         body.put("streams", streams.streams().size());
+        // which of the project's single-owner work (lake writers, pipelines, schedules, upkeep) this instance does
+        body.put("instance", leases.instance());
+        body.put("leases", leases.held().keySet());
         ctx.json(body);
     }
 }

@@ -21,4 +21,5 @@ import java.util.Map;
  */
 public record PipelineContext(FlinkEngine engine, EventBus bus, BusConnection connection, String catalogName,
         Map<String, String> catalogProperties, LakeCatalog lake, StreamRegistry streams, int defaultPartitions,
-        Duration checkpointInterval, List<Path> functionJars, Duration idleTimeout) {}
+        Duration checkpointInterval, List<Path> functionJars, Duration idleTimeout, java.util.Optional<Path> checkpoints,
+        io.watershed.spi.Leases leases) {}

@@ -51,6 +51,12 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private final PipelineContext context;
     private final Map<String, Pipeline> pipelines = new ConcurrentSkipListMap<>();
     private final Thread starter;
+    /** Starts and stops the jobs as this instance takes and loses the pipelines' leases, one at a time. */
+    private final java.util.concurrent.ExecutorService owner = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "watershed-pipelines-lease");
+        t.setDaemon(true);
+        return t;
+    });
     private final LiveViews liveViews = LiveViews.open(UUID.randomUUID().toString());
     private final PipelineTables tables;
     private final PipelinePlanner planner;
@@ -76,7 +82,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     private void startAll() {
         try {
             FlinkRuntime flink = context.engine().await();
-            checkpoints = new PipelineCheckpoints(flink.checkpoints());
+            checkpoints = new PipelineCheckpoints(context.checkpoints().orElse(flink.checkpoints()));
             runtime = flink;
         } catch (RuntimeException e) {
             engineFailure = e.getMessage();
@@ -90,14 +96,89 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             if (pipeline.failed()) {
                 continue;
             }
+            String name = pipeline.name();
+            pipeline.state = STANDBY;
+            context.leases().claim(lease(name), new io.watershed.spi.Leases.Work() {
+                @Override
+                public void acquired(long epoch) {
+                    owner.execute(() -> startOwned(name));
+                }
+
+                @Override
+                public void lost() {
+                    owner.execute(() -> standBy(name));
+                }
+            });
+        }
+    }
+
+    /** A pipeline that another instance of the project runs: this one takes it over when that one stops or dies. */
+    static final String STANDBY = "STANDBY";
+
+    /** The lease of a pipeline's job: the instance that holds it submits and runs the job. */
+    public static String lease(String pipeline) {
+        return "pipeline:" + pipeline;
+    }
+
+    /** This instance took the pipeline's lease: submit its job, from its newest checkpoint (wherever it ran before). */
+    private void startOwned(String name) {
+        Pipeline pipeline = pipelines.get(name);
+        if (closed || pipeline == null) {
+            return;
+        }
+        synchronized (pipeline) {
+            if (pipeline.job != null || pipeline.failed() || !context.leases().holds(lease(name))) {
+                return;
+            }
+            pipeline.stopping = false;
             start(pipeline);
-            if (pipeline.restoredFrom != null && pipeline.state.equals("RUNNING")) {
-                // the file may have changed while the platform was down
-                Thread watcher = new Thread(() -> awaitStarted(pipeline), "watershed-pipeline-start-" + pipeline.name());
-                watcher.setDaemon(true);
-                watcher.start();
+        }
+        if (pipeline.restoredFrom != null && pipeline.state.equals("RUNNING")) {
+            // the file may have changed while the platform was down
+            Thread watcher = new Thread(() -> awaitStarted(pipeline), "watershed-pipeline-start-" + pipeline.name());
+            watcher.setDaemon(true);
+            watcher.start();
+        }
+    }
+
+    /**
+     * This instance lost the pipeline's lease: cancel its job at once (no savepoint: the new holder may be starting from
+     * the newest checkpoint already). Its stream sinks' transactions are fenced by their transactional ids, its lake
+     * commits by the tables.
+     */
+    private void standBy(String name) {
+        Pipeline pipeline = pipelines.get(name);
+        if (pipeline == null) {
+            return;
+        }
+        synchronized (pipeline) {
+            JobClient job = pipeline.job;
+            pipeline.stopping = true;
+            if (job != null) {
+                try {
+                    job.cancel().get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    LOG.warn("Cannot cancel pipeline '{}' after losing its lease: {}", name, FlinkErrors.rootMessage(e));
+                }
+            }
+            pipeline.job = null;
+            if (!pipeline.failed()) {
+                pipeline.state = STANDBY;
             }
         }
+        LOG.warn("Pipeline '{}' stopped here: this instance no longer holds lease '{}'", name, lease(name));
+    }
+
+    /** Refuses to change a pipeline whose job another instance runs, saying which. */
+    private void requireOwned(String name, String action) {
+        if (context.leases().holds(lease(name)) || runtime == null) {
+            return;
+        }
+        String holder = context.leases().holders().stream().filter(h -> h.work().equals(lease(name)) && h.live())
+                .map(io.watershed.spi.Leases.Holder::instance).findFirst().orElse("another instance");
+        throw new WatershedException(ErrorCode.CONFLICT, "Cannot " + action + " pipeline '" + name + "' here: instance "
+                + holder + " runs it (lease '" + lease(name) + "'); ask that instance, or wait until it stops and this one takes "
+                + "the pipeline over");
     }
 
     /** Plans and submits the pipeline; a failure is its state, not an exception. */
@@ -173,6 +254,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     @Override
     public PipelineStatus stop(String name) {
         Pipeline pipeline = find(name);
+        requireOwned(name, "stop");
         synchronized (pipeline) {
             stopJob(pipeline);
             pipeline.state = "STOPPED";
@@ -218,6 +300,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                     + "starting; try again in a few seconds");
         }
         Pipeline old = find(name);
+        requireOwned(name, "restart");
         Pipeline pipeline;
         synchronized (old) {
             stopJob(old);
@@ -322,6 +405,12 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        owner.shutdown();
+        try {
+            owner.awaitTermination(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (Pipeline p : pipelines.values()) {
             p.stopping = true;
             if (p.job != null) {
@@ -333,6 +422,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                     LOG.warn("Cannot cancel pipeline '{}': {}", p.name(), e.toString());
                 }
             }
+            context.leases().release(lease(p.name())); // another instance takes it over from the newest checkpoint
         }
         liveViews.close();
     }

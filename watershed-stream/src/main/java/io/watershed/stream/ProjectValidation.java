@@ -62,7 +62,7 @@ public final class ProjectValidation {
             }
         };
         PipelineContext context = new PipelineContext(null, null, BusConnection.plain("127.0.0.1:9092"), "watershed", Map.of(), null,
-                registry, 1, Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10));
+                registry, 1, Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10), java.util.Optional.empty(), null);
         Map<String, Pipeline> pipelines = new ConcurrentSkipListMap<>();
         specs.forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
         List<String> problems = new ArrayList<>();

@@ -24,7 +24,8 @@ class PipelineRunnerTest {
         Path notADirectory = Files.writeString(dir.resolve("flink"), "not a directory");
         try (FlinkEngine engine = new FlinkEngine(notADirectory, 2)) {
             PipelineRunner runner = new PipelineRunner(new PipelineContext(engine, null, BusConnection.plain("127.0.0.1:9"), "lake",
-                    Map.of(), null, null, 1, Duration.ofSeconds(1), List.of(), Duration.ofMinutes(1)),
+                    Map.of(), null, null, 1, Duration.ofSeconds(1), List.of(), Duration.ofMinutes(1), java.util.Optional.empty(),
+                    io.watershed.spi.StateDatabase.local(dir).leases()),
                     List.of(new PipelineSpec("orders", dir.resolve("orders.sql"), "INSERT INTO raw.x SELECT 1")));
             Await.until("the pipeline failed with Flink", Duration.ofSeconds(30),
                     () -> runner.pipelines().get(0).state().equals("FAILED"));
