@@ -29,6 +29,7 @@ public final class RawLakeWriter implements AutoCloseable {
     private final RawTail tail;
     private final io.watershed.spi.Leases leases;
     private final java.util.Set<String> claimed = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     /**
      * @param bus what the writers and the fresh tail read (through its {@link EventBus#reader readers})
@@ -88,6 +89,9 @@ public final class RawLakeWriter implements AutoCloseable {
     }
 
     private void startWriters(StreamSpec stream) {
+        if (closed) {
+            return; // stopping: the lease is given up right after
+        }
         writers.computeIfAbsent(stream.name(), name -> {
             StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bus, commitInterval, targetFileSize, meters);
             Thread thread = new Thread(writer, "lake-writer-" + name);
@@ -124,6 +128,7 @@ public final class RawLakeWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         tail.close();
         writers.values().forEach(StreamLakeWriter::requestStop); // all drain at once
         stateWriters.values().forEach(StateTableWriter::requestStop);

@@ -96,7 +96,7 @@ public final class ModelScheduler implements AutoCloseable {
             public void acquired(long epoch) {
                 // the holder before this one (this instance before a restart, or one that died) left its runs unfinished
                 synchronized (lock) {
-                    InterruptedRuns.fail(store, graph, clock, id -> active.find(id).isPresent());
+                    failInterrupted();
                     lock.notifyAll();
                 }
             }
@@ -110,6 +110,17 @@ public final class ModelScheduler implements AutoCloseable {
 
     /** The lease of the model scheduler: its holder fires the schedules and recovers interrupted runs. */
     public static final String LEASE = "models";
+    /** How often the holder of {@value #LEASE} looks for runs an instance that died left unfinished. */
+    private static final long RECOVERY_MILLIS = 15_000;
+
+    /**
+     * Fails the unfinished runs no one is building: not this instance's own, nor those of another instance that runs
+     * (runs asked for start wherever they are asked). Called with {@link #lock} held.
+     */
+    private void failInterrupted() {
+        InterruptedRuns.fail(store, graph, clock, id -> active.find(id).isPresent() || store.instanceOf(id)
+                .filter(by -> !by.equals(leases.instance()) && leases.alive(by)).isPresent());
+    }
 
     // ---------------------------------------------------------------- asking for runs
 
@@ -281,9 +292,16 @@ public final class ModelScheduler implements AutoCloseable {
     }
 
     private void coordinate() {
+        long nextRecovery = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECOVERY_MILLIS);
         while (!closed) {
             try {
                 synchronized (lock) {
+                    if (System.nanoTime() - nextRecovery > 0) {
+                        nextRecovery = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECOVERY_MILLIS);
+                        if (leases.holds(LEASE)) {
+                            failInterrupted(); // an instance that died while building
+                        }
+                    }
                     for (ScheduleFires.Fire fire : leases.holds(LEASE) ? schedules.due(clock.instant()) : List.<ScheduleFires.Fire>of()) {
                         store.setLastFire(fire.schedule(), fire.time());
                         if (!fire.steps().isEmpty()) {
@@ -330,6 +348,7 @@ public final class ModelScheduler implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        leases.release(LEASE); // another instance fires the schedules from now on
         synchronized (lock) {
             lock.notifyAll();
         }

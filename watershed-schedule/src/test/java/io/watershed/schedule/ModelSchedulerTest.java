@@ -312,4 +312,41 @@ class ModelSchedulerTest {
             assertThat(builder.events).containsExactly("start b 2026-11-21", "end b"); // a had succeeded: it is not built again
         }
     }
+
+    /** A run of a process that died, as another instance of the project named {@code instance} left it: running. */
+    static long runningRunOf(io.watershed.spi.StateDatabase database) {
+        try (RunStore store = new RunStore(database)) {
+            Instant now = Instant.now();
+            LocalDateTime day = LocalDateTime.parse("2026-11-21T00:00");
+            Step building = new Step("a", day, day.plusDays(1), "running", 1, Optional.of(now), Optional.empty(), OptionalLong.empty(),
+                    Optional.empty(), List.of(), Optional.empty());
+            Run run = store.insert(new Run(0, "manual", List.of("a"), now, "running", now, Optional.of(now), Optional.empty(),
+                    Optional.empty(), List.of(building)));
+            store.updateStep(run.id(), building);
+            return run.id();
+        }
+    }
+
+    static io.watershed.spi.StateDatabase instance(java.nio.file.Path directory, String name) {
+        return io.watershed.spi.StateDatabase.of(new io.watershed.spi.Settings.Metadata(Optional.empty(), Optional.empty(),
+                io.watershed.spi.Secret.of(""), "watershed", Optional.of(name), Duration.ofMillis(1500)), directory);
+    }
+
+    @Test
+    void theNewSchedulerFailsOnlyTheRunsOfInstancesThatAreGone() throws Exception {
+        Map<String, ModelSpec> models = models(model("a", null, false, 0));
+        java.nio.file.Path shared = dir.resolve("runs.db"); // as a shared database: one set of files, three instance names
+        io.watershed.spi.StateDatabase other = instance(shared, "other");
+        io.watershed.spi.Leases otherRuns = other.leases(); // the other instance runs: its presence is held
+        long building = runningRunOf(other);
+        long orphan = runningRunOf(instance(shared, "gone")); // an instance that died and never came back
+        try (ModelScheduler scheduler = scheduler(models, new RecordingBuilder(), 2, Clock.systemUTC(), "runs.db")) {
+            assertThat(scheduler.find(orphan).orElseThrow().state()).isEqualTo("failed");
+            assertThat(scheduler.find(building).orElseThrow().state()).as("another live instance builds it").isEqualTo("running");
+            otherRuns.close(); // it stops without finishing the run: the scheduler's next look fails it
+            await("the stopped instance's run failed", () -> scheduler.find(building).orElseThrow().state().equals("failed"));
+        } finally {
+            otherRuns.close();
+        }
+    }
 }

@@ -534,6 +534,9 @@ public final class Platform implements AutoCloseable {
     }
 
     private void closeQuietly() {
+        if (leases != null) {
+            leases.stopTaking(); // what another instance gives up while this one stops is left to the others
+        }
         while (!started.isEmpty()) {
             AutoCloseable part = started.pop();
             try {

@@ -338,7 +338,7 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
             Optional<String> instance,
             @Setting(value = "15s", doc = "How long an instance holds a lease (a stream's lake writer, a pipeline, the model "
                     + "scheduler, lake upkeep) without renewing it: another instance takes the work over at most this long "
-                    + "(plus a third) after the holder dies. It renews every third of it, and stops the work itself after two "
+                    + "(plus a quarter) after the holder dies. It renews every quarter of it, and stops the work itself after two "
                     + "thirds without renewal.")
             Duration leaseTtl) {
 

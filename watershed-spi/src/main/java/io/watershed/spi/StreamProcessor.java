@@ -31,7 +31,8 @@ public interface StreamProcessor extends AutoCloseable {
 
     /**
      * @param name pipeline name
-     * @param state STARTING, RUNNING, RESTARTING, FAILED, FINISHED, CANCELED or STOPPED
+     * @param state STARTING, RUNNING, RESTARTING, FAILED, FINISHED, CANCELED, STOPPED, or STANDBY (another instance of
+     *     the project runs it)
      * @param error why it failed, or why it is restarting
      * @param jobId the Flink job, once submitted
      * @param outputs the tables, streams and live views it writes

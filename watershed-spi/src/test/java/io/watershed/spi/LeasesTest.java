@@ -76,7 +76,7 @@ class LeasesTest {
                 assertThat(b.events).isEmpty();
                 assertThat(one.holds("lake:clicks")).isTrue();
                 assertThat(two.holds("lake:clicks")).isFalse();
-                assertThat(two.holders()).singleElement().satisfies(h -> {
+                assertThat(two.holders()).filteredOn(h -> h.work().equals("lake:clicks")).singleElement().satisfies(h -> {
                     assertThat(h.instance()).isEqualTo("one");
                     assertThat(h.live()).isTrue();
                     assertThat(h.epoch()).isEqualTo(1);
@@ -104,13 +104,19 @@ class LeasesTest {
             try (Leases one = database("one").leases(); Leases two = database("two").leases()) {
                 one.claim("models", a);
                 two.claim("models", b);
+                assertThat(two.alive("one")).isTrue();
                 one.halt(); // kill -9: nothing is given up
                 long died = System.nanoTime();
                 await(() -> !b.events.isEmpty(), TTL.multipliedBy(3));
                 Duration takeover = Duration.ofNanos(System.nanoTime() - died);
                 assertThat(takeover).isLessThan(TTL.plus(TTL.dividedBy(3)).plusMillis(500));
                 assertThat(b.events).containsExactly("acquired 2");
-                assertThat(two.holders()).singleElement().satisfies(h -> assertThat(h.instance()).isEqualTo("two"));
+                assertThat(two.holders()).filteredOn(h -> h.work().equals("models")).singleElement()
+                        .satisfies(h -> assertThat(h.instance()).isEqualTo("two"));
+                // the dead one's presence ends with its leases
+                assertThat(two.alive("one")).isFalse();
+                assertThat(two.alive("two")).isTrue();
+                assertThat(two.held()).containsOnlyKeys("models");
             }
         }
 

@@ -97,7 +97,7 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                 continue;
             }
             String name = pipeline.name();
-            pipeline.state = STANDBY;
+            claimed.add(name);
             context.leases().claim(lease(name), new io.watershed.spi.Leases.Work() {
                 @Override
                 public void acquired(long epoch) {
@@ -109,6 +109,27 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
                     owner.execute(() -> standBy(name));
                 }
             });
+            if (!context.leases().holds(lease(name)) && pipeline.state.equals("STARTING")) {
+                pipeline.state = STANDBY; // until this instance takes it over
+            }
+        }
+    }
+
+    /** The pipelines whose leases this instance has asked for (not those that failed before they could start). */
+    private final java.util.Set<String> claimed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** The pipeline of that name now, locked: a restart replaces it in the map while holding the old one's lock. */
+    private <T> T withCurrent(String name, java.util.function.Function<Pipeline, T> action) {
+        while (true) {
+            Pipeline pipeline = pipelines.get(name);
+            if (pipeline == null) {
+                return null;
+            }
+            synchronized (pipeline) {
+                if (pipelines.get(name) == pipeline) {
+                    return action.apply(pipeline);
+                }
+            }
         }
     }
 
@@ -122,18 +143,18 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     /** This instance took the pipeline's lease: submit its job, from its newest checkpoint (wherever it ran before). */
     private void startOwned(String name) {
-        Pipeline pipeline = pipelines.get(name);
-        if (closed || pipeline == null) {
+        if (closed) {
             return;
         }
-        synchronized (pipeline) {
-            if (pipeline.job != null || pipeline.failed() || !context.leases().holds(lease(name))) {
-                return;
+        Pipeline pipeline = withCurrent(name, p -> {
+            if (p.job != null || p.failed() || !context.leases().holds(lease(name))) {
+                return null;
             }
-            pipeline.stopping = false;
-            start(pipeline);
-        }
-        if (pipeline.restoredFrom != null && pipeline.state.equals("RUNNING")) {
+            p.stopping = false;
+            start(p);
+            return p;
+        });
+        if (pipeline != null && pipeline.restoredFrom != null && pipeline.state.equals("RUNNING")) {
             // the file may have changed while the platform was down
             Thread watcher = new Thread(() -> awaitStarted(pipeline), "watershed-pipeline-start-" + pipeline.name());
             watcher.setDaemon(true);
@@ -143,15 +164,11 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
 
     /**
      * This instance lost the pipeline's lease: cancel its job at once (no savepoint: the new holder may be starting from
-     * the newest checkpoint already). Its stream sinks' transactions are fenced by their transactional ids, its lake
-     * commits by the tables.
+     * the newest checkpoint already). Its stream sinks' transactions are fenced by their transactional ids, which the
+     * new holder's job takes over; an Iceberg sink of a job that outlives the lease (a frozen JVM) is not fenced yet.
      */
     private void standBy(String name) {
-        Pipeline pipeline = pipelines.get(name);
-        if (pipeline == null) {
-            return;
-        }
-        synchronized (pipeline) {
+        withCurrent(name, pipeline -> {
             JobClient job = pipeline.job;
             pipeline.stopping = true;
             if (job != null) {
@@ -165,13 +182,14 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
             if (!pipeline.failed()) {
                 pipeline.state = STANDBY;
             }
-        }
+            return pipeline;
+        });
         LOG.warn("Pipeline '{}' stopped here: this instance no longer holds lease '{}'", name, lease(name));
     }
 
     /** Refuses to change a pipeline whose job another instance runs, saying which. */
     private void requireOwned(String name, String action) {
-        if (context.leases().holds(lease(name)) || runtime == null) {
+        if (!claimed.contains(name) || context.leases().holds(lease(name)) || runtime == null) {
             return;
         }
         String holder = context.leases().holders().stream().filter(h -> h.work().equals(lease(name)) && h.live())
