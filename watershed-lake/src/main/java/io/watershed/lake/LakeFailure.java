@@ -32,6 +32,24 @@ final class LakeFailure {
         }
     }
 
+    /**
+     * Whether {@code e} says the lake could not be reached or written now (its catalog, its files, a commit that lost a
+     * race), as opposed to refusing what was asked: no fault of the record being written, which must not be
+     * dead-lettered for it.
+     */
+    static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.iceberg.exceptions.CommitFailedException
+                    || t instanceof org.apache.iceberg.exceptions.CommitStateUnknownException
+                    || t instanceof UncheckedSQLException || t instanceof UncheckedInterruptedException
+                    || t instanceof UncheckedIOException || t instanceof IOException || t instanceof SQLException
+                    || t instanceof software.amazon.awssdk.core.exception.SdkException) { // S3 unreachable, refused
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A data or metadata file that could not be read. */
     static WatershedException unreadable(String action, IOException e) {
         return unavailable(action, "the lake's warehouse", e);

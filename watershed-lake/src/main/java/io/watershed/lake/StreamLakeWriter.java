@@ -302,6 +302,11 @@ final class StreamLakeWriter extends BusWriter {
         } catch (WriterStateLost e) {
             throw e; // not the record's fault: restart from the last commit
         } catch (RuntimeException e) {
+            if (LakeFailure.unreachable(e)) {
+                // the catalog or the store failed (S3 down, a commit that lost a race): the record is not at fault
+                throw new WriterStateLost("raw." + stream.name() + ": cannot evolve the table's schema for record " + partition
+                        + "/" + offset + " now; the writer starts again from its last commit", e);
+            }
             // a record must never stop the stream: whatever Iceberg refuses about it is its dead-letter reason
             LOG.warn("raw.{}: record {}/{} cannot be written and goes to the dead-letter table: {}", stream.name(), partition,
                     offset, e.toString());

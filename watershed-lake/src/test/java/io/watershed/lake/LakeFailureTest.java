@@ -34,4 +34,15 @@ class LakeFailureTest {
             throw unknown;
         })).isSameAs(unknown);
     }
+
+    @Test
+    void aLakeThatCannotBeReachedIsToldApartFromARefusal() {
+        assertThat(LakeFailure.unreachable(new org.apache.iceberg.exceptions.CommitFailedException("metadata location changed")))
+                .isTrue();
+        assertThat(LakeFailure.unreachable(new RuntimeException("wrapped", new java.net.ConnectException("refused")))).isTrue();
+        assertThat(LakeFailure.unreachable(software.amazon.awssdk.core.exception.SdkClientException.create("Unable to execute "
+                + "HTTP request"))).isTrue();
+        assertThat(LakeFailure.unreachable(new IllegalArgumentException("Invalid column name"))).isFalse();
+        assertThat(LakeFailure.unreachable(new org.apache.iceberg.exceptions.ValidationException("cannot add column"))).isFalse();
+    }
 }

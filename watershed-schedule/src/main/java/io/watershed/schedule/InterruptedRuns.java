@@ -23,7 +23,7 @@ final class InterruptedRuns {
 
     private InterruptedRuns() {}
 
-    /** Fails every unfinished run in {@code store} but those {@code stillRunning} here. */
+    /** Fails every unfinished run in {@code store} but those {@code stillRunning} (here, or on another live instance). */
     static void fail(RunStore store, ModelGraph graph, Clock clock, java.util.function.LongPredicate stillRunning) {
         for (Run run : store.unfinished()) {
             if (stillRunning.test(run.id())) {
