@@ -20,11 +20,34 @@ import java.util.Optional;
 public final class Sources implements SourceControl, AutoCloseable {
     private final List<Source> sources;
 
-    /** Builds and starts the streams' sources; if one cannot start, those built are closed and the failure thrown. */
-    public Sources(Collection<StreamSpec> streams, Settings settings, SourcePublisher publisher, Path dataDirectory) {
+    private final io.watershed.spi.Leases leases;
+
+    /**
+     * Builds and starts the streams' sources; if one cannot start, those built are closed and the failure thrown. A jdbc
+     * import runs on the one instance of the project that holds its lease {@code import:<source>}: its watermark is
+     * shared ({@code metadata.url}), and two instances importing from it would import each row twice.
+     */
+    public Sources(Collection<StreamSpec> streams, Settings settings, SourcePublisher publisher, Path dataDirectory,
+            io.watershed.spi.Leases leases) {
+        this.leases = leases;
         this.sources = SourceFactory.create(streams, settings, publisher, dataDirectory);
         try {
             for (Source source : sources) {
+                if (source instanceof JdbcImportSource jdbc) {
+                    String lease = lease(jdbc.name());
+                    jdbc.runOnlyWhile(() -> leases.holds(lease));
+                    leases.claim(lease, new io.watershed.spi.Leases.Work() {
+                        @Override
+                        public void acquired(long epoch) {
+                            jdbc.wakeUp(); // a run the last holder missed is due now
+                        }
+
+                        @Override
+                        public void lost() {
+                            // a run under way ends; the next one is the new holder's
+                        }
+                    });
+                }
                 source.start();
             }
         } catch (RuntimeException e) {
@@ -53,10 +76,22 @@ public final class Sources implements SourceControl, AutoCloseable {
         return statuses;
     }
 
+    /** The lease of a jdbc import. */
+    public static String lease(String source) {
+        return "import:" + source;
+    }
+
     @Override
     public boolean runImport(String name) {
         for (Source source : sources) {
             if (source instanceof JdbcImportSource jdbc && jdbc.name().equals(name)) {
+                if (!leases.holds(lease(name))) {
+                    String holder = leases.holders().stream().filter(h -> h.work().equals(lease(name)) && h.live())
+                            .map(io.watershed.spi.Leases.Holder::instance).findFirst().orElse("another instance");
+                    throw new io.watershed.spi.WatershedException(io.watershed.spi.ErrorCode.CONFLICT, "Cannot run import '"
+                            + name + "' here: instance " + holder + " runs it (lease '" + lease(name) + "'); ask that "
+                            + "instance, or wait until it stops and this one takes the import over");
+                }
                 jdbc.runNow();
                 return true;
             }
@@ -69,6 +104,9 @@ public final class Sources implements SourceControl, AutoCloseable {
     public void close() {
         for (int i = sources.size() - 1; i >= 0; i--) {
             sources.get(i).close();
+            if (sources.get(i) instanceof JdbcImportSource jdbc) {
+                leases.release(lease(jdbc.name())); // another instance takes the import over at once
+            }
         }
     }
 }

@@ -77,6 +77,9 @@ class TwoInstancesIT {
                 .stream("orders", "partitions: 3\nkey: key\nfields:\n  producer: string\n  seq: long\n  key: string\n  ts: string\n")
                 .pipeline("copy", "INSERT INTO streams.orders_copy SELECT producer, seq, `key` FROM streams.orders;\n")
                 .model("per_producer", "SELECT producer, count(*) AS events FROM raw.orders GROUP BY producer\n")
+                .stream("customers", "partitions: 1\nsources:\n  - type: jdbc\n    url: " + postgres.getJdbcUrl("postgres", "postgres")
+                        + "\n    user: postgres\n    password: postgres\n    table: public.customers\n    mode: incremental\n"
+                        + "    column: id\n    schedule: '@daily'\n")
                 .write();
     }
 
@@ -84,6 +87,14 @@ class TwoInstancesIT {
     static PlatformProcess start(Path project, String data, Path log) {
         return PlatformProcess.start(project, root.resolve(data), log,
                 List.of("-Xmx640m", "-Daws.requestChecksumCalculation=when_required"), System.getProperty("java.class.path"));
+    }
+
+    static void sql(String... statements) throws java.sql.SQLException {
+        try (java.sql.Connection c = postgres.getPostgresDatabase().getConnection(); java.sql.Statement s = c.createStatement()) {
+            for (String statement : statements) {
+                s.execute(statement);
+            }
+        }
     }
 
     /** Ends every client connection to PostgreSQL, as its restart does; how many. */
@@ -108,7 +119,9 @@ class TwoInstancesIT {
         Path project = project();
         Path logA = root.resolve("a.log");
         Path logB = root.resolve("b.log");
-        List<String> mustMove = List.of("lake:orders", "pipeline:copy", "models", "upkeep");
+        List<String> mustMove = List.of("lake:orders", "pipeline:copy", "models", "upkeep", "import:customers.jdbc");
+        sql("CREATE TABLE public.customers (id bigserial PRIMARY KEY, name text NOT NULL)",
+                "INSERT INTO public.customers (name) SELECT 'c' || i FROM generate_series(1, 500) i");
         DeliveryLog deliveries = new DeliveryLog();
         PlatformProcess a = start(project, "data-a", logA);
         PlatformProcess b = null;
@@ -132,6 +145,10 @@ class TwoInstancesIT {
             WatershedHttp.Response refused = httpB.postJson("/v1/pipelines/copy/restart", java.util.Map.of());
             assertThat(refused.status()).as(refused.body()).isEqualTo(409);
             assertThat(refused.body()).contains(healthA.path("instance").asText());
+            // a jdbc import runs where its lease is: once, though both instances declare it
+            Await.until("the first import", Duration.ofSeconds(60), () -> httpB.count("SELECT count(*) FROM raw.customers") == 500);
+            WatershedHttp.Response importHere = httpB.post("/v1/sources/customers.jdbc/run", new byte[0]);
+            assertThat(importHere.status()).as(importHere.body()).isEqualTo(409);
 
             // load through both instances, as a load balancer would spread it
             List<LoadGenerator.Target> targets = new CopyOnWriteArrayList<>(List.of(
@@ -153,8 +170,13 @@ class TwoInstancesIT {
                 assertThat(takeover).isLessThan(LEASE.plus(LEASE.dividedBy(4)).plusSeconds(3));
                 httpB.awaitPipelinesRunning(1, Duration.ofSeconds(180));
                 deliveries.awaitMore(DeliveryLog.Fate.ACKNOWLEDGED, 2_000, Duration.ofSeconds(60));
+                // the import moved too: it goes on from the shared watermark
+                sql("INSERT INTO public.customers (name) SELECT 'late' || i FROM generate_series(1, 200) i");
+                assertThat(httpB.post("/v1/sources/customers.jdbc/run", new byte[0]).status()).isEqualTo(202);
             }
 
+            Await.until("the import after the takeover", Duration.ofSeconds(60),
+                    () -> httpB.count("SELECT count(*) FROM raw.customers") == 700);
             DeliveryChecker.Report report = DeliveryChecker.awaitCommittedAndCheck(deliveries, httpB, "raw.orders");
             System.out.println("TwoInstancesIT: " + report);
             assertThat(report.clean()).as(report + "\nB's problems:\n" + PlatformProcess.problems(logB, 40)).isTrue();
@@ -211,6 +233,7 @@ class TwoInstancesIT {
                     () -> httpB.count("SELECT count(*) FROM raw.orders_copy") >= storedAfterFaults);
             assertThat(httpB.count("SELECT count(*) FROM (SELECT DISTINCT producer, seq FROM raw.orders_copy)"))
                     .isEqualTo(httpB.count("SELECT count(*) FROM raw.orders_copy")).isEqualTo(storedAfterFaults);
+            assertThat(httpB.count("SELECT count(*) FROM raw.customers")).as("each row imported once").isEqualTo(700);
 
             // a clean stop of B hands everything to A at once, not after the lease runs out
             assertThat(b.stop(Duration.ofSeconds(90))).isZero();

@@ -264,7 +264,7 @@ public final class Platform implements AutoCloseable {
             ingest = new IngestService(bus, streams, settings, gate, meters);
             sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.ingest().produceTimeout(),
                     gate),
-                    this.dataDirectory);
+                    this.dataDirectory, leases);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
             BusAddress busAddress = new BusAddress(kafkaAddress(), embeddedBus, kafkaAuthenticated());
             java.util.function.Supplier<io.watershed.project.Boards> boards =

@@ -66,6 +66,8 @@ public final class JdbcImportSource implements Source {
     private volatile Run status;
     private final Object wake = new Object();
     private boolean runRequested;
+    /** Whether this instance runs the import now (it holds its lease); another instance of the project may instead. */
+    private volatile java.util.function.BooleanSupplier here = () -> true;
 
     /** The source's last run and the next, as {@link #status()} reports them. */
     private record Run(String name, String stream, String table, String mode, String watermark, String lastRunAt,
@@ -106,6 +108,21 @@ public final class JdbcImportSource implements Source {
                 s.lastRunAt(), s.lastRunRows(), s.nextRunAt(), s.running(), s.lastError());
     }
 
+    /**
+     * Runs the import only while {@code here} holds (this instance holds its lease), looking again when
+     * {@link #wakeUp woken}; call before {@link #start}.
+     */
+    public void runOnlyWhile(java.util.function.BooleanSupplier here) {
+        this.here = here;
+    }
+
+    /** Looks again whether a run is due (this instance took the import over). */
+    public void wakeUp() {
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
     /** Runs the import now (as soon as the current run, if any, ends). */
     public void runNow() {
         synchronized (wake) {
@@ -133,7 +150,7 @@ public final class JdbcImportSource implements Source {
                     due |= runRequested;
                     runRequested = false;
                 }
-                if (due) {
+                if (due && here.getAsBoolean()) { // the watermark is shared: one instance imports
                     runOnce();
                 }
                 Optional<ZonedDateTime> next = schedule.nextExecution(ZonedDateTime.now(ZoneOffset.UTC));
