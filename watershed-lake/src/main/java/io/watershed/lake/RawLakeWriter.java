@@ -30,6 +30,8 @@ public final class RawLakeWriter implements AutoCloseable {
     private final io.watershed.spi.Leases leases;
     private final java.util.Set<String> claimed = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    /** Per stream, what its writer reports as lag; kept across the writers a lease taken again starts. */
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> lags = new ConcurrentHashMap<>();
 
     /**
      * @param bus what the writers and the fresh tail read (through its {@link EventBus#reader readers})
@@ -93,7 +95,8 @@ public final class RawLakeWriter implements AutoCloseable {
             return; // stopping: the lease is given up right after
         }
         writers.computeIfAbsent(stream.name(), name -> {
-            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bus, commitInterval, targetFileSize, meters);
+            StreamLakeWriter writer = new StreamLakeWriter(stream, lake, bus, commitInterval, targetFileSize, meters,
+                    lags.computeIfAbsent(name, n -> new java.util.concurrent.atomic.AtomicLong()));
             Thread thread = new Thread(writer, "lake-writer-" + name);
             thread.setDaemon(false);
             thread.start();

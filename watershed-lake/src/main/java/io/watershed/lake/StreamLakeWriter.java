@@ -62,7 +62,8 @@ final class StreamLakeWriter extends BusWriter {
     private final EventBus eventBus;
     private final Duration commitInterval;
     private final long targetFileSize;
-    private final AtomicLong lag = new AtomicLong();
+    /** The stream's, not this writer's: a writer started again after its lease came back reports through the same gauge. */
+    private final AtomicLong lag;
     /** The sum of the raw table's committed offsets (the next offset of each partition); -1 until read from the table. */
     private final AtomicLong committedTotal = new AtomicLong(-1);
     private final Counter rowsWritten;
@@ -92,6 +93,12 @@ final class StreamLakeWriter extends BusWriter {
 
     StreamLakeWriter(StreamSpec stream, IcebergLake lake, EventBus eventBus, Duration commitInterval, long targetFileSize,
             MeterRegistry meters) {
+        this(stream, lake, eventBus, commitInterval, targetFileSize, meters, new AtomicLong());
+    }
+
+    StreamLakeWriter(StreamSpec stream, IcebergLake lake, EventBus eventBus, Duration commitInterval, long targetFileSize,
+            MeterRegistry meters, AtomicLong lag) {
+        this.lag = lag;
         this.stream = stream;
         this.lake = lake;
         this.eventBus = eventBus;
@@ -111,7 +118,7 @@ final class StreamLakeWriter extends BusWriter {
         this.failures = Counter.builder("watershed.lake.writer.failures").tag("stream", name)
                 .description("Times the lake writer failed and restarted from its last commit").register(meters);
         this.commitTimer = Timer.builder("watershed.lake.commit.duration").tag("stream", name).register(meters);
-        Gauge.builder("watershed.lake.lag.offsets", lag, AtomicLong::get).tag("stream", name)
+        Gauge.builder("watershed.lake.lag.offsets", lag, AtomicLong::get).strongReference(true).tag("stream", name)
                 .description("Records in the bus not yet committed to the lake").register(meters);
     }
 
