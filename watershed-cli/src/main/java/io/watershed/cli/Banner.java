@@ -1,15 +1,25 @@
 package io.watershed.cli;
 
+import io.watershed.project.Boards;
+import io.watershed.project.ProjectLoader;
+import io.watershed.project.SqlReferences;
 import io.watershed.server.Platform;
+import io.watershed.spi.PipelineSpec;
 import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** What {@code up} and {@code demo} print once the platform accepts requests. */
 final class Banner {
     private Banner() {}
 
     /** The path as typed from the working directory, when it is below it. */
-    static String relative(java.nio.file.Path file) {
-        java.nio.file.Path here = java.nio.file.Path.of("").toAbsolutePath();
+    static String relative(Path file) {
+        Path here = Path.of("").toAbsolutePath();
         return file.startsWith(here) ? here.relativize(file).toString() : file.toString();
     }
 
@@ -32,19 +42,45 @@ final class Banner {
         out.println("  Token      " + platform.adminTokenFile() + "   (admin; the CLI finds it, curl: -H \"Authorization: Bearer $(cat "
                 + relative(platform.adminTokenFile()) + ")\")");
         out.println("  Streams    " + String.join(", ", platform.project().streams().keySet().isEmpty()
-                ? java.util.List.of("(none declared; created on first use)") : platform.project().streams().keySet()));
+                ? List.of("(none declared; created on first use)") : new TreeSet<>(platform.project().streams().keySet())));
+        List<String> liveViews = new ArrayList<>();
+        for (PipelineSpec pipeline : new TreeMap<>(platform.project().pipelines()).values()) {
+            // what its statements write (its job is still being planned when this prints)
+            Set<String> outputs = SqlReferences.pipelineOutputs(pipeline.sql());
+            out.println("  Pipeline   " + pipeline.name() + (outputs.isEmpty() ? "" : " → " + String.join(", ", outputs))
+                    + "   (" + url + "/console/#/lineage)");
+            outputs.stream().filter(o -> o.startsWith("live.")).forEach(liveViews::add);
+        }
+        if (!platform.project().models().isEmpty()) {
+            out.println("  Models     " + String.join(", ", new TreeSet<>(platform.project().models().keySet()))
+                    + "   (" + url + "/console/#/runs)");
+        }
+        for (Boards.Dashboard dashboard : ProjectLoader.withSystemEnvironment().boards(platform.project().directory()).dashboards()) {
+            out.println("  Dashboard  " + url + "/console/#/dashboards/" + dashboard.name() + "   (" + dashboard.title() + ")");
+        }
         out.println();
+        // the first declared stream (clicks in the demo), or one created by the first event sent to it
+        String stream = platform.project().streams().isEmpty() ? "events" : new TreeSet<>(platform.project().streams().keySet()).first();
+        String event = stream.equals("clicks") ? "{\"user\":\"ada\",\"page\":\"/home\"}" : "{\"message\":\"hello\"}";
         out.println("  Try next:");
-        out.println("    echo '{\"user\":\"ada\",\"page\":\"/home\"}' | " + env + "./watershed send clicks -");
+        out.println("    echo '" + event + "' | " + env + "./watershed send " + stream + " -");
         out.println("    curl -s -H \"Authorization: Bearer $(cat " + relative(platform.adminTokenFile()) + ")\" " + url
-                + "/v1/streams/clicks/events -d '{\"user\":\"bob\",\"page\":\"/cart\"}'");
-        out.println("    " + env + "./watershed sql -c \"SELECT page, count(*) FROM raw.clicks GROUP BY ALL ORDER BY 2 DESC\"");
-        out.println("    " + env + "./watershed sql -c \"SELECT reason, raw FROM raw.clicks__dlq\"");
+                + "/v1/streams/" + stream + "/events -d '" + event + "'");
+        out.println("    " + env + "./watershed sql -c \"" + (stream.equals("clicks")
+                ? "SELECT page, count(*) FROM raw.clicks GROUP BY ALL ORDER BY 2 DESC"
+                : "SELECT * FROM raw." + stream + " ORDER BY _ingested_at DESC LIMIT 10") + "\"");
+        out.println("    " + env + "./watershed sql -c \"SELECT reason, raw FROM raw." + stream + "__dlq\"");
+        for (String view : liveViews) {
+            out.println("    " + env + "./watershed sql -c \"SELECT * FROM " + view + "\"   # the speed layer, current within a second");
+        }
         out.println("    " + env + "./watershed sql                 # interactive SQL");
         out.println("    " + env + "./watershed tables              # files, snapshots and compaction of each lake table");
+        if (!platform.project().pipelines().isEmpty()) {
+            out.println("    " + env + "./watershed pipelines           # state, lag and throughput of each pipeline");
+        }
         if (!platform.project().models().isEmpty()) {
             out.println("    " + env + "./watershed run                 # build the models now ("
-                    + String.join(", ", new java.util.TreeSet<>(platform.project().models().keySet())) + "), then: " + env + "./watershed runs");
+                    + String.join(", ", new TreeSet<>(platform.project().models().keySet())) + "), then: " + env + "./watershed runs");
         }
         out.println();
         out.println("  Ctrl-C stops the platform, committing what is buffered.");

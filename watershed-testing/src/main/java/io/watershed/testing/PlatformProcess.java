@@ -46,6 +46,12 @@ public final class PlatformProcess implements AutoCloseable {
      * @param classpath the platform's classpath, e.g. the distribution's {@code watershed-cli.jar:lib/*}
      */
     public static PlatformProcess start(Path project, Path dataDirectory, Path log, List<String> jvmOptions, String classpath) {
+        return start(project, dataDirectory, log, jvmOptions, classpath, java.util.Map.of());
+    }
+
+    /** @param environment variables added to the platform's environment (a project's {@code ${VAR}}s) */
+    public static PlatformProcess start(Path project, Path dataDirectory, Path log, List<String> jvmOptions, String classpath,
+            java.util.Map<String, String> environment) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
@@ -62,7 +68,9 @@ public final class PlatformProcess implements AutoCloseable {
         command.add(dataDirectory.toString());
         Process process = null;
         try {
-            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().putAll(environment);
+            process = builder.start();
             CompletableFuture<String> address = new CompletableFuture<>();
             CompletableFuture<String> kafka = new CompletableFuture<>();
             Process started = process;
