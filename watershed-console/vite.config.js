@@ -12,6 +12,8 @@ export default defineConfig({
     outDir: 'target/classes/console',
     emptyOutDir: true,
     sourcemap: false,
+    // the licence of every package the bundle carries, served beside it at /console/THIRD-PARTY-LICENSES.md
+    license: { fileName: 'THIRD-PARTY-LICENSES.md' },
     target: 'es2022',
     // the pages are loaded when opened (App.jsx); ECharts (only the charts the console draws), dagre and CodeMirror
     // are their own cacheable chunks, fetched by the first page that needs them
