@@ -149,6 +149,17 @@ public final class AccessStore implements AutoCloseable {
                 "Cannot serve this request: the token is unknown, revoked or expired; ask an admin for a new one"));
     }
 
+    /**
+     * Whether {@code token} is an active token (neither revoked nor expired) and {@code tokenId} its id: a SASL/PLAIN
+     * login of the embedded broker (user: the token's id, password: the token), whose principal is then the same as a
+     * SCRAM login's. The secret is compared with the stored hash in constant time. Throws UNAVAILABLE when the access
+     * database cannot be read.
+     */
+    public boolean validLogin(String tokenId, String token) {
+        return TokenTable.parse(token).filter(parsed -> parsed.id().equals(tokenId)).isPresent()
+                && authenticateOrEmpty(token).isPresent();
+    }
+
     Optional<Principal> authenticateOrEmpty(String token) {
         Optional<TokenTable.Parsed> parsed = TokenTable.parse(token);
         if (parsed.isEmpty()) {

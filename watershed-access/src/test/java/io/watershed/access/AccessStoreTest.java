@@ -110,6 +110,29 @@ class AccessStoreTest {
     }
 
     @Test
+    void aKafkaLoginIsAnActiveTokenUnderItsOwnId() {
+        MovableClock clock = new MovableClock();
+        try (AccessStore store = open(clock, 100)) {
+            store.createUser("ana", "person");
+            AccessStore.IssuedToken day = store.issueToken("ana", "day", Optional.of(Duration.ofDays(1)), Optional.empty(),
+                    Optional.empty());
+            AccessStore.IssuedToken other = store.issueToken("ana", "other", Optional.empty(), Optional.empty(), Optional.empty());
+            String id = day.info().id();
+            assertThat(store.validLogin(id, day.token())).isTrue();
+            assertThat(store.validLogin(id, day.token().substring(0, day.token().length() - 2) + "xx")).as("a wrong secret").isFalse();
+            assertThat(store.validLogin(id, other.token())).as("another token of the same user").isFalse();
+            assertThat(store.validLogin(other.info().id(), day.token())).as("a token under another id").isFalse();
+            assertThat(store.validLogin(id, id)).as("the id as password").isFalse();
+            assertThat(store.validLogin(id, "")).isFalse();
+            clock.now.set(clock.now.get().plus(Duration.ofDays(1)));
+            assertThat(store.validLogin(id, day.token())).as("expired").isFalse();
+            assertThat(store.validLogin(other.info().id(), other.token())).isTrue();
+            store.revokeToken(other.info().id());
+            assertThat(store.validLogin(other.info().id(), other.token())).as("revoked").isFalse();
+        }
+    }
+
+    @Test
     void grantsDecideWhatAPrincipalMayDo() {
         try (AccessStore store = open(Clock.systemUTC(), 100)) {
             store.createRole("analyst");

@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -26,8 +27,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Two client listeners: {@code INTERNAL}, plaintext on a loopback port of its own, for the platform's own clients
  * (the principal {@code User:watershed}, a super user); and {@code EXTERNAL} on {@code bus.host:bus.port} for everyone
- * else, which takes SASL/SCRAM-SHA-256/512 logins only and authorizes every request with the ACLs the platform derives
- * from its grants ({@link BrokerAccess}). With {@code bus.plaintext} the external listener takes anyone, unchecked.
+ * else, which takes SASL/SCRAM-SHA-256/512 logins (credentials kept by the broker, {@link BrokerAccess}) and, when given
+ * {@link TokenPlainCallbackHandler.Logins}, SASL/PLAIN logins checked by them; either way a token logs in as
+ * {@code User:<its id>}, and every request is authorized with the ACLs the platform derives from its grants. With
+ * {@code bus.plaintext} the external listener takes anyone, unchecked.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
@@ -41,10 +44,17 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final int internalPort;
     private final String host;
     private final boolean plaintext;
+    /** The handle of the PLAIN logins ({@link TokenPlainCallbackHandler}), or null when PLAIN is off. */
+    private final String plainLogins;
 
     /** A broker whose only client port is {@code port} on loopback, open to anyone (tests of the bus alone). */
     public EmbeddedKafkaBroker(Path logDirectory, int port) {
         this(logDirectory, "127.0.0.1", port, true);
+    }
+
+    /** A broker whose external listener takes SASL/SCRAM logins only (unless {@code plaintext}). */
+    public EmbeddedKafkaBroker(Path logDirectory, String host, int port, boolean plaintext) {
+        this(logDirectory, host, port, plaintext, Optional.empty());
     }
 
     /**
@@ -52,9 +62,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      *
      * @param host the address the external client listener binds
      * @param port its port, or 0 for a free one
-     * @param plaintext whether that listener takes unauthenticated clients instead of SASL/SCRAM
+     * @param plaintext whether that listener takes unauthenticated clients instead of SASL logins
+     * @param plain when present (and not {@code plaintext}), the listener also takes SASL/PLAIN logins, checked by
+     *     these; PLAIN sends the password as it is, so offer it only where no one else can read the connection
      */
-    public EmbeddedKafkaBroker(Path logDirectory, String host, int port, boolean plaintext) {
+    public EmbeddedKafkaBroker(Path logDirectory, String host, int port, boolean plaintext,
+            Optional<TokenPlainCallbackHandler.Logins> plain) {
         this.host = host;
         this.plaintext = plaintext;
         explainHalts(logDirectory);
@@ -89,6 +102,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             throw new UncheckedIOException("Cannot write " + portsFile, e);
         }
         String logDir = logDirectory.toAbsolutePath().toString();
+        try {
+            Files.createDirectories(logDirectory);
+            if (!Files.exists(logDirectory.resolve("meta.properties"))) {
+                format(logDir);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot format the Kafka log directory " + logDir + ": " + e.getMessage(), e);
+        }
+        this.plainLogins = plaintext ? null : plain.map(TokenPlainCallbackHandler::register).orElse(null);
         Properties props = new Properties();
         props.put("process.roles", "broker,controller");
         props.put("node.id", String.valueOf(NODE_ID));
@@ -103,9 +125,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 + ",CONTROLLER:PLAINTEXT");
         if (!plaintext) {
             String listener = "listener.name." + EXTERNAL.toLowerCase(java.util.Locale.ROOT) + ".";
-            props.put(listener + "sasl.enabled.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512");
+            props.put(listener + "sasl.enabled.mechanisms", String.join(",", mechanisms()));
             props.put(listener + "scram-sha-256.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
             props.put(listener + "scram-sha-512.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+            if (plainLogins != null) {
+                // Kafka wants a JAAS configuration for every enabled mechanism of a listener; this one names no users
+                // (PlainLoginModule's user_<name> options): the handler checks the platform's tokens instead
+                props.put(listener + "plain.sasl.jaas.config", TokenPlainCallbackHandler.jaasConfig(plainLogins));
+                props.put(listener + "plain.sasl.server.callback.handler.class", TokenPlainCallbackHandler.class.getName());
+            }
             // a revoked token's credential is gone at once for new connections and its ACLs for every request; an open
             // connection must also log in again within this long
             props.put(listener + "connections.max.reauth.ms", "300000");
@@ -137,17 +165,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         props.put("broker.session.timeout.ms", "4000");
         props.put("broker.heartbeat.interval.ms", "1000");
         try {
-            Files.createDirectories(logDirectory);
-            if (!Files.exists(logDirectory.resolve("meta.properties"))) {
-                format(logDir);
-            }
-        } catch (Exception e) {
-            throw new IllegalStateException("Cannot format the Kafka log directory " + logDir + ": " + e.getMessage(), e);
+            this.server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
+            server.startup();
+        } catch (RuntimeException | Error e) {
+            unregisterPlainLogins();
+            throw e;
         }
-        this.server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
-        server.startup();
         LOG.info("Embedded Kafka broker (KRaft): clients on {}:{} ({}), the platform on 127.0.0.1:{}, log in {}", host, this.port,
-                plaintext ? "plaintext, no authentication" : "SASL/SCRAM", internalPort, logDir);
+                plaintext ? "plaintext, no authentication" : "SASL " + String.join(", ", mechanisms()), internalPort, logDir);
+    }
+
+    private void unregisterPlainLogins() {
+        if (plainLogins != null) {
+            TokenPlainCallbackHandler.unregister(plainLogins);
+        }
     }
 
     private static void format(String logDir) throws Exception {
@@ -201,15 +232,27 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return (host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host) + ":" + port;
     }
 
-    /** Whether outside clients log in with SASL/SCRAM (else they are let in unchecked). */
+    /** Whether outside clients log in with SASL (else they are let in unchecked). */
     public boolean authenticated() {
         return !plaintext;
     }
 
+    /** The SASL mechanisms outside clients log in with: PLAIN (when given logins), SCRAM-SHA-256 and -512; none with plaintext. */
+    public List<String> mechanisms() {
+        if (plaintext) {
+            return List.of();
+        }
+        return plainLogins != null ? List.of("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512") : List.of("SCRAM-SHA-256", "SCRAM-SHA-512");
+    }
+
     @Override
     public void close() {
-        server.shutdown();
-        server.awaitShutdown();
+        try {
+            server.shutdown();
+            server.awaitShutdown();
+        } finally {
+            unregisterPlainLogins();
+        }
     }
 
     /**

@@ -7,8 +7,9 @@ import org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuild
 
 /**
  * The embedded broker's principals: a connection on its loopback plaintext listeners (INTERNAL, CONTROLLER) is the
- * platform itself, {@code User:watershed} (a super user); a client of the SASL/SCRAM listener is {@code User:<its SCRAM
- * name>}, a token id. Extends Kafka's default builder, which also serialises principals for KRaft's forwarding.
+ * platform itself, {@code User:watershed} (a super user); a client of the SASL listener is {@code User:<its SASL user
+ * name>}, a token id, whether it logged in with SCRAM or PLAIN ({@link TokenPlainCallbackHandler}). Extends Kafka's
+ * default builder, which also serialises principals for KRaft's forwarding.
  */
 public final class PlatformPrincipalBuilder extends DefaultKafkaPrincipalBuilder {
     public static final KafkaPrincipal PLATFORM = new KafkaPrincipal(KafkaPrincipal.USER_TYPE, "watershed");

@@ -33,9 +33,10 @@ final class Banner {
         out.println();
         out.println("  HTTP API   " + url + "      metrics " + url + "/metrics");
         out.println("  Console    " + url + "/console/   (sign in with the token below)");
-        out.println("  Kafka      " + platform.kafkaAddress() + (platform.kafkaAuthenticated()
-                ? "   (embedded KRaft broker; SASL/SCRAM-SHA-256, user = a token's id, password = the token)"
-                : platform.embeddedBus() ? "   (embedded KRaft broker, no authentication: bus.plaintext)" : ""));
+        out.println("  Kafka      " + platform.kafkaAddress() + (!platform.embeddedBus() ? ""
+                : platform.kafkaAuthenticated() ? "   (embedded KRaft broker; SASL " + String.join(", ", platform.kafkaMechanisms())
+                        + "; user = a token's id, password = the token)"
+                : "   (embedded KRaft broker, no authentication: bus.plaintext)"));
         platform.forwardPort().ifPresent(port -> out.println("  Fluentd    " + platform.project().settings().ingest()
                 .forwardHost() + ":" + port + "   (forward protocol: Fluentd, Fluent Bit, fluent-logger)"));
         out.println("  Data       " + platform.dataDirectory());

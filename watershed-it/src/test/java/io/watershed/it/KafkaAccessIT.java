@@ -31,9 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The embedded broker's side door is closed: outside clients log in with a token over SASL/SCRAM and may use only the
- * topics the token's grants name; no credentials, a wrong password or a revoked token gets nothing; grant changes apply
- * to open connections at once; the platform's own topics are nobody's.
+ * The embedded broker's side door is closed: outside clients log in with a token over SASL/SCRAM or SASL/PLAIN and may
+ * use only the topics the token's grants name; no credentials, a wrong password or a revoked token gets nothing; grant
+ * changes apply to open connections at once; the platform's own topics are nobody's. Debian's kcat (librdkafka 2.0.2,
+ * installed by the build), whose SCRAM fails with Kafka 4, logs in with PLAIN.
  */
 class KafkaAccessIT {
     @TempDir
@@ -44,8 +45,8 @@ class KafkaAccessIT {
 
     @BeforeAll
     static void start() {
-        platform = Platform.start(TestProject.in(root.resolve("project")).stream("clicks", "").stream("payroll", "").load(),
-                root.resolve("data"));
+        platform = Platform.start(TestProject.in(root.resolve("project")).stream("clicks", "").stream("payroll", "")
+                .stream("readings", "").load(), root.resolve("data"));
         admin = new WatershedHttp(platform.url(), platform.adminToken());
         assertThat(admin.events("payroll", "{\"id\":1,\"salary\":90000}").status()).isEqualTo(200);
     }
@@ -89,6 +90,80 @@ class KafkaAccessIT {
 
     interface ThrowingRunnable {
         void run() throws Exception;
+    }
+
+    /** What a run of Debian's kcat did. */
+    record Kcat(int exit, String stdout, String stderr) {}
+
+    /**
+     * Runs {@code /usr/bin/kcat} on the embedded broker, logged in over SASL/PLAIN as {@code user} with {@code password},
+     * with {@code input} on its standard input.
+     */
+    static Kcat kcatAs(String user, String password, String input, String... arguments) throws Exception {
+        Path run = java.nio.file.Files.createTempDirectory(root, "kcat");
+        java.nio.file.Files.writeString(run.resolve("in"), input);
+        List<String> command = new java.util.ArrayList<>(List.of("/usr/bin/kcat", "-b", platform.kafkaAddress(),
+                "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=PLAIN",
+                "-X", "sasl.username=" + user, "-X", "sasl.password=" + password));
+        command.addAll(List.of(arguments));
+        Process process = new ProcessBuilder(command).redirectInput(run.resolve("in").toFile())
+                .redirectOutput(run.resolve("out").toFile()).redirectError(run.resolve("err").toFile()).start();
+        if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("kcat " + arguments[0] + " did not end within 60 s: " + java.nio.file.Files.readString(run.resolve("err")));
+        }
+        return new Kcat(process.exitValue(), java.nio.file.Files.readString(run.resolve("out")),
+                java.nio.file.Files.readString(run.resolve("err")));
+    }
+
+    /** The same, logged in with {@code token} under its id. */
+    static Kcat kcat(String token, String input, String... arguments) throws Exception {
+        return kcatAs(io.watershed.access.AccessStore.tokenId(token).orElseThrow(), token, input, arguments);
+    }
+
+    @Test
+    void debiansKcatWritesAndReadsAStreamOverPlainAndTheJavaClientStillUsesScram() throws Exception {
+        String token = Tokens.issue(admin, "kcat", Map.of(), "write stream:readings", "read table:raw.readings");
+        String records = java.util.stream.IntStream.range(0, 5000).mapToObj(i -> "{\"n\":" + i + ",\"via\":\"kcat\"}")
+                .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
+        Kcat produced = kcat(token, records, "-P", "-t", "readings");
+        assertThat(produced.exit()).as(produced.stderr()).isZero();
+        Await.until("kcat's 5,000 records in raw.readings", Duration.ofSeconds(60),
+                () -> admin.count("SELECT count(*) FROM raw.readings WHERE via = 'kcat'") == 5000);
+        assertThat(admin.count("SELECT count(DISTINCT n) FROM raw.readings WHERE via = 'kcat' AND n BETWEEN 0 AND 4999"))
+                .isEqualTo(5000);
+
+        try (KafkaProducer<byte[], byte[]> producer = producer(Tokens.kafka(platform.kafkaAddress(), token))) {
+            send(producer, "readings", "{\"n\":5000,\"via\":\"java-scram\"}");
+        }
+        Kcat consumed = kcat(token, "", "-C", "-t", "readings", "-o", "beginning", "-e", "-q");
+        assertThat(consumed.exit()).as(consumed.stderr()).isZero();
+        assertThat(consumed.stdout().lines().toList()).as("kcat's records and the Java client's, read back over PLAIN")
+                .hasSize(5001).contains("{\"n\":0,\"via\":\"kcat\"}", "{\"n\":4999,\"via\":\"kcat\"}",
+                        "{\"n\":5000,\"via\":\"java-scram\"}");
+    }
+
+    @Test
+    void kcatWithAWrongPasswordOrARevokedTokenIsRefused() throws Exception {
+        String token = Tokens.issue(admin, "kcat-refused", Map.of(), "write stream:readings");
+        String id = io.watershed.access.AccessStore.tokenId(token).orElseThrow();
+        Kcat wrong = kcatAs(id, token.substring(0, token.length() - 2) + "xx", "", "-L", "-m", "5");
+        assertThat(wrong.exit()).isNotZero();
+        assertThat(wrong.stderr()).contains("Authentication failed: Invalid username or password");
+        assertThat(kcatAs(id, id, "", "-L", "-m", "5").stderr()).as("the id as password")
+                .contains("Authentication failed: Invalid username or password");
+        Kcat right = kcat(token, "", "-L", "-m", "10");
+        assertThat(right.exit()).as(right.stderr()).isZero();
+        assertThat(right.stdout()).contains("topic \"readings\"");
+
+        assertThat(admin.delete("/v1/access/tokens/" + id).status()).isEqualTo(200);
+        Kcat revoked = kcat(token, "", "-L", "-m", "5");
+        assertThat(revoked.exit()).isNotZero();
+        assertThat(revoked.stderr()).contains("Authentication failed: Invalid username or password");
+        Kcat revokedWriter = kcat(token, "{\"n\":-1,\"via\":\"revoked\"}\n", "-P", "-t", "readings", "-X",
+                "message.timeout.ms=5000");
+        assertThat(revokedWriter.exit()).isNotZero();
+        assertThat(revokedWriter.stderr()).contains("Authentication failed");
     }
 
     @Test

@@ -1,9 +1,7 @@
 package io.watershed.lake;
 
-import java.util.Map;
+import io.watershed.spi.InProcessHandles;
 import java.util.Properties;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import org.postgresql.plugin.AuthenticationPlugin;
 import org.postgresql.plugin.AuthenticationRequestType;
 import org.postgresql.util.PSQLException;
@@ -19,7 +17,7 @@ import org.postgresql.util.PSQLState;
 public final class CatalogPassword implements AuthenticationPlugin {
     /** The pgJDBC connection property (under {@code jdbc.} in the catalog properties) that names the password. */
     static final String HANDLE = "watershedPasswordHandle";
-    private static final Map<String, char[]> PASSWORDS = new ConcurrentHashMap<>();
+    private static final InProcessHandles<char[]> PASSWORDS = new InProcessHandles<>();
 
     private final String handle;
 
@@ -30,18 +28,16 @@ public final class CatalogPassword implements AuthenticationPlugin {
 
     /** Keeps the password in this JVM; returns the handle the connection properties name it by. */
     static String register(String password) {
-        String handle = UUID.randomUUID().toString();
-        PASSWORDS.put(handle, password.toCharArray());
-        return handle;
+        return PASSWORDS.register(password.toCharArray());
     }
 
     static void unregister(String handle) {
-        PASSWORDS.remove(handle);
+        PASSWORDS.unregister(handle);
     }
 
     @Override
     public char[] getPassword(AuthenticationRequestType type) throws PSQLException {
-        char[] password = handle == null ? null : PASSWORDS.get(handle);
+        char[] password = PASSWORDS.find(handle).orElse(null);
         if (password == null) {
             throw new PSQLException("Cannot log in to the lake's catalog: the password of metadata.url is not registered in "
                     + "this JVM (the lake that registered it is closed)", PSQLState.INVALID_PASSWORD);

@@ -1,8 +1,7 @@
 package io.watershed.lake;
 
+import io.watershed.spi.InProcessHandles;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -15,7 +14,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
  */
 public final class S3Credentials implements AwsCredentialsProvider {
     static final String HANDLE = "handle";
-    private static final Map<String, AwsCredentials> REGISTERED = new ConcurrentHashMap<>();
+    private static final InProcessHandles<AwsCredentials> REGISTERED = new InProcessHandles<>();
 
     private final String handle;
 
@@ -25,13 +24,11 @@ public final class S3Credentials implements AwsCredentialsProvider {
 
     /** Keeps the keys in this JVM; returns the handle that {@link #create(Map)} finds them by. */
     static String register(String accessKeyId, String secretAccessKey) {
-        String handle = UUID.randomUUID().toString();
-        REGISTERED.put(handle, AwsBasicCredentials.create(accessKeyId, secretAccessKey));
-        return handle;
+        return REGISTERED.register(AwsBasicCredentials.create(accessKeyId, secretAccessKey));
     }
 
     static void unregister(String handle) {
-        REGISTERED.remove(handle);
+        REGISTERED.unregister(handle);
     }
 
     /** Called by Iceberg's AwsClientProperties with the {@code client.credentials-provider.*} properties. */
@@ -46,11 +43,8 @@ public final class S3Credentials implements AwsCredentialsProvider {
 
     @Override
     public AwsCredentials resolveCredentials() {
-        AwsCredentials credentials = REGISTERED.get(handle);
-        if (credentials == null) {
-            throw new IllegalStateException("Cannot find the lake's S3 credentials: the lake that registered them is closed");
-        }
-        return credentials;
+        return REGISTERED.find(handle).orElseThrow(() -> new IllegalStateException("Cannot find the lake's S3 credentials: "
+                + "the lake that registered them is closed"));
     }
 
     @Override

@@ -112,8 +112,8 @@ final class AccessApi implements Routes {
         AuditLog.note(ctx, "token.issue", "token:" + issued.info().id(), "user " + user + stream.map(s -> " stream " + s).orElse(""));
         Map<String, Object> out = tokenJson(issued.info());
         out.put("token", issued.token());
-        out.put("note", "Shown once: store it now. Send it as 'Authorization: Bearer <token>'; over Kafka use SASL/SCRAM-SHA-256 "
-                + "with user " + issued.info().id() + " and the token as password");
+        out.put("note", "Shown once: store it now. Send it as 'Authorization: Bearer <token>'; over Kafka log in with SASL/PLAIN "
+                + "or SCRAM-SHA-256 as user " + issued.info().id() + " with the token as password");
         ctx.status(201).json(out);
     }
 

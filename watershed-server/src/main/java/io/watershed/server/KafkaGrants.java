@@ -22,8 +22,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The embedded broker follows the platform's grants: each token logs in over SASL/SCRAM as its id, with the token as
- * password, and may use exactly the topics its grants name — {@code write stream:x} writes topic {@code x},
+ * The embedded broker follows the platform's grants: each token logs in as its id, with the token as password — over
+ * SASL/SCRAM with the credential given here, or over SASL/PLAIN checked against the access store itself — and may use
+ * exactly the topics its grants name — {@code write stream:x} writes topic {@code x},
  * {@code read table:raw.x} reads it (a trailing {@code *} becomes a prefix), an admin reads and writes every topic but
  * the platform's; consumer groups and transactional ids must start with {@code <user>.}. A token limited to one stream
  * writes that topic only. Issued, revoked and changed grants apply at once; expired tokens lose their login and ACLs

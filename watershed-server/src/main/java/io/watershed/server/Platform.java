@@ -131,6 +131,9 @@ public final class Platform implements AutoCloseable {
             CompletableFuture<LakeParts> lakeParts = CompletableFuture.supplyAsync(() -> startLake(settings),
                     task -> new Thread(task, "watershed-start-lake").start());
             try {
+                // before the embedded broker: it checks PLAIN logins against the tokens from its first connection on
+                access = new AccessStore(stateDatabase, java.time.Clock.systemUTC(), settings.auth().tokenRateLimit());
+                started.push(access);
                 if (settings.bus().bootstrapServers().isPresent()) {
                     connection = BusConnection.external(settings.bus());
                     embeddedBus = false;
@@ -140,7 +143,7 @@ public final class Platform implements AutoCloseable {
                                 + "reach it reads and writes every stream", settings.bus().host());
                     }
                     broker = new EmbeddedKafkaBroker(this.dataDirectory.resolve("kafka"), settings.bus().host(),
-                            settings.bus().port(), settings.bus().plaintext());
+                            settings.bus().port(), settings.bus().plaintext(), plainLogins(settings.bus(), access));
                     started.push(broker);
                     connection = BusConnection.plain(broker.bootstrapServers());
                     embeddedBus = true;
@@ -207,8 +210,6 @@ public final class Platform implements AutoCloseable {
             rates = new StreamRates(bus, () -> List.copyOf(streams.streams()));
             started.push(rates);
             backlog = new LakeBacklog(rates, lakeWriter);
-            access = new AccessStore(stateDatabase, java.time.Clock.systemUTC(), settings.auth().tokenRateLimit());
-            started.push(access);
             if (kafkaAuthenticated()) {
                 // the embedded broker's own listener, or the external cluster as the platform's user (bus.manage_acls)
                 BrokerAccess brokerAccess = broker != null ? new BrokerAccess(connection.bootstrapServers())
@@ -266,7 +267,7 @@ public final class Platform implements AutoCloseable {
                     gate),
                     this.dataDirectory, leases);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
-            BusAddress busAddress = new BusAddress(kafkaAddress(), embeddedBus, kafkaAuthenticated());
+            BusAddress busAddress = new BusAddress(kafkaAddress(), embeddedBus, kafkaMechanisms());
             java.util.function.Supplier<io.watershed.project.Boards> boards =
                     () -> io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
             http = new HttpApi(settings.http(), new Authorization(access), audit, List.of(
@@ -483,17 +484,50 @@ public final class Platform implements AutoCloseable {
         return connection.bootstrapServers();
     }
 
-    /** The Kafka address for outside clients: the embedded broker's SASL/SCRAM listener, or the configured cluster. */
+    /** The Kafka address for outside clients: the embedded broker's SASL listener, or the configured cluster. */
     public String kafkaAddress() {
         return broker != null ? broker.externalAddress() : connection.bootstrapServers();
     }
 
     /**
-     * Whether outside Kafka clients log in with a token over SASL/SCRAM: on the embedded broker unless bus.plaintext, on
-     * an external cluster when the platform manages its logins and ACLs (bus.manage_acls).
+     * Whether outside Kafka clients log in with a token over SASL: on the embedded broker unless bus.plaintext, on an
+     * external cluster when the platform manages its logins and ACLs (bus.manage_acls).
      */
     public boolean kafkaAuthenticated() {
         return broker != null ? broker.authenticated() : project.settings().bus().manageAcls();
+    }
+
+    /**
+     * The SASL mechanisms a token logs in with from outside (user = its id, password = the token): on the embedded
+     * broker PLAIN (on loopback, or with bus.plain_over_network) and SCRAM-SHA-256/512, none with bus.plaintext; on an
+     * external cluster with bus.manage_acls SCRAM-SHA-256/512, else none.
+     */
+    public List<String> kafkaMechanisms() {
+        if (broker != null) {
+            return broker.mechanisms();
+        }
+        return kafkaAuthenticated() ? List.of("SCRAM-SHA-256", "SCRAM-SHA-512") : List.of();
+    }
+
+    /**
+     * The SASL/PLAIN logins of the embedded broker, when it takes them: on loopback always, elsewhere only with
+     * bus.plain_over_network, since PLAIN sends the token itself and the broker's client port has no TLS.
+     */
+    private static java.util.Optional<io.watershed.bus.TokenPlainCallbackHandler.Logins> plainLogins(Settings.Bus bus,
+            AccessStore access) {
+        if (bus.plaintext()) {
+            return java.util.Optional.empty();
+        }
+        if (!isLoopback(bus.host())) {
+            if (!bus.plainOverNetwork()) {
+                LOG.info("The embedded broker takes SASL/SCRAM logins only on {}: SASL/PLAIN would send tokens in clear text "
+                        + "(bus.plain_over_network: true allows it, for clients on librdkafka before 2.6.1)", bus.host());
+                return java.util.Optional.empty();
+            }
+            LOG.warn("The embedded broker takes SASL/PLAIN logins on {} (bus.plain_over_network: true): their tokens cross the "
+                    + "network in clear text", bus.host());
+        }
+        return java.util.Optional.of(access::validLogin);
     }
 
     private static boolean isLoopback(String host) {

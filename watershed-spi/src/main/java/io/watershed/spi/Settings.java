@@ -71,14 +71,19 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                     + "broker in the data directory.")
             Optional<String> bootstrapServers,
             @Setting(value = "9092", min = 0, max = 65535, doc = "Client port of the embedded broker (0 picks a free port); "
-                    + "ignored with bootstrap_servers. Clients authenticate with SASL/SCRAM-SHA-256 as a token (user: its id, "
-                    + "password: the token).")
+                    + "ignored with bootstrap_servers. Clients log in with a token (user: its id, password: the token) over "
+                    + "SASL/SCRAM-SHA-256 or -512, or SASL/PLAIN (see plain_over_network).")
             int port,
             @Setting(value = "127.0.0.1", doc = "Address the embedded broker's client port binds. Loopback by default.")
             String host,
             @Setting(value = "false", doc = "Let clients of the embedded broker in without credentials (no SASL, no ACLs). "
                     + "Refused on an address other than loopback unless this is set; meant for trusted test machines only.")
             boolean plaintext,
+            @Setting(value = "false", doc = "Also take SASL/PLAIN logins on the embedded broker's client port when host is "
+                    + "not loopback. PLAIN sends the token itself, and this port has no TLS: anyone on the network path can read "
+                    + "it and act as the token (SCRAM never sends it). Needed by clients on librdkafka before 2.6.1 (Debian's "
+                    + "kcat, Vector, Fluent Bit), which cannot do SCRAM with Kafka 4. On loopback PLAIN is always on.")
+            boolean plainOverNetwork,
             @Setting(value = "PLAINTEXT", oneOf = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, doc = "How the platform "
                     + "connects to the external cluster of bootstrap_servers (Kafka's security.protocol).")
             String securityProtocol,
@@ -161,12 +166,19 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                     problems.add("bus.security_protocol and the bus.sasl_*/ssl_* settings are for an external cluster: set "
                             + "bus.bootstrap_servers, or remove them (the embedded broker needs none)");
                 }
+                if (plaintext && plainOverNetwork) {
+                    problems.add("bus.plain_over_network is for logins, and bus.plaintext turns logins off: remove one of them");
+                }
                 if (replicationFactor > 1 || minInsyncReplicas > 1 || manageAcls) {
                     problems.add("bus.replication_factor, bus.min_insync_replicas and bus.manage_acls are for an external "
                             + "cluster: the embedded broker is one node and manages its own logins; set bus.bootstrap_servers "
                             + "or remove them");
                 }
                 return problems;
+            }
+            if (plainOverNetwork) {
+                problems.add("bus.plain_over_network is for the embedded broker's logins: the external cluster of "
+                        + "bus.bootstrap_servers has its own; remove it");
             }
             if (sasl && !securityProtocol.startsWith("SASL_")) {
                 problems.add("bus.sasl_* is set but bus.security_protocol is " + securityProtocol + ": use SASL_PLAINTEXT or SASL_SSL");

@@ -104,28 +104,36 @@ class SettingsSchemaTest {
 
     @Test
     void anExternalClustersSecurityBecomesClientProperties() {
-        Settings.Bus bus = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, "SASL_SSL", Optional.of("SCRAM-SHA-512"),
+        Settings.Bus bus = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, false, "SASL_SSL", Optional.of("SCRAM-SHA-512"),
                 Optional.of("svc"), Secret.of("p\"w"), Optional.of("/etc/trust.p12"), Secret.of("t"), Optional.empty(), Secret.of(""), 3, 2, true);
         assertThat(bus.clientSecurity()).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "SCRAM-SHA-512")
                 .containsEntry("sasl.jaas.config",
                         "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"svc\" password=\"p\\\"w\";")
                 .containsEntry("ssl.truststore.location", "/etc/trust.p12").doesNotContainKey("ssl.keystore.location");
         assertThat(Settings.defaults().bus().clientSecurity()).as("the embedded broker is reached as the platform sets it up").isEmpty();
-        Settings.Bus ssl = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, "SSL", Optional.empty(), Optional.empty(),
+        Settings.Bus ssl = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, false, "SSL", Optional.empty(), Optional.empty(),
                 Secret.of(""), Optional.of("/etc/ca.p12"), Secret.of(""), Optional.empty(), Secret.of(""), 0, 0, false);
         assertThat(ssl.clientSecurity()).as("a store without a password gets none, not an empty one")
                 .containsEntry("ssl.truststore.location", "/etc/ca.p12").doesNotContainKey("ssl.truststore.password");
         assertThat(ssl.problems()).isEmpty();
         assertThat(bus.problems()).isEmpty();
         assertThat(bus.topicPlacement()).isEqualTo(new BusConnection.Placement(3, 2));
-        Settings.Bus tooFew = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, "SASL_SSL", Optional.of("PLAIN"),
+        Settings.Bus tooFew = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, false, "SASL_SSL", Optional.of("PLAIN"),
                 Optional.of("svc"), Secret.of("pw"), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), 2, 3, true);
         assertThat(tooFew.problems()).as("min ISR above the replicas; ACLs for PLAIN users")
                 .anySatisfy(p -> assertThat(p).contains("bus.min_insync_replicas (3) is above bus.replication_factor (2)"))
                 .anySatisfy(p -> assertThat(p).contains("bus.manage_acls gives each token a SCRAM login"));
-        Settings.Bus embedded = new Settings.Bus(Optional.empty(), 9092, "127.0.0.1", false, "PLAINTEXT", Optional.empty(),
+        Settings.Bus embedded = new Settings.Bus(Optional.empty(), 9092, "127.0.0.1", false, false, "PLAINTEXT", Optional.empty(),
                 Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), 3, 0, false);
         assertThat(embedded.problems()).singleElement().asString().contains("the embedded broker is one node");
+        Settings.Bus plainOutside = new Settings.Bus(Optional.of("k1:9093"), 9092, "127.0.0.1", false, true, "PLAINTEXT",
+                Optional.empty(), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), 0, 0,
+                false);
+        assertThat(plainOutside.problems()).singleElement().asString().contains("bus.plain_over_network is for the embedded broker");
+        Settings.Bus plainWithoutLogins = new Settings.Bus(Optional.empty(), 9092, "0.0.0.0", true, true, "PLAINTEXT",
+                Optional.empty(), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), Optional.empty(), Secret.of(""), 0, 0,
+                false);
+        assertThat(plainWithoutLogins.problems()).singleElement().asString().contains("bus.plaintext turns logins off");
     }
 
     @Test

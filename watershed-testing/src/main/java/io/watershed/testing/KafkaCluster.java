@@ -198,7 +198,7 @@ public final class KafkaCluster implements AutoCloseable {
      * the client properties the platform derives from the same {@code bus.*} settings.
      */
     public BusConnection connection(String mechanism, String user, String password) {
-        return BusConnection.external(new Settings.Bus(Optional.of(bootstrapServers()), 0, "127.0.0.1", false, "SASL_SSL",
+        return BusConnection.external(new Settings.Bus(Optional.of(bootstrapServers()), 0, "127.0.0.1", false, false, "SASL_SSL",
                 Optional.of(mechanism), Optional.of(user), Secret.of(password), Optional.of(truststore().toString()),
                 Secret.of(storePassword), Optional.empty(), Secret.of(""), 0, 0, false));
     }

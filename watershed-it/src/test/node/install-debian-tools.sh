@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian's programs the ITs drive, installed here when missing (CI runs as root):
+# - chromium for ConsoleIT. Playwright's own browser download is not used: playwright-core only drives /usr/bin/chromium.
+# - kcat for KafkaAccessIT: Debian's kcat is on librdkafka 2.0.2, the old client whose SCRAM fails with Kafka 4
+#   (librdkafka#4895) and which logs in with SASL/PLAIN instead.
+set -euo pipefail
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/kcat ] || missing+=(kcat)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=(sudo -n)
+else
+  sudo=()
+fi
+echo "Installing Debian's ${missing[*]} for the integration tests..."
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || {
+  "${sudo[@]}" apt-get update -q >/dev/null
+  "${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null
+}
+/usr/bin/chromium --version
+/usr/bin/kcat -V | head -n 4 | tail -n 1
