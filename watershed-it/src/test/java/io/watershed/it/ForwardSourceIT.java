@@ -2,8 +2,10 @@ package io.watershed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.watershed.testing.Await;
 import io.watershed.testing.TestProject;
+import io.watershed.testing.WatershedHttp;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -13,7 +15,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.msgpack.core.MessageBufferPacker;
@@ -38,9 +43,18 @@ class ForwardSourceIT extends SourceConformance {
         return "key: id\nsources:\n  - type: forward\n    tags: [app.**, 'legacy.{web,api}']\n";
     }
 
+    /** Where the file source of stream {@code ecs} reads. */
+    Path ecsLogs;
+
+    /**
+     * Beside {@code conf}, the stream {@code ecs}: dotted and case-twin field names, from its forward tags and a file, and
+     * from HTTP and Kafka, which every platform serves.
+     */
     @Override
-    TestProject configure(TestProject project) {
-        return project.ingest("forward_shared_key", KEY);
+    TestProject configure(TestProject project) throws Exception {
+        ecsLogs = Files.createDirectories(root.resolve("ecs-logs"));
+        return project.ingest("forward_shared_key", KEY).stream("ecs", "partitions: 2\nsources:\n  - type: forward\n"
+                + "    tags: [ecs.**]\n  - type: file\n    paths: [" + ecsLogs + "/*.log]\n    format: json\n");
     }
 
     @Override
@@ -116,6 +130,63 @@ class ForwardSourceIT extends SourceConformance {
                 .containsExactly("app.deep.er", "legacy.web");
         assertThat(http.count("SELECT count(*) FROM raw.conf WHERE id LIKE 'm-%' AND (time IS NULL OR NOT regexp_matches(time, "
                 + "'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z$'))")).as("every event has its ISO time").isZero();
+    }
+
+    /** An ECS-style log event and a Kubernetes-labelled one, as {@code source} sends them. */
+    static List<String> ecsAndKubernetesEvents(String source) {
+        return List.of("{\"event.id\":\"" + source + "-ecs\",\"@timestamp\":\"2026-11-21T10:00:00.000Z\",\"log.level\":\"error\","
+                        + "\"http.request.method\":\"GET\",\"http.response.status_code\":500,\"url.path\":\"/cart\"}",
+                "{\"event.id\":\"" + source + "-k8s\",\"app.kubernetes.io/name\":\"checkout\",\"app.kubernetes.io/instance\":\"checkout-7f9\","
+                        + "\"user\":\"ann\",\"User\":\"ANN\"}");
+    }
+
+    /**
+     * Issue 27: dotted keys (ECS, OpenTelemetry, Kubernetes labels) and names that differ only in case land from every
+     * input alike, each value in a column named by the one rule (a dot becomes '_', a case twin gets _2), the column's
+     * doc naming the field; nothing is dead-lettered.
+     */
+    @Test
+    @Order(20)
+    void dottedAndCaseTwinFieldNamesFromHttpForwardFileAndKafkaLandWithEveryValueQueryable() throws Exception {
+        WatershedHttp.Response posted = http.events("ecs", String.join("\n", ecsAndKubernetesEvents("http")));
+        assertThat(posted.status()).as(posted.body()).isEqualTo(200);
+        nodeSend(ecsAndKubernetesEvents("forward"), "PackedForward", "ecs.app", true);
+        Files.writeString(ecsLogs.resolve("app.log"), String.join("\n", ecsAndKubernetesEvents("file")) + "\n");
+        String token = Tokens.issue(http, "ecs-producer", java.util.Map.of("stream", "ecs"), "write stream:ecs");
+        try (KafkaProducer<byte[], byte[]> producer = Tokens.producer(platform.kafkaAddress(), token)) {
+            for (String event : ecsAndKubernetesEvents("kafka")) {
+                producer.send(new ProducerRecord<>("ecs", event.getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+
+        String select = "SELECT event_id, \"@timestamp\", log_level, http_request_method, http_response_status_code, url_path, "
+                + "\"app_kubernetes_io/name\", \"app_kubernetes_io/instance\", \"user\", \"User_2\" FROM raw.ecs ORDER BY event_id";
+        List<String> expected = new ArrayList<>();
+        for (String source : List.of("file", "forward", "http", "kafka")) {
+            expected.add(source + "-ecs 2026-11-21T10:00:00.000Z error GET 500 /cart null null null null");
+            expected.add(source + "-k8s null null null null null checkout checkout-7f9 ann ANN");
+        }
+        Await.until("both events of every input in raw.ecs", Duration.ofSeconds(90), () -> http.rows(select),
+                rows -> rows.equals(expected));
+        Await.until("the events committed", Duration.ofSeconds(60),
+                () -> http.count("SELECT count(*) FROM committed.raw.ecs") == expected.size());
+        assertThat(http.count("SELECT count(*) FROM raw.ecs__dlq")).as("nothing dead-lettered").isZero();
+
+        Map<String, String> docs = new java.util.TreeMap<>();
+        for (JsonNode column : http.get("/v1/tables/raw.ecs").json().path("columns")) {
+            if (column.path("doc").isTextual() && !column.path("name").asText().startsWith("_")) {
+                docs.put(column.path("name").asText(), column.path("doc").asText());
+            }
+        }
+        assertThat(docs).as("each renamed column's doc names its field; no other column has one").isEqualTo(Map.of(
+                "event_id", "Event field \"event.id\"",
+                "log_level", "Event field \"log.level\"",
+                "http_request_method", "Event field \"http.request.method\"",
+                "http_response_status_code", "Event field \"http.response.status_code\"",
+                "url_path", "Event field \"url.path\"",
+                "app_kubernetes_io/name", "Event field \"app.kubernetes.io/name\"",
+                "app_kubernetes_io/instance", "Event field \"app.kubernetes.io/instance\"",
+                "User_2", "Event field \"User\""));
     }
 
     @Test

@@ -228,14 +228,14 @@ class IngestToLakeIT {
                 """;
         assertThat(http.events("odd", body).status()).isEqualTo(200);
         Await.until("odd rows and dead letters", Duration.ofSeconds(30),
-                () -> http.count("SELECT count(*) FROM raw.odd") == 2 && http.count("SELECT count(*) FROM raw.odd__dlq") == 4);
-        JsonNode rows = http.query("SELECT k, \"user-id\", \"Size\", \"1st place\", \"naïve\", x FROM raw.odd ORDER BY k");
-        assertThat(rows.path("rows").toString()).isEqualTo("[[1,\"a-1\",2,true,\"ok\",1.5],[6,\"b-2\",3,null,null,null]]");
+                () -> http.count("SELECT count(*) FROM raw.odd") == 4 && http.count("SELECT count(*) FROM raw.odd__dlq") == 2);
+        // a dotted name and a case twin land in columns of safe names (FieldColumns)
+        JsonNode rows = http.query("SELECT k, \"user-id\", \"Size\", \"1st place\", \"naïve\", x, a_b, size_2 FROM raw.odd ORDER BY k");
+        assertThat(rows.path("rows").toString()).isEqualTo("[[1,\"a-1\",2,true,\"ok\",1.5,null,null],[2,null,null,null,null,null,1,null],"
+                + "[3,null,null,null,null,null,null,5],[6,\"b-2\",3,null,null,null,null,null]]");
         JsonNode reasons = http.query("SELECT CAST(json_extract(raw, '$.k') AS INT), reason FROM raw.odd__dlq ORDER BY 1");
-        assertThat(reasons.path("rows").get(0).get(1).asText()).contains("field name 'a.b' contains '.'");
-        assertThat(reasons.path("rows").get(1).get(1).asText()).contains("field 'size' differs only in letter case from column 'Size'");
-        assertThat(reasons.path("rows").get(2).get(1).asText()).contains("1E+400 is beyond the range of a double");
-        assertThat(reasons.path("rows").get(3).get(1).asText()).contains("reserved column name");
+        assertThat(reasons.path("rows").get(0).get(1).asText()).contains("1E+400 is beyond the range of a double");
+        assertThat(reasons.path("rows").get(1).get(1).asText()).contains("reserved column name");
         assertThat(http.events("odd__dlq", "{\"a\":1}").status()).as("__ is reserved for dead-letter tables").isEqualTo(404);
     }
 

@@ -4,11 +4,8 @@ import io.watershed.testing.WatershedHttp;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 
@@ -29,11 +26,7 @@ class KafkaSourceIT extends SourceConformance {
         if (token == null) {
             token = Tokens.issue(http, "kafka-producer", java.util.Map.of("stream", "conf"), "write stream:conf");
         }
-        Properties p = Tokens.kafka(platform.kafkaAddress(), token);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        return Tokens.producer(platform.kafkaAddress(), token);
     }
 
     @Override

@@ -45,7 +45,7 @@ abstract class SourceConformance {
     abstract String streamBody(Path root) throws Exception;
 
     /** More settings of the project (a shared key, say). */
-    TestProject configure(TestProject project) {
+    TestProject configure(TestProject project) throws Exception {
         return project;
     }
 

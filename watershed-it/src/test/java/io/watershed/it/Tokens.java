@@ -39,6 +39,16 @@ final class Tokens {
         return p;
     }
 
+    /** A producer outside the platform, as any Kafka client is: acks=all, idempotent, logged in with {@code token}. */
+    static org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> producer(String bootstrap, String token) {
+        Properties p = kafka(bootstrap, token);
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all");
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
+        return new org.apache.kafka.clients.producer.KafkaProducer<>(p, new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer());
+    }
+
     private static WatershedHttp.Response check(WatershedHttp.Response r) {
         assertThat(r.status()).as(r.body()).isBetween(200, 299);
         return r;

@@ -1,5 +1,6 @@
 package io.watershed.lake;
 
+import io.watershed.spi.FieldColumns;
 import io.watershed.spi.LakeCatalog;
 import io.watershed.spi.LakeTableView;
 import io.watershed.spi.Settings;
@@ -375,7 +376,7 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
     static LakeTableView viewOf(TableIdentifier id, Table table, java.util.function.Function<DataFile, String> local) {
         List<LakeTableView.Column> columns = new ArrayList<>();
         for (Types.NestedField field : table.schema().columns()) {
-            columns.add(new LakeTableView.Column(field.fieldId(), field.name(), duckDbType(field.type())));
+            columns.add(column(field));
         }
         List<LakeTableView.DataFile> files = new ArrayList<>();
         Snapshot current = table.currentSnapshot();
@@ -394,6 +395,12 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
 
     private static String localPath(String location) {
         return location.startsWith("file:") ? java.net.URI.create(location).getPath() : location;
+    }
+
+    /** The view of a column, with the event field it holds (named by its doc when it is not its name). */
+    static LakeTableView.Column column(Types.NestedField field) {
+        return new LakeTableView.Column(field.fieldId(), field.name(), duckDbType(field.type()),
+                FieldColumns.field(field.name(), field.doc()));
     }
 
     static String duckDbType(Type type) {

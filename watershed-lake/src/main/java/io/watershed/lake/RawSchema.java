@@ -2,11 +2,14 @@ package io.watershed.lake;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.watershed.spi.FieldColumns;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +25,10 @@ import org.apache.iceberg.types.Types;
  * How JSON events map to the columns of a raw lake table, and how that mapping evolves.
  *
  * <ul>
+ *   <li>a field's column has the field's name, unless that name has a {@code '.'} or another column has it in another
+ *       letter case: then the column gets a safe name ({@code http.status} becomes {@code http_status}, then
+ *       {@code _2}, {@code _3}... until free) and its doc names the field; see {@link FieldColumns}. Which column holds
+ *       which field is read from the schema ({@link Columns});
  *   <li>integers become {@code int}, or {@code long} when they do not fit; fractions become {@code double};
  *       strings {@code string}; booleans {@code boolean};
  *   <li>nested objects and arrays are kept whole as JSON text in a {@code string} column (query them
@@ -29,10 +36,10 @@ import org.apache.iceberg.types.Types;
  *   <li>a new field adds an optional column; an {@code int} column widens to {@code long}
  *       (Iceberg's own promotion) and an {@code int} or {@code long} column to {@code double} when a
  *       fraction arrives (Iceberg has no such promotion: the writer rewrites the table in one commit);
- *       anything else that does not fit is a {@link Conflict} and the record goes to the dead-letter
- *       table with the reason.
+ *       anything else that does not fit, or a field named like a provenance column, is a {@link Conflict} and the
+ *       record goes to the dead-letter table with the reason.
  * </ul>
- * Declared field types from the stream file take precedence over inference.
+ * Declared field types from the stream file take precedence over inference; they are declared by field name.
  */
 final class RawSchema {
     static final String PARTITION = "_partition";
@@ -82,20 +89,64 @@ final class RawSchema {
         }
     }
 
+    /**
+     * The columns of one schema of a raw table by the event field each holds ({@link FieldColumns}): worked out once per
+     * schema, since the lake writer asks for every field of every record.
+     */
+    static final class Columns {
+        private final Schema schema;
+        private final Map<String, Types.NestedField> byField = new HashMap<>();
+        private final Set<String> taken = new HashSet<>();
+
+        private Columns(Schema schema) {
+            this.schema = schema;
+            for (Types.NestedField column : schema.columns()) {
+                byField.putIfAbsent(FieldColumns.field(column.name(), column.doc()), column);
+                taken.add(FieldColumns.folded(column.name()));
+            }
+        }
+
+        /** The columns of {@code schema}: {@code previous} when that is of the same schema object. */
+        static Columns of(Schema schema, Columns previous) {
+            return previous != null && previous.schema == schema ? previous : new Columns(schema);
+        }
+
+        static Columns of(Schema schema) {
+            return new Columns(schema);
+        }
+
+        Schema schema() {
+            return schema;
+        }
+
+        /** The column holding {@code field}; null when there is none yet. */
+        Types.NestedField column(String field) {
+            return byField.get(field);
+        }
+    }
+
+    /** A column to add; {@code doc} names the field it holds when that is not its name, else null. */
+    record Addition(String column, Type type, String doc) {}
+
     /** Schema changes a record needs: columns to add, int columns to widen to long, int/long columns to widen to double. */
-    record Changes(Map<String, Type> additions, List<String> widenToLong, List<String> widenToDouble) {
+    record Changes(List<Addition> additions, List<String> widenToLong, List<String> widenToDouble) {
         boolean isEmpty() {
             return additions.isEmpty() && widenToLong.isEmpty() && widenToDouble.isEmpty();
+        }
+
+        List<String> added() {
+            return additions.stream().map(Addition::column).toList();
         }
     }
 
     /**
-     * Works out what the record needs of the schema.
+     * Works out what the record needs of the schema. Columns of fields new to the table are named all at once, so two
+     * of them never get one name.
      *
      * @throws Conflict when a value can never fit its column (the record goes to the dead-letter table)
      */
-    static Changes changesFor(Schema schema, ObjectNode event, Map<String, String> declared) throws Conflict {
-        Map<String, Type> additions = new LinkedHashMap<>();
+    static Changes changesFor(Columns columns, ObjectNode event, Map<String, String> declared) throws Conflict {
+        Map<String, Type> newFields = new LinkedHashMap<>();
         List<String> widen = new ArrayList<>();
         List<String> widenToDouble = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext(); ) {
@@ -109,47 +160,70 @@ final class RawSchema {
             if (name.isEmpty()) {
                 throw new Conflict("a field has an empty name");
             }
-            Types.NestedField column = schema.findField(name);
+            Types.NestedField column = columns.column(name);
             if (column == null) {
                 if (value.isNull()) {
                     continue;
                 }
-                if (name.indexOf('.') >= 0) {
-                    throw new Conflict("field name '" + name + "' contains '.', which Iceberg reserves for nesting; "
-                            + "rename the field or nest it as an object");
-                }
-                Types.NestedField sameButCase = schema.caseInsensitiveFindField(name);
-                if (sameButCase != null || additionsIgnoringCase(additions, name)) {
-                    throw new Conflict("field '" + name + "' differs only in letter case from column '"
-                            + (sameButCase != null ? sameButCase.name() : name) + "'; SQL treats them as one name");
-                }
                 Type type = declared.containsKey(name) ? declaredType(declared.get(name)) : inferred(value);
                 convert(name, type, value);
-                additions.put(name, type);
+                newFields.put(name, type);
             } else if (column.type().typeId() == Type.TypeID.INTEGER && value.isIntegralNumber() && !value.canConvertToInt()
                     && value.canConvertToLong()) {
-                widen.add(name);
+                widen.add(column.name());
             } else if ((column.type().typeId() == Type.TypeID.INTEGER || column.type().typeId() == Type.TypeID.LONG)
                     && value.isNumber() && !value.isIntegralNumber() && !declared.containsKey(name)) {
-                widenToDouble.add(name);
+                widenToDouble.add(column.name());
             } else {
                 convert(name, column.type(), value);
             }
         }
-        if (schema.columns().size() + additions.size() > MAX_COLUMNS) {
+        if (columns.schema.columns().size() + newFields.size() > MAX_COLUMNS) {
             throw new Conflict("the event would grow the table past " + MAX_COLUMNS
                     + " columns; keep variable keys inside a nested object (stored as JSON)");
+        }
+        List<Addition> additions = new ArrayList<>(newFields.size());
+        if (!newFields.isEmpty()) {
+            FieldColumns.name(newFields.keySet(), columns.taken).forEach((field, column) ->
+                    additions.add(new Addition(column, newFields.get(field), column.equals(field) ? null : FieldColumns.doc(field))));
         }
         return new Changes(additions, widen, widenToDouble);
     }
 
-    private static boolean additionsIgnoringCase(Map<String, Type> additions, String name) {
-        for (String added : additions.keySet()) {
-            if (added.equalsIgnoreCase(name)) {
-                return true;
+    /** {@code schema} with the changes made, as the writer makes them in the table (column ids aside). */
+    static Schema evolved(Schema schema, Changes changes) {
+        List<Types.NestedField> fields = new ArrayList<>(schema.columns());
+        for (int i = 0; i < fields.size(); i++) {
+            Types.NestedField field = fields.get(i);
+            Type wider = changes.widenToDouble().contains(field.name()) ? Types.DoubleType.get()
+                    : changes.widenToLong().contains(field.name()) ? Types.LongType.get() : null;
+            if (wider != null) {
+                fields.set(i, Types.NestedField.optional(field.fieldId(), field.name(), wider, field.doc()));
             }
         }
-        return false;
+        int id = schema.highestFieldId();
+        for (Addition added : changes.additions()) {
+            fields.add(Types.NestedField.optional(++id, added.column(), added.type(), added.doc()));
+        }
+        return new Schema(fields);
+    }
+
+    /** The schema of a new table: {@code initial} and a column of each declared field, named by the same rule. */
+    static Schema withDeclared(Schema initial, Map<String, String> declared) {
+        if (declared.isEmpty()) {
+            return initial;
+        }
+        Set<String> taken = new HashSet<>();
+        initial.columns().forEach(c -> taken.add(FieldColumns.folded(c.name())));
+        List<Types.NestedField> columns = new ArrayList<>(initial.columns());
+        int id = initial.highestFieldId();
+        for (Map.Entry<String, String> named : FieldColumns.name(declared.keySet(), taken).entrySet()) {
+            String field = named.getKey();
+            String column = named.getValue();
+            columns.add(Types.NestedField.optional(++id, column, declaredType(declared.get(field)),
+                    column.equals(field) ? null : FieldColumns.doc(field)));
+        }
+        return new Schema(columns);
     }
 
     static Type inferred(JsonNode value) {
@@ -165,18 +239,18 @@ final class RawSchema {
         return Types.StringType.get();
     }
 
-    /** Builds the row for a record whose changes were applied to {@code schema}. */
-    static GenericRecord toRecord(Schema schema, ObjectNode event, int partition, long offset, OffsetDateTime ingestedAt)
+    /** Builds the row for a record whose changes were applied to the schema of {@code columns}. */
+    static GenericRecord toRecord(Columns columns, ObjectNode event, int partition, long offset, OffsetDateTime ingestedAt)
             throws Conflict {
-        GenericRecord record = GenericRecord.create(schema);
+        GenericRecord record = GenericRecord.create(columns.schema);
         record.setField(PARTITION, partition);
         record.setField(OFFSET, offset);
         record.setField(INGESTED_AT, ingestedAt);
         for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
-            Types.NestedField column = schema.findField(entry.getKey());
+            Types.NestedField column = columns.column(entry.getKey());
             if (column != null) {
-                record.setField(entry.getKey(), convert(entry.getKey(), column.type(), entry.getValue()));
+                record.setField(column.name(), convert(entry.getKey(), column.type(), entry.getValue()));
             }
         }
         return record;

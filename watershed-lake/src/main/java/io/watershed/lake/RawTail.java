@@ -188,7 +188,7 @@ final class RawTail implements LakeTail, AutoCloseable {
     private final class TableTail {
         final String name;
         final StreamSpec stream;
-        Schema schema;
+        RawSchema.Columns columns;
         List<Integer> partitions;
         Map<Integer, Long> base;
         /** Per partition, the next offset to read. */
@@ -202,7 +202,7 @@ final class RawTail implements LakeTail, AutoCloseable {
         TableTail(String name, StreamSpec stream, Schema schema) {
             this.name = name;
             this.stream = stream;
-            this.schema = schema;
+            this.columns = RawSchema.Columns.of(schema);
         }
 
         /** Makes the tail begin where the snapshot the caller serves ends. */
@@ -271,12 +271,12 @@ final class RawTail implements LakeTail, AutoCloseable {
                 return;
             }
             try {
-                RawSchema.Changes changes = RawSchema.changesFor(schema, event, stream.fields());
+                RawSchema.Changes changes = RawSchema.changesFor(columns, event, stream.fields());
                 if (!changes.isEmpty()) {
                     evolve(changes);
                 }
                 OffsetDateTime ingestedAt = OffsetDateTime.ofInstant(Instant.ofEpochMilli(record.timestamp()), ZoneOffset.UTC);
-                GenericRecord row = RawSchema.toRecord(schema, event, partition, offset, ingestedAt);
+                GenericRecord row = RawSchema.toRecord(columns, event, partition, offset, ingestedAt);
                 Object[] values = new Object[row.size()];
                 for (int i = 0; i < values.length; i++) {
                     values[i] = row.get(i);
@@ -289,13 +289,12 @@ final class RawTail implements LakeTail, AutoCloseable {
 
         /** Applies the changes the writer will make to the table to this tail's own schema and rows. */
         private void evolve(RawSchema.Changes changes) {
-            List<Types.NestedField> fields = new ArrayList<>(schema.columns());
+            List<Types.NestedField> fields = columns.schema().columns();
             for (int i = 0; i < fields.size(); i++) {
-                Types.NestedField field = fields.get(i);
-                Type wider = changes.widenToDouble().contains(field.name()) ? Types.DoubleType.get()
-                        : changes.widenToLong().contains(field.name()) ? Types.LongType.get() : null;
+                String name = fields.get(i).name();
+                Type wider = changes.widenToDouble().contains(name) ? Types.DoubleType.get()
+                        : changes.widenToLong().contains(name) ? Types.LongType.get() : null;
                 if (wider != null) {
-                    fields.set(i, Types.NestedField.optional(field.fieldId(), field.name(), wider));
                     int index = i;
                     for (Row row : rows) {
                         if (index < row.values.length && row.values[index] instanceof Number n) {
@@ -304,18 +303,14 @@ final class RawTail implements LakeTail, AutoCloseable {
                     }
                 }
             }
-            int id = schema.highestFieldId();
-            for (Map.Entry<String, Type> added : changes.additions().entrySet()) {
-                fields.add(Types.NestedField.optional(++id, added.getKey(), added.getValue()));
-            }
-            schema = new Schema(fields);
+            columns = RawSchema.Columns.of(RawSchema.evolved(columns.schema(), changes));
             generation = generations.incrementAndGet();
         }
 
         Tail answer(Request request) {
             List<LakeTableView.Column> columns = new ArrayList<>();
-            for (Types.NestedField field : schema.columns()) {
-                columns.add(new LakeTableView.Column(field.fieldId(), field.name(), IcebergLake.duckDbType(field.type())));
+            for (Types.NestedField field : this.columns.schema().columns()) {
+                columns.add(IcebergLake.column(field));
             }
             int from = 0;
             if (request.generation() == generation) {

@@ -267,11 +267,13 @@ final class StateTableWriter extends BusWriter {
         table.refresh();
         evolveFor(pending.values());
         Schema schema = table.schema();
+        RawSchema.Columns columns = RawSchema.Columns.of(schema);
+        Types.NestedField keyColumn = columns.column(keyField);
+        String keyName = keyColumn != null ? keyColumn.name() : keyField;
         Snapshot base = table.currentSnapshot();
         List<DataFile> rewritten = new ArrayList<>();
         List<Record> rows = new ArrayList<>();
         if (base != null) {
-            Types.NestedField keyColumn = schema.findField(keyField);
             List<Object> keys = new ArrayList<>();
             boolean allKeysTyped = keyColumn != null;
             for (Change change : pending.values()) {
@@ -284,7 +286,7 @@ final class StateTableWriter extends BusWriter {
             }
             var scan = table.newScan().useSnapshot(base.snapshotId());
             if (!truncatePending && allKeysTyped) {
-                scan = scan.filter(Expressions.in(keyField, keys.toArray()));
+                scan = scan.filter(Expressions.in(keyName, keys.toArray()));
             }
             try (CloseableIterable<FileScanTask> tasks = scan.planFiles()) {
                 for (FileScanTask task : tasks) {
@@ -294,7 +296,7 @@ final class StateTableWriter extends BusWriter {
                     }
                     try (CloseableIterable<Record> records = LakeFiles.read(table, task.file(), schema)) {
                         for (Record r : records) {
-                            Object key = r.getField(keyField);
+                            Object key = r.getField(keyName);
                             if (key == null || !pending.containsKey(key.toString())) {
                                 rows.add(r.copy());
                             }
@@ -308,7 +310,7 @@ final class StateTableWriter extends BusWriter {
         for (Change change : pending.values()) {
             if (!change.delete) {
                 try {
-                    rows.add(RawSchema.toRecord(schema, change.row, change.partition, change.offset, change.ingestedAt));
+                    rows.add(RawSchema.toRecord(columns, change.row, change.partition, change.offset, change.ingestedAt));
                 } catch (RawSchema.Conflict conflict) {
                     skipped.increment();
                     LOG.warn("state.{}: the change of key {} is not applied: {}", stream.name(), change.row.get(keyField),
@@ -316,7 +318,7 @@ final class StateTableWriter extends BusWriter {
                 }
             }
         }
-        rows.sort(Comparator.comparing(r -> r.getField(keyField) == null ? "" : String.valueOf(r.getField(keyField)),
+        rows.sort(Comparator.comparing(r -> r.getField(keyName) == null ? "" : String.valueOf(r.getField(keyName)),
                 StateTableWriter::compareKeys));
         List<DataFile> written = new ArrayList<>();
         if (!rows.isEmpty()) {
@@ -373,35 +375,46 @@ final class StateTableWriter extends BusWriter {
     }
 
     private void evolveFor(java.util.Collection<Change> changes) {
-        Map<String, org.apache.iceberg.types.Type> additions = new LinkedHashMap<>();
+        // each change is worked out on the schema the changes before it make, so two never name one new column
+        RawSchema.Columns columns = RawSchema.Columns.of(table.schema());
+        List<RawSchema.Addition> additions = new ArrayList<>();
         List<String> widen = new ArrayList<>();
-        Schema schema = table.schema();
         for (Change change : changes) {
             if (change.delete) {
                 continue;
             }
             try {
-                RawSchema.Changes c = RawSchema.changesFor(schema, change.row, stream.fields());
-                c.additions().forEach(additions::putIfAbsent);
+                RawSchema.Changes c = RawSchema.changesFor(columns, change.row, stream.fields());
+                if (c.additions().isEmpty() && c.widenToLong().isEmpty()) {
+                    continue;
+                }
+                additions.addAll(c.additions());
                 c.widenToLong().forEach(w -> {
                     if (!widen.contains(w)) {
                         widen.add(w);
                     }
                 });
+                columns = RawSchema.Columns.of(RawSchema.evolved(columns.schema(), new RawSchema.Changes(c.additions(),
+                        c.widenToLong(), List.of())));
             } catch (RawSchema.Conflict conflict) {
                 // reported when the row is built
             }
         }
-        additions.keySet().removeIf(name -> schema.findField(name) != null);
+        for (int i = 0; i < additions.size(); i++) {
+            RawSchema.Addition added = additions.get(i);
+            if (widen.remove(added.column())) {
+                additions.set(i, new RawSchema.Addition(added.column(), Types.LongType.get(), added.doc())); // added as long at once
+            }
+        }
         if (additions.isEmpty() && widen.isEmpty()) {
             return;
         }
         lake.commit(() -> {
             table.refresh();
             UpdateSchema update = table.updateSchema();
-            additions.forEach((name, type) -> {
-                if (table.schema().findField(name) == null) {
-                    update.addColumn(name, type);
+            additions.forEach(added -> {
+                if (table.schema().findField(added.column()) == null) {
+                    update.addColumn(added.column(), added.type(), added.doc());
                 }
             });
             widen.forEach(name -> update.updateColumn(name, Types.LongType.get()));
@@ -409,7 +422,8 @@ final class StateTableWriter extends BusWriter {
             return null;
         });
         table.refresh();
-        LOG.info("state.{}: schema evolved (added {}, widened to long {})", stream.name(), additions.keySet(), widen);
+        LOG.info("state.{}: schema evolved (added {}, widened to long {})", stream.name(),
+                additions.stream().map(RawSchema.Addition::column).toList(), widen);
     }
 
     private Table loadOrCreate() {
@@ -424,16 +438,7 @@ final class StateTableWriter extends BusWriter {
         if (lake.catalog().tableExists(id)) {
             return lake.catalog().loadTable(id);
         }
-        Schema initial = RawSchema.initial();
-        if (!stream.fields().isEmpty()) {
-            List<Types.NestedField> columns = new ArrayList<>(initial.columns());
-            int fieldId = initial.highestFieldId();
-            for (Map.Entry<String, String> field : stream.fields().entrySet()) {
-                columns.add(Types.NestedField.optional(++fieldId, field.getKey(), RawSchema.declaredType(field.getValue())));
-            }
-            initial = new Schema(columns);
-        }
-        Schema schema = initial;
+        Schema schema = RawSchema.withDeclared(RawSchema.initial(), stream.fields());
         try {
             return lake.commit(() -> lake.catalog().buildTable(id, schema)
                     .withProperty(TableProperties.FORMAT_VERSION, "2")

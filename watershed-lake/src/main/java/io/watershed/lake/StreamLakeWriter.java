@@ -75,6 +75,8 @@ final class StreamLakeWriter extends BusWriter {
     private final Timer commitTimer;
 
     private Table table;
+    /** The table's columns by the event field each holds, of its current schema. */
+    private RawSchema.Columns tableColumns;
     private Table dlqTable;
     private Map<Integer, Long> mainCommitted;
     private Map<Integer, Long> dlqCommitted;
@@ -238,16 +240,7 @@ final class StreamLakeWriter extends BusWriter {
         if (lake.catalog().tableExists(id)) {
             return lake.catalog().loadTable(id);
         }
-        Schema initial = schema;
-        if (withDeclaredFields && !stream.fields().isEmpty()) {
-            List<Types.NestedField> columns = new ArrayList<>(schema.columns());
-            int id0 = schema.highestFieldId();
-            for (Map.Entry<String, String> field : stream.fields().entrySet()) {
-                columns.add(Types.NestedField.optional(++id0, field.getKey(), RawSchema.declaredType(field.getValue())));
-            }
-            initial = new Schema(columns);
-        }
-        Schema finalSchema = initial;
+        Schema finalSchema = withDeclaredFields ? RawSchema.withDeclared(schema, stream.fields()) : schema;
         try {
             return lake.commit(() -> lake.catalog().buildTable(id, finalSchema)
                     .withPartitionSpec(RawSchema.spec(finalSchema))
@@ -298,11 +291,13 @@ final class StreamLakeWriter extends BusWriter {
         RawSchema.Changes changes;
         GenericRecord row;
         try {
-            changes = RawSchema.changesFor(table.schema(), event, stream.fields());
+            tableColumns = RawSchema.Columns.of(table.schema(), tableColumns);
+            changes = RawSchema.changesFor(tableColumns, event, stream.fields());
             if (!changes.isEmpty()) {
                 evolve(changes);
+                tableColumns = RawSchema.Columns.of(table.schema(), tableColumns);
             }
-            row = RawSchema.toRecord(table.schema(), event, partition, offset, ingestedAt);
+            row = RawSchema.toRecord(tableColumns, event, partition, offset, ingestedAt);
         } catch (RawSchema.Conflict conflict) {
             deadLetter(record, ingestedAt, conflict.getMessage());
             return;
@@ -356,14 +351,14 @@ final class StreamLakeWriter extends BusWriter {
             lake.commit(() -> {
                 table.refresh();
                 UpdateSchema update = table.updateSchema();
-                changes.additions().forEach(update::addColumn);
+                changes.additions().forEach(added -> update.addColumn(added.column(), added.type(), added.doc()));
                 changes.widenToLong().forEach(name -> update.updateColumn(name, Types.LongType.get()));
                 update.commit();
                 return null;
             });
         }
         table.refresh();
-        LOG.info("raw.{}: schema evolved (added {}, widened to long {}, to double {})", stream.name(), changes.additions().keySet(),
+        LOG.info("raw.{}: schema evolved (added {}, widened to long {}, to double {})", stream.name(), changes.added(),
                 changes.widenToLong(), changes.widenToDouble());
         mainKey = new PartitionKey(table.spec(), table.schema());
         mainWrapper = new InternalRecordWrapper(table.schema().asStruct());
@@ -389,7 +384,8 @@ final class StreamLakeWriter extends BusWriter {
         columns.forEach(drop::deleteColumn);
         drop.commit();
         UpdateSchema add = transaction.updateSchema();
-        columns.forEach(c -> add.addColumn(c, Types.DoubleType.get()));
+        // the doc names the field a renamed column holds: the column keeps it
+        columns.forEach(c -> add.addColumn(c, Types.DoubleType.get(), oldSchema.findField(c).doc()));
         add.commit();
         Table widened = transaction.table();
         if (!committed.isEmpty()) {

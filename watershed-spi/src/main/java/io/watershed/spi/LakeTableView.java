@@ -21,8 +21,16 @@ public record LakeTableView(String namespace, String name, long snapshotId, List
         return namespace + "." + name;
     }
 
-    /** @param sqlType the DuckDB type name of the column (BIGINT, VARCHAR, TIMESTAMPTZ...) */
-    public record Column(int id, String name, String sqlType) {}
+    /**
+     * @param sqlType the DuckDB type name of the column (BIGINT, VARCHAR, TIMESTAMPTZ...)
+     * @param field the event field a raw table's column holds, which its name may not be ({@link FieldColumns}); the
+     *        column's name in any other table
+     */
+    public record Column(int id, String name, String sqlType, String field) {
+        public Column(int id, String name, String sqlType) {
+            this(id, name, sqlType, name);
+        }
+    }
 
     /**
      * @param path absolute local path of a Parquet file

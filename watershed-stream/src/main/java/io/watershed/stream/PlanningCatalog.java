@@ -1,5 +1,6 @@
 package io.watershed.stream;
 
+import io.watershed.spi.FieldColumns;
 import io.watershed.spi.StreamSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.apache.flink.table.api.TableEnvironment;
@@ -16,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A throwaway Iceberg catalog in a temporary directory for planning offline ({@code watershed validate}): the same
  * connector and options as the lake, no lake touched. It holds {@code raw.<stream>} of each stream with declared
- * fields, as the lake writer makes it, and whatever the planned pipelines and models create; closing deletes it.
+ * fields, as the lake writer makes it (its columns named by {@link FieldColumns}), and whatever the planned pipelines
+ * and models create; closing deletes it.
  */
 final class PlanningCatalog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PlanningCatalog.class);
@@ -33,8 +36,10 @@ final class PlanningCatalog implements AutoCloseable {
             if (!stream.fields().isEmpty()) {
                 StringBuilder raw = new StringBuilder("CREATE TABLE IF NOT EXISTS `raw`.").append(StreamTables.quote(stream.name()))
                         .append(" (\n");
-                StreamTables.columns(stream, Optional.empty()).forEach((c, t) -> raw.append("  ").append(StreamTables.quote(c))
-                        .append(' ').append(t).append(",\n"));
+                Map<String, String> fields = StreamTables.columns(stream, Optional.empty());
+                Map<String, String> names = FieldColumns.name(fields.keySet(), StreamSpec.RESERVED_FIELDS);
+                fields.forEach((field, type) -> raw.append("  ").append(StreamTables.quote(names.get(field)))
+                        .append(' ').append(type).append(",\n"));
                 env.executeSql(raw.append("  `_partition` INT,\n  `_offset` BIGINT,\n  `_ingested_at` TIMESTAMP_LTZ(6)\n)")
                         .toString());
             }

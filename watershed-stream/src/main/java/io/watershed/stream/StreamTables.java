@@ -28,8 +28,10 @@ final class StreamTables {
     }
 
     /**
-     * Flink column types of a stream: its declared fields, else the columns its raw lake table has
-     * inferred so far; empty when neither exists yet.
+     * Flink column types of a stream by field name: its declared fields, else the fields its raw lake table has
+     * columns for so far; empty when neither exists yet. The columns have the names of the events' fields
+     * ({@code http.status}), which the raw table's columns may not have ({@code http_status}, see
+     * {@link io.watershed.spi.FieldColumns}).
      */
     static Map<String, String> columns(StreamSpec stream, Optional<LakeTableView> rawTable) {
         Map<String, String> columns = new LinkedHashMap<>();
@@ -38,7 +40,9 @@ final class StreamTables {
         } else if (rawTable.isPresent()) {
             for (LakeTableView.Column column : rawTable.get().columns()) {
                 if (!StreamSpec.RESERVED_FIELDS.contains(column.name())) {
-                    columns.put(column.name(), fromDuckDb(column.sqlType()));
+                    // the JSON format reads a column from the key of its name: the field's own, which a raw column
+                    // holding a dotted or case-twin field does not have (FieldColumns)
+                    columns.put(column.field(), fromDuckDb(column.sqlType()));
                 }
             }
             stream.eventTime().ifPresent(field -> columns.computeIfPresent(field,

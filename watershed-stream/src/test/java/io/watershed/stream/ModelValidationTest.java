@@ -55,4 +55,18 @@ class ModelValidationTest {
                         + "(raw.<stream>, tables pipelines write) and other models by name, and a table exists once something has "
                         + "written it (not checked further: this table is known once the platform has run)");
     }
+
+    @Test
+    void aModelReadsTheRawColumnsOfDottedDeclaredFieldsByTheirLakeNames() {
+        Map<String, String> fields = new java.util.LinkedHashMap<>();
+        fields.put("http.status", "int");
+        fields.put("user", "string");
+        fields.put("User", "string");
+        StreamSpec logs = new StreamSpec("logs", 1, Optional.empty(), Optional.empty(), Duration.ofSeconds(5), Optional.empty(), fields);
+        List<ModelSpec> models = List.of(
+                model("by_lake_names", "SELECT http_status, `user`, User_2 FROM raw.logs", Optional.empty()),
+                model("by_field_name", "SELECT `http.status` FROM raw.logs", Optional.empty()));
+        ProjectValidation.Result v = ProjectValidation.validate(List.of(), models, List.of(logs), List.of());
+        assertThat(v.problems()).containsExactly("models/by_field_name.sql:1:8: Column 'http.status' not found in any table");
+    }
 }
