@@ -116,32 +116,43 @@ final class Alerts {
                         + "' are past the topic's retention but not yet in the lake; the bus keeps them until the lake has them"));
             }
         }
-        scheduler.ifPresent(models -> models.runs(Optional.empty(), 50).stream()
-                .flatMap(r -> r.steps().stream().map(step -> Map.entry(r, step)))
-                .collect(Collectors.toMap(e -> e.getValue().model(), e -> e, (newer, older) -> newer, LinkedHashMap::new))
-                .forEach((model, e) -> out.addAll(modelAlerts(model, e.getKey(), e.getValue()))));
+        scheduler.ifPresent(models -> {
+            List<Runs.Run> runs = models.runs(Optional.empty(), 50);
+            latestSteps(runs, false).forEach((model, e) -> modelAlert(model, e.getKey(), e.getValue()).ifPresent(out::add));
+            // the checks as last run: a later step that stopped before them (upstream failed) leaves the table as it was
+            latestSteps(runs, true).forEach((model, e) -> out.addAll(checkAlerts(e.getKey(), e.getValue())));
+        });
         return out;
     }
 
-    /**
-     * A failed last build, and the warn-only checks that failed after it. A failed blocking check fails the build: that
-     * is the model's alert, naming the checks, and no check alert besides.
-     */
-    private static List<Alert> modelAlerts(String model, Runs.Run run, Runs.Step step) {
-        List<Alert> out = new ArrayList<>();
-        List<Runs.CheckResult> blocking = step.checks().stream().filter(Runs.CheckResult::blocks).toList();
-        if (step.state().equals(Runs.FAILED)) {
-            String why = blocking.isEmpty() ? step.error().map(err -> ": " + err).orElse("")
-                    : ": check(s) failed on " + blocking.get(0).table() + ": " + blocking.stream()
-                            .map(c -> c.name() + " (" + c.message() + ")").collect(Collectors.joining(", "));
-            out.add(new Alert("critical", "model", "model:" + model, "Model '" + model + "' failed in run " + run.id() + why
-                    + "; retry with `watershed runs retry " + run.id() + "`"));
+    /** Per model, its step in the newest run that has one (that ran checks, with {@code checked}), with the run. */
+    private static Map<String, Map.Entry<Runs.Run, Runs.Step>> latestSteps(List<Runs.Run> newestFirst, boolean checked) {
+        return newestFirst.stream().flatMap(r -> r.steps().stream().filter(s -> !checked || !s.checks().isEmpty())
+                        .map(step -> Map.entry(r, step)))
+                .collect(Collectors.toMap(e -> e.getValue().model(), e -> e, (newer, older) -> newer, LinkedHashMap::new));
+    }
+
+    /** A failed last build; a failed blocking check fails the build, and the alert names the checks (no check alert besides). */
+    private static Optional<Alert> modelAlert(String model, Runs.Run run, Runs.Step step) {
+        if (!step.state().equals(Runs.FAILED)) {
+            return Optional.empty();
         }
+        List<Runs.CheckResult> blocking = step.checks().stream().filter(Runs.CheckResult::blocks).toList();
+        String why = blocking.isEmpty() ? step.error().map(err -> ": " + err).orElse("")
+                : ": check(s) failed on " + blocking.get(0).table() + ": " + blocking.stream()
+                        .map(c -> c.name() + " (" + c.message() + ")").collect(Collectors.joining(", "));
+        return Optional.of(new Alert("critical", "model", "model:" + model, "Model '" + model + "' failed in run " + run.id() + why
+                + "; retry with `watershed runs retry " + run.id() + "`"));
+    }
+
+    /** The warn-only checks that failed (or could not run) the last time the model's checks ran. */
+    private static List<Alert> checkAlerts(Runs.Run run, Runs.Step step) {
+        List<Alert> out = new ArrayList<>();
         for (Runs.CheckResult c : step.checks()) {
             if (c.warnOnly() && !c.status().equals("pass")) {
                 out.add(new Alert("warning", "check", "check:" + c.table() + "/" + c.name(), "Check '" + c.name() + "' on "
-                        + c.table() + " " + (c.status().equals("error") ? "could not run" : "failed") + " after run " + run.id()
-                        + ": " + c.message() + " (" + c.location() + "); it warns only, the model was published"));
+                        + c.table() + " " + (c.status().equals("error") ? "could not run" : "failed") + " in run " + run.id()
+                        + ": " + c.message() + " (" + c.location() + "); it warns only: the model was published"));
             }
         }
         return out;
