@@ -63,7 +63,7 @@ class AlertsIT {
             TestProject project = TestProject.in(root.resolve("project")).commitInterval("500ms")
                     .yaml("alerts:\n  webhooks: http://127.0.0.1:" + receiver.getAddress().getPort() + "/services/T0/B0/secret\n"
                             + "  alertmanager: http://127.0.0.1:" + amPort + "\n"
-                            + "  evaluation_interval: 1s\n  dead_letters_window: 3s\n")
+                            + "  evaluation_interval: 1s\n  dead_letters_window: 5s\n")
                     .stream("typed", "key: id\nfields:\n  id: long\n  n: int\n");
             try (Platform platform = Platform.start(project.load(), root.resolve("data"))) {
                 WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());

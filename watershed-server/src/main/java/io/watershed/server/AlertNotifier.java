@@ -347,7 +347,8 @@ final class AlertNotifier implements AutoCloseable {
             }
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("status", n.status());
-            body.put("text", n.text(project));
+            // Slack reads &, < and > as markup (links, mentions): escaped as its docs ask, the line shows as written
+            body.put("text", n.text(project).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"));
             body.put("project", project);
             body.put("instance", instance);
             body.put("alert", alert);

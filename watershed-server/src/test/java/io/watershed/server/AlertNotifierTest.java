@@ -175,6 +175,9 @@ class AlertNotifierTest {
             notifier.evaluate(List.of(DEAD_LETTERS));
             clock.advance(Duration.ofSeconds(10));
             notifier.evaluate(List.of());
+            Alerts.Alert markup = new Alerts.Alert("critical", "pipeline", "pipeline:p", "failed: a < b && c > d");
+            assertThat(webhook.body(new AlertNotifier.Notification(markup, false, clock.instant(), clock.instant())).get("text"))
+                    .isEqualTo("[FIRING] critical pipeline:p — failed: a &lt; b &amp;&amp; c &gt; d (project demo)");
 
             assertThat(contentTypes).containsOnly("application/json");
             List<JsonNode> hooks = bodies.stream().filter(JsonNode::isObject).toList();
