@@ -124,6 +124,16 @@ class ModelsIT {
             assertThat(topChecks.get(3).path("status").asText()).isEqualTo("warn"); // the newest day is weeks old
             assertThat(topChecks.get(3).path("message").asText()).startsWith("newest day is 2026-11-03, ")
                     .endsWith("old; expected at most 1d");
+            // warn-only checks that failed are alerts of their own, one per check
+            List<String> checkAlerts = new ArrayList<>();
+            http.get("/v1/alerts").json().path("alerts").forEach(a -> {
+                if (a.path("kind").asText().equals("check")) {
+                    checkAlerts.add(a.path("object").asText() + " " + a.path("severity").asText());
+                }
+            });
+            assertThat(checkAlerts).containsExactlyInAnyOrder(
+                    "check:models.daily_top/" + topChecks.get(2).path("name").asText() + " warning",
+                    "check:models.daily_top/" + topChecks.get(3).path("name").asText() + " warning");
 
             // the same computations, done by DuckDB on the Parquet files of the same snapshot
             assertThat(http.rows("SELECT day, product, orders, round(revenue, 2) FROM models.daily_sales ORDER BY 1, 2"))
@@ -183,6 +193,12 @@ class ModelsIT {
             assertThat(check.path("failing").asLong()).isEqualTo(1);
             assertThat(check.path("sample").get(0).toString()).contains("anvil").contains("2026-11-02");
             assertThat(check.path("location").asText()).isEqualTo("checks/sales.yaml:4:5");
+            // the model's alert names the failed check; daily_top's warnings stand, its table unchanged
+            JsonNode alerts = http.get("/v1/alerts").json().path("alerts");
+            assertThat(alerts.findValuesAsText("object")).contains("model:daily_sales").doesNotContain("model:daily_top")
+                    .filteredOn(o -> o.startsWith("check:")).hasSize(2);
+            assertThat(alerts.toString()).contains("Model 'daily_sales' failed in run " + failed.path("id").asLong()
+                    + ": check(s) failed on models.daily_sales: no_negative_revenue (");
             for (String downstream : List.of("daily_top", "product_summary")) {
                 assertThat(step(failed, downstream).path("state").asText()).isEqualTo("upstream_failed");
                 assertThat(step(failed, downstream).path("error").asText()).contains("daily_sales");

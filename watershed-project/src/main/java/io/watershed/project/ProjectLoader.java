@@ -134,6 +134,7 @@ public final class ProjectLoader {
         settings.bus().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
         settings.metadata().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
         settings.lake().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
+        settings.alerts().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
         Map<String, StreamSpec> streams = loadStreams(directory, settings, problems);
         Map<String, PipelineSpec> pipelines = loadPipelines(directory, problems);
         ModelLoader models = new ModelLoader(this, directory, settings.models(), schedules, problems);

@@ -268,6 +268,8 @@ public final class Platform implements AutoCloseable {
                     this.dataDirectory, leases);
             started.push(sources); // stops after HTTP and before the bus: what a source read is published or read again
             BusAddress busAddress = new BusAddress(kafkaAddress(), embeddedBus, kafkaMechanisms());
+            Alerts alerts = new Alerts(pipelines, streams, backlog, upkeep, scheduler, this::uptime,
+                    settings.alerts().deadLettersWindow(), java.time.Clock.systemUTC());
             java.util.function.Supplier<io.watershed.project.Boards> boards =
                     () -> io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
             http = new HttpApi(settings.http(), new Authorization(access), audit, List.of(
@@ -280,8 +282,11 @@ public final class Platform implements AutoCloseable {
                     new ModelsApi(scheduler, project, streams, pipelines, boards),
                     new TablesApi(upkeep),
                     new ConsoleApi(inspector, project, streams, boards),
-                    new AlertsApi(pipelines, streams, backlog, upkeep, scheduler, this::uptime)));
+                    new AlertsApi(alerts)));
             started.push(http);
+            if (settings.alerts().notifies()) {
+                startAlertNotifier(settings.alerts(), alerts);
+            }
         } catch (IOException e) {
             closeQuietly();
             throw new UncheckedIOException("Cannot create the data directory " + dataDirectory, e);
@@ -308,6 +313,28 @@ public final class Platform implements AutoCloseable {
             lake.close();
             throw e;
         }
+    }
+
+    /** Sends the alerts to {@code alerts.webhooks} and {@code alerts.alertmanager} while this instance holds their lease. */
+    private void startAlertNotifier(Settings.Alerts settings, Alerts alerts) {
+        leases.claim(AlertNotifier.LEASE, new io.watershed.spi.Leases.Work() {
+            @Override
+            public void acquired(long epoch) {
+                // each evaluation asks the lease
+            }
+
+            @Override
+            public void lost() {
+                // the next evaluation sees it and forgets what it sent; the new holder announces what still fires
+            }
+        });
+        List<AlertNotifier.Target> targets = AlertNotifier.targets(settings, project.name(), leases.instance(), url() + "/console/");
+        AlertNotifier notifier = new AlertNotifier(() -> alerts.current(true), targets, () -> leases.holds(AlertNotifier.LEASE),
+                java.time.Clock.systemUTC(), AlertNotifier.REQUEST_TIMEOUT.plusSeconds(1), meters);
+        started.push(notifier); // stops first: nothing is sent while the platform stops
+        notifier.start(settings.evaluationInterval());
+        LOG.info("Alerts go to {} webhook(s){} every {}", settings.webhookUrls().size(),
+                settings.alertmanagerUrl().map(u -> " and the Alertmanager at " + u.getHost()).orElse(""), settings.evaluationInterval());
     }
 
     /** Below this, starting would only end in the broker halting (it must append to start); below min_free_disk, only ingest waits. */

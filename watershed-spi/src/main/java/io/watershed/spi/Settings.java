@@ -12,7 +12,7 @@ import java.util.Set;
  * annotated component.
  */
 public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, Query query, Pipelines pipelines, Models models,
-        Metadata metadata) {
+        Metadata metadata, Alerts alerts) {
 
     /** {@code http:}, the API and console. */
     public record Http(
@@ -386,12 +386,87 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
         }
     }
 
+    /** {@code alerts:}, where the alerts of {@code GET /v1/alerts} are sent while they last, and when they end. */
+    public record Alerts(
+            @Setting(value = "", unset = "none", doc = "Webhook URLs (http or https, comma-separated) that get one JSON message "
+                    + "when an alert fires, again every repeat_interval while it lasts, and when it is resolved; its text field "
+                    + "is a Slack-compatible line, so a Slack incoming webhook works as it is. A secret (such URLs carry "
+                    + "credentials): use ${VAR}.")
+            Secret webhooks,
+            @Setting(value = "", unset = "none", doc = "Base URL of an Alertmanager (http://host:9093); alerts are posted to its "
+                    + "/api/v2/alerts while they last, and with an end time when they are resolved. A secret: use ${VAR} when it "
+                    + "carries credentials.")
+            Secret alertmanager,
+            @Setting(value = "4h", doc = "A webhook hears of an alert that still lasts again after this long (Alertmanager applies "
+                    + "its own repeat_interval).")
+            Duration repeatInterval,
+            @Setting(value = "15s", doc = "How often alerts are evaluated and notifications sent; a notification that failed is "
+                    + "tried again at the next evaluation.")
+            Duration evaluationInterval,
+            @Setting(value = "10m", doc = "Dead letters committed this recently raise the dead_letters alert of their stream (in "
+                    + "GET /v1/alerts too); it is resolved once none is this recent.")
+            Duration deadLettersWindow) {
+
+        /** The webhook URLs, in order (secrets revealed). */
+        public java.util.List<java.net.URI> webhookUrls() {
+            return java.util.Arrays.stream(webhooks.reveal().split(",")).map(String::trim).filter(u -> !u.isEmpty())
+                    .map(java.net.URI::create).toList();
+        }
+
+        /** The Alertmanager's base URL (secret revealed), when set. */
+        public Optional<java.net.URI> alertmanagerUrl() {
+            return alertmanager.isEmpty() ? Optional.empty() : Optional.of(java.net.URI.create(alertmanager.reveal().trim()));
+        }
+
+        /** Whether any notification target is set. */
+        public boolean notifies() {
+            return !webhooks.reveal().isBlank() || !alertmanager.reveal().isBlank();
+        }
+
+        /** Settings that cannot work, as messages; URLs are never quoted (they are secrets), only their position. */
+        public java.util.List<String> problems() {
+            java.util.List<String> problems = new java.util.ArrayList<>();
+            String[] hooks = webhooks.reveal().split(",");
+            for (int i = 0; i < hooks.length; i++) {
+                if (!hooks[i].isBlank() && !httpUrl(hooks[i].trim())) {
+                    problems.add("alerts.webhooks: URL " + (i + 1) + " of " + hooks.length + " is not an http:// or https:// URL "
+                            + "with a host (the URLs are not shown: they are secret)");
+                }
+            }
+            if (!alertmanager.reveal().isBlank() && !httpUrl(alertmanager.reveal().trim())) {
+                problems.add("alerts.alertmanager is not an http:// or https:// URL with a host (http://host:9093; not shown: it "
+                        + "is secret)");
+            }
+            if (evaluationInterval.toMillis() < 1000) {
+                problems.add("alerts.evaluation_interval " + evaluationInterval + " is too short: at least 1s (15s is usual)");
+            }
+            if (repeatInterval.compareTo(evaluationInterval) < 0) {
+                problems.add("alerts.repeat_interval " + repeatInterval + " is shorter than alerts.evaluation_interval "
+                        + evaluationInterval + ": use at least that");
+            }
+            if (deadLettersWindow.toMillis() < 1000) {
+                problems.add("alerts.dead_letters_window " + deadLettersWindow + " is too short: at least 1s");
+            }
+            return problems;
+        }
+
+        private static boolean httpUrl(String text) {
+            try {
+                java.net.URI uri = new java.net.URI(text);
+                return (uri.getScheme() != null && (uri.getScheme().equalsIgnoreCase("http")
+                        || uri.getScheme().equalsIgnoreCase("https"))) && uri.getHost() != null;
+            } catch (java.net.URISyntaxException e) {
+                return false;
+            }
+        }
+    }
+
     public static Settings defaults() {
         return SettingsSchema.PLATFORM.defaults(SettingsSchema.LOCAL);
     }
 
     public Settings withPort(int newPort) {
         return new Settings(new Http(http.host(), newPort, http.maxBody(), http.maxHeader(), http.tlsKeystore(), http.tlsKeystorePassword()),
-                auth, ingest, bus, lake, query, pipelines, models, metadata);
+                auth, ingest, bus, lake, query, pipelines, models, metadata, alerts);
     }
 }

@@ -76,6 +76,22 @@ class SettingsSchemaTest {
     }
 
     @Test
+    void alertTargetsMustBeHttpUrlsAndAreNeverQuoted() {
+        Settings.Alerts defaults = Settings.defaults().alerts();
+        assertThat(defaults.notifies()).isFalse();
+        assertThat(defaults.problems()).isEmpty();
+        assertThat(defaults.repeatInterval()).isEqualTo(java.time.Duration.ofHours(4));
+        Settings.Alerts set = new Settings.Alerts(Secret.of("https://hooks.slack.example/services/T0/B0/xyz, ftp://files/secret-one"),
+                Secret.of("am:9093"), java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(500), java.time.Duration.ZERO);
+        assertThat(set.webhookUrls()).hasSize(2);
+        assertThat(set.problems()).hasSize(4).noneMatch(p -> p.contains("secret-one") || p.contains("xyz") || p.contains("am:9093"))
+                .anyMatch(p -> p.startsWith("alerts.webhooks: URL 2 of 2"))
+                .anyMatch(p -> p.startsWith("alerts.alertmanager is not"))
+                .anyMatch(p -> p.startsWith("alerts.evaluation_interval"))
+                .anyMatch(p -> p.startsWith("alerts.dead_letters_window"));
+    }
+
+    @Test
     void thePlatformsSettingsAreDeclaredSoToo() {
         Settings defaults = Settings.defaults();
         assertThat(defaults.http().port()).isEqualTo(7070);
@@ -86,9 +102,9 @@ class SettingsSchemaTest {
         assertThat(SettingsSchema.PLATFORM.find("ingest.max_lake_lag").orElseThrow().parse("0")).as("0 turns it off").isEqualTo(0L);
         assertThat(SettingsSchema.PLATFORM.all()).filteredOn(SettingsSchema.Definition::sensitive)
                 .extracting(SettingsSchema.Definition::name).contains("http.tls_keystore_password", "ingest.forward_shared_key",
-                        "bus.sasl_password", "metadata.password");
+                        "bus.sasl_password", "metadata.password", "alerts.webhooks", "alerts.alertmanager");
         assertThat(SettingsSchema.PLATFORM.sections()).containsExactly("http", "auth", "ingest", "bus", "lake", "query", "pipelines",
-                "models", "metadata");
+                "models", "metadata", "alerts");
         assertThatThrownBy(() -> SettingsSchema.PLATFORM.find("models.namespace").orElseThrow().parse("raw"))
                 .hasMessageContaining("models.namespace 'raw' is not valid");
     }
