@@ -40,6 +40,9 @@ public final class AccessStore implements AutoCloseable {
     private final TokenTable tokens;
     private final Clock clock;
     private final Map<String, Entry> cache = new ConcurrentHashMap<>();
+    /** Token ids a Kafka login found unknown, until when it is not looked up again (a token issued since waits that long). */
+    private final Map<String, Instant> unknown = new ConcurrentHashMap<>();
+    private static final Duration UNKNOWN_FOR = Duration.ofSeconds(5);
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
     /** What the Kafka side (SCRAM credentials, ACLs) follows. */
@@ -156,11 +159,16 @@ public final class AccessStore implements AutoCloseable {
      * database cannot be read.
      */
     public boolean validLogin(String tokenId, String token) {
+        // Kafka asks on its network thread: no last-used write here, and an id just found unknown is not looked up again
         return TokenTable.parse(token).filter(parsed -> parsed.id().equals(tokenId)).isPresent()
-                && authenticateOrEmpty(token).isPresent();
+                && authenticateOrEmpty(token, false).isPresent();
     }
 
     Optional<Principal> authenticateOrEmpty(String token) {
+        return authenticateOrEmpty(token, true);
+    }
+
+    private Optional<Principal> authenticateOrEmpty(String token, boolean recordUse) {
         Optional<TokenTable.Parsed> parsed = TokenTable.parse(token);
         if (parsed.isEmpty()) {
             return Optional.empty();
@@ -171,10 +179,19 @@ public final class AccessStore implements AutoCloseable {
             entry = null; // another instance may have revoked it since
         }
         if (entry == null) {
+            Instant unknownUntil = unknown.get(id);
+            if (!recordUse && unknownUntil != null && clock.instant().isBefore(unknownUntil)) {
+                return Optional.empty(); // a client retrying a wrong id costs no database read each time
+            }
             entry = load(id).orElse(null);
             if (entry == null) {
+                if (unknown.size() >= 10_000) {
+                    unknown.clear();
+                }
+                unknown.put(id, clock.instant().plus(UNKNOWN_FOR));
                 return Optional.empty();
             }
+            unknown.remove(id);
             cache.put(id, entry);
         }
         if (!TokenTable.matches(entry.hash(), parsed.get().secret())) {
@@ -184,7 +201,7 @@ public final class AccessStore implements AutoCloseable {
         if (!entry.info().active(now)) {
             return Optional.empty();
         }
-        if (Duration.between(entry.lastUsedSaved(), now).compareTo(LAST_USED_EVERY) >= 0) {
+        if (recordUse && Duration.between(entry.lastUsedSaved(), now).compareTo(LAST_USED_EVERY) >= 0) {
             Entry saved = new Entry(entry.info(), entry.hash(), entry.principal(), now, entry.loadedAt());
             if (cache.replace(id, entry, saved)) {
                 try {

@@ -74,7 +74,8 @@ final class Templates {
                 try (InputStream in = open(template, file.resource())) {
                     text = new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("{{name}}", projectName);
                 }
-                Files.writeString(target, text, StandardCharsets.UTF_8);
+                // never over a file, even one that appeared since the check above (or a link pointing elsewhere)
+                Files.writeString(target, text, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE_NEW);
                 if (file.target().endsWith(".sh")) {
                     Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
                 }

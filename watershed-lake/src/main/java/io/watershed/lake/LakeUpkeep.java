@@ -47,8 +47,13 @@ public final class LakeUpkeep implements AutoCloseable {
     public record Policy(long targetFileSize, Optional<String> retentionColumn, Optional<Duration> retention) {}
 
     /** One table's shape, from its current snapshot's summary. */
+    /**
+     * @param lastCommit when the current snapshot was committed, by whatever made it (a write, compaction, retention)
+     * @param lastAppend when rows were last appended (a lake writer's commit), not counting upkeep's own commits
+     */
     public record TableStats(String table, long rows, long files, long bytes, int snapshots, Optional<Instant> lastCompaction,
-            Optional<Duration> retention, long targetFileSize, Optional<Instant> lastCommit, List<Map.Entry<String, String>> columns) {
+            Optional<Duration> retention, long targetFileSize, Optional<Instant> lastCommit, Optional<Instant> lastAppend,
+            List<Map.Entry<String, String>> columns) {
         public long averageFileBytes() {
             return files == 0 ? 0 : bytes / files;
         }
@@ -278,12 +283,24 @@ public final class LakeUpkeep implements AutoCloseable {
                 Long.parseLong(summary.getOrDefault("total-data-files", "0")),
                 Long.parseLong(summary.getOrDefault("total-files-size", "0")), snapshots, CompactDataFiles.last(table),
                 policy.retention(), policy.targetFileSize(),
-                Optional.ofNullable(current).map(c -> Instant.ofEpochMilli(c.timestampMillis())),
+                Optional.ofNullable(current).map(c -> Instant.ofEpochMilli(c.timestampMillis())), lastAppend(table),
                 table.schema().columns().stream().map(f -> Map.entry(f.name(), f.type().toString())).toList());
         if (stats.put(id, s) == null) {
             register(id);
         }
         return s;
+    }
+
+    /** The newest appending snapshot of the table's history (compaction replaces, retention deletes); a bounded walk. */
+    private static Optional<Instant> lastAppend(Table table) {
+        Snapshot snapshot = table.currentSnapshot();
+        for (int steps = 0; snapshot != null && steps < 1000; steps++) {
+            if (org.apache.iceberg.DataOperations.APPEND.equals(snapshot.operation())) {
+                return Optional.of(Instant.ofEpochMilli(snapshot.timestampMillis()));
+            }
+            snapshot = snapshot.parentId() == null ? null : table.snapshot(snapshot.parentId());
+        }
+        return Optional.empty();
     }
 
     private void register(TableIdentifier id) {

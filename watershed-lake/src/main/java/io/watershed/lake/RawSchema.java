@@ -123,6 +123,27 @@ final class RawSchema {
         Types.NestedField column(String field) {
             return byField.get(field);
         }
+
+        /**
+         * Whether every field that both map is in a column of the same name in each, and no column name holds one field
+         * here and another there: false when two readers met new colliding fields in different orders (the lake
+         * writer's mapping, committed in the table, then wins).
+         */
+        boolean agreesWith(Columns other) {
+            Map<String, String> fieldByColumn = new HashMap<>();
+            byField.forEach((field, column) -> fieldByColumn.put(FieldColumns.folded(column.name()), field));
+            for (Map.Entry<String, Types.NestedField> entry : other.byField.entrySet()) {
+                Types.NestedField mine = byField.get(entry.getKey());
+                if (mine != null && !mine.name().equals(entry.getValue().name())) {
+                    return false;
+                }
+                String field = fieldByColumn.get(FieldColumns.folded(entry.getValue().name()));
+                if (field != null && !field.equals(entry.getKey())) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     /** A column to add; {@code doc} names the field it holds when that is not its name, else null. */

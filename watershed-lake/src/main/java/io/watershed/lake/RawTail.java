@@ -79,6 +79,10 @@ final class RawTail implements LakeTail, AutoCloseable {
             if (tail == null) {
                 tail = new TableTail(name, stream, lake.catalog().loadTable(TableIdentifier.parse(name)).schema());
                 tails.put(name, tail);
+            } else if (!request.view().offsets().equals(tail.base)) {
+                // a new commit: the tail named the columns of fields new to the table itself; where the writer named
+                // them otherwise (colliding fields met in another order), the table's names win and the tail starts over
+                tail.reconcile(lake.catalog().loadTable(TableIdentifier.parse(name)).schema());
             }
             tail.rebase(request.view().offsets());
             served.add(request);
@@ -203,6 +207,15 @@ final class RawTail implements LakeTail, AutoCloseable {
             this.name = name;
             this.stream = stream;
             this.columns = RawSchema.Columns.of(schema);
+        }
+
+        /** Takes the table's column names when they differ from the ones this tail gave; it then reads again from its base. */
+        void reconcile(Schema table) {
+            RawSchema.Columns committed = RawSchema.Columns.of(table);
+            if (!columns.agreesWith(committed)) {
+                columns = committed;
+                base = null; // rebase starts over from the snapshot's offsets
+            }
         }
 
         /** Makes the tail begin where the snapshot the caller serves ends. */

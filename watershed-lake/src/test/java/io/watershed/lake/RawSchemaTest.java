@@ -206,4 +206,21 @@ class RawSchemaTest {
         assertThat(CommittedOffsets.decode("0:1200,1:1187,10:5")).isEqualTo(offsets);
         assertThat(CommittedOffsets.decode("")).isEmpty();
     }
+
+    @Test
+    void readersThatMetCollidingFieldsInAnotherOrderDisagree() throws Exception {
+        // the writer met "level" first, a reader of the tail "Level" first: each named the other's field with _2
+        RawSchema.Columns writer = RawSchema.Columns.of(RawSchema.evolved(RawSchema.initial(),
+                RawSchema.changesFor(initial(), json("{\"level\":\"info\",\"Level\":\"INFO\"}"), Map.of())));
+        RawSchema.Columns tail = RawSchema.Columns.of(RawSchema.evolved(RawSchema.initial(),
+                RawSchema.changesFor(initial(), json("{\"Level\":\"INFO\",\"level\":\"info\"}"), Map.of())));
+        assertThat(writer.column("Level").name()).isEqualTo("Level_2");
+        assertThat(tail.column("level").name()).isEqualTo("level_2");
+        assertThat(tail.agreesWith(writer)).isFalse();
+        assertThat(writer.agreesWith(writer)).isTrue();
+        // a tail that knows only some of the writer's fields, under the same names, agrees
+        RawSchema.Columns partial = RawSchema.Columns.of(RawSchema.evolved(RawSchema.initial(),
+                RawSchema.changesFor(initial(), json("{\"level\":\"info\",\"msg\":\"x\"}"), Map.of())));
+        assertThat(partial.agreesWith(writer)).isTrue();
+    }
 }

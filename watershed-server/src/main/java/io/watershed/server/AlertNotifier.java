@@ -164,6 +164,9 @@ final class AlertNotifier implements AutoCloseable {
             Map<String, Tracked> told = known.get(target);
             byIdentity.forEach((identity, alert) -> {
                 Tracked tracked = told.computeIfAbsent(identity, i -> new Tracked(alert, now));
+                if (!tracked.alert.severity().equals(alert.severity())) {
+                    tracked.sentAt = null; // worse (a lagging pipeline now failed) or better: said at once, not at the repeat
+                }
                 tracked.alert = alert;
                 tracked.endedAt = null; // back before its resolved message got through: it simply goes on
             });
@@ -278,8 +281,15 @@ final class AlertNotifier implements AutoCloseable {
         } catch (JsonProcessingException e) {
             return CompletableFuture.failedFuture(e);
         }
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT).header("Content-Type", "application/json")
-                .header("User-Agent", "watershed-alerts").POST(HttpRequest.BodyPublishers.ofByteArray(json)).build();
+        HttpRequest.Builder builder = HttpRequest.newBuilder(withoutUserInfo(url)).timeout(REQUEST_TIMEOUT)
+                .header("Content-Type", "application/json").header("User-Agent", "watershed-alerts");
+        if (url.getRawUserInfo() != null) {
+            // user:password@ in the URL (an Alertmanager behind basic auth): the JDK's client does not send it by itself
+            builder.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                    java.net.URLDecoder.decode(url.getRawUserInfo(), java.nio.charset.StandardCharsets.UTF_8)
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        HttpRequest request = builder.POST(HttpRequest.BodyPublishers.ofByteArray(json)).build();
         return client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).thenAccept(response -> {
             if (response.statusCode() / 100 != 2) {
                 throw new java.util.concurrent.CompletionException(new java.io.IOException("answered HTTP " + response.statusCode()));
@@ -293,6 +303,15 @@ final class AlertNotifier implements AutoCloseable {
                     : cause.getClass().getSimpleName();
             return CompletableFuture.failedFuture(new java.io.IOException(why));
         });
+    }
+
+    private static URI withoutUserInfo(URI url) {
+        if (url.getRawUserInfo() == null) {
+            return url;
+        }
+        String text = url.toString();
+        int at = text.indexOf('@', text.indexOf("://") + 3);
+        return URI.create(text.substring(0, text.indexOf("://") + 3) + text.substring(at + 1));
     }
 
     /** A webhook: one JSON message per alert change, with a Slack-compatible {@code text}. */

@@ -98,16 +98,18 @@ final class Alerts {
                 continue;
             }
             long behind = backlog.of(s.name());
-            Optional<Instant> lastCommit = Optional.ofNullable(tables.get(s.rawTable())).flatMap(LakeUpkeep.TableStats::lastCommit);
+            // the writer's own commits: upkeep's (compaction, retention) say nothing of whether it keeps up
+            Optional<Instant> lastCommit = Optional.ofNullable(tables.get(s.rawTable())).flatMap(LakeUpkeep.TableStats::lastAppend);
             if (behind > 0 && lastCommit.map(c -> c.isBefore(now.minus(STALLED_LAKE))).orElse(uptime.get().compareTo(STALLED_LAKE) > 0)) {
                 out.add(new Alert("critical", "lake", "stream:" + s.name(), "The lake writer of '" + s.name() + "' has " + behind
                         + " records waiting and has not committed for " + lastCommit.map(c -> Duration.between(c, now).toSeconds()
                                 + " s").orElse("ever") + "; see the server log"));
             }
             LakeUpkeep.TableStats dlq = tables.get(s.rawTable() + "__dlq");
-            if (dlq != null && dlq.rows() > 0 && dlq.lastCommit().map(c -> c.isAfter(now.minus(deadLettersWindow))).orElse(false)) {
+            // dead letters appended lately; compacting or expiring old ones is no news
+            if (dlq != null && dlq.rows() > 0 && dlq.lastAppend().map(c -> c.isAfter(now.minus(deadLettersWindow))).orElse(false)) {
                 out.add(new Alert("warning", "dead_letters", "table:" + s.rawTable() + "__dlq", dlq.rows() + " dead letters in "
-                        + s.rawTable() + "__dlq, the newest " + Duration.between(dlq.lastCommit().get(), now).toSeconds()
+                        + s.rawTable() + "__dlq, the newest " + Duration.between(dlq.lastAppend().get(), now).toSeconds()
                         + " s ago; SELECT reason, raw FROM " + s.rawTable() + "__dlq shows why"));
             }
             long overdue = upkeep.retentionOverdue(s.name());
@@ -117,10 +119,15 @@ final class Alerts {
             }
         }
         scheduler.ifPresent(models -> {
-            List<Runs.Run> runs = models.runs(Optional.empty(), 50);
-            latestSteps(runs, false).forEach((model, e) -> modelAlert(model, e.getKey(), e.getValue()).ifPresent(out::add));
-            // the checks as last run: a later step that stopped before them (upstream failed) leaves the table as it was
-            latestSteps(runs, true).forEach((model, e) -> out.addAll(checkAlerts(e.getKey(), e.getValue())));
+            for (io.watershed.spi.ModelSpec spec : models.models()) {
+                // each model's own newest runs: a model failing daily stays failed among others' frequent runs
+                List<Runs.Run> runs = models.runs(Optional.of(spec.name()), 20);
+                Optional.ofNullable(latestSteps(runs, false).get(spec.name()))
+                        .flatMap(e -> modelAlert(spec.name(), e.getKey(), e.getValue())).ifPresent(out::add);
+                // the checks as last run: a later step that stopped before them (upstream failed) leaves the table as it was
+                Optional.ofNullable(latestSteps(runs, true).get(spec.name()))
+                        .ifPresent(e -> out.addAll(checkAlerts(e.getKey(), e.getValue())));
+            }
         });
         return out;
     }

@@ -394,8 +394,8 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                     + "credentials): use ${VAR}.")
             Secret webhooks,
             @Setting(value = "", unset = "none", doc = "Base URL of an Alertmanager (http://host:9093); alerts are posted to its "
-                    + "/api/v2/alerts while they last, and with an end time when they are resolved. A secret: use ${VAR} when it "
-                    + "carries credentials.")
+                    + "/api/v2/alerts while they last, and with an end time when they are resolved. Basic auth as "
+                    + "http://user:password@host:9093. A secret: use ${VAR} when it carries credentials.")
             Secret alertmanager,
             @Setting(value = "4h", doc = "A webhook hears of an alert that still lasts again after this long (Alertmanager applies "
                     + "its own repeat_interval).")
@@ -415,7 +415,7 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
 
         /** The Alertmanager's base URL (secret revealed), when set. */
         public Optional<java.net.URI> alertmanagerUrl() {
-            return alertmanager.isEmpty() ? Optional.empty() : Optional.of(java.net.URI.create(alertmanager.reveal().trim()));
+            return alertmanager.reveal().isBlank() ? Optional.empty() : Optional.of(java.net.URI.create(alertmanager.reveal().trim()));
         }
 
         /** Whether any notification target is set. */
