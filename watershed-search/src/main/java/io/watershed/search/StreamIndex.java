@@ -226,7 +226,11 @@ public final class StreamIndex implements AutoCloseable {
 
     /** Events in the index (searchable or about to be). */
     public long documents() {
-        return writer().getDocStats().numDocs;
+        try {
+            return writer().getDocStats().numDocs;
+        } catch (org.apache.lucene.store.AlreadyClosedException reopening) {
+            return -1; // after a failure, between the rollback and the reopen
+        }
     }
 
     /** The bytes of the index's files. */
@@ -293,8 +297,8 @@ public final class StreamIndex implements AutoCloseable {
         } finally {
             try {
                 manager.release(searcher);
-            } catch (IOException e) {
-                // released or closed
+            } catch (IOException | org.apache.lucene.store.AlreadyClosedException e) {
+                // the index was reopened meanwhile (after a failure) or closed
             }
         }
     }
