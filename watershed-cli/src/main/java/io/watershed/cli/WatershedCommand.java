@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "watershed", mixinStandardHelpOptions = true, versionProvider = WatershedCommand.Version.class,
         description = "A data platform in one program: ingest → Kafka → exactly-once Iceberg lake → SQL.",
         subcommands = {InitCommand.class, UpCommand.class, DemoCommand.class, ValidateCommand.class, SendCommand.class, SqlCommand.class,
-                PipelinesCommand.class, TablesCommand.class, ModelsCommands.Models.class, ModelsCommands.Run.class, ModelsCommands.Backfill.class,
+                SearchCommand.class, PipelinesCommand.class, TablesCommand.class, ModelsCommands.Models.class, ModelsCommands.Run.class, ModelsCommands.Backfill.class,
                 ModelsCommands.Runs.class, ModelsCommands.Test.class, ModelsCommands.Lineage.class, AccessCommand.class,
                 ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class WatershedCommand implements Runnable {

@@ -21,7 +21,7 @@ class CliArchitectureTest {
         noClasses().that().resideInAPackage("io.watershed.cli..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.watershed.access..", "io.watershed.bus..",
                         "io.watershed.ingest..", "io.watershed.lake..", "io.watershed.query..", "io.watershed.stream..",
-                        "io.watershed.schedule..")
+                        "io.watershed.schedule..", "io.watershed.search..")
                 .because("the cli reaches the platform through io.watershed.server (Platform, ProjectCheck) or over HTTP; "
                         + "add an entry point to the server when the command needs something of a part")
                 .check(CLI);

@@ -4,6 +4,7 @@ import io.watershed.spi.CheckSpec;
 import io.watershed.spi.ModelSpec;
 import io.watershed.spi.PipelineSpec;
 import io.watershed.spi.Project;
+import io.watershed.spi.SearchSpec;
 import io.watershed.spi.SettingType;
 import io.watershed.spi.Settings;
 import io.watershed.spi.SettingsSchema;
@@ -47,7 +48,8 @@ public final class ProjectLoader {
     private static final Set<String> TOP_LEVEL = union(SECTIONS, Set.of("name", "profile", "profiles", "schedules"));
     private static final Set<String> STREAM_KEYS =
             Set.of("name", "description", "partitions", "key", "event_time", "lateness", "retention", "fields",
-                    "retention_size", "lake_retention", "dlq_retention", "target_file_size", "sources");
+                    "retention_size", "lake_retention", "dlq_retention", "target_file_size", "sources", "search");
+    private static final Set<String> SEARCH_KEYS = Set.of("text", "keywords", "retention");
 
     private final Map<String, String> environment;
 
@@ -355,9 +357,67 @@ public final class ProjectLoader {
                 reader.problem(e.get("sources").getValueNode(), "a stream with a cdc source needs key: the table's primary key "
                         + "column, which state." + name + " is kept by");
             }
-            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, sources));
+            Optional<SearchSpec> search = e.containsKey("search") ? search(reader, e.get("search").getValueNode(), fields)
+                    : Optional.empty();
+            streams.put(name, new StreamSpec(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, sources,
+                    search));
         }
         return streams;
+    }
+
+    /**
+     * A stream's {@code search:} mapping: {@code text} and {@code keywords} list the fields the index searches (at least
+     * one between them, none in both, none reserved, each declared when the stream declares fields), {@code retention}
+     * how long events stay searchable.
+     */
+    private static Optional<SearchSpec> search(FileReader reader, Node node, Map<String, String> declared) {
+        Optional<MappingNode> m = reader.mapping(node, "search");
+        if (m.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = reader.problemCount();
+        Map<String, NodeTuple> e = reader.entries(m.get(), SEARCH_KEYS, "search");
+        List<String> text = searchFields(reader, e, "text", declared);
+        List<String> keywords = searchFields(reader, e, "keywords", declared);
+        for (String field : text) {
+            if (keywords.contains(field)) {
+                reader.problem(e.get("keywords").getValueNode(), "field '" + field + "' is in both search.text and search.keywords; "
+                        + "a field is indexed one way");
+            }
+        }
+        if (text.isEmpty() && keywords.isEmpty() && reader.problemCount() == before) {
+            reader.problem(node, "search lists no fields; name the fields to index under text (analysed into words) and/or "
+                    + "keywords (kept whole), e.g. search: {text: [message], keywords: [level]}");
+        }
+        Optional<Duration> retention = e.containsKey("retention")
+                ? reader.convert(e.get("retention").getValueNode(), SettingType.DURATION).map(Duration.class::cast)
+                : Optional.empty();
+        return reader.problemCount() == before ? Optional.of(new SearchSpec(text, keywords, retention)) : Optional.empty();
+    }
+
+    private static List<String> searchFields(FileReader reader, Map<String, NodeTuple> e, String key, Map<String, String> declared) {
+        List<String> fields = new java.util.ArrayList<>();
+        if (!e.containsKey(key)) {
+            return fields;
+        }
+        for (Node item : reader.list(e.get(key).getValueNode(), "search." + key).orElse(List.of())) {
+            reader.string(item).map(String::trim).ifPresent(field -> {
+                if (field.isEmpty()) {
+                    reader.problem(item, "search." + key + " entries must not be empty");
+                } else if (StreamSpec.RESERVED_FIELDS.contains(field)) {
+                    reader.problem(item, "field '" + field + "' is a provenance column, not an event field; it cannot be searched "
+                            + "as " + key);
+                } else if (!declared.isEmpty() && !declared.containsKey(field)) {
+                    reader.problem(item, "search." + key + " names field '" + field + "', which is not among the declared fields "
+                            + declared.keySet());
+                } else if (fields.contains(field)) {
+                    reader.problem(item, "field '" + field + "' is listed twice in search." + key);
+                } else {
+                    fields.add(field);
+                }
+            });
+        }
+        return fields;
     }
 
     private static void checkReference(FileReader reader, Map<String, NodeTuple> e, String what, Optional<String> field,

@@ -69,6 +69,40 @@ class ProjectLoaderTest {
     }
 
     @Test
+    void readsASearchIndexAndReportsItsProblemsWithPositions() throws IOException {
+        write("watershed.yaml", "name: shop\n");
+        write("streams/logs.yaml", """
+                name: logs
+                search:
+                  text: [message]
+                  keywords: [level, service]
+                  retention: 7d
+                """);
+        Project project = new ProjectLoader(Map.of()).load(dir, null);
+        assertThat(project.streams().get("logs").search()).contains(new io.watershed.spi.SearchSpec(List.of("message"),
+                List.of("level", "service"), java.util.Optional.of(Duration.ofDays(7))));
+
+        write("streams/logs.yaml", """
+                name: logs
+                fields:
+                  message: string
+                  level: string
+                search:
+                  text: [message, msg]
+                  keywords: [level, message, _offset]
+                  colour: red
+                """);
+        write("streams/empty.yaml", "name: empty\nsearch: {}\n");
+        assertThat(problems(Map.of())).containsExactly(
+                "streams/empty.yaml:2:9: search lists no fields; name the fields to index under text (analysed into words) and/or "
+                        + "keywords (kept whole), e.g. search: {text: [message], keywords: [level]}",
+                "streams/logs.yaml:6:19: search.text names field 'msg', which is not among the declared fields [message, level]",
+                "streams/logs.yaml:7:13: field 'message' is in both search.text and search.keywords; a field is indexed one way",
+                "streams/logs.yaml:7:30: field '_offset' is a provenance column, not an event field; it cannot be searched as keywords",
+                "streams/logs.yaml:8:3: unknown key 'colour' in search; allowed: [keywords, retention, text]");
+    }
+
+    @Test
     void reportsEveryProblemAtOnceWithFileLineAndColumn() throws IOException {
         write("watershed.yaml", """
                 name: shop
@@ -92,7 +126,7 @@ class ProjectLoaderTest {
                 "streams/orders.yaml:1:7: stream name 'purchases' does not match its file name 'orders.yaml'; rename one of them",
                 "streams/orders.yaml:2:13: expected an integer, got 'two'",
                 "streams/orders.yaml:3:6: key refers to field 'customer', which is not among the declared fields [amount]",
-                "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, sources, target_file_size]",
+                "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, search, sources, target_file_size]",
                 "streams/orders.yaml:6:11: unknown type 'money' for field 'amount'; expected one of [boolean, double, int, json, long, string, timestamp]",
                 "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [alerts, auth, bus, http, ingest, lake, metadata, models, name, pipelines, profile, profiles, query, schedules]",
                 "watershed.yaml:5:9: http.port: expected an integer, got 'lots'",

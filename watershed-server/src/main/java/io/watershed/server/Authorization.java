@@ -46,7 +46,7 @@ final class Authorization {
                 "GET /v1/runs/{id}", "GET /v1/lineage", "GET /v1/tables", "GET /metrics", "POST /v1/sql", "POST /v1/runs",
                 "POST /v1/runs/{id}/retry", "POST /v1/backfills", "POST /v1/checks/run", "GET /v1/runs/{id}/log", "GET /v1/alerts",
                 "GET /v1/tables/{table}", "GET /v1/tables/{table}/rows", "GET /v1/queries", "GET /v1/dashboards",
-                "GET /v1/dashboards/{name}", "GET /v1/dashboards/{name}/grafana"}) {
+                "GET /v1/dashboards/{name}", "GET /v1/dashboards/{name}/grafana", "GET /v1/search"}) {
             rule(route, GENERAL);
         }
         rule("POST /v1/streams/{stream}/events", (ctx, p) -> p.require(Privilege.WRITE, "stream:" + ctx.pathParam("stream")));

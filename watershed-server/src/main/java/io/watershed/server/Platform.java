@@ -71,6 +71,8 @@ public final class Platform implements AutoCloseable {
     private final LakeBacklog backlog;
     private final StreamCatalog streams;
     private final IngestService ingest;
+    /** The search indexes of the streams that ask for one, each fed from the bus on every instance. */
+    private final io.watershed.search.SearchService search;
     private final Sources sources;
     private final DuckDbQueryEngine query;
     private final HttpApi http;
@@ -183,6 +185,10 @@ public final class Platform implements AutoCloseable {
             audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
             started.push(audit); // closes before the bus: its last summaries are published
             reopenStreamsCreatedOnFirstUse(bus);
+            search = new io.watershed.search.SearchService(this.dataDirectory.resolve("search"), bus, Duration.ofSeconds(1), meters,
+                    java.time.Clock.systemUTC());
+            started.push(search); // stops before the bus: each indexer commits what it read
+            project.streams().values().forEach(search::start);
             if (stateDatabase.dialect() == StateDatabase.Dialect.POSTGRESQL) {
                 // other instances of the project commit to the shared catalog: queries here see their snapshots
                 lake.refreshTablesWrittenElsewhere(Duration.ofSeconds(1));
@@ -275,7 +281,8 @@ public final class Platform implements AutoCloseable {
             http = new HttpApi(settings.http(), new Authorization(access), audit, List.of(
                     new StatusApi(project.name(), this::uptime, busAddress, streams, meters, leases),
                     new AccessApi(access),
-                    new StreamsApi(streams, project.streams().keySet(), rates, backlog, upkeep, ingest, audit),
+                    new StreamsApi(streams, project.streams().keySet(), rates, backlog, upkeep, ingest, audit, search),
+                    new SearchApi(search, java.time.Clock.systemUTC()),
                     new PipelinesApi(pipelines),
                     new SourcesApi(sources, busAddress),
                     new SqlApi(query, settings.query()),

@@ -25,12 +25,14 @@ final class StreamsApi implements Routes {
     private final LakeUpkeep upkeep;
     private final IngestService ingest;
     private final AuditLog audit;
+    private final io.watershed.search.SearchService search;
 
     /**
      * @param declared the streams the project's files declare (the others were created on first use)
      */
     StreamsApi(StreamCatalog streams, Set<String> declared, StreamRates rates, LakeBacklog backlog, LakeUpkeep upkeep,
-            IngestService ingest, AuditLog audit) {
+            IngestService ingest, AuditLog audit, io.watershed.search.SearchService search) {
+        this.search = search;
         this.streams = streams;
         this.declared = Set.copyOf(declared);
         this.rates = rates;
@@ -72,6 +74,13 @@ final class StreamsApi implements Routes {
             m.put("last_commit_at", table == null ? null : table.lastCommit().map(Object::toString).orElse(null));
             m.put("retention_overdue", upkeep.retentionOverdue(s.name()));
             m.put("declared", declared.contains(s.name()));
+            m.put("search", search.stats(s.name()).map(i -> {
+                Map<String, Object> index = new LinkedHashMap<>();
+                index.put("documents", i.documents());
+                index.put("bytes", i.bytes());
+                index.put("lag", i.lag());
+                return index;
+            }).orElse(null));
             out.add(m);
         }
         out.sort((a, b) -> ((String) a.get("name")).compareTo((String) b.get("name")));

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
  * watershed-server wires the implementations together (DESIGN.md, "Module layout").
  */
 class ArchitectureTest {
-    private static final List<String> PARTS = List.of("project", "access", "bus", "ingest", "lake", "query", "stream", "schedule");
+    private static final List<String> PARTS = List.of("project", "access", "bus", "ingest", "lake", "query", "stream", "schedule",
+            "search");
     private static final JavaClasses CLASSES = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.watershed");
 
@@ -36,6 +37,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("io.watershed.spi..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.watershed.project..", "io.watershed.bus..",
                         "io.watershed.ingest..", "io.watershed.lake..", "io.watershed.query..", "io.watershed.stream..", "io.watershed.schedule..",
+                        "io.watershed.search..",
                         "io.watershed.access..",
                         "io.watershed.server..")
                 .because("the SPI holds contracts only").check(CLASSES);

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #EXIT_CODE}, no shutdown hook, nothing flushed: what kill -9 leaves) the n-th time (default 1) it reaches that
  * point. Without the property every {@link #reach} is two comparisons with null. The points name the moments the
  * delivery promise is hardest to keep: {@link #LAKE_MID_FILE}, {@link #LAKE_BEFORE_COMMIT},
- * {@link #LAKE_AFTER_DEAD_LETTER_COMMIT}, {@link #LAKE_AFTER_COMMIT}, {@link #INGEST_AFTER_ACK}.
+ * {@link #LAKE_AFTER_DEAD_LETTER_COMMIT}, {@link #LAKE_AFTER_COMMIT}, {@link #INGEST_AFTER_ACK}, {@link #SEARCH_BEFORE_COMMIT}.
  */
 public final class CrashPoints {
     public static final String PROPERTY = "watershed.crash.at";
@@ -23,6 +23,8 @@ public final class CrashPoints {
     public static final String LAKE_AFTER_DEAD_LETTER_COMMIT = "lake.after-dlq-commit";
     /** The Iceberg commit made, nothing after it (consumer-group progress, views, counters) done. */
     public static final String LAKE_AFTER_COMMIT = "lake.after-commit";
+    /** A search index's documents added, its commit (with its offsets) not yet made. */
+    public static final String SEARCH_BEFORE_COMMIT = "search.before-commit";
     /** Kafka acknowledged a request's events, the HTTP answer not yet sent. */
     public static final String INGEST_AFTER_ACK = "ingest.after-ack";
 

@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * @param fields declared field types (may be empty: types are inferred)
  * @param lifecycle how long the lake keeps what the stream lands, and how big its files grow
  * @param sources where events come from besides the HTTP API (Fluentd forward, file tail)
+ * @param search the stream's full-text search index, when it asks for one
  */
 public record StreamSpec(
         String name,
@@ -30,7 +31,8 @@ public record StreamSpec(
         Optional<Duration> retention,
         Map<String, String> fields,
         Lifecycle lifecycle,
-        java.util.List<SourceSpec> sources) {
+        java.util.List<SourceSpec> sources,
+        Optional<SearchSpec> search) {
 
     /**
      * The stream's data cycle beyond the bus's time retention.
@@ -55,6 +57,11 @@ public record StreamSpec(
         this(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, java.util.List.of());
     }
 
+    public StreamSpec(String name, int partitions, Optional<String> key, Optional<String> eventTime, Duration lateness,
+            Optional<Duration> retention, Map<String, String> fields, Lifecycle lifecycle, java.util.List<SourceSpec> sources) {
+        this(name, partitions, key, eventTime, lateness, retention, fields, lifecycle, sources, Optional.empty());
+    }
+
     /** Lowercase words joined by single underscores; {@code __} is reserved ({@code raw.<stream>__dlq}). */
     public static final Pattern NAME = Pattern.compile("(?=.{1,63}$)[a-z][a-z0-9]*(_[a-z0-9]+)*");
     public static final String NAME_RULE = "lowercase letters, digits and single underscores, starting with a letter, "
@@ -77,6 +84,7 @@ public record StreamSpec(
         fields = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
         lifecycle = lifecycle == null ? Lifecycle.NONE : lifecycle;
         sources = sources == null ? java.util.List.of() : java.util.List.copyOf(sources);
+        search = search == null ? Optional.empty() : search;
     }
 
     /** A stream created on first use: inferred schema, default partitions. */

@@ -1,0 +1,182 @@
+package io.watershed.search;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.watershed.spi.BusPartition;
+import io.watershed.spi.BusReader;
+import io.watershed.spi.BusRecord;
+import io.watershed.spi.BusRecordKind;
+import io.watershed.spi.EventBus;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Feeds one stream's index from its topic, as the lake writer feeds its raw table: from the offsets of the index's last
+ * commit, reading committed records only, committing every interval with the offsets it has read to. Dead letters,
+ * no-ops and records that are not JSON objects are read past and not indexed (the lake's dead-letter table holds them).
+ * After a failure it forgets what it had not committed and starts again from the last commit 5 s later; a stop commits
+ * what was read.
+ */
+final class StreamIndexer implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamIndexer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final Duration RESTART_DELAY = Duration.ofSeconds(5);
+
+    private final StreamIndex index;
+    private final EventBus bus;
+    private final Duration commitInterval;
+    private final AtomicLong lag = new AtomicLong(-1);
+    private final AtomicLong failures = new AtomicLong();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+    private volatile BusReader reader;
+
+    StreamIndexer(StreamIndex index, EventBus bus, Duration commitInterval) {
+        this.index = index;
+        this.bus = bus;
+        this.commitInterval = commitInterval;
+    }
+
+    /** Records in the bus the index has not committed; -1 until known. */
+    long lag() {
+        return lag.get();
+    }
+
+    long failures() {
+        return failures.get();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                try {
+                    runOnce();
+                } catch (BusReader.WokenUp e) {
+                    // stop() gave up waiting
+                } catch (RuntimeException e) {
+                    if (!running) {
+                        break;
+                    }
+                    failures.incrementAndGet();
+                    LOG.error("Search indexer of stream '{}' failed; it starts again from its last commit in {} s",
+                            index.stream().name(), RESTART_DELAY.toSeconds(), e);
+                    index.rollback();
+                    sleep(RESTART_DELAY);
+                }
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private void runOnce() {
+        String topic = index.stream().topic();
+        try (BusReader r = bus.reader("watershed-search-" + index.stream().name(), BusReader.Pace.BULK)) {
+            reader = r;
+            Map<BusPartition, Long> start = new LinkedHashMap<>();
+            for (int partition : r.partitions(topic, Duration.ofSeconds(30))) {
+                start.put(new BusPartition(topic, partition), 0L);
+            }
+            r.assign(start.keySet());
+            Map<BusPartition, Long> beginnings = r.beginningOffsets(start.keySet());
+            Map<Integer, Long> committed = index.committedOffsets();
+            Map<Integer, Long> next = new HashMap<>();
+            for (BusPartition tp : start.keySet()) {
+                long from = Math.max(committed.getOrDefault(tp.partition(), 0L), beginnings.getOrDefault(tp, 0L));
+                r.seek(tp, from);
+                next.put(tp.partition(), from);
+            }
+            LOG.info("Search indexer of '{}' resumes at offsets {}", index.stream().name(), next);
+            long lastCommit = System.nanoTime();
+            long lastRefresh = System.nanoTime();
+            try {
+                while (running) {
+                    for (BusRecord record : r.poll(Duration.ofMillis(200))) {
+                        index(record);
+                    }
+                    if (System.nanoTime() - lastCommit >= commitInterval.toNanos()) {
+                        commit(r, next);
+                        lastCommit = System.nanoTime();
+                        lastRefresh = lastCommit;
+                    } else if (System.nanoTime() - lastRefresh >= 200_000_000L) {
+                        index.refresh(); // searchable before it is committed
+                        lastRefresh = System.nanoTime();
+                    }
+                }
+            } catch (BusReader.WokenUp e) {
+                // stopping: commit what was read
+            }
+            commit(r, next);
+        } finally {
+            reader = null;
+        }
+    }
+
+    private void index(BusRecord record) {
+        if (record.kind() != BusRecordKind.EVENT) {
+            return; // no-ops complete transactions; dead letters and empty records go to the lake's dead-letter table
+        }
+        JsonNode node;
+        try {
+            node = JSON.readTree(record.value());
+        } catch (java.io.IOException e) {
+            return; // not JSON: the lake dead-letters it
+        }
+        if (node instanceof ObjectNode event) {
+            index.add(record, event);
+        }
+    }
+
+    private void commit(BusReader r, Map<Integer, Long> next) {
+        for (BusPartition tp : r.assignment()) {
+            next.put(tp.partition(), r.position(tp)); // past transaction markers too
+        }
+        if (!next.equals(index.committedOffsets()) || index.changed()) {
+            io.watershed.spi.CrashPoints.reach(io.watershed.spi.CrashPoints.SEARCH_BEFORE_COMMIT);
+            index.commit(next);
+        }
+        try {
+            long total = 0;
+            for (Map.Entry<BusPartition, Long> end : r.endOffsets(r.assignment(), Duration.ofSeconds(5)).entrySet()) {
+                total += Math.max(0, end.getValue() - next.getOrDefault(end.getKey().partition(), 0L));
+            }
+            lag.set(total);
+        } catch (RuntimeException e) {
+            LOG.debug("Cannot read the end offsets of {}", index.stream().topic(), e);
+        }
+    }
+
+    /** Asks the indexer to stop and waits up to {@code timeout} for its last commit; false when it did not end in time. */
+    boolean stop(Duration timeout) throws InterruptedException {
+        running = false;
+        if (stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            return true;
+        }
+        BusReader r = reader;
+        if (r != null) {
+            r.wakeup();
+        }
+        return stopped.await(5, TimeUnit.SECONDS);
+    }
+
+    private void sleep(Duration duration) {
+        long deadline = System.nanoTime() + duration.toNanos();
+        while (running && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}
