@@ -239,7 +239,8 @@ public final class Platform implements AutoCloseable {
                 PipelineRunner runner = new PipelineRunner(new PipelineContext(flink,
                         bus, connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
                         settings.ingest().defaultPartitions(), settings.lake().commitInterval(), functionJars,
-                        settings.pipelines().idleTimeout(), settings.pipelines().checkpoints().map(Path::of), leases),
+                        settings.pipelines().idleTimeout(), settings.pipelines().checkpoints().map(Path::of), leases,
+                        project.sinks()),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);
