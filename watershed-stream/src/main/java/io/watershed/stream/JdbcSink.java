@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Each writer buffers rows and writes them in one transaction when it has {@code batchSize} of them, when the oldest
  * has waited {@code flushInterval}, at every checkpoint barrier and at the end of input. A full buffer is written before
  * the next row is taken, so a slow database holds the pipeline back rather than growing the buffer. With a key, the
- * buffer keeps the last change of each key: an insert or update becomes an upsert, a delete a {@code DELETE} by the key.
+ * buffer keeps the last change of each key: an insert or update becomes an upsert, a delete or retraction a {@code DELETE}
+ * by the key.
  * A crash replays the rows since the last checkpoint, whose upserts and deletes leave the table as it was meant to be:
  * the effect is exactly once. Without a key rows are inserted, and a replay inserts them again (at least once).
  *
@@ -111,9 +112,6 @@ final class JdbcSink implements Sink<RowData> {
 
         @Override
         public void write(RowData row, Context context) throws IOException, InterruptedException {
-            if (row.getRowKind() == RowKind.UPDATE_BEFORE) {
-                return; // the UPDATE_AFTER of the same key replaces the row
-            }
             Object[] values = new Object[getters.length];
             for (int i = 0; i < values.length; i++) {
                 values[i] = jdbcValue(getters[i].getFieldOrNull(row), target.types().get(i), dialect);
@@ -126,7 +124,10 @@ final class JdbcSink implements Sink<RowData> {
                     key[i] = values[keyFields[i]];
                 }
                 List<Object> keyValue = java.util.Arrays.asList(key.clone());
-                pending.put(keyValue, row.getRowKind() == RowKind.DELETE ? new Change(true, key) : new Change(false, values));
+                // an UPDATE_BEFORE whose UPDATE_AFTER does not follow (a filter over an updating query dropped it) retracts
+                // the row: it is a delete, which the UPDATE_AFTER, if it comes, replaces as the key's last change
+                boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;
+                pending.put(keyValue, retract ? new Change(true, key) : new Change(false, values));
             }
             if (pending.size() >= target.batchSize()) {
                 writePending();
