@@ -52,8 +52,9 @@ final class JdbcSink implements Sink<RowData> {
      *
      * @param sink the sink's name, for messages
      * @param shownUrl the URL without its query string, for messages
+     * @param countedAs the key its writes are counted under ({@link SinkStatistics})
      */
-    record Target(String sink, String url, String shownUrl, String user, String password, String table, List<String> columns,
+    record Target(String sink, String countedAs, String url, String shownUrl, String user, String password, String table, List<String> columns,
             List<LogicalType> types, List<String> key, int batchSize, long flushIntervalMillis) implements java.io.Serializable {
         Target {
             columns = List.copyOf(columns);
@@ -76,7 +77,7 @@ final class JdbcSink implements Sink<RowData> {
     @Override
     public SinkWriter<RowData> createWriter(WriterInitContext context) throws IOException {
         return new Writer(target, context.getProcessingTimeService(), context.metricGroup().getNumRecordsSendCounter(),
-                context.metricGroup().getNumRecordsSendErrorsCounter());
+                context.metricGroup().getNumRecordsSendErrorsCounter(), SinkStatistics.of(target.countedAs()));
     }
 
     /** One change as the database gets it: the row's values for an upsert or insert, the key's values for a delete. */
@@ -90,6 +91,7 @@ final class JdbcSink implements Sink<RowData> {
         private final ProcessingTimeService time;
         private final Counter written;
         private final Counter errors;
+        private final SinkStatistics statistics;
         /** Keyed: the last change per key; appending: every row in order (keyed by its arrival). */
         private final Map<Object, Change> pending = new LinkedHashMap<>();
         private long appended;
@@ -97,12 +99,13 @@ final class JdbcSink implements Sink<RowData> {
         private Connection connection;
         private boolean tableReady;
 
-        Writer(Target target, ProcessingTimeService time, Counter written, Counter errors) {
+        Writer(Target target, ProcessingTimeService time, Counter written, Counter errors, SinkStatistics statistics) {
             this.target = target;
             this.dialect = JdbcDialect.of(target.url());
             this.time = time;
             this.written = written;
             this.errors = errors;
+            this.statistics = statistics;
             this.getters = new RowData.FieldGetter[target.types().size()];
             for (int i = 0; i < getters.length; i++) {
                 getters[i] = RowData.createFieldGetter(target.types().get(i), i);
@@ -116,6 +119,7 @@ final class JdbcSink implements Sink<RowData> {
             for (int i = 0; i < values.length; i++) {
                 values[i] = jdbcValue(getters[i].getFieldOrNull(row), target.types().get(i), dialect);
             }
+            int before = pending.size();
             if (keyFields.length == 0) {
                 pending.put(appended++, new Change(false, values));
             } else {
@@ -129,6 +133,7 @@ final class JdbcSink implements Sink<RowData> {
                 boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;
                 pending.put(keyValue, retract ? new Change(true, key) : new Change(false, values));
             }
+            statistics.buffered(pending.size() - before);
             if (pending.size() >= target.batchSize()) {
                 writePending();
             } else if (timer == null) {
@@ -150,14 +155,17 @@ final class JdbcSink implements Sink<RowData> {
             }
             SQLException last = null;
             for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+                long start = System.nanoTime();
                 try {
                     writeTransaction();
                     written.inc(pending.size());
+                    statistics.written(pending.size(), System.nanoTime() - start);
                     pending.clear();
                     return;
                 } catch (SQLException e) {
                     last = e;
                     errors.inc();
+                    statistics.failed(e.getMessage());
                     closeConnection();
                     LOG.warn("Sink '{}' could not write {} rows to {} at {} (attempt {} of {}): {}", target.sink(), pending.size(),
                             target.table(), target.shownUrl(), attempt, ATTEMPTS, e.getMessage());
@@ -249,6 +257,8 @@ final class JdbcSink implements Sink<RowData> {
                 timer.cancel(false);
             }
             closeConnection(); // rows not yet flushed are in no checkpoint: the restarted job writes them again
+            statistics.buffered(-pending.size());
+            pending.clear();
         }
     }
 

@@ -24,6 +24,8 @@ import org.apache.flink.types.RowKind;
 public final class JdbcSinkFactory implements DynamicTableSinkFactory {
     static final String IDENTIFIER = "watershed-jdbc";
     static final ConfigOption<String> SINK = ConfigOptions.key("sink").stringType().noDefaultValue();
+    /** The key its writes are counted under ({@link SinkStatistics}); the sink's name unless given. */
+    static final ConfigOption<String> COUNTED_AS = ConfigOptions.key("counted-as").stringType().noDefaultValue();
     static final ConfigOption<String> URL = ConfigOptions.key("url").stringType().noDefaultValue();
     static final ConfigOption<String> USER = ConfigOptions.key("user").stringType().noDefaultValue();
     /** Flink masks options whose key contains "password" wherever it prints them. */
@@ -45,7 +47,7 @@ public final class JdbcSinkFactory implements DynamicTableSinkFactory {
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        return Set.of(PASSWORD, BATCH_SIZE, FLUSH_INTERVAL);
+        return Set.of(PASSWORD, BATCH_SIZE, FLUSH_INTERVAL, COUNTED_AS);
     }
 
     @Override
@@ -58,7 +60,8 @@ public final class JdbcSinkFactory implements DynamicTableSinkFactory {
                 .map(c -> c.getDataType().getLogicalType()).toList();
         List<String> key = schema.getPrimaryKey().map(UniqueConstraint::getColumns).orElse(List.of());
         String url = helper.getOptions().get(URL);
-        return new TableSink(new JdbcSink.Target(helper.getOptions().get(SINK), url, url.replaceFirst("\\?.*", ""),
+        String sink = helper.getOptions().get(SINK);
+        return new TableSink(new JdbcSink.Target(sink, helper.getOptions().getOptional(COUNTED_AS).orElse(sink), url, url.replaceFirst("\\?.*", ""),
                 helper.getOptions().get(USER), helper.getOptions().get(PASSWORD), helper.getOptions().get(TABLE), columns, types,
                 key, helper.getOptions().get(BATCH_SIZE), helper.getOptions().get(FLUSH_INTERVAL).toMillis()));
     }

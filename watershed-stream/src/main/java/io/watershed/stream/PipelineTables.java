@@ -316,6 +316,7 @@ final class PipelineTables {
         env.createTemporaryTable(StreamTables.quote(context.catalogName()) + ".`" + SINKS + "`." + StreamTables.quote(name),
                 org.apache.flink.table.api.TableDescriptor.forConnector(JdbcSinkFactory.IDENTIFIER).schema(columns.build())
                         .option(JdbcSinkFactory.SINK, name)
+                        .option(JdbcSinkFactory.COUNTED_AS, SinkStatistics.key(liveViews.id(), name))
                         .option(JdbcSinkFactory.URL, jdbc.url())
                         .option(JdbcSinkFactory.USER, jdbc.user())
                         .option(JdbcSinkFactory.PASSWORD, jdbc.password().reveal())
