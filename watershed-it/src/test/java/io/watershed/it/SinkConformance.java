@@ -87,6 +87,12 @@ abstract class SinkConformance {
                     assertThat(http.get("/v1/pipelines").body()).contains("sinks.page_counts", "sinks.rare_pages", "sinks.click_log")
                             .doesNotContain(SECRET);
                     assertThat(http.get("/v1/lineage").body()).contains("sink:page_counts").doesNotContain(SECRET);
+                    assertThat(http.get("/v1/pipelines").json().path("sinks").findValuesAsText("name"))
+                            .containsExactly("click_log", "page_counts", "rare_pages");
+                    assertThat(http.get("/v1/pipelines").json().path("sinks").get(0).path("rows_written").asLong())
+                            .as("click_log's rows written since this start").isPositive();
+                    assertThat(http.get("/metrics").body()).containsPattern("watershed_sink_rows_written_total\\{sink=\"click_log\",?} [1-9]")
+                            .contains("watershed_sink_errors_total{sink=\"page_counts\"", "watershed_sink_flush_seconds{sink=\"rare_pages\"");
                     assertThat(platform.stop(Duration.ofSeconds(60))).as("SIGTERM exits cleanly").isZero();
                     break;
                 }
