@@ -227,8 +227,14 @@ final class JdbcSink implements Sink<RowData> {
                     if (!tableReady) {
                         try (java.sql.Statement create = c.createStatement()) {
                             create.execute(dialect.createTable(target.table(), target.columns(), target.types(), target.key()));
+                            c.commit();
+                        } catch (SQLException e) {
+                            c.rollback();
+                            // another writer of the sink created it at the same moment (PostgreSQL reports a duplicate type)
+                            if (!tableExists(c)) {
+                                throw e;
+                            }
                         }
-                        c.commit();
                         tableReady = true;
                     }
                 } catch (SQLException e) {
@@ -240,7 +246,18 @@ final class JdbcSink implements Sink<RowData> {
             return connection;
         }
 
-        private void closeConnection() {
+        private boolean tableExists(Connection c) throws SQLException {
+            try (java.sql.Statement probe = c.createStatement()) {
+                probe.executeQuery("SELECT * FROM " + dialect.table(target.table()) + " WHERE 1 = 0").close();
+                return true;
+            } catch (SQLException e) {
+                return false;
+            } finally {
+                c.rollback();
+            }
+        }
+
+                private void closeConnection() {
             if (connection != null) {
                 try {
                     connection.close();
