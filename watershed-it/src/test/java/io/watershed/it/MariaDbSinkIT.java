@@ -44,6 +44,16 @@ class MariaDbSinkIT extends SinkConformance {
     }
 
     @Override
+    void stopStore() throws Exception {
+        mariadb.stop();
+    }
+
+    @Override
+    void startStore() throws Exception {
+        mariadb.start();
+    }
+
+    @Override
     String url() {
         return "jdbc:mariadb://127.0.0.1:" + port + "/serving";
     }

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code raw.clicks} through {@code /v1/sql}) after each batch of events, across SIGKILLs of the platform in the
  * middle of a batch. Three sinks: an updating aggregate (upserts by its key), a filter over it whose rows leave it
  * (retractions become deletes), and an append-only query written by a key (a replay after a kill writes the same rows
- * again, not twice). The sink's password is in no answer of the API and in no line of the platform's log.
+ * again, not twice). The last batch meets a stopped store, started again once a write has failed. The sink's password
+ * is in no answer of the API and in no line of the platform's log.
  *
  * <p>Kills: {@code -Dwatershed.sink.kills=N} (1 unless set).
  */
@@ -45,6 +46,12 @@ abstract class SinkConformance {
 
     /** The store's answer to {@code query}, each row its values joined by single spaces. */
     abstract List<String> storeRows(String query) throws Exception;
+
+    /** Stops the store, keeping its data. */
+    abstract void stopStore() throws Exception;
+
+    /** Starts the stopped store again, at the same address. */
+    abstract void startStore() throws Exception;
 
     private String sink(String settings) {
         return "type: jdbc\nurl: " + url() + "\nuser: " + user() + "\npassword: " + SECRET + "\n" + settings + "\n";
@@ -79,8 +86,12 @@ abstract class SinkConformance {
                     continue;
                 }
                 long before = storeCount("click_log");
-                send(http, batch * BATCH, (batch + 1) * BATCH);
                 if (batch == batches - 1) {
+                    // the last batch meets a stopped store: its writes fail, the pipelines restart until it is back
+                    stopStore();
+                    send(http, batch * BATCH, (batch + 1) * BATCH);
+                    Await.until("a failed write to the stopped store", WAIT, () -> sinkErrors(http) > 0);
+                    startStore();
                     awaitStoreEqualsLake(http, (batch + 1) * BATCH, log);
                     assertThat(storeRows("SELECT page, hits FROM rare_pages")).as("pages that reached 3 hits were deleted")
                             .hasSizeLessThan(130);
@@ -96,6 +107,7 @@ abstract class SinkConformance {
                     assertThat(platform.stop(Duration.ofSeconds(60))).as("SIGTERM exits cleanly").isZero();
                     break;
                 }
+                send(http, batch * BATCH, (batch + 1) * BATCH);
                 // kill once the sink has written something of this batch, while the rest may be on its way
                 Await.until("progress of sinks.click_log in batch " + batch, WAIT, () -> storeCount("click_log") > before);
                 platform.kill();
@@ -134,6 +146,14 @@ abstract class SinkConformance {
                         + ", extra " + head(extra) + "\nThe platform's last warnings and errors:\n" + PlatformProcess.problems(log, 40));
             }
         }
+    }
+
+    private static long sinkErrors(WatershedHttp http) {
+        long errors = 0;
+        for (com.fasterxml.jackson.databind.JsonNode sink : http.get("/v1/pipelines").json().path("sinks")) {
+            errors += sink.path("errors").asLong();
+        }
+        return errors;
     }
 
     private long storeCount(String table) {
