@@ -221,7 +221,10 @@ final class JdbcSink implements Sink<RowData> {
                 Properties properties = new Properties();
                 properties.setProperty("user", target.user());
                 properties.setProperty("password", target.password());
-                Connection c = DriverManager.getConnection(target.url(), properties);
+                // MariaDB Connector/J speaks to MySQL too, and takes only its own scheme
+                String url = target.url().startsWith("jdbc:mysql:") ? "jdbc:mariadb:" + target.url().substring("jdbc:mysql:".length())
+                        : target.url();
+                Connection c = DriverManager.getConnection(url, properties);
                 try {
                     c.setAutoCommit(false);
                     if (!tableReady) {
