@@ -32,7 +32,25 @@ final class PipelinesCommand implements Callable<Integer> {
             System.out.println("No pipelines. Add Flink SQL files under pipelines/ in the project (see the README).");
             return 0;
         }
-        return print(System.out, pipelines);
+        int status = print(System.out, pipelines);
+        printSinks(System.out, ApiClient.JSON.readTree(response.body()).path("sinks"));
+        return status;
+    }
+
+    /** One line per sink: what it wrote, what waits, its errors and the last one. */
+    static void printSinks(PrintStream out, JsonNode sinks) {
+        if (sinks.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.printf("%-24s %12s %9s %8s %10s%n", "SINK", "ROWS", "PENDING", "ERRORS", "FLUSH");
+        for (JsonNode sink : sinks) {
+            out.printf("%-24s %12d %9d %8d %9.3fs%n", "sinks." + sink.path("name").asText(), sink.path("rows_written").asLong(),
+                    sink.path("pending_rows").asLong(), sink.path("errors").asLong(), sink.path("last_flush_seconds").asDouble());
+            if (!sink.path("last_error").isNull() && !sink.path("last_error").asText().isEmpty()) {
+                out.println("  last error: " + sink.path("last_error").asText());
+            }
+        }
     }
 
     /** One line per pipeline, its error below it; 1 when any has an error. */

@@ -62,7 +62,8 @@ final class ModelDag {
         streams.keySet().forEach(s -> tables.add("raw." + s));
         for (PipelineSpec pipeline : pipelines.values()) {
             // a stream a pipeline writes lands in raw.<stream>
-            SqlReferences.pipelineOutputs(pipeline.sql()).forEach(o -> tables.add(o.startsWith("streams.") ? "raw." + o.substring(8) : o));
+            SqlReferences.pipelineOutputs(pipeline.sql()).stream().filter(o -> !o.startsWith("sinks."))
+                    .forEach(o -> tables.add(o.startsWith("streams.") ? "raw." + o.substring(8) : o));
         }
         return tables;
     }

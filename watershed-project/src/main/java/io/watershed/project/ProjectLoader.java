@@ -35,7 +35,7 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 
 /**
- * Loads a project folder ({@code watershed.yaml}, {@code streams/*.yaml}) into an immutable
+ * Loads a project folder ({@code watershed.yaml}, {@code streams/*.yaml}, {@code sinks/*.yaml}, ...) into an immutable
  * {@link Project}. Validates everything before returning: unknown keys, wrong types, unresolvable
  * {@code ${VAR}} references and bad references between files are all collected, and reported
  * together as {@code file:line:col: message} in a {@link ProjectInvalidException}.
@@ -143,12 +143,13 @@ public final class ProjectLoader {
         Map<String, ModelSpec> modelSpecs = models.load(streams, pipelines);
         List<CheckSpec> checks = new CheckLoader(this, directory.toAbsolutePath().normalize(), settings.models().namespace(), problems)
                 .load();
+        Map<String, io.watershed.spi.SinkSpec> sinks = new SinkLoader(this, directory.toAbsolutePath().normalize(), problems).load();
         problems.addAll(boards(directory).problems());
         if (!problems.isEmpty()) {
             throw new ProjectInvalidException(problems);
         }
         return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams, pipelines, modelSpecs, checks,
-                schedules);
+                schedules, sinks);
     }
 
     /** The saved queries and dashboards in the project directory now, with their problems (the console rereads them). */

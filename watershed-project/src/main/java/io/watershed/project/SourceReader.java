@@ -25,8 +25,8 @@ final class SourceReader {
     private static final Set<String> JDBC_KEYS = Set.of("type", "url", "user", "password", "table", "query", "mode", "column",
             "schedule", "batch_rows");
     private static final Set<String> CDC_KEYS = Set.of("type", "url", "user", "password", "table", "snapshot");
-    private static final Pattern JDBC_URL = Pattern.compile("jdbc:(postgresql|mysql|mariadb)://[^/\\s]+/[^?\\s]+(\\?.*)?");
-    private static final Pattern QUALIFIED = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
+    static final Pattern JDBC_URL = Pattern.compile("jdbc:(postgresql|mysql|mariadb)://[^/\\s]+/[^?\\s]+(\\?.*)?");
+    static final Pattern QUALIFIED = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
     /** Fluentd tag parts: letters, digits, '_', '-', and the pattern characters. */
     private static final Pattern TAG_PATTERN = Pattern.compile("[A-Za-z0-9_\\-*{},.]+");
     private static final Pattern GROUP_NAME = Pattern.compile("\\(\\?<([a-zA-Z][a-zA-Z0-9]*)>");

@@ -19,9 +19,9 @@ import java.util.regex.Pattern;
 
 /**
  * The project's lineage graph: streams land in raw tables; pipelines read streams and lake tables and
- * write tables, streams and live views; models read tables and write their own. Node ids are
+ * write tables, streams, live views and sinks; models read tables and write their own. Node ids are
  * {@code kind:name}: {@code stream:clicks}, {@code table:raw.clicks}, {@code pipeline:sessions},
- * {@code live:top_pages}, {@code model:daily_top}.
+ * {@code live:top_pages}, {@code sink:page_counts}, {@code model:daily_top}.
  */
 final class Lineage {
     private static final Pattern STREAM_REFERENCE = Pattern.compile("(?i)(?<![\\w`])`?streams`?\\s*\\.\\s*`?([a-z][a-z0-9_]*)`?");
@@ -61,6 +61,8 @@ final class Lineage {
                     g.edge(node, g.node("table", "raw." + stream));
                 } else if (output.startsWith("live.")) {
                     node = g.node("live", output.substring("live.".length()));
+                } else if (output.startsWith("sinks.")) {
+                    node = g.node("sink", output.substring("sinks.".length()));
                 } else {
                     node = g.node("table", output);
                 }
@@ -74,7 +76,8 @@ final class Lineage {
             }
             for (SqlReferences.Reference ref : SqlReferences.of(pipeline.sql())) {
                 List<String> parts = ref.parts().size() == 3 ? ref.parts().subList(1, 3) : ref.parts();
-                if (parts.size() == 2 && !parts.get(0).equals("streams") && !parts.get(0).equals("live")) {
+                if (parts.size() == 2 && !parts.get(0).equals("streams") && !parts.get(0).equals("live")
+                        && !parts.get(0).equals("sinks")) {
                     g.edge(g.node("table", parts.get(0) + "." + parts.get(1)), id);
                 }
             }
@@ -128,7 +131,7 @@ final class Lineage {
         if (nodes.containsKey(name)) {
             return Optional.of(name);
         }
-        for (String kind : List.of("table", "model", "pipeline", "stream", "live", "dashboard")) {
+        for (String kind : List.of("table", "model", "pipeline", "stream", "live", "sink", "dashboard")) {
             if (nodes.containsKey(kind + ":" + name)) {
                 return Optional.of(kind + ":" + name);
             }

@@ -23,7 +23,18 @@ final class PipelinesApi implements Routes {
             for (PipelineStatus p : pipelines.pipelines()) {
                 out.add(pipelineJson(p));
             }
-            ctx.json(Map.of("pipelines", out));
+            List<Map<String, Object>> sinks = new ArrayList<>();
+            for (StreamProcessor.SinkStatus sink : pipelines.sinks()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("name", sink.name());
+                m.put("rows_written", sink.rowsWritten());
+                m.put("pending_rows", sink.pendingRows());
+                m.put("errors", sink.errors());
+                m.put("last_error", sink.lastError().orElse(null));
+                m.put("last_flush_seconds", sink.lastFlushSeconds());
+                sinks.add(m);
+            }
+            ctx.json(Map.of("pipelines", out, "sinks", sinks));
         });
         app.post("/v1/pipelines/{pipeline}/stop", ctx -> {
             AuditLog.note(ctx, "pipeline.stop", "pipeline:" + ctx.pathParam("pipeline"), null);

@@ -245,7 +245,8 @@ public final class Platform implements AutoCloseable {
                 PipelineRunner runner = new PipelineRunner(new PipelineContext(flink,
                         bus, connection, IcebergLake.CATALOG_NAME, lake.catalogProperties(), lake, streams,
                         settings.ingest().defaultPartitions(), settings.lake().commitInterval(), functionJars,
-                        settings.pipelines().idleTimeout(), settings.pipelines().checkpoints().map(Path::of), leases),
+                        settings.pipelines().idleTimeout(), settings.pipelines().checkpoints().map(Path::of), leases,
+                        project.sinks()),
                         project.pipelines().values());
                 pipelines = runner;
                 started.push(pipelines);
@@ -409,6 +410,24 @@ public final class Platform implements AutoCloseable {
                             + "waited for room in its output (NaN until sampled)")
                     .register(meters);
         }
+        for (String sink : project.sinks().keySet()) {
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.sink.rows.written", runner,
+                    r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::rowsWritten).orElse(0L))
+                    .tag("sink", sink).description("Rows the sink's store took (upserts, inserts and deletes)").register(meters);
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.sink.errors", runner,
+                    r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::errors).orElse(0L))
+                    .tag("sink", sink).description("Failed writes to the sink's store (each tried again)").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.sink.pending.rows", runner,
+                    r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::pendingRows).orElse(0L))
+                    .tag("sink", sink).description("Rows buffered for the sink, not yet written").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("watershed.sink.flush.seconds", runner,
+                    r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::lastFlushSeconds).orElse(0.0))
+                    .tag("sink", sink).description("How long the sink's last write of a batch took").register(meters);
+        }
+    }
+
+    private static java.util.Optional<StreamProcessor.SinkStatus> sinkStatus(StreamProcessor runner, String sink) {
+        return runner.sinks().stream().filter(s -> s.name().equals(sink)).findFirst();
     }
 
     /**

@@ -24,7 +24,7 @@ public record ProjectCheck(List<String> problems, List<String> unchecked) {
             return new ProjectCheck(List.of(), List.of());
         }
         ProjectValidation.Result validation = ProjectValidation.validate(project.pipelines().values(), project.models().values(),
-                project.streams().values(), FunctionJars.of(project.directory()));
+                project.streams().values(), project.sinks(), FunctionJars.of(project.directory()));
         return new ProjectCheck(validation.problems(), validation.unchecked());
     }
 }

@@ -26,8 +26,25 @@ public interface StreamProcessor extends AutoCloseable {
      */
     PipelineStatus restart(String name, boolean reset);
 
+    /** What each sink of the project has written, in name order; empty without sinks. */
+    default List<SinkStatus> sinks() {
+        return List.of();
+    }
+
     @Override
     void close();
+
+    /**
+     * What a sink ({@code sinks/<name>.yaml}) has written since the platform started, over all pipelines that write it.
+     *
+     * @param rowsWritten rows the store took (an upsert, insert or delete each; a row written again after a restart counts again)
+     * @param errors failed writes (each is tried again; a write that keeps failing restarts the pipeline)
+     * @param lastError the last failed write's reason, without the password
+     * @param lastFlushSeconds how long the last write of a batch took
+     * @param pendingRows rows buffered, not yet written
+     */
+    record SinkStatus(String name, long rowsWritten, long errors, Optional<String> lastError, double lastFlushSeconds,
+            long pendingRows) {}
 
     /**
      * @param name pipeline name

@@ -90,7 +90,12 @@ final class FlinkErrors {
         String message = rootMessage(e);
         Matcher sink = SINK_TABLE.matcher(message);
         SqlScript.Statement statement = sink.find() ? targets.get(sink.group(1) + "." + sink.group(2)) : null;
-        if (message.contains("doesn't support consuming update changes")) {
+        boolean toSink = statement != null && sink.group(1).equals(PipelineTables.SINKS);
+        if (message.contains("doesn't support consuming update changes") && toSink) {
+            message += ". Sink '" + sink.group(2) + "' has no key, so it takes appends only: give sinks/" + sink.group(2)
+                    + ".yaml a key (the columns that make a row of the query unique, such as its GROUP BY columns) and its rows "
+                    + "are upserted and deleted by it";
+        } else if (message.contains("doesn't support consuming update changes")) {
             message += ". A stream is a log of events and takes appends only: aggregate over windows (TUMBLE, HOP, "
                     + "SESSION), or keep the updating result in a live view (CREATE LIVE VIEW) or a lake table";
         }

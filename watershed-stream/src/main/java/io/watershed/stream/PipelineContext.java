@@ -18,8 +18,22 @@ import java.util.Map;
  * @param catalogName the Iceberg catalog's name (Flink's catalog gets the same one, and is the current catalog)
  * @param catalogProperties the Iceberg catalog's properties (catalog-impl, uri, warehouse, ...)
  * @param functionJars the project's jars of user-defined functions ({@code functions/*.jar}), on every job's classpath
+ * @param sinks the project's sinks by name, which pipelines write as {@code sinks.<name>}
  */
 public record PipelineContext(FlinkEngine engine, EventBus bus, BusConnection connection, String catalogName,
         Map<String, String> catalogProperties, LakeCatalog lake, StreamRegistry streams, int defaultPartitions,
         Duration checkpointInterval, List<Path> functionJars, Duration idleTimeout, java.util.Optional<Path> checkpoints,
-        io.watershed.spi.Leases leases) {}
+        io.watershed.spi.Leases leases, Map<String, io.watershed.spi.SinkSpec> sinks) {
+    public PipelineContext {
+        sinks = Map.copyOf(sinks);
+    }
+
+    /** A context for a project without sinks. */
+    public PipelineContext(FlinkEngine engine, EventBus bus, BusConnection connection, String catalogName,
+            Map<String, String> catalogProperties, LakeCatalog lake, StreamRegistry streams, int defaultPartitions,
+            Duration checkpointInterval, List<Path> functionJars, Duration idleTimeout, java.util.Optional<Path> checkpoints,
+            io.watershed.spi.Leases leases) {
+        this(engine, bus, connection, catalogName, catalogProperties, lake, streams, defaultPartitions, checkpointInterval,
+                functionJars, idleTimeout, checkpoints, leases, Map.of());
+    }
+}

@@ -407,6 +407,15 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
     }
 
     @Override
+    public List<SinkStatus> sinks() {
+        List<SinkStatus> all = new ArrayList<>();
+        for (String sink : new java.util.TreeSet<>(context.sinks().keySet())) {
+            all.add(SinkStatistics.of(SinkStatistics.key(liveViews.id(), sink)).status(sink));
+        }
+        return all;
+    }
+
+    @Override
     public List<LiveTable> liveTables() {
         List<LiveTable> all = new ArrayList<>();
         for (LiveView view : liveViews.views().values()) {

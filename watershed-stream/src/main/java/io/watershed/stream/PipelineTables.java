@@ -31,6 +31,8 @@ final class PipelineTables {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineTables.class);
     /** The namespace live views are queried under. */
     static final String LIVE = "live";
+    /** The namespace a pipeline writes the project's sinks under ({@code sinks/<name>.yaml}). */
+    static final String SINKS = "sinks";
     /** Most distinct rows one live view may hold. */
     static final int LIVE_VIEW_MAX_ROWS = 100_000;
     /** A join with a table FOR SYSTEM_TIME AS OF (a hint may sit between them). */
@@ -214,7 +216,7 @@ final class PipelineTables {
         }
         if (parts.size() != 2) {
             throw new Pipeline.PipelineException(at + "INSERT INTO " + target + ": name the target as "
-                    + "<namespace>.<table> for a lake table or streams.<name> for a stream");
+                    + "<namespace>.<table> for a lake table, streams.<name> for a stream or sinks.<name> for a sink");
         }
         String namespace = parts.get(0);
         String table = parts.get(1);
@@ -234,6 +236,10 @@ final class PipelineTables {
         if (namespace.equals("streams")) {
             prepareStream(env, pipeline, at, table, query);
             return "streams." + table;
+        }
+        if (namespace.equals(SINKS)) {
+            prepareSink(env, at, table, query);
+            return SINKS + "." + table;
         }
         if (!tableExists(env, namespace, table)) {
             ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
@@ -270,6 +276,54 @@ final class PipelineTables {
                     + previous.writer() + "' writes this stream with columns " + previous.columns() + ", this one with "
                     + columns + "; give them the same columns, or declare the stream in streams/" + table + ".yaml");
         }
+    }
+
+    /**
+     * Registers {@code sinks.<name>} on the sink's connector with the query's columns, and the sink's key as the table's
+     * primary key: what lets the planner send an updating query's changes to it.
+     */
+    private void prepareSink(TableEnvironment env, String at, String name, String query) {
+        io.watershed.spi.SinkSpec spec = context.sinks().get(name);
+        if (spec == null) {
+            throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": no sink '" + name + "' is declared; "
+                    + "declare it in sinks/" + name + ".yaml (declared: " + new java.util.TreeSet<>(context.sinks().keySet()) + ")");
+        }
+        io.watershed.spi.SinkSpec.Jdbc jdbc = (io.watershed.spi.SinkSpec.Jdbc) spec;
+        JdbcDialect dialect = JdbcDialect.of(jdbc.url());
+        ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
+        List<String> missing = jdbc.key().stream().filter(k -> !schema.getColumnNames().contains(k)).toList();
+        if (!missing.isEmpty()) {
+            throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": the sink is keyed by " + jdbc.key()
+                    + " (" + jdbc.location() + "), but the query has no column " + missing + "; its columns are "
+                    + schema.getColumnNames());
+        }
+        org.apache.flink.table.api.Schema.Builder columns = org.apache.flink.table.api.Schema.newBuilder();
+        for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
+            LogicalType type = FlinkColumns.plain(column.getDataType().getLogicalType());
+            boolean key = jdbc.key().contains(column.getName());
+            if (dialect.type(type, key).isEmpty()) {
+                throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": column '" + column.getName()
+                        + "' has type " + type.asSummaryString() + ", which sink '" + name + "' cannot write; cast it to a "
+                        + "string, number, boolean, date, time, timestamp or bytes (JSON_STRING(...) for a structure)");
+            }
+            org.apache.flink.table.types.DataType dataType =
+                    org.apache.flink.table.types.utils.TypeConversions.fromLogicalToDataType(type);
+            columns.column(column.getName(), key ? dataType.notNull() : dataType);
+        }
+        if (!jdbc.key().isEmpty()) {
+            columns.primaryKey(jdbc.key());
+        }
+        env.createTemporaryTable(StreamTables.quote(context.catalogName()) + ".`" + SINKS + "`." + StreamTables.quote(name),
+                org.apache.flink.table.api.TableDescriptor.forConnector(JdbcSinkFactory.IDENTIFIER).schema(columns.build())
+                        .option(JdbcSinkFactory.SINK, name)
+                        .option(JdbcSinkFactory.COUNTED_AS, SinkStatistics.key(liveViews.id(), name))
+                        .option(JdbcSinkFactory.URL, jdbc.url())
+                        .option(JdbcSinkFactory.USER, jdbc.user())
+                        .option(JdbcSinkFactory.PASSWORD, jdbc.password().reveal())
+                        .option(JdbcSinkFactory.TABLE, jdbc.table())
+                        .option(JdbcSinkFactory.BATCH_SIZE, jdbc.batchSize())
+                        .option(JdbcSinkFactory.FLUSH_INTERVAL, jdbc.flushInterval())
+                        .build());
     }
 
     private boolean tableExists(TableEnvironment env, String namespace, String table) {

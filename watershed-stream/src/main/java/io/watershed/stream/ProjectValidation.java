@@ -48,6 +48,12 @@ public final class ProjectValidation {
      */
     public static Result validate(Collection<PipelineSpec> specs, Collection<ModelSpec> models, Collection<StreamSpec> streams,
             List<Path> functionJars) {
+        return validate(specs, models, streams, Map.of(), functionJars);
+    }
+
+    /** As above, for a project whose pipelines may write {@code sinks} (by name). */
+    public static Result validate(Collection<PipelineSpec> specs, Collection<ModelSpec> models, Collection<StreamSpec> streams,
+            Map<String, io.watershed.spi.SinkSpec> sinks, List<Path> functionJars) {
         Map<String, StreamSpec> known = new ConcurrentHashMap<>();
         streams.forEach(s -> known.put(s.name(), s));
         StreamRegistry registry = new StreamRegistry() {
@@ -62,7 +68,7 @@ public final class ProjectValidation {
             }
         };
         PipelineContext context = new PipelineContext(null, null, BusConnection.plain("127.0.0.1:9092"), "watershed", Map.of(), null,
-                registry, 1, Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10), java.util.Optional.empty(), null);
+                registry, 1, Duration.ofSeconds(5), functionJars, Duration.ofSeconds(10), java.util.Optional.empty(), null, sinks);
         Map<String, Pipeline> pipelines = new ConcurrentSkipListMap<>();
         specs.forEach(s -> pipelines.put(s.name(), new Pipeline(s)));
         List<String> problems = new ArrayList<>();
