@@ -408,6 +408,9 @@ public final class ProjectLoader {
                 } else if (StreamSpec.RESERVED_FIELDS.contains(field)) {
                     reader.problem(item, "field '" + field + "' is a provenance column, not an event field; it cannot be searched "
                             + "as " + key);
+                } else if (io.watershed.spi.SearchSpec.INDEX_FIELDS.contains(field)) {
+                    reader.problem(item, "field '" + field + "' has the name of one of the index's own fields "
+                            + io.watershed.spi.SearchSpec.INDEX_FIELDS + "; it cannot be searched as " + key);
                 } else if (!declared.isEmpty() && !declared.containsKey(field)) {
                     reader.problem(item, "search." + key + " names field '" + field + "', which is not among the declared fields "
                             + declared.keySet());

@@ -93,13 +93,16 @@ class ProjectLoaderTest {
                   colour: red
                 """);
         write("streams/empty.yaml", "name: empty\nsearch: {}\n");
+        write("streams/undeclared.yaml", "name: undeclared\nsearch: {keywords: [_time, level]}\n");
         assertThat(problems(Map.of())).containsExactly(
                 "streams/empty.yaml:2:9: search lists no fields; name the fields to index under text (analysed into words) and/or "
                         + "keywords (kept whole), e.g. search: {text: [message], keywords: [level]}",
                 "streams/logs.yaml:6:19: search.text names field 'msg', which is not among the declared fields [message, level]",
                 "streams/logs.yaml:7:13: field 'message' is in both search.text and search.keywords; a field is indexed one way",
                 "streams/logs.yaml:7:30: field '_offset' is a provenance column, not an event field; it cannot be searched as keywords",
-                "streams/logs.yaml:8:3: unknown key 'colour' in search; allowed: [keywords, retention, text]");
+                "streams/logs.yaml:8:3: unknown key 'colour' in search; allowed: [keywords, retention, text]",
+                "streams/undeclared.yaml:2:21: field '_time' has the name of one of the index's own fields [_id, _time, _source]; "
+                        + "it cannot be searched as keywords");
     }
 
     @Test

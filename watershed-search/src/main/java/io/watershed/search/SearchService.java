@@ -63,7 +63,8 @@ public final class SearchService implements AutoCloseable {
         StreamIndex index = new StreamIndex(directory.resolve(stream.name()), stream);
         StreamIndexer indexer = new StreamIndexer(index, bus, commitInterval);
         Thread thread = new Thread(indexer, "search-indexer-" + stream.name());
-        thread.setDaemon(false);
+        // a daemon: an indexer that does not stop in time must not keep the JVM alive (it resumes from its last commit)
+        thread.setDaemon(true);
         indexes.put(stream.name(), new Indexed(index, indexer, thread));
         String name = stream.name();
         Gauge.builder("watershed.search.lag", indexer, StreamIndexer::lag).tag("stream", name)
@@ -128,19 +129,25 @@ public final class SearchService implements AutoCloseable {
     public synchronized void close() {
         closed = true;
         upkeep.shutdownNow();
+        boolean interrupted = false;
         for (Map.Entry<String, Indexed> entry : indexes.entrySet()) {
             try {
-                if (!entry.getValue().indexer().stop(Duration.ofSeconds(30))) {
-                    LOG.warn("Search indexer of '{}' did not stop within 30 s; it resumes from its last commit", entry.getKey());
+                // asked to hurry (interrupted): each indexer is still told to stop, but not waited for long
+                if (!entry.getValue().indexer().stop(interrupted ? Duration.ZERO : Duration.ofSeconds(30))) {
+                    LOG.warn("Search indexer of '{}' did not stop in time; it resumes from its last commit", entry.getKey());
                 }
-                entry.getValue().index().close();
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+                interrupted = true; // close the other indexes all the same
+            }
+            try {
+                entry.getValue().index().close();
             } catch (RuntimeException e) {
                 LOG.warn("Cannot close the search index of '{}': {}", entry.getKey(), e.toString());
             }
         }
         indexes.clear();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -86,6 +86,7 @@ import org.apache.lucene.util.BytesRef;
  * <p>Thread-safe: one indexer adds and commits, any number of threads search, upkeep deletes expired events.
  */
 public final class StreamIndex implements AutoCloseable {
+    // ID, TIME and SOURCE are SearchSpec.INDEX_FIELDS: the project refuses them as searched fields
     static final String ID = "_id";
     static final String PARTITION = "_partition";
     static final String OFFSET = "_offset";

@@ -69,7 +69,12 @@ final class StreamIndexer implements Runnable {
                     failures.incrementAndGet();
                     LOG.error("Search indexer of stream '{}' failed; it starts again from its last commit in {} s",
                             index.stream().name(), RESTART_DELAY.toSeconds(), e);
-                    index.rollback();
+                    try {
+                        index.rollback();
+                    } catch (RuntimeException reopen) {
+                        // the index cannot be opened again now (disk, lock): the next round tries again
+                        LOG.error("Search index of stream '{}' cannot be reopened: {}", index.stream().name(), reopen.toString());
+                    }
                     sleep(RESTART_DELAY);
                 }
             }

@@ -14,6 +14,9 @@ import java.util.Optional;
  * @param retention how far back the index keeps events (by their time); empty: as long as the index lives
  */
 public record SearchSpec(List<String> text, List<String> keywords, Optional<Duration> retention) {
+    /** The index's own fields (an event's id, time and source): no listed field may have these names. */
+    public static final List<String> INDEX_FIELDS = List.of("_id", "_time", "_source");
+
     public SearchSpec {
         text = List.copyOf(text);
         keywords = List.copyOf(keywords);

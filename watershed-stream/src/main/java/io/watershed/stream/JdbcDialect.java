@@ -59,8 +59,9 @@ enum JdbcDialect {
         @Override
         Optional<String> type(LogicalType type, boolean key) {
             return switch (type.getTypeRoot()) {
-                // a key column needs a length (an index on TEXT cannot be unique); 255 characters fit any index
-                case CHAR, VARCHAR -> Optional.of(key ? "varchar(255)" : "text");
+                // a key column needs a length (an index on TEXT cannot be unique); 255 characters fit any index. Binary
+                // collation: Flink's keys 'Foo' and 'foo' (or 'a ' and 'a') are two rows, not one
+                case CHAR, VARCHAR -> Optional.of(key ? "varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" : "text");
                 case BOOLEAN -> Optional.of("boolean");
                 case TINYINT -> Optional.of("tinyint");
                 case SMALLINT -> Optional.of("smallint");

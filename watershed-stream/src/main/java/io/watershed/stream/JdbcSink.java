@@ -127,7 +127,14 @@ final class JdbcSink implements Sink<RowData> {
                 for (int i = 0; i < key.length; i++) {
                     key[i] = values[keyFields[i]];
                 }
-                List<Object> keyValue = java.util.Arrays.asList(key.clone());
+                // arrays compare by identity: a binary key is held by its bytes' value, so its changes merge too
+                Object[] comparable = key.clone();
+                for (int i = 0; i < comparable.length; i++) {
+                    if (comparable[i] instanceof byte[] bytes) {
+                        comparable[i] = java.nio.ByteBuffer.wrap(bytes);
+                    }
+                }
+                List<Object> keyValue = java.util.Arrays.asList(comparable);
                 // an UPDATE_BEFORE whose UPDATE_AFTER does not follow (a filter over an updating query dropped it) retracts
                 // the row: it is a delete, which the UPDATE_AFTER, if it comes, replaces as the key's last change
                 boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;

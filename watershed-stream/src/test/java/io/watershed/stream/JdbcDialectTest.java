@@ -46,7 +46,8 @@ class JdbcDialectTest {
                 + "\"page_counts\" (\"page\" text NOT NULL, \"day\" timestamp(3) NOT NULL, \"views\" bigint NOT NULL, "
                 + "PRIMARY KEY (\"page\", \"day\"))");
         assertThat(JdbcDialect.MYSQL.createTable("page_counts", COLUMNS, types, List.of("page"))).isEqualTo("CREATE TABLE IF NOT "
-                + "EXISTS `page_counts` (`page` varchar(255) NOT NULL, `day` datetime(3), `views` bigint NOT NULL, PRIMARY KEY (`page`))");
+                + "EXISTS `page_counts` (`page` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, `day` datetime(3), "
+                + "`views` bigint NOT NULL, PRIMARY KEY (`page`))");
         assertThat(JdbcDialect.POSTGRESQL.type(new DecimalType(10, 2), false)).contains("numeric(10, 2)");
         assertThat(JdbcDialect.POSTGRESQL.type(new LocalZonedTimestampType(9), false)).contains("timestamptz(6)");
         assertThat(JdbcDialect.MYSQL.type(new VarCharType(20), false)).contains("text");
