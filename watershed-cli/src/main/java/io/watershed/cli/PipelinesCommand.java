@@ -43,12 +43,16 @@ final class PipelinesCommand implements Callable<Integer> {
             return;
         }
         out.println();
-        out.printf("%-24s %12s %9s %8s %10s%n", "SINK", "ROWS", "PENDING", "ERRORS", "FLUSH");
+        out.printf("%-24s %12s %9s %8s %12s %10s%n", "SINK", "ROWS", "PENDING", "ERRORS", "DEAD LETTERS", "FLUSH");
         for (JsonNode sink : sinks) {
-            out.printf("%-24s %12d %9d %8d %9.3fs%n", "sinks." + sink.path("name").asText(), sink.path("rows_written").asLong(),
-                    sink.path("pending_rows").asLong(), sink.path("errors").asLong(), sink.path("last_flush_seconds").asDouble());
+            out.printf("%-24s %12d %9d %8d %12d %9.3fs%n", "sinks." + sink.path("name").asText(), sink.path("rows_written").asLong(),
+                    sink.path("pending_rows").asLong(), sink.path("errors").asLong(), sink.path("dead_letters").asLong(),
+                    sink.path("last_flush_seconds").asDouble());
             if (!sink.path("last_error").isNull() && !sink.path("last_error").asText().isEmpty()) {
                 out.println("  last error: " + sink.path("last_error").asText());
+            }
+            if (!sink.path("last_dead_letter").isNull() && !sink.path("last_dead_letter").asText().isEmpty()) {
+                out.println("  last dead letter: " + sink.path("last_dead_letter").asText());
             }
         }
     }

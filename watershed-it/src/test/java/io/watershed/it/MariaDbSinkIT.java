@@ -67,4 +67,11 @@ class MariaDbSinkIT extends SinkConformance {
     List<String> storeRows(String query) throws Exception {
         return SqlRows.of(DriverManager.getConnection(url(), "root", ""), query);
     }
+
+    @Override
+    void execute(String statement) throws Exception {
+        try (java.sql.Connection c = DriverManager.getConnection(url(), "root", ""); java.sql.Statement s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
 }

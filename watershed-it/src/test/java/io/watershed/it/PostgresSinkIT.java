@@ -57,4 +57,11 @@ class PostgresSinkIT extends SinkConformance {
     List<String> storeRows(String query) throws Exception {
         return SqlRows.of(postgres.getPostgresDatabase().getConnection(), query);
     }
+
+    @Override
+    void execute(String statement) throws Exception {
+        try (java.sql.Connection c = postgres.getPostgresDatabase().getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
 }

@@ -47,6 +47,9 @@ abstract class SinkConformance {
     /** The store's answer to {@code query}, each row its values joined by single spaces. */
     abstract List<String> storeRows(String query) throws Exception;
 
+    /** Runs a statement in the store's database (the DDL of a table the test declares itself). */
+    abstract void execute(String statement) throws Exception;
+
     /** Stops the store, keeping its data. */
     abstract void stopStore() throws Exception;
 
@@ -114,6 +117,59 @@ abstract class SinkConformance {
             }
         }
         assertThat(Files.readString(log)).as("the platform's log").doesNotContain(SECRET);
+    }
+
+    /**
+     * Rows the store refuses (a CHECK, a value too long for the column, both of a table the user made) and rows whose key
+     * is NULL land in {@code <table>__dlq} with the reason, each once; the rest of each batch lands and the pipeline never
+     * restarts.
+     */
+    @Test
+    void refusedRowsAreDeadLetteredAndThePipelineGoesOn() throws Exception {
+        execute("CREATE TABLE orders_strict (id bigint PRIMARY KEY, customer varchar(8) NOT NULL, amount int NOT NULL "
+                + "CHECK (amount >= 0))");
+        TestProject project = TestProject.in(root.resolve("refusing"))
+                .stream("orders", "partitions: 2\nfields:\n  id: long\n  customer: string\n  amount: int\n")
+                .file("sinks/strict.yaml", sink("table: orders_strict\nkey: id"))
+                .pipeline("strict", "INSERT INTO sinks.strict SELECT id, customer, amount FROM streams.orders;\n");
+        try (io.watershed.server.Platform platform = io.watershed.server.Platform.start(project.load(), root.resolve("refusing-data"))) {
+            WatershedHttp http = new WatershedHttp(platform.url(), platform.adminToken());
+            http.awaitPipelinesRunning(1, WAIT);
+            StringBuilder body = new StringBuilder();
+            int refused = 0;
+            for (int id = 0; id < 300; id++) {
+                boolean negative = id % 20 == 5;
+                boolean tooLong = id % 50 == 7;
+                refused += negative || tooLong ? 1 : 0;
+                body.append("{\"id\":").append(id).append(",\"customer\":\"").append(tooLong ? "much-too-long" : "c" + id % 7)
+                        .append("\",\"amount\":").append(negative ? -1 : id).append("}\n");
+            }
+            body.append("{\"customer\":\"nokey\",\"amount\":1}\n{\"customer\":\"nokey2\",\"amount\":2}\n");
+            assertThat(http.events("orders", body.toString()).status()).isEqualTo(200);
+            int deadLetters = refused + 2;
+            int taken = 300 - refused;
+            List<String> lake = sorted(Await.until(taken + " rows the store takes in raw.orders", WAIT, () -> count(http,
+                    "SELECT count(*) FROM raw.orders") == 302 ? http.rows("SELECT id, customer, amount FROM raw.orders WHERE id IS NOT NULL "
+                    + "AND amount >= 0 AND length(customer) <= 8") : List.<String>of(), rows -> rows.size() == taken));
+            Await.until("orders_strict to hold the rows the store takes", WAIT, () -> {
+                try {
+                    return sorted(storeRows("SELECT id, customer, amount FROM orders_strict"));
+                } catch (Exception e) {
+                    return List.of(e.getMessage());
+                }
+            }, lake::equals);
+            Await.until(deadLetters + " dead letters in orders_strict__dlq", WAIT, () -> storeCount("orders_strict__dlq") == deadLetters);
+            assertThat(storeRows("SELECT reason FROM orders_strict__dlq WHERE row_json LIKE '%nokey%'"))
+                    .allMatch(r -> r.contains("key column id is NULL"), "the NULL key's reason").hasSize(2);
+            assertThat(storeRows("SELECT sql_state FROM orders_strict__dlq WHERE row_json LIKE '%much-too-long%'"))
+                    .allMatch(r -> r.startsWith("22"), "a value too long is SQLSTATE class 22").hasSize(300 / 50);
+            assertThat(storeRows("SELECT count(*) FROM orders_strict__dlq WHERE row_json LIKE '%\"amount\":-1%'"))
+                    .containsExactly(String.valueOf(300 / 20));
+            com.fasterxml.jackson.databind.JsonNode status = http.get("/v1/pipelines").json();
+            assertThat(status.path("sinks").get(0).path("dead_letters").asLong()).isEqualTo(deadLetters);
+            assertThat(status.path("pipelines").get(0).path("restarts").asInt()).as("the pipeline never restarted").isZero();
+            assertThat(http.get("/metrics").body()).contains("watershed_sink_dead_letters_total{sink=\"strict\"} " + deadLetters + ".0");
+        }
     }
 
     private void awaitStoreEqualsLake(WatershedHttp http, long sent, Path log) {

@@ -32,6 +32,8 @@ final class PipelinesApi implements Routes {
                 m.put("errors", sink.errors());
                 m.put("last_error", sink.lastError().orElse(null));
                 m.put("last_flush_seconds", sink.lastFlushSeconds());
+                m.put("dead_letters", sink.deadLetters());
+                m.put("last_dead_letter", sink.lastDeadLetter().orElse(null));
                 sinks.add(m);
             }
             ctx.json(Map.of("pipelines", out, "sinks", sinks));

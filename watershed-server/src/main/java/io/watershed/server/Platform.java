@@ -417,6 +417,10 @@ public final class Platform implements AutoCloseable {
             io.micrometer.core.instrument.FunctionCounter.builder("watershed.sink.errors", runner,
                     r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::errors).orElse(0L))
                     .tag("sink", sink).description("Failed writes to the sink's store (each tried again)").register(meters);
+            io.micrometer.core.instrument.FunctionCounter.builder("watershed.sink.dead.letters", runner,
+                    r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::deadLetters).orElse(0L))
+                    .tag("sink", sink).description("Rows the sink's store refused for their data, kept in its dead-letter table")
+                    .register(meters);
             io.micrometer.core.instrument.Gauge.builder("watershed.sink.pending.rows", runner,
                     r -> sinkStatus(r, sink).map(StreamProcessor.SinkStatus::pendingRows).orElse(0L))
                     .tag("sink", sink).description("Rows buffered for the sink, not yet written").register(meters);

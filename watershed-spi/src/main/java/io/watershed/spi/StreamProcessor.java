@@ -42,9 +42,11 @@ public interface StreamProcessor extends AutoCloseable {
      * @param lastError the last failed write's reason, without the password
      * @param lastFlushSeconds how long the last write of a batch took
      * @param pendingRows rows buffered, not yet written
+     * @param deadLetters rows the store refused for their data, kept in its dead-letter table ({@code <table>__dlq})
+     * @param lastDeadLetter the store's reason for the last of them
      */
     record SinkStatus(String name, long rowsWritten, long errors, Optional<String> lastError, double lastFlushSeconds,
-            long pendingRows) {}
+            long pendingRows, long deadLetters, Optional<String> lastDeadLetter) {}
 
     /**
      * @param name pipeline name

@@ -39,8 +39,13 @@ import org.slf4j.LoggerFactory;
  * A crash replays the rows since the last checkpoint, whose upserts and deletes leave the table as it was meant to be:
  * the effect is exactly once. Without a key rows are inserted, and a replay inserts them again (at least once).
  *
- * <p>A failed write is tried again on a new connection; when it keeps failing the job fails and the pipeline is
- * restarted from its last checkpoint, with nothing acknowledged that is not in the table.
+ * <p>A row the database refuses for its data (SQLSTATE class 22 or 23: a value too long, a {@code NULL} in a
+ * {@code NOT NULL} column, a {@code CHECK} or foreign key that fails) is a dead letter: the batch is written again row by
+ * row, each behind a savepoint, and each refused row goes with the database's reason to {@code <table>__dlq} beside
+ * the table, in the same transaction as the rows that were taken. That table is keyed by a hash of the refused change,
+ * so a replay does not write a dead letter twice; dead letters are counted ({@link SinkStatistics}) and the pipeline
+ * goes on. Any other failed write is tried again on a new connection; when it keeps failing the job fails and the
+ * pipeline is restarted from its last checkpoint, with nothing acknowledged that is not in the table.
  */
 final class JdbcSink implements Sink<RowData> {
     private static final long serialVersionUID = 1L;
@@ -53,9 +58,11 @@ final class JdbcSink implements Sink<RowData> {
      * @param sink the sink's name, for messages
      * @param shownUrl the URL without its query string, for messages
      * @param countedAs the key its writes are counted under ({@link SinkStatistics})
+     * @param deadLetterReason when not empty, every change goes to the dead letters with this reason (rows with a NULL key)
      */
     record Target(String sink, String countedAs, String url, String shownUrl, String user, String password, String table, List<String> columns,
-            List<LogicalType> types, List<String> key, int batchSize, long flushIntervalMillis) implements java.io.Serializable {
+            List<LogicalType> types, List<String> key, int batchSize, long flushIntervalMillis, String deadLetterReason)
+            implements java.io.Serializable {
         Target {
             columns = List.copyOf(columns);
             types = List.copyOf(types);
@@ -82,6 +89,30 @@ final class JdbcSink implements Sink<RowData> {
 
     /** One change as the database gets it: the row's values for an upsert or insert, the key's values for a delete. */
     private record Change(boolean delete, Object[] values) {}
+
+    /** The columns of {@code <table>__dlq}: the hash of the refused change (its key), when, the SQLSTATE, why, the row as JSON. */
+    static final List<String> DEAD_LETTER_COLUMNS = List.of("id", "failed_at", "sql_state", "reason", "row_json");
+    private static final List<LogicalType> DEAD_LETTER_TYPES = List.of(new org.apache.flink.table.types.logical.VarCharType(false, 64),
+            new org.apache.flink.table.types.logical.LocalZonedTimestampType(false, 3),
+            new org.apache.flink.table.types.logical.VarCharType(true, 5),
+            new org.apache.flink.table.types.logical.VarCharType(false, org.apache.flink.table.types.logical.VarCharType.MAX_LENGTH),
+            new org.apache.flink.table.types.logical.VarCharType(false, org.apache.flink.table.types.logical.VarCharType.MAX_LENGTH));
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** Whether the database refused the data of a row (SQLSTATE class 22 or 23), rather than the connection or the statement. */
+    static boolean refusesData(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql) {
+                for (SQLException s = sql; s != null; s = s.getNextException()) {
+                    String state = s.getSQLState();
+                    if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
 
     static final class Writer implements SinkWriter<RowData> {
         private final Target target;
@@ -120,7 +151,10 @@ final class JdbcSink implements Sink<RowData> {
                 values[i] = jdbcValue(getters[i].getFieldOrNull(row), target.types().get(i), dialect);
             }
             int before = pending.size();
-            if (keyFields.length == 0) {
+            if (!target.deadLetterReason().isEmpty()) {
+                boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;
+                pending.put(appended++, new Change(retract, values));
+            } else if (keyFields.length == 0) {
                 pending.put(appended++, new Change(false, values));
             } else {
                 Object[] key = new Object[keyFields.length];
@@ -164,12 +198,24 @@ final class JdbcSink implements Sink<RowData> {
             for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
                 long start = System.nanoTime();
                 try {
+                    if (!target.deadLetterReason().isEmpty()) {
+                        writeRowByRow(start);
+                        return;
+                    }
                     writeTransaction();
                     written.inc(pending.size());
                     statistics.written(pending.size(), System.nanoTime() - start);
                     pending.clear();
                     return;
                 } catch (SQLException e) {
+                    if (refusesData(e)) {
+                        try {
+                            writeRowByRow(start);
+                            return;
+                        } catch (SQLException again) {
+                            e = again; // the database or the connection failed meanwhile: tried again as any failed write
+                        }
+                    }
                     last = e;
                     errors.inc();
                     statistics.failed(e.getMessage());
@@ -208,6 +254,119 @@ final class JdbcSink implements Sink<RowData> {
                     // the connection is dropped; the database rolls back what it did not commit
                 }
                 throw e;
+            }
+        }
+
+        /**
+         * Writes the pending changes one at a time, each behind a savepoint, and the ones the database refuses for their
+         * data to {@code <table>__dlq}, all in one transaction.
+         */
+        private void writeRowByRow(long start) throws SQLException {
+            Connection c = connection();
+            String upsert = keyFields.length == 0 ? dialect.insert(target.table(), target.columns())
+                    : dialect.upsert(target.table(), target.columns(), target.key());
+            String delete = keyFields.length == 0 ? null : dialect.delete(target.table(), target.key());
+            List<Change> refused = new ArrayList<>();
+            List<Object[]> letters = new ArrayList<>();
+            Object failedAt = jdbcValue(TimestampData.fromInstant(java.time.Instant.now()), DEAD_LETTER_TYPES.get(1), dialect);
+            try {
+                for (Change change : pending.values()) {
+                    if (!target.deadLetterReason().isEmpty()) {
+                        refused.add(change);
+                        String json = changeJson(change);
+                        letters.add(new Object[] {sha256(json), failedAt, null, target.deadLetterReason(), json});
+                        continue;
+                    }
+                    java.sql.Savepoint savepoint = c.setSavepoint();
+                    try {
+                        execute(c, change.delete() ? delete : upsert, List.of(change));
+                        c.releaseSavepoint(savepoint);
+                    } catch (SQLException e) {
+                        if (!refusesData(e)) {
+                            throw e;
+                        }
+                        c.rollback(savepoint);
+                        refused.add(change);
+                        String json = changeJson(change);
+                        letters.add(new Object[] {sha256(json), failedAt, e.getSQLState(), reason(e), json});
+                    }
+                }
+                if (!letters.isEmpty()) {
+                    String table = target.table() + "__dlq";
+                    try (java.sql.Statement create = c.createStatement()) {
+                        create.execute(dialect.createTable(table, DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, List.of("id")));
+                    }
+                    try (PreparedStatement statement = c.prepareStatement(dialect.upsert(table, DEAD_LETTER_COLUMNS, List.of("id")))) {
+                        for (Object[] letter : letters) {
+                            for (int i = 0; i < letter.length; i++) {
+                                statement.setObject(i + 1, letter[i]);
+                            }
+                            statement.addBatch();
+                        }
+                        statement.executeBatch();
+                    }
+                }
+                c.commit();
+            } catch (SQLException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // the connection is dropped; the database rolls back what it did not commit
+                }
+                throw e;
+            }
+            int taken = pending.size() - refused.size();
+            written.inc(taken);
+            statistics.written(taken, System.nanoTime() - start);
+            if (!refused.isEmpty()) {
+                String reason = (String) letters.get(letters.size() - 1)[3];
+                statistics.deadLettered(refused.size(), reason);
+                LOG.warn("Sink '{}': {} of {} rows refused by {} at {}, kept in {}__dlq; the last reason: {}", target.sink(),
+                        refused.size(), pending.size(), target.table(), target.shownUrl(), target.table(), reason);
+            }
+            pending.clear();
+        }
+
+        /** The refused change as JSON: its columns' values (only the key's for a delete) and whether it deletes. */
+        private String changeJson(Change change) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            boolean keyOnly = change.delete() && target.deadLetterReason().isEmpty();
+            List<String> names = keyOnly ? target.key() : target.columns();
+            for (int i = 0; i < names.size(); i++) {
+                Object value = change.values()[i];
+                row.put(names.get(i), value == null || value instanceof Number || value instanceof Boolean ? value
+                        : value instanceof byte[] bytes ? java.util.Base64.getEncoder().encodeToString(bytes) : value.toString());
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("op", change.delete() ? "delete" : keyFields.length == 0 && target.deadLetterReason().isEmpty() ? "insert" : "upsert");
+            out.put("row", row);
+            try {
+                return JSON.writeValueAsString(out);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        /**
+         * The database's own words for the refusal: the last message of its chain that carries a class 22 or 23 state (a
+         * batch's exception wraps the server's error as its next one).
+         */
+        private static String reason(SQLException e) {
+            String reason = e.getMessage();
+            for (SQLException s = e; s != null; s = s.getNextException()) {
+                if (s.getSQLState() != null && (s.getSQLState().startsWith("22") || s.getSQLState().startsWith("23"))) {
+                    reason = s.getMessage();
+                }
+            }
+            return reason;
+        }
+
+        private static String sha256(String text) {
+            try {
+                return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
             }
         }
 
@@ -267,7 +426,7 @@ final class JdbcSink implements Sink<RowData> {
             }
         }
 
-                private void closeConnection() {
+        private void closeConnection() {
             if (connection != null) {
                 try {
                     connection.close();

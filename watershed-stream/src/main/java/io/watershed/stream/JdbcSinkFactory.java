@@ -34,6 +34,8 @@ public final class JdbcSinkFactory implements DynamicTableSinkFactory {
     static final ConfigOption<Integer> BATCH_SIZE = ConfigOptions.key("batch-size").intType().defaultValue(1000);
     static final ConfigOption<Duration> FLUSH_INTERVAL = ConfigOptions.key("flush-interval").durationType()
             .defaultValue(Duration.ofSeconds(1));
+    /** Set on the table that takes the rows the sink cannot (a NULL key): each change goes to the dead letters with it. */
+    static final ConfigOption<String> DEAD_LETTER_REASON = ConfigOptions.key("dead-letter-reason").stringType().defaultValue("");
 
     @Override
     public String factoryIdentifier() {
@@ -47,7 +49,7 @@ public final class JdbcSinkFactory implements DynamicTableSinkFactory {
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        return Set.of(PASSWORD, BATCH_SIZE, FLUSH_INTERVAL, COUNTED_AS);
+        return Set.of(PASSWORD, BATCH_SIZE, FLUSH_INTERVAL, COUNTED_AS, DEAD_LETTER_REASON);
     }
 
     @Override
@@ -63,12 +65,16 @@ public final class JdbcSinkFactory implements DynamicTableSinkFactory {
         String sink = helper.getOptions().get(SINK);
         return new TableSink(new JdbcSink.Target(sink, helper.getOptions().getOptional(COUNTED_AS).orElse(sink), url, url.replaceFirst("\\?.*", ""),
                 helper.getOptions().get(USER), helper.getOptions().get(PASSWORD), helper.getOptions().get(TABLE), columns, types,
-                key, helper.getOptions().get(BATCH_SIZE), helper.getOptions().get(FLUSH_INTERVAL).toMillis()));
+                key, helper.getOptions().get(BATCH_SIZE), helper.getOptions().get(FLUSH_INTERVAL).toMillis(),
+                helper.getOptions().get(DEAD_LETTER_REASON)));
     }
 
     private record TableSink(JdbcSink.Target target) implements DynamicTableSink {
         @Override
         public ChangelogMode getChangelogMode(ChangelogMode requested) {
+            if (!target.deadLetterReason().isEmpty()) {
+                return ChangelogMode.all(); // every change of the rows it cannot write is a dead letter
+            }
             if (target.key().isEmpty()) {
                 return ChangelogMode.insertOnly();
             }

@@ -54,7 +54,10 @@ final class PipelinePlanner {
                     String target = tables.prepareTarget(env, pipeline, statement, insert.group(1), placed(statement, insert.start(2)));
                     pipeline.outputs.add(target);
                     targets.put(target, statement);
-                    inserts.addInsertSql(statement.text());
+                    String query = placed(statement, insert.start(2));
+                    for (String sql : tables.inserts(target, statement.text(), query)) {
+                        inserts.addInsertSql(sql);
+                    }
                 } else {
                     env.executeSql(statement.text());
                 }

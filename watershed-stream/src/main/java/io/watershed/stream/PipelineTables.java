@@ -313,17 +313,63 @@ final class PipelineTables {
         if (!jdbc.key().isEmpty()) {
             columns.primaryKey(jdbc.key());
         }
-        env.createTemporaryTable(StreamTables.quote(context.catalogName()) + ".`" + SINKS + "`." + StreamTables.quote(name),
-                org.apache.flink.table.api.TableDescriptor.forConnector(JdbcSinkFactory.IDENTIFIER).schema(columns.build())
-                        .option(JdbcSinkFactory.SINK, name)
-                        .option(JdbcSinkFactory.COUNTED_AS, SinkStatistics.key(liveViews.id(), name))
-                        .option(JdbcSinkFactory.URL, jdbc.url())
-                        .option(JdbcSinkFactory.USER, jdbc.user())
-                        .option(JdbcSinkFactory.PASSWORD, jdbc.password().reveal())
-                        .option(JdbcSinkFactory.TABLE, jdbc.table())
-                        .option(JdbcSinkFactory.BATCH_SIZE, jdbc.batchSize())
-                        .option(JdbcSinkFactory.FLUSH_INTERVAL, jdbc.flushInterval())
-                        .build());
+        env.createTemporaryTable(sinkTable(name), sinkDescriptor(name, jdbc, columns.build()).build());
+        // a row whose key is NULL cannot be written by its key: the Flink planner would fail the job on it (the key's
+        // columns are NOT NULL), so such rows go to a table of the same store that dead-letters them
+        List<String> nullable = schema.getColumns().stream().filter(c -> jdbc.key().contains(c.getName())
+                && c.getDataType().getLogicalType().isNullable()).map(org.apache.flink.table.catalog.Column::getName).toList();
+        if (nullable.isEmpty()) {
+            nullableSinkKeys.remove(name);
+            return;
+        }
+        org.apache.flink.table.api.Schema.Builder all = org.apache.flink.table.api.Schema.newBuilder();
+        for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
+            all.column(column.getName(), org.apache.flink.table.types.utils.TypeConversions.fromLogicalToDataType(
+                    FlinkColumns.plain(column.getDataType().getLogicalType())));
+        }
+        env.createTemporaryTable(sinkTable(name + NULL_KEY_SUFFIX), sinkDescriptor(name, jdbc, all.build())
+                .option(JdbcSinkFactory.DEAD_LETTER_REASON, "key column " + String.join(", ", nullable)
+                        + " is NULL: a row of sink '" + name + "' is written by its key " + jdbc.key())
+                .build());
+        nullableSinkKeys.put(name, nullable);
+    }
+
+    /** The side table that takes a sink's rows with a NULL key, when its query's key columns can be NULL. */
+    static final String NULL_KEY_SUFFIX = "__null_key";
+
+    private final Map<String, List<String>> nullableSinkKeys = new java.util.HashMap<>();
+
+    /**
+     * The inserts for {@code INSERT INTO <target> <query>}: the statement as written, or for a sink whose key can be NULL,
+     * the rows with a key into the sink and the rest into its dead letters (the planner computes the query once for both).
+     */
+    List<String> inserts(String target, String statement, String query) {
+        List<String> keys = target.startsWith(SINKS + ".") ? nullableSinkKeys.get(target.substring(SINKS.length() + 1)) : null;
+        if (keys == null) {
+            return List.of(statement);
+        }
+        String name = target.substring(SINKS.length() + 1);
+        String present = keys.stream().map(k -> StreamTables.quote(k) + " IS NOT NULL").collect(java.util.stream.Collectors.joining(" AND "));
+        String absent = keys.stream().map(k -> StreamTables.quote(k) + " IS NULL").collect(java.util.stream.Collectors.joining(" OR "));
+        return List.of("INSERT INTO " + sinkTable(name) + " SELECT * FROM (" + query + ") WHERE " + present,
+                "INSERT INTO " + sinkTable(name + NULL_KEY_SUFFIX) + " SELECT * FROM (" + query + ") WHERE " + absent);
+    }
+
+    private String sinkTable(String name) {
+        return StreamTables.quote(context.catalogName()) + ".`" + SINKS + "`." + StreamTables.quote(name);
+    }
+
+    private org.apache.flink.table.api.TableDescriptor.Builder sinkDescriptor(String name, io.watershed.spi.SinkSpec.Jdbc jdbc,
+            org.apache.flink.table.api.Schema schema) {
+        return org.apache.flink.table.api.TableDescriptor.forConnector(JdbcSinkFactory.IDENTIFIER).schema(schema)
+                .option(JdbcSinkFactory.SINK, name)
+                .option(JdbcSinkFactory.COUNTED_AS, SinkStatistics.key(liveViews.id(), name))
+                .option(JdbcSinkFactory.URL, jdbc.url())
+                .option(JdbcSinkFactory.USER, jdbc.user())
+                .option(JdbcSinkFactory.PASSWORD, jdbc.password().reveal())
+                .option(JdbcSinkFactory.TABLE, jdbc.table())
+                .option(JdbcSinkFactory.BATCH_SIZE, jdbc.batchSize())
+                .option(JdbcSinkFactory.FLUSH_INTERVAL, jdbc.flushInterval());
     }
 
     private boolean tableExists(TableEnvironment env, String namespace, String table) {

@@ -20,6 +20,8 @@ final class SinkStatistics {
     private final AtomicReference<String> lastError = new AtomicReference<>();
     private final AtomicLong lastFlushNanos = new AtomicLong();
     private final LongAdder pending = new LongAdder();
+    private final LongAdder deadLetters = new LongAdder();
+    private final AtomicReference<String> lastDeadLetter = new AtomicReference<>();
 
     /** The key a runner's sink is counted under. */
     static String key(String runner, String sink) {
@@ -41,6 +43,13 @@ final class SinkStatistics {
         lastError.set(reason);
     }
 
+    /** Rows the store refused for their data, kept in its dead-letter table, and the last one's reason. */
+    void deadLettered(long rows, String reason) {
+        deadLetters.add(rows);
+        pending.add(-rows);
+        lastDeadLetter.set(reason);
+    }
+
     /** Rows buffered (positive) or dropped from the buffer without a write (negative, as a writer closes). */
     void buffered(long rows) {
         pending.add(rows);
@@ -48,6 +57,6 @@ final class SinkStatistics {
 
     SinkStatus status(String name) {
         return new SinkStatus(name, written.sum(), errors.sum(), Optional.ofNullable(lastError.get()), lastFlushNanos.get() / 1e9,
-                Math.max(0, pending.sum()));
+                Math.max(0, pending.sum()), deadLetters.sum(), Optional.ofNullable(lastDeadLetter.get()));
     }
 }
