@@ -230,6 +230,11 @@ try {
     check(/line 1, column 16/.test(error), `the query error does not place the mistake: ${error}`);
     await page.goBack();
     await until('the narrowed search again', async () => parseInt(await count.getAttribute('data-total'), 10) === 1);
+    // an absolute range (the last hour, as the time picker fills it in) still holds the hit
+    await page.locator('[data-testid=logs-range]').selectOption('absolute');
+    await page.locator('[data-testid=logs-apply-range]').click();
+    await until('the absolute range in the route', async () => /[?&]from=[^&]+&to=/.test(await page.evaluate(() => location.hash)));
+    await until('the hit in the absolute range', async () => parseInt(await count.getAttribute('data-total'), 10) === 1);
     await hit.locator('[data-testid=hit-toggle]').click();
     const detail = await hit.locator('[data-testid=hit-detail]').textContent();
     check(detail.includes(marker) && detail.includes('payments'), `the expanded hit shows: ${detail}`);
