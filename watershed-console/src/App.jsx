@@ -8,6 +8,7 @@ const Overview = lazy(() => import('./Overview.jsx'));
 const Lineage = lazy(() => import('./Lineage.jsx'));
 const Tables = lazy(() => import('./Tables.jsx'));
 const Sql = lazy(() => import('./Sql.jsx'));
+const Logs = lazy(() => import('./Logs.jsx'));
 const Dashboards = lazy(() => import('./Dashboards.jsx'));
 const Runs = lazy(() => import('./Runs.jsx'));
 
@@ -40,6 +41,7 @@ const PAGES = [
   { id: 'lineage', label: 'Lineage', icon: 'M6 3a3 3 0 0 0-1 5.83v6.34A3 3 0 1 0 7 15.2V13h6a4 4 0 0 0 4-4V8.83A3 3 0 1 0 15 8.8V9a2 2 0 0 1-2 2H7V8.83A3 3 0 0 0 6 3z' },
   { id: 'tables', label: 'Tables', icon: 'M3 4h18v16H3V4zm2 4v4h6V8H5zm8 0v4h6V8h-6zm-8 6v4h6v-4H5zm8 0v4h6v-4h-6z' },
   { id: 'sql', label: 'SQL', icon: 'M4 5h16v2H4V5zm0 4h10v2H4V9zm0 4h16v2H4v-2zm0 4h10v2H4v-2z' },
+  { id: 'logs', label: 'Logs', icon: 'M10 3a7 7 0 0 1 5.6 11.2l5.1 5.1-1.4 1.4-5.1-5.1A7 7 0 1 1 10 3zm0 2a5 5 0 1 0 0 10 5 5 0 0 0 0-10zM7 9h6v2H7V9z' },
   { id: 'dashboards', label: 'Dashboards', icon: 'M4 20V10h3v10H4zm6 0V4h3v16h-3zm6 0v-7h3v7h-3z' },
   { id: 'runs', label: 'Runs', icon: 'M4 4h4v4H4V4zm6 0h4v4h-4V4zm6 0h4v4h-4V4zM4 10h4v4H4v-4zm6 0h4v4h-4v-4zm6 0h4v4h-4v-4zM4 16h4v4H4v-4zm6 0h4v4h-4v-4z' },
 ];
@@ -160,6 +162,7 @@ export default function App() {
     case 'lineage': content = <Lineage route={route} />; break;
     case 'tables': content = <Tables route={route} />; break;
     case 'sql': content = <Sql route={route} />; break;
+    case 'logs': content = <Logs route={route} />; break;
     case 'dashboards': content = <Dashboards route={route} />; break;
     case 'runs': content = <Runs route={route} />; break;
     default: content = <Overview />;

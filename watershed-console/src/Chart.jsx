@@ -7,7 +7,7 @@ export const CHART_TYPES = ['line', 'bar', 'area', 'scatter', 'pie', 'table'];
 
 export const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#dc2626', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 
-const AXIS = {
+export const AXIS = {
   axisLine: { lineStyle: { color: '#cbd5e1' } },
   axisTick: { lineStyle: { color: '#cbd5e1' } },
   axisLabel: { color: '#64748b', fontSize: 11, hideOverlap: true },

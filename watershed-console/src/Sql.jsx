@@ -13,11 +13,12 @@ function setEditorText(viewRef, text) {
   if (view) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
 }
 
-export default function Sql() {
+export default function Sql({ route }) {
   const tables = usePoll(() => api.tables(), 0, []);
   const saved = usePoll(() => api.queries(), 0, []);
   const viewRef = useRef(null);
-  const [initial] = useState(() => sessionStorage.getItem('watershed.sql.open') || '');
+  // a query to open and run: #/sql?sql=… (a link, e.g. from a search hit), else one another page left in the tab
+  const [initial] = useState(() => (route && route.query.get('sql')) || sessionStorage.getItem('watershed.sql.open') || '');
   const [result, setResult] = useState(null);
   const [error, setError] = useState(null);
   const [running, setRunning] = useState(false);

@@ -5,12 +5,14 @@
 export const TOKEN_KEY = 'watershed.token';
 
 export class ApiError extends Error {
-  constructor(message, status, code, retriable) {
+  /** details: the server's error object as sent (e.g. a search's line, column and reason). */
+  constructor(message, status, code, retriable, details) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code || null;
     this.retriable = !!retriable;
+    this.details = details || {};
   }
 }
 
@@ -84,7 +86,7 @@ export async function request(method, path, body, opts = {}) {
     else if (parsed && data && typeof data.message === 'string') message = data.message;
     else message = 'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '') + ' from ' + method + ' ' + path +
       (text && !parsed ? ': ' + text.slice(0, 300) : '');
-    const error = new ApiError(message, res.status, err && err.code, err && err.retriable);
+    const error = new ApiError(message, res.status, err && err.code, err && err.retriable, err && typeof err === 'object' ? err : null);
     if (res.status === 401 && !opts.noAuthRedirect) {
       clearToken();
       if (unauthorizedHandler) unauthorizedHandler(message);
@@ -129,4 +131,13 @@ export const api = {
   triggerRun: (models) => request('POST', '/v1/runs', { models }),
   retryRun: (id) => request('POST', '/v1/runs/' + enc(id) + '/retry', {}),
   backfill: (body) => request('POST', '/v1/backfills', body),
+  /** params: {stream, q, since | from, to, limit, top: [field, ...]}; empty ones are left out. */
+  search: (params, opts) => {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) {
+      const text = Array.isArray(v) ? v.join(',') : v;
+      if (text != null && text !== '') qs.set(k, String(text));
+    }
+    return request('GET', '/v1/search?' + qs, undefined, opts);
+  },
 };

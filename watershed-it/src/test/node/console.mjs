@@ -187,6 +187,66 @@ try {
     check(/nope/i.test(error), `the error does not name the column: ${error}`);
   });
 
+  await step('logs: a search draws its histogram and hits, narrows by a top value, explains a bad query, and a hit opens its row in SQL', async () => {
+    const marker = `order-${Date.now()}`;
+    const events = [];
+    for (let i = 0; i < 40; i++) {
+      events.push({ level: ['INFO', 'WARN', 'ERROR', 'DEBUG'][i % 4], service: `svc${i % 3}`, message: `request ${i} served` });
+    }
+    // markup in a message must show as text around the highlight, never as markup
+    events.push({ level: 'ERROR', service: 'payments', message: `checkout failed for ${marker}: card <b>declined</b> & "retried"` });
+    await send('logs', events);
+    await page.locator('[data-testid=nav-logs]').click();
+    const picker = page.locator('[data-testid=logs-stream] option');
+    const offered = await until('the stream picker', async () => ((await picker.count()) > 0
+      ? (await picker.evaluateAll((os) => os.map((o) => o.value))).join(',') : false));
+    check(offered === 'logs', `the picker offers streams without a search index: ${offered}`);
+    const query = page.locator('[data-testid=logs-query]');
+    await query.fill('failed AND level:ERROR');
+    await query.press('Enter');
+    await page.locator('[data-testid=logs-live]').click(); // polls until the indexer has committed the events
+    const count = page.locator('[data-testid=hit-count]');
+    const total = await until('a hit', async () => {
+      const n = parseInt(await count.getAttribute('data-total'), 10);
+      return n >= 1 ? n : false;
+    });
+    check(/[?&]q=failed/.test(await page.evaluate(() => location.hash)), 'the query is not in the route');
+    const histogram = page.locator('[data-testid=histogram]');
+    await until('the histogram\'s bars', async () => (await histogram.locator('canvas').count()) > 0
+      && parseInt(await histogram.getAttribute('data-count'), 10) === total);
+    check((await count.textContent()).includes(`${total} hit`), `the hit count says: ${await count.textContent()}`);
+    // a top value of a keyword field narrows the query to it
+    await page.locator('[data-testid=top-value][data-field=service][data-value=payments]').click();
+    await until('the query narrowed to service:"payments"', async () => (await query.inputValue()) === 'failed AND level:ERROR AND service:"payments"'
+      && parseInt(await count.getAttribute('data-total'), 10) === 1);
+    const hit = page.locator('[data-testid=hit]').first();
+    check((await hit.locator('mark').first().textContent()) === 'failed', `the highlight marks: ${await hit.locator('mark').allTextContents()}`);
+    check((await hit.locator('b').count()) === 0, 'markup from an event was rendered');
+    check((await hit.textContent()).includes('card <b>declined</b> & "retried"'), `the message shows as: ${await hit.textContent()}`);
+    // a malformed query: its place and reason under the query bar
+    await query.fill('level:(ERROR OR');
+    await query.press('Enter');
+    const error = await page.locator('[data-testid=query-error]').textContent();
+    check(/line 1, column 16/.test(error), `the query error does not place the mistake: ${error}`);
+    await page.goBack();
+    await until('the narrowed search again', async () => parseInt(await count.getAttribute('data-total'), 10) === 1);
+    // an absolute range (the last hour, as the time picker fills it in) still holds the hit
+    await page.locator('[data-testid=logs-range]').selectOption('absolute');
+    await page.locator('[data-testid=logs-apply-range]').click();
+    await until('the absolute range in the route', async () => /[?&]from=[^&]+&to=/.test(await page.evaluate(() => location.hash)));
+    await until('the hit in the absolute range', async () => parseInt(await count.getAttribute('data-total'), 10) === 1);
+    await hit.locator('[data-testid=hit-toggle]').click();
+    const detail = await hit.locator('[data-testid=hit-detail]').textContent();
+    check(detail.includes(marker) && detail.includes('payments'), `the expanded hit shows: ${detail}`);
+    await shot('logs');
+    // the hit's row in the lake, on the SQL page: the same event
+    await hit.locator('[data-testid=hit-sql]').click();
+    const rows = page.locator('[data-testid=results] tbody tr');
+    await until('the hit\'s row in the SQL result', async () => (await rows.count()) === 1 && (await rows.first().textContent()).includes(marker));
+    const sql = await page.evaluate(() => window.__watershedGetSql());
+    check(/^SELECT \* FROM raw\.logs WHERE _partition = \d+ AND _offset = \d+$/.test(sql), `the SQL page was opened with: ${sql}`);
+  });
+
   await step('lineage lays out the graph and focuses a model\'s upstream', async () => {
     await page.locator('[data-testid=nav-lineage]').click();
     const graph = page.locator('[data-testid=lineage-graph]');

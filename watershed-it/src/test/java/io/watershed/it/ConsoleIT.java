@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The web console against a running platform: the API it reads (tables' insides, saved queries, dashboards, Grafana
  * export, alerts, run logs, stream rates) checked directly, then a real browser session — playwright-core driving
  * Debian's headless chromium (src/test/node/console.mjs) — that signs in, watches a stream's events/s rise, runs and
- * charts a query, saves it, opens lineage, a table's snapshots and live tail, a dashboard, and triggers a model run.
+ * charts a query, saves it, opens lineage, a table's snapshots and live tail, a dashboard, and triggers a model run; and
+ * searches a stream's logs, narrows by a top value and follows a hit to its row in the SQL page.
  * The session's screenshots land in target/screenshots (docs/screenshots holds the ones the README shows).
  */
 class ConsoleIT {
@@ -48,6 +49,8 @@ class ConsoleIT {
         TestProject project = TestProject.in(projectDir)
                 .commitInterval("500ms")
                 .stream("clicks", "partitions: 2\nkey: user\nfields:\n  user: string\n  page: string\n  ts: timestamp\n  price: double\n")
+                // the Logs page searches only a stream with a search index
+                .stream("logs", "partitions: 2\nsearch:\n  text: [message]\n  keywords: [level, service]\n")
                 .pipeline("page_counts", "CREATE LIVE VIEW page_counts AS SELECT page, COUNT(*) AS hits FROM streams.clicks GROUP BY page;\n")
                 .model("top_pages", """
                         SELECT page, COUNT(*) AS `views`, COUNT(DISTINCT `user`) AS visitors
@@ -258,6 +261,35 @@ class ConsoleIT {
     }
 
     @Test
+    void aStreamWithASearchIndexTellsTheFieldsTheLogsPageOffersAsGrantsAllow() {
+        JsonNode streams = admin.get("/v1/streams").json().path("streams");
+        JsonNode logs = null;
+        for (JsonNode s : streams) {
+            if (s.path("name").asText().equals("logs")) {
+                logs = s.path("search");
+            } else {
+                assertThat(s.path("search").isNull()).as("%s has no index", s.path("name")).isTrue();
+            }
+        }
+        assertThat(logs).isNotNull();
+        assertThat(logs.path("text").toString()).isEqualTo("[\"message\"]");
+        assertThat(logs.path("keywords").toString()).isEqualTo("[\"level\",\"service\"]");
+        // a grant of some columns offers only those fields; no grant, none
+        String levels = Tokens.issue(admin, "level_reader", Map.of());
+        admin.postJson("/v1/access/grants", Map.of("role", "level_reader", "privilege", "read", "object", "table:raw.logs",
+                "columns", List.of("level")));
+        WatershedHttp reader = admin.as(levels);
+        JsonNode seen = reader.get("/v1/streams").json().path("streams");
+        assertThat(seen.findValues("search").stream().filter(JsonNode::isObject).toList()).singleElement().satisfies(search -> {
+            assertThat(search.path("text").size()).isZero();
+            assertThat(search.path("keywords").toString()).isEqualTo("[\"level\"]");
+        });
+        JsonNode none = admin.as(Tokens.issue(admin, "no_reader", Map.of())).get("/v1/streams").json().path("streams");
+        assertThat(none.findValues("search").stream().filter(JsonNode::isObject).toList()).singleElement()
+                .satisfies(search -> assertThat(search.path("keywords").size() + search.path("text").size()).isZero());
+    }
+
+    @Test
     void alertsStreamRatesAndRunLogsAreThere() {
         JsonNode alerts = Await.until("a dead-letter alert", Duration.ofSeconds(60), () -> admin.get("/v1/alerts").json().path("alerts"),
                 a -> a.toString().contains("raw.clicks__dlq"));
@@ -297,8 +329,8 @@ class ConsoleIT {
         System.out.println(said);
         assertThat(ended).as("the browser session ended; it said:\n%s", said).isTrue();
         assertThat(browser.exitValue()).as("the browser session passed; it said:\n%s", said).isZero();
-        assertThat(said).contains("passed 12 steps");
-        for (String page : List.of("login", "overview", "sql", "lineage", "table-snapshots", "table-tail", "dashboard", "runs")) {
+        assertThat(said).contains("passed 13 steps");
+        for (String page : List.of("login", "logs", "overview", "sql", "lineage", "table-snapshots", "table-tail", "dashboard", "runs")) {
             assertThat(Files.size(screenshots.resolve(page + ".png"))).as(page).isGreaterThan(10_000);
         }
         // what the browser did is real: the saved query is a file in the project, the run is in the history

@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -50,10 +49,9 @@ final class SearchApi implements Routes {
         Principal principal = Authorization.principal(ctx);
         String table = "raw." + stream;
         ctx.attribute(AuditLog.TABLES, table);
-        Set<String> granted = principal.columns(table).orElseThrow(() -> new WatershedException(ErrorCode.FORBIDDEN,
+        Predicate<String> visible = visibleFields(principal, table).orElseThrow(() -> new WatershedException(ErrorCode.FORBIDDEN,
                 "Cannot search stream '" + stream + "': user '" + principal.user() + "' may not read " + table + ", and a search "
                         + "reads what the table holds. An admin can grant it: watershed access grant <role> read table:" + table));
-        Predicate<String> visible = granted.isEmpty() ? f -> true : f -> granted.contains(FieldColumns.folded(f.replace('.', '_')));
         Optional<Long> from = time(ctx, "from");
         Optional<Long> to = time(ctx, "to");
         String since = ctx.queryParam("since");
@@ -91,6 +89,12 @@ final class SearchApi implements Routes {
         }
         SearchResult result = search.search(stream, new SearchRequest(query, from, to, limit, top, visible));
         ctx.json(json(stream, table, result, System.nanoTime() - started));
+    }
+
+    /** The event fields of the stream whose raw table is {@code table} that the principal may read; empty when it may read none. */
+    static Optional<Predicate<String>> visibleFields(Principal principal, String table) {
+        return principal.columns(table).map(granted -> granted.isEmpty() ? f -> true
+                : f -> granted.contains(FieldColumns.folded(f.replace('.', '_'))));
     }
 
     private static Optional<Long> time(Context ctx, String name) {

@@ -5,6 +5,7 @@ import io.javalin.http.Context;
 import io.watershed.ingest.IngestResult;
 import io.watershed.ingest.IngestService;
 import io.watershed.lake.LakeUpkeep;
+import io.watershed.spi.SearchSpec;
 import io.watershed.spi.StreamSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The streams: what each holds and how far its lake writer is behind ({@code GET /v1/streams}), and the HTTP ingest
@@ -52,7 +54,8 @@ final class StreamsApi implements Routes {
         Map<String, LakeUpkeep.TableStats> tables = new LinkedHashMap<>();
         upkeep.stats(streams.rawTables()).forEach(t -> tables.put(t.table(), t));
         List<Map<String, Object>> out = new ArrayList<>();
-        boolean admin = Authorization.principal(ctx).admin();
+        io.watershed.access.Principal principal = Authorization.principal(ctx);
+        boolean admin = principal.admin();
         for (StreamSpec s : streams.streams()) {
             boolean system = s.name().startsWith(AuditLog.RESERVED_PREFIX);
             if (system && !admin) {
@@ -79,6 +82,11 @@ final class StreamsApi implements Routes {
                 index.put("documents", i.documents());
                 index.put("bytes", i.bytes());
                 index.put("lag", i.lag());
+                // what a search page offers: the searched fields the caller may read (none without a read grant)
+                Predicate<String> visible = SearchApi.visibleFields(principal, s.rawTable()).orElse(f -> false);
+                SearchSpec spec = s.search().orElseThrow();
+                index.put("text", spec.text().stream().filter(visible).toList());
+                index.put("keywords", spec.keywords().stream().filter(visible).toList());
                 return index;
             }).orElse(null));
             out.add(m);
