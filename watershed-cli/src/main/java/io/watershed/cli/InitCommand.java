@@ -35,7 +35,7 @@ final class InitCommand implements Callable<Integer> {
                     + (there.size() == 1 ? " exists" : " exist") + "; nothing was written. Choose an empty folder "
                     + "(watershed init DIR), or move those files away");
         }
-        String projectName = name != null ? name : Templates.projectName(dir);
+        String projectName = name != null ? Templates.checkedName(name) : Templates.projectName(dir);
         List<Path> written = Templates.write(template, dir, projectName);
         String project = Banner.relative(dir);
         String option = project.isEmpty() ? "" : " --project " + project;

@@ -87,6 +87,16 @@ final class Templates {
         return written;
     }
 
+    /** A name given with {@code --name}, which goes into watershed.yaml as written: the same characters as a folder's. */
+    static String checkedName(String name) {
+        if (!name.matches("[a-z0-9][a-z0-9_-]{0,62}")) {
+            throw new io.watershed.spi.WatershedException(io.watershed.spi.ErrorCode.INVALID_INPUT, "--name '" + name
+                    + "' is not a project name: use lower case letters, digits, '-' and '_', starting with a letter or "
+                    + "digit, at most 63 (for example --name " + projectName(Path.of("/", name.replace('/', '-'))) + ")");
+        }
+        return name;
+    }
+
     /** A project name made of a folder's name: lower case letters, digits, '-' and '_'. */
     static String projectName(Path directory) {
         Path name = directory.toAbsolutePath().normalize().getFileName();

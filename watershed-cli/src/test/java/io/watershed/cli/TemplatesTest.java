@@ -46,5 +46,9 @@ class TemplatesTest {
         assertThat(Templates.projectName(Path.of("/tmp/clicks_2"))).isEqualTo("clicks_2");
         assertThat(Templates.projectName(Path.of("/"))).isEqualTo("watershed");
         assertThatThrownBy(() -> Templates.files("nope")).hasMessageContaining("clickstream, empty");
+        assertThat(Templates.checkedName("shop-2")).isEqualTo("shop-2");
+        assertThatThrownBy(() -> Templates.checkedName("a: b\nprofile: x")).hasMessageContaining("is not a project name")
+                .hasMessageContaining("--name a-b-profile-x");
+        assertThatThrownBy(() -> Templates.checkedName("")).hasMessageContaining("is not a project name");
     }
 }
