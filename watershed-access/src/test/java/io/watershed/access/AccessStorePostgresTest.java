@@ -8,6 +8,7 @@ import io.watershed.spi.Secret;
 import io.watershed.spi.Settings;
 import io.watershed.spi.StateDatabase;
 import io.watershed.spi.WatershedException;
+import io.watershed.testing.MovableClock;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -75,12 +76,12 @@ class AccessStorePostgresTest extends AccessStoreTest {
             assertThat(second.authenticate(token).user()).as("issued on one instance, accepted on the other").isEqualTo("ana");
             assertThat(second.users()).extracting(AccessStore.User::name).contains("admin", "ana");
         }
-        MovableClock clock = new MovableClock();
+        MovableClock clock = new MovableClock(java.time.Instant.parse("2026-11-22T10:00:00Z"));
         try (AccessStore first = open(clock, 100); AccessStore second = open(clock, 100)) {
             var issued = first.issueToken("ana", "phone", Optional.empty(), Optional.empty(), Optional.empty());
             assertThat(second.authenticate(issued.token()).user()).isEqualTo("ana");
             assertThat(first.revokeToken(issued.info().id())).isTrue();
-            clock.now.set(clock.now.get().plus(AccessStore.SHARED_TRUST).plusSeconds(1));
+            clock.advance(AccessStore.SHARED_TRUST.plusSeconds(1));
             assertThatThrownBy(() -> second.authenticate(issued.token())).as("revoked on the other instance: trusted a few "
                     + "seconds at most").isInstanceOf(WatershedException.class);
         }

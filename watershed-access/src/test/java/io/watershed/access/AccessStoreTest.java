@@ -6,16 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.StateDatabase;
 import io.watershed.spi.WatershedException;
+import io.watershed.testing.MovableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,26 +44,6 @@ class AccessStoreTest {
         return text.toString();
     }
 
-    /** A clock the test moves. */
-    static final class MovableClock extends Clock {
-        final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-22T10:00:00Z"));
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    }
-
     private static void unauthenticated(AccessStore store, String token) {
         assertThatThrownBy(() -> store.authenticate(token)).isInstanceOf(WatershedException.class)
                 .satisfies(e -> assertThat(((WatershedException) e).code()).isEqualTo(ErrorCode.UNAUTHENTICATED));
@@ -90,7 +69,7 @@ class AccessStoreTest {
 
     @Test
     void tokensExpireAreRevokedAndAreNeverStoredInClear() throws Exception {
-        MovableClock clock = new MovableClock();
+        MovableClock clock = new MovableClock(Instant.parse("2026-11-22T10:00:00Z"));
         try (AccessStore store = open(clock, 100)) {
             store.createUser("ana", "person");
             String day = store.issueToken("ana", "day", Optional.of(Duration.ofDays(1)), Optional.empty(), Optional.empty()).token();
@@ -98,7 +77,7 @@ class AccessStoreTest {
             assertThat(store.authenticate(day).user()).isEqualTo("ana");
             assertThat(store.authenticate(forever.token()).ratePerSecond()).isEqualTo(5);
             assertThat(forever.toString()).doesNotContain(forever.token());
-            clock.now.set(clock.now.get().plus(Duration.ofDays(1)));
+            clock.advance(Duration.ofDays(1));
             unauthenticated(store, day);
             assertThat(store.revokeToken(forever.info().id())).isTrue();
             unauthenticated(store, forever.token());
@@ -111,7 +90,7 @@ class AccessStoreTest {
 
     @Test
     void aKafkaLoginIsAnActiveTokenUnderItsOwnId() {
-        MovableClock clock = new MovableClock();
+        MovableClock clock = new MovableClock(Instant.parse("2026-11-22T10:00:00Z"));
         try (AccessStore store = open(clock, 100)) {
             store.createUser("ana", "person");
             AccessStore.IssuedToken day = store.issueToken("ana", "day", Optional.of(Duration.ofDays(1)), Optional.empty(),
@@ -124,7 +103,7 @@ class AccessStoreTest {
             assertThat(store.validLogin(other.info().id(), day.token())).as("a token under another id").isFalse();
             assertThat(store.validLogin(id, id)).as("the id as password").isFalse();
             assertThat(store.validLogin(id, "")).isFalse();
-            clock.now.set(clock.now.get().plus(Duration.ofDays(1)));
+            clock.advance(Duration.ofDays(1));
             assertThat(store.validLogin(id, day.token())).as("expired").isFalse();
             assertThat(store.validLogin(other.info().id(), other.token())).isTrue();
             store.revokeToken(other.info().id());

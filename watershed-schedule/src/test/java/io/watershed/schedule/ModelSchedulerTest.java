@@ -13,13 +13,13 @@ import io.watershed.spi.ModelSpec;
 import io.watershed.spi.QueryEngine;
 import io.watershed.spi.Settings;
 import io.watershed.spi.WatershedException;
+import io.watershed.testing.MovableClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -31,7 +31,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,29 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ModelSchedulerTest {
     @TempDir
     Path dir;
-
-    static final class MutableClock extends Clock {
-        final AtomicReference<Instant> now;
-
-        MutableClock(Instant start) {
-            now = new AtomicReference<>(start);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    }
 
     /** Records builds; fails the ones {@code failures} says to, as many times as it says. */
     static final class RecordingBuilder implements ModelBuilder {
@@ -236,13 +212,13 @@ class ModelSchedulerTest {
         Instant start = Instant.parse("2026-11-22T00:30:00Z");
         for (boolean catchup : List.of(false, true)) {
             RecordingBuilder builder = new RecordingBuilder();
-            MutableClock clock = new MutableClock(start);
+            MovableClock clock = new MovableClock(start);
             Map<String, ModelSpec> models = models(model("daily", "@daily", catchup, 0));
             String db = "runs-" + catchup + ".db";
             try (ModelScheduler scheduler = scheduler(models, builder, 1, clock, db)) {
                 assertThat(scheduler.nextFires()).containsEntry("@daily", Instant.parse("2026-11-23T00:00:00Z"));
                 // the first start counts from now: nothing runs for periods before it
-                clock.now.set(Instant.parse("2026-11-23T00:00:01Z"));
+                clock.set(Instant.parse("2026-11-23T00:00:01Z"));
                 await("the fire of 23 November", () -> !scheduler.runs(Optional.empty(), 10).isEmpty());
                 Run run = finished(scheduler, scheduler.runs(Optional.empty(), 10).get(0).id());
                 assertThat(run.trigger()).isEqualTo("schedule");
@@ -252,7 +228,7 @@ class ModelSchedulerTest {
                 assertThat(scheduler.runs(Optional.empty(), 10)).hasSize(1);
             }
             // three days down
-            clock.now.set(Instant.parse("2026-11-26T09:00:00Z"));
+            clock.set(Instant.parse("2026-11-26T09:00:00Z"));
             try (ModelScheduler scheduler = scheduler(models, builder, 1, clock, db)) {
                 int expected = catchup ? 1 + 3 : 1 + 1;
                 await(expected + " runs", () -> scheduler.runs(Optional.empty(), 10).size() == expected);
@@ -272,10 +248,10 @@ class ModelSchedulerTest {
 
     @Test
     void aWeeklyScheduleOfADailyModelBuildsTheSevenDaysOfTheWeek() throws Exception {
-        MutableClock clock = new MutableClock(Instant.parse("2026-11-22T00:30:00Z")); // a Sunday
+        MovableClock clock = new MovableClock(Instant.parse("2026-11-22T00:30:00Z")); // a Sunday
         Map<String, ModelSpec> models = models(model("daily", "@weekly", "0 0 * * 0", false, 0));
         try (ModelScheduler scheduler = scheduler(models, new RecordingBuilder(), 1, clock, "runs.db")) {
-            clock.now.set(Instant.parse("2026-11-29T00:00:01Z"));
+            clock.set(Instant.parse("2026-11-29T00:00:01Z"));
             await("the weekly fire", () -> !scheduler.runs(Optional.empty(), 10).isEmpty());
             Run run = finished(scheduler, scheduler.runs(Optional.empty(), 10).get(0).id());
             assertThat(run.steps()).extracting(s -> s.start().toLocalDate().toString()).containsExactly("2026-11-22", "2026-11-23",

@@ -7,14 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.watershed.testing.MovableClock;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -30,7 +29,8 @@ class AlertNotifierTest {
             "Pipeline 'sessions' is FAILED");
     private static final Duration REPEAT = Duration.ofHours(4);
 
-    private final MovableClock clock = new MovableClock();
+    private static final Instant START = Instant.parse("2026-12-07T10:00:00Z");
+    private final MovableClock clock = new MovableClock(START);
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
 
     @Test
@@ -56,7 +56,7 @@ class AlertNotifierTest {
         notifier.evaluate(List.of());
         assertThat(webhook.statuses()).hasSize(3).endsWith("resolved dead_letters table:raw.clicks__dlq");
         AlertNotifier.Notification resolved = webhook.received.get(2);
-        assertThat(resolved.startsAt()).as("the start is the first evaluation that saw it").isEqualTo(MovableClock.START);
+        assertThat(resolved.startsAt()).as("the start is the first evaluation that saw it").isEqualTo(START);
         assertThat(resolved.at()).isEqualTo(clock.instant());
         assertThat(resolved.text("demo")).startsWith("[RESOLVED] warning table:raw.clicks__dlq — ");
         assertThat(meters.counter("watershed.alert.notifications", "target", "webhook", "outcome", "sent").count()).isEqualTo(3);
@@ -110,7 +110,7 @@ class AlertNotifierTest {
         notifier.evaluate(List.of());
         assertThat(webhook.statuses()).containsExactly("firing dead_letters table:raw.clicks__dlq",
                 "resolved dead_letters table:raw.clicks__dlq");
-        assertThat(webhook.received.get(1).at()).as("the end is when it was first seen gone").isEqualTo(MovableClock.START);
+        assertThat(webhook.received.get(1).at()).as("the end is when it was first seen gone").isEqualTo(START);
         assertThat(meters.counter("watershed.alert.notifications", "target", "webhook", "outcome", "failed").count()).isEqualTo(3);
     }
 
@@ -206,7 +206,7 @@ class AlertNotifierTest {
             assertThat(hooks.get(0).path("instance").asText()).isEqualTo("host-1");
             assertThat(hooks.get(0).path("console").asText()).isEqualTo("http://127.0.0.1:7070/console/");
             assertThat(hooks.get(0).path("alert").path("kind").asText()).isEqualTo("dead_letters");
-            assertThat(hooks.get(0).path("alert").path("starts_at").asText()).isEqualTo(MovableClock.START.toString());
+            assertThat(hooks.get(0).path("alert").path("starts_at").asText()).isEqualTo(START.toString());
             assertThat(hooks.get(0).path("alert").has("ends_at")).isFalse();
             assertThat(hooks.get(1).path("status").asText()).isEqualTo("resolved");
             assertThat(hooks.get(1).path("alert").path("ends_at").asText()).isEqualTo(clock.instant().toString());
@@ -220,7 +220,7 @@ class AlertNotifierTest {
             assertThat(firing.path("labels").path("project").asText()).isEqualTo("demo");
             assertThat(firing.path("annotations").path("description").asText()).isEqualTo(DEAD_LETTERS.message());
             assertThat(Instant.parse(firing.path("endsAt").asText())).as("kept firing for four resend intervals")
-                    .isEqualTo(MovableClock.START.plusSeconds(120));
+                    .isEqualTo(START.plusSeconds(120));
             assertThat(Instant.parse(posted.get(1).get(0).path("endsAt").asText())).isEqualTo(clock.instant());
 
             AlertNotifier.Webhook refusing = new AlertNotifier.Webhook(client, URI.create(base + "/refuse/secret-path?token=x"),
@@ -291,27 +291,4 @@ class AlertNotifierTest {
         }
     }
 
-    private static final class MovableClock extends Clock {
-        static final Instant START = Instant.parse("2026-12-07T10:00:00Z");
-        private volatile Instant now = START;
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 }
