@@ -398,7 +398,7 @@ public final class SearchBenchmark {
             throw new IllegalStateException("Watershed answered " + body);
         }
         Map<String, List<String>> top = new TreeMap<>();
-        json.path("top").fields().forEachRemaining(e -> {
+        json.path("top").properties().forEach(e -> {
             List<String> values = new ArrayList<>();
             e.getValue().forEach(v -> values.add(v.path("value").asText() + "=" + v.path("count").asLong()));
             top.put(e.getKey(), values);
@@ -418,7 +418,7 @@ public final class SearchBenchmark {
             throw new IllegalStateException("OpenSearch answered " + body);
         }
         Map<String, List<String>> top = new TreeMap<>();
-        json.path("aggregations").fields().forEachRemaining(e -> {
+        json.path("aggregations").properties().forEach(e -> {
             if (e.getKey().startsWith("top_")) {
                 List<String> values = new ArrayList<>();
                 e.getValue().path("buckets").forEach(v -> values.add(v.path("key").asText() + "=" + v.path("doc_count").asLong()));
