@@ -29,6 +29,11 @@ final class StreamIndexer implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamIndexer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     static final Duration RESTART_DELAY = Duration.ofSeconds(5);
+    /**
+     * How soon an event read is searchable, as OpenSearch's default refresh interval: each refresh writes a small segment
+     * that merges cost later, so refreshing more often slows indexing (at 200 ms it ran at 0.8x OpenSearch's rate).
+     */
+    static final Duration REFRESH_INTERVAL = Duration.ofSeconds(1);
 
     private final StreamIndex index;
     private final EventBus bus;
@@ -112,7 +117,7 @@ final class StreamIndexer implements Runnable {
                         commit(r, next);
                         lastCommit = System.nanoTime();
                         lastRefresh = lastCommit;
-                    } else if (System.nanoTime() - lastRefresh >= 200_000_000L) {
+                    } else if (System.nanoTime() - lastRefresh >= REFRESH_INTERVAL.toNanos()) {
                         index.refresh(); // searchable before it is committed
                         lastRefresh = System.nanoTime();
                     }

@@ -185,7 +185,7 @@ public final class Platform implements AutoCloseable {
             audit = new AuditLog(bus, java.time.Clock.systemUTC(), meters, Duration.ofMinutes(1));
             started.push(audit); // closes before the bus: its last summaries are published
             reopenStreamsCreatedOnFirstUse(bus);
-            search = new io.watershed.search.SearchService(this.dataDirectory.resolve("search"), bus, Duration.ofSeconds(1), meters,
+            search = new io.watershed.search.SearchService(this.dataDirectory.resolve("search"), bus, Duration.ofSeconds(5), meters,
                     java.time.Clock.systemUTC());
             started.push(search); // stops before the bus: each indexer commits what it read
             project.streams().values().forEach(search::start);
