@@ -11,6 +11,7 @@ import io.watershed.spi.EventBus;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -22,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * Feeds one stream's index from its topic, as the lake writer feeds its raw table: from the offsets of the index's last
  * commit, reading committed records only, committing every interval with the offsets it has read to. Dead letters,
  * no-ops and records that are not JSON objects are read past and not indexed (the lake's dead-letter table holds them).
- * After a failure it forgets what it had not committed and starts again from the last commit 5 s later; a stop commits
- * what was read.
+ * A large polled batch is indexed by several threads at once. After a failure it forgets what it had not committed and
+ * starts again from the last commit 5 s later; a stop commits what was read.
  */
 final class StreamIndexer implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(StreamIndexer.class);
@@ -38,6 +39,10 @@ final class StreamIndexer implements Runnable {
     private final StreamIndex index;
     private final EventBus bus;
     private final Duration commitInterval;
+    /** Threads that parse and index a large polled batch together: the machine's cores, up to 4. */
+    static final int THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    private static final int MIN_CHUNK = 64;
+    private java.util.concurrent.ExecutorService workers;
     private final AtomicLong lag = new AtomicLong(-1);
     private final AtomicLong failures = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -84,6 +89,11 @@ final class StreamIndexer implements Runnable {
                 }
             }
         } finally {
+            synchronized (this) {
+                if (workers != null) {
+                    workers.shutdownNow();
+                }
+            }
             stopped.countDown();
         }
     }
@@ -110,9 +120,7 @@ final class StreamIndexer implements Runnable {
             long lastRefresh = System.nanoTime();
             try {
                 while (running) {
-                    for (BusRecord record : r.poll(Duration.ofMillis(200))) {
-                        index(record);
-                    }
+                    indexAll(r.poll(Duration.ofMillis(200)));
                     if (System.nanoTime() - lastCommit >= commitInterval.toNanos()) {
                         commit(r, next);
                         lastCommit = System.nanoTime();
@@ -129,6 +137,50 @@ final class StreamIndexer implements Runnable {
         } finally {
             reader = null;
         }
+    }
+
+    /**
+     * Indexes a polled batch, split over {@link #THREADS} threads when it is large enough (Lucene's writer takes documents
+     * from several threads at once); returns once all of it is in the writer, so a commit after it covers the batch.
+     */
+    private void indexAll(List<BusRecord> records) {
+        if (THREADS == 1 || records.size() < 2 * MIN_CHUNK) {
+            records.forEach(this::index);
+            return;
+        }
+        int chunks = Math.min(THREADS, records.size() / MIN_CHUNK);
+        int size = (records.size() + chunks - 1) / chunks;
+        List<java.util.concurrent.Future<?>> others = new java.util.ArrayList<>();
+        for (int from = size; from < records.size(); from += size) {
+            List<BusRecord> chunk = records.subList(from, Math.min(records.size(), from + size));
+            others.add(workers().submit(() -> chunk.forEach(this::index)));
+        }
+        try {
+            records.subList(0, size).forEach(this::index);
+        } finally {
+            for (java.util.concurrent.Future<?> other : others) {
+                try {
+                    other.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("Interrupted while indexing stream '" + index.stream().name() + "'", e);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                }
+            }
+        }
+    }
+
+    private synchronized java.util.concurrent.ExecutorService workers() {
+        if (workers == null) {
+            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+            workers = java.util.concurrent.Executors.newFixedThreadPool(THREADS - 1, task -> {
+                Thread t = new Thread(task, "search-indexer-" + index.stream().name() + "-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return workers;
     }
 
     private void index(BusRecord record) {
