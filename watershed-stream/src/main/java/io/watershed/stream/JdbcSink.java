@@ -9,62 +9,39 @@ import java.time.LocalDate;
 import java.time.LocalTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ScheduledFuture;
-import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.table.data.DecimalData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.types.logical.LogicalType;
-import org.apache.flink.types.RowKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes a pipeline's rows to a database table over JDBC ({@code INSERT INTO sinks.<name>}).
- *
- * <p>Each writer buffers rows and writes them in one transaction when it has {@code batchSize} of them, when the oldest
- * has waited {@code flushInterval}, at every checkpoint barrier and at the end of input. A full buffer is written before
- * the next row is taken, so a slow database holds the pipeline back rather than growing the buffer. With a key, the
- * buffer keeps the last change of each key: an insert or update becomes an upsert, a delete or retraction a {@code DELETE}
- * by the key.
- * A crash replays the rows since the last checkpoint, whose upserts and deletes leave the table as it was meant to be:
- * the effect is exactly once. Without a key rows are inserted, and a replay inserts them again (at least once).
- *
- * <p>A failed write is tried again on a new connection; when it keeps failing the job fails and the pipeline is
- * restarted from its last checkpoint, with nothing acknowledged that is not in the table.
+ * Writes a pipeline's rows to a database table over JDBC ({@code INSERT INTO sinks.<name>}), buffered as every sink's
+ * writer is ({@link BufferedSinkWriter}). Each flush is one transaction: with a key, upserts in the database's syntax
+ * and {@code DELETE}s by the key; without one, plain {@code INSERT}s. A failed transaction is tried again on a new
+ * connection.
  */
 final class JdbcSink implements Sink<RowData> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcSink.class);
-    private static final int ATTEMPTS = 3;
 
     /**
      * The table and how to reach it.
      *
-     * @param sink the sink's name, for messages
      * @param shownUrl the URL without its query string, for messages
-     * @param countedAs the key its writes are counted under ({@link SinkStatistics})
      */
-    record Target(String sink, String countedAs, String url, String shownUrl, String user, String password, String table, List<String> columns,
-            List<LogicalType> types, List<String> key, int batchSize, long flushIntervalMillis) implements java.io.Serializable {
-        Target {
-            columns = List.copyOf(columns);
-            types = List.copyOf(types);
-            key = List.copyOf(key);
-        }
-
+    record Target(SinkShape shape, String url, String shownUrl, String user, String password, String table)
+            implements java.io.Serializable {
         @Override
         public String toString() {
-            return "JdbcSink.Target[sink=" + sink + ", url=" + shownUrl + ", table=" + table + ", key=" + key + "]";
+            return "JdbcSink.Target[sink=" + shape.sink() + ", url=" + shownUrl + ", table=" + table + ", key=" + shape.key() + "]";
         }
     }
 
@@ -76,129 +53,45 @@ final class JdbcSink implements Sink<RowData> {
 
     @Override
     public SinkWriter<RowData> createWriter(WriterInitContext context) throws IOException {
-        return new Writer(target, context.getProcessingTimeService(), context.metricGroup().getNumRecordsSendCounter(),
-                context.metricGroup().getNumRecordsSendErrorsCounter(), SinkStatistics.of(target.countedAs()));
+        return new Writer(target, context);
     }
 
-    /** One change as the database gets it: the row's values for an upsert or insert, the key's values for a delete. */
-    private record Change(boolean delete, Object[] values) {}
-
-    static final class Writer implements SinkWriter<RowData> {
+    static final class Writer extends BufferedSinkWriter {
         private final Target target;
         private final JdbcDialect dialect;
-        private final RowData.FieldGetter[] getters;
-        private final int[] keyFields;
-        private final ProcessingTimeService time;
-        private final Counter written;
-        private final Counter errors;
-        private final SinkStatistics statistics;
-        /** Keyed: the last change per key; appending: every row in order (keyed by its arrival). */
-        private final Map<Object, Change> pending = new LinkedHashMap<>();
-        private long appended;
-        private ScheduledFuture<?> timer;
         private Connection connection;
         private boolean tableReady;
 
-        Writer(Target target, ProcessingTimeService time, Counter written, Counter errors, SinkStatistics statistics) {
+        Writer(Target target, WriterInitContext context) {
+            super(target.shape(), context);
             this.target = target;
             this.dialect = JdbcDialect.of(target.url());
-            this.time = time;
-            this.written = written;
-            this.errors = errors;
-            this.statistics = statistics;
-            this.getters = new RowData.FieldGetter[target.types().size()];
-            for (int i = 0; i < getters.length; i++) {
-                getters[i] = RowData.createFieldGetter(target.types().get(i), i);
-            }
-            this.keyFields = target.key().stream().mapToInt(target.columns()::indexOf).toArray();
         }
 
         @Override
-        public void write(RowData row, Context context) throws IOException, InterruptedException {
-            Object[] values = new Object[getters.length];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = jdbcValue(getters[i].getFieldOrNull(row), target.types().get(i), dialect);
-            }
-            int before = pending.size();
-            if (keyFields.length == 0) {
-                pending.put(appended++, new Change(false, values));
-            } else {
-                Object[] key = new Object[keyFields.length];
-                for (int i = 0; i < key.length; i++) {
-                    key[i] = values[keyFields[i]];
-                }
-                // arrays compare by identity: a binary key is held by its bytes' value, so its changes merge too
-                Object[] comparable = key.clone();
-                for (int i = 0; i < comparable.length; i++) {
-                    if (comparable[i] instanceof byte[] bytes) {
-                        comparable[i] = java.nio.ByteBuffer.wrap(bytes);
-                    }
-                }
-                List<Object> keyValue = java.util.Arrays.asList(comparable);
-                // an UPDATE_BEFORE whose UPDATE_AFTER does not follow (a filter over an updating query dropped it) retracts
-                // the row: it is a delete, which the UPDATE_AFTER, if it comes, replaces as the key's last change
-                boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;
-                pending.put(keyValue, retract ? new Change(true, key) : new Change(false, values));
-            }
-            statistics.buffered(pending.size() - before);
-            if (pending.size() >= target.batchSize()) {
-                writePending();
-            } else if (timer == null) {
-                timer = time.registerTimer(time.getCurrentProcessingTime() + target.flushIntervalMillis(), now -> {
-                    timer = null;
-                    writePending();
-                });
-            }
+        Object value(Object value, LogicalType type) {
+            return jdbcValue(value, type, dialect);
         }
 
         @Override
-        public void flush(boolean endOfInput) throws IOException, InterruptedException {
-            writePending();
+        String destination() {
+            return "table " + target.table() + " at " + target.shownUrl();
         }
 
-        private void writePending() throws IOException, InterruptedException {
-            if (pending.isEmpty()) {
-                return;
-            }
-            SQLException last = null;
-            for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
-                long start = System.nanoTime();
-                try {
-                    writeTransaction();
-                    written.inc(pending.size());
-                    statistics.written(pending.size(), System.nanoTime() - start);
-                    pending.clear();
-                    return;
-                } catch (SQLException e) {
-                    last = e;
-                    errors.inc();
-                    statistics.failed(e.getMessage());
-                    closeConnection();
-                    LOG.warn("Sink '{}' could not write {} rows to {} at {} (attempt {} of {}): {}", target.sink(), pending.size(),
-                            target.table(), target.shownUrl(), attempt, ATTEMPTS, e.getMessage());
-                    if (attempt < ATTEMPTS) {
-                        Thread.sleep(500L * attempt);
-                    }
-                }
-            }
-            throw new IOException("Cannot write " + pending.size() + " rows to table " + target.table() + " of sink '"
-                    + target.sink() + "' (" + target.shownUrl() + "): " + last.getMessage()
-                    + "; the pipeline restarts from its last checkpoint", last);
-        }
-
-        private void writeTransaction() throws SQLException {
+        @Override
+        void writeChanges(List<Change> changes) throws SQLException {
             Connection c = connection();
             List<Change> upserts = new ArrayList<>();
             List<Change> deletes = new ArrayList<>();
-            pending.values().forEach(change -> (change.delete() ? deletes : upserts).add(change));
+            changes.forEach(change -> (change.delete() ? deletes : upserts).add(change));
             try {
                 if (!upserts.isEmpty()) {
-                    String sql = keyFields.length == 0 ? dialect.insert(target.table(), target.columns())
-                            : dialect.upsert(target.table(), target.columns(), target.key());
+                    String sql = shape.key().isEmpty() ? dialect.insert(target.table(), shape.columns())
+                            : dialect.upsert(target.table(), shape.columns(), shape.key());
                     execute(c, sql, upserts);
                 }
                 if (!deletes.isEmpty()) {
-                    execute(c, dialect.delete(target.table(), target.key()), deletes);
+                    execute(c, dialect.delete(target.table(), shape.key()), deletes);
                 }
                 c.commit();
             } catch (SQLException e) {
@@ -236,7 +129,7 @@ final class JdbcSink implements Sink<RowData> {
                     c.setAutoCommit(false);
                     if (!tableReady) {
                         try (java.sql.Statement create = c.createStatement()) {
-                            create.execute(dialect.createTable(target.table(), target.columns(), target.types(), target.key()));
+                            create.execute(dialect.createTable(target.table(), shape.columns(), shape.types(), shape.key()));
                             c.commit();
                         } catch (SQLException e) {
                             c.rollback();
@@ -267,25 +160,21 @@ final class JdbcSink implements Sink<RowData> {
             }
         }
 
-                private void closeConnection() {
+        @Override
+        void reset() {
+            closeStore();
+        }
+
+        @Override
+        void closeStore() {
             if (connection != null) {
                 try {
                     connection.close();
                 } catch (SQLException e) {
-                    LOG.debug("Closing the connection of sink '{}' failed", target.sink(), e);
+                    LOG.debug("Closing the connection of sink '{}' failed", shape.sink(), e);
                 }
                 connection = null;
             }
-        }
-
-        @Override
-        public void close() {
-            if (timer != null) {
-                timer.cancel(false);
-            }
-            closeConnection(); // rows not yet flushed are in no checkpoint: the restarted job writes them again
-            statistics.buffered(-pending.size());
-            pending.clear();
         }
     }
 

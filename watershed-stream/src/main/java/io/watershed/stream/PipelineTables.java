@@ -288,20 +288,25 @@ final class PipelineTables {
             throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": no sink '" + name + "' is declared; "
                     + "declare it in sinks/" + name + ".yaml (declared: " + new java.util.TreeSet<>(context.sinks().keySet()) + ")");
         }
-        io.watershed.spi.SinkSpec.Jdbc jdbc = (io.watershed.spi.SinkSpec.Jdbc) spec;
-        JdbcDialect dialect = JdbcDialect.of(jdbc.url());
+        // the type of a column the sink creates, per store; empty: the store cannot hold it
+        java.util.function.BiFunction<LogicalType, Boolean, Optional<String>> storeType;
+        if (spec instanceof io.watershed.spi.SinkSpec.Jdbc jdbc) {
+            storeType = JdbcDialect.of(jdbc.url())::type;
+        } else {
+            storeType = (type, key) -> CassandraSink.cqlType(type);
+        }
         ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
-        List<String> missing = jdbc.key().stream().filter(k -> !schema.getColumnNames().contains(k)).toList();
+        List<String> missing = spec.key().stream().filter(k -> !schema.getColumnNames().contains(k)).toList();
         if (!missing.isEmpty()) {
-            throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": the sink is keyed by " + jdbc.key()
-                    + " (" + jdbc.location() + "), but the query has no column " + missing + "; its columns are "
+            throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": the sink is keyed by " + spec.key()
+                    + " (" + spec.location() + "), but the query has no column " + missing + "; its columns are "
                     + schema.getColumnNames());
         }
         org.apache.flink.table.api.Schema.Builder columns = org.apache.flink.table.api.Schema.newBuilder();
         for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
             LogicalType type = FlinkColumns.plain(column.getDataType().getLogicalType());
-            boolean key = jdbc.key().contains(column.getName());
-            if (dialect.type(type, key).isEmpty()) {
+            boolean key = spec.key().contains(column.getName());
+            if (storeType.apply(type, key).isEmpty()) {
                 throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": column '" + column.getName()
                         + "' has type " + type.asSummaryString() + ", which sink '" + name + "' cannot write; cast it to a "
                         + "string, number, boolean, date, time, timestamp or bytes (JSON_STRING(...) for a structure)");
@@ -310,20 +315,13 @@ final class PipelineTables {
                     org.apache.flink.table.types.utils.TypeConversions.fromLogicalToDataType(type);
             columns.column(column.getName(), key ? dataType.notNull() : dataType);
         }
-        if (!jdbc.key().isEmpty()) {
-            columns.primaryKey(jdbc.key());
+        if (!spec.key().isEmpty()) {
+            columns.primaryKey(spec.key());
         }
+        String countedAs = SinkStatistics.key(liveViews.id(), name);
         env.createTemporaryTable(StreamTables.quote(context.catalogName()) + ".`" + SINKS + "`." + StreamTables.quote(name),
-                org.apache.flink.table.api.TableDescriptor.forConnector(JdbcSinkFactory.IDENTIFIER).schema(columns.build())
-                        .option(JdbcSinkFactory.SINK, name)
-                        .option(JdbcSinkFactory.COUNTED_AS, SinkStatistics.key(liveViews.id(), name))
-                        .option(JdbcSinkFactory.URL, jdbc.url())
-                        .option(JdbcSinkFactory.USER, jdbc.user())
-                        .option(JdbcSinkFactory.PASSWORD, jdbc.password().reveal())
-                        .option(JdbcSinkFactory.TABLE, jdbc.table())
-                        .option(JdbcSinkFactory.BATCH_SIZE, jdbc.batchSize())
-                        .option(JdbcSinkFactory.FLUSH_INTERVAL, jdbc.flushInterval())
-                        .build());
+                spec instanceof io.watershed.spi.SinkSpec.Jdbc jdbc ? JdbcSinkFactory.descriptor(jdbc, columns.build(), countedAs)
+                        : CassandraSinkFactory.descriptor((io.watershed.spi.SinkSpec.Cassandra) spec, columns.build(), countedAs));
     }
 
     private boolean tableExists(TableEnvironment env, String namespace, String table) {
