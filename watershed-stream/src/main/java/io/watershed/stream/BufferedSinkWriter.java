@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
 abstract class BufferedSinkWriter implements SinkWriter<RowData> {
     private static final Logger LOG = LoggerFactory.getLogger(BufferedSinkWriter.class);
     private static final int ATTEMPTS = 3;
+    /** Ends the message of a write that failed for good. */
+    private static final String RESTARTS = "; the pipeline restarts from its last checkpoint";
 
     /** One change as the store gets it: the row's values for an upsert or insert, the key's values for a delete. */
     record Change(boolean delete, Object[] values) {}
@@ -155,7 +157,12 @@ abstract class BufferedSinkWriter implements SinkWriter<RowData> {
             }
         }
         throw new IOException("Cannot write " + changes.size() + " rows of sink '" + shape.sink() + "' to " + destination() + ": "
-                + last.getMessage() + "; the pipeline restarts from its last checkpoint", last);
+                + last.getMessage() + RESTARTS, last);
+    }
+
+    /** Whether a job's failure (its stack traces as text) is a sink's store refusing writes: a store down, not a bug. */
+    static boolean storeFailed(String failure) {
+        return failure.contains(RESTARTS) && failure.contains("Cannot write ");
     }
 
     /** Closes what the store's client holds open. */
