@@ -38,13 +38,17 @@ abstract class SinkConformance {
     @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path root;
 
-    /** The JDBC URL of the store's database, whose tables the sinks create. */
-    abstract String url();
+    /**
+     * The lines of a sink file that say which store it writes and how to reach it: its {@code type}, where the sinks
+     * create their tables, and a user who may create them, whose {@code password} is {@link #SECRET}.
+     */
+    abstract String connection();
 
-    /** The {@code user:} of a role that may create tables in that database and whose password is {@link #SECRET}. */
-    abstract String user();
-
-    /** The store's answer to {@code query}, each row its values joined by single spaces. */
+    /**
+     * The store's answer to {@code query}, each row its values joined by single spaces. The queries are plain {@code
+     * SELECT columns FROM table} and {@code SELECT count(*) FROM table}, which SQL and CQL read alike; the table is named
+     * as the sink (where the sinks create their tables).
+     */
     abstract List<String> storeRows(String query) throws Exception;
 
     /** Stops the store, keeping its data. */
@@ -54,7 +58,7 @@ abstract class SinkConformance {
     abstract void startStore() throws Exception;
 
     private String sink(String settings) {
-        return "type: jdbc\nurl: " + url() + "\nuser: " + user() + "\npassword: " + SECRET + "\n" + settings + "\n";
+        return connection() + "\n" + settings + "\n";
     }
 
     @Test
