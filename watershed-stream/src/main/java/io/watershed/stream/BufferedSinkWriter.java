@@ -78,8 +78,10 @@ abstract class BufferedSinkWriter implements SinkWriter<RowData> {
      */
     abstract void writeChanges(List<Change> changes) throws Exception;
 
-    /** After a failed write: drops what may be broken (a connection), so that the next attempt starts afresh. */
-    abstract void reset();
+    /** After a failed write: drops what may be broken (the connection, by default), so that the next attempt starts afresh. */
+    void reset() {
+        closeStore();
+    }
 
     /** Where the rows go, for messages: a table and its store's address, without credentials. */
     abstract String destination();

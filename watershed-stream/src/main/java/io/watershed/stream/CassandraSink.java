@@ -175,11 +175,6 @@ final class CassandraSink implements Sink<RowData> {
         }
 
         @Override
-        void reset() {
-            closeStore();
-        }
-
-        @Override
         void closeStore() {
             if (session != null) {
                 try {

@@ -161,11 +161,6 @@ final class JdbcSink implements Sink<RowData> {
         }
 
         @Override
-        void reset() {
-            closeStore();
-        }
-
-        @Override
         void closeStore() {
             if (connection != null) {
                 try {
