@@ -44,13 +44,9 @@ class PostgresSinkIT extends SinkConformance {
     }
 
     @Override
-    String url() {
-        return "jdbc:postgresql://localhost:" + port + "/postgres";
-    }
-
-    @Override
-    String user() {
-        return "postgres"; // trust authentication: the password is sent and not checked
+    String connection() {
+        // trust authentication: the password is sent and not checked
+        return "type: jdbc\nurl: jdbc:postgresql://localhost:" + port + "/postgres\nuser: postgres\npassword: " + SECRET;
     }
 
     @Override

@@ -38,17 +38,32 @@ abstract class SinkConformance {
     @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path root;
 
-    /** The JDBC URL of the store's database, whose tables the sinks create. */
-    abstract String url();
+    /**
+     * The lines of a sink file that say which store it writes and how to reach it: its {@code type}, where the sinks
+     * create their tables, and a user who may create them, whose {@code password} is {@link #SECRET}.
+     */
+    abstract String connection();
 
-    /** The {@code user:} of a role that may create tables in that database and whose password is {@link #SECRET}. */
-    abstract String user();
-
-    /** The store's answer to {@code query}, each row its values joined by single spaces. */
+    /**
+     * The store's answer to {@code query}, each row its values joined by single spaces. The queries are plain {@code
+     * SELECT columns FROM table} and {@code SELECT count(*) FROM table}, which SQL and CQL read alike; the table is named
+     * as the sink (where the sinks create their tables).
+     */
     abstract List<String> storeRows(String query) throws Exception;
 
     /** Runs a statement in the store's database (the DDL of a table the test declares itself). */
-    abstract void execute(String statement) throws Exception;
+    void execute(String statement) throws Exception {
+        throw new UnsupportedOperationException("no statements on this store");
+    }
+
+    /**
+     * The DDL of a table {@code orders_strict (id, customer, amount)} whose store refuses a negative amount and a customer
+     * longer than 8 characters; empty where the store cannot refuse values (Cassandra takes any value of a column's type).
+     */
+    java.util.Optional<String> refusingTable() {
+        return java.util.Optional.of("CREATE TABLE orders_strict (id bigint PRIMARY KEY, customer varchar(8) NOT NULL, "
+                + "amount int NOT NULL CHECK (amount >= 0))");
+    }
 
     /** Stops the store, keeping its data. */
     abstract void stopStore() throws Exception;
@@ -57,7 +72,7 @@ abstract class SinkConformance {
     abstract void startStore() throws Exception;
 
     private String sink(String settings) {
-        return "type: jdbc\nurl: " + url() + "\nuser: " + user() + "\npassword: " + SECRET + "\n" + settings + "\n";
+        return connection() + "\n" + settings + "\n";
     }
 
     @Test
@@ -120,14 +135,16 @@ abstract class SinkConformance {
     }
 
     /**
-     * Rows the store refuses (a CHECK, a value too long for the column, both of a table the user made) and rows whose key
-     * is NULL land in {@code <table>__dlq} with the reason, each once; the rest of each batch lands and the pipeline never
-     * restarts.
+     * Rows whose key is NULL, and rows the store refuses (where it can: a CHECK and a value too long for the column, both
+     * of a table the user made), land in {@code <table>__dlq} with the reason, each once; the rest lands and the pipeline
+     * never restarts.
      */
     @Test
     void refusedRowsAreDeadLetteredAndThePipelineGoesOn() throws Exception {
-        execute("CREATE TABLE orders_strict (id bigint PRIMARY KEY, customer varchar(8) NOT NULL, amount int NOT NULL "
-                + "CHECK (amount >= 0))");
+        boolean strict = refusingTable().isPresent();
+        if (strict) {
+            execute(refusingTable().get());
+        }
         TestProject project = TestProject.in(root.resolve("refusing"))
                 .stream("orders", "partitions: 2\nfields:\n  id: long\n  customer: string\n  amount: int\n")
                 .file("sinks/strict.yaml", sink("table: orders_strict\nkey: id"))
@@ -138,8 +155,8 @@ abstract class SinkConformance {
             StringBuilder body = new StringBuilder();
             int refused = 0;
             for (int id = 0; id < 300; id++) {
-                boolean negative = id % 20 == 5;
-                boolean tooLong = id % 50 == 7;
+                boolean negative = strict && id % 20 == 5;
+                boolean tooLong = strict && id % 50 == 7;
                 refused += negative || tooLong ? 1 : 0;
                 body.append("{\"id\":").append(id).append(",\"customer\":\"").append(tooLong ? "much-too-long" : "c" + id % 7)
                         .append("\",\"amount\":").append(negative ? -1 : id).append("}\n");
@@ -159,12 +176,15 @@ abstract class SinkConformance {
                 }
             }, lake::equals);
             Await.until(deadLetters + " dead letters in orders_strict__dlq", WAIT, () -> storeCount("orders_strict__dlq") == deadLetters);
-            assertThat(storeRows("SELECT reason FROM orders_strict__dlq WHERE row_json LIKE '%nokey%'"))
-                    .allMatch(r -> r.contains("key column id is NULL"), "the NULL key's reason").hasSize(2);
-            assertThat(storeRows("SELECT sql_state FROM orders_strict__dlq WHERE row_json LIKE '%much-too-long%'"))
-                    .allMatch(r -> r.startsWith("22"), "a value too long is SQLSTATE class 22").hasSize(300 / 50);
-            assertThat(storeRows("SELECT count(*) FROM orders_strict__dlq WHERE row_json LIKE '%\"amount\":-1%'"))
-                    .containsExactly(String.valueOf(300 / 20));
+            List<String> letters = storeRows("SELECT reason, row_json FROM orders_strict__dlq");
+            assertThat(letters.stream().filter(r -> r.contains("nokey"))).as("the NULL keys' dead letters")
+                    .hasSize(2).allMatch(r -> r.contains("key column id is NULL"));
+            if (strict) {
+                assertThat(letters.stream().filter(r -> r.contains("much-too-long"))).hasSize(300 / 50);
+                assertThat(letters.stream().filter(r -> r.contains("\"amount\":-1"))).hasSize(300 / 20);
+                assertThat(storeRows("SELECT sql_state FROM orders_strict__dlq WHERE row_json LIKE '%much-too-long%'"))
+                        .as("a value too long is SQLSTATE class 22").allMatch(r -> r.startsWith("22"));
+            }
             com.fasterxml.jackson.databind.JsonNode status = http.get("/v1/pipelines").json();
             assertThat(status.path("sinks").get(0).path("dead_letters").asLong()).isEqualTo(deadLetters);
             assertThat(status.path("pipelines").get(0).path("restarts").asInt()).as("the pipeline never restarted").isZero();

@@ -9,71 +9,57 @@ import java.time.LocalDate;
 import java.time.LocalTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ScheduledFuture;
-import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.table.data.DecimalData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.types.logical.LogicalType;
-import org.apache.flink.types.RowKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes a pipeline's rows to a database table over JDBC ({@code INSERT INTO sinks.<name>}).
- *
- * <p>Each writer buffers rows and writes them in one transaction when it has {@code batchSize} of them, when the oldest
- * has waited {@code flushInterval}, at every checkpoint barrier and at the end of input. A full buffer is written before
- * the next row is taken, so a slow database holds the pipeline back rather than growing the buffer. With a key, the
- * buffer keeps the last change of each key: an insert or update becomes an upsert, a delete or retraction a {@code DELETE}
- * by the key.
- * A crash replays the rows since the last checkpoint, whose upserts and deletes leave the table as it was meant to be:
- * the effect is exactly once. Without a key rows are inserted, and a replay inserts them again (at least once).
+ * Writes a pipeline's rows to a database table over JDBC ({@code INSERT INTO sinks.<name>}), buffered as every sink's
+ * writer is ({@link BufferedSinkWriter}). Each flush is one transaction: with a key, upserts in the database's syntax
+ * and {@code DELETE}s by the key; without one, plain {@code INSERT}s. A failed transaction is tried again on a new
+ * connection.
  *
  * <p>A row the database refuses for its data (SQLSTATE class 22 or 23: a value too long, a {@code NULL} in a
  * {@code NOT NULL} column, a {@code CHECK} or foreign key that fails) is a dead letter: the batch is written again row by
- * row, each behind a savepoint, and each refused row goes with the database's reason to {@code <table>__dlq} beside
- * the table, in the same transaction as the rows that were taken. That table is keyed by a hash of the refused change,
- * so a replay does not write a dead letter twice; dead letters are counted ({@link SinkStatistics}) and the pipeline
- * goes on. Any other failed write is tried again on a new connection; when it keeps failing the job fails and the
- * pipeline is restarted from its last checkpoint, with nothing acknowledged that is not in the table.
+ * row, each behind a savepoint, and each refused row goes with the database's reason to {@code <table>__dlq} beside the
+ * table, in the same transaction as the rows that were taken. That table is keyed by a hash of the refused change, so a
+ * replay does not write a dead letter twice.
  */
 final class JdbcSink implements Sink<RowData> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcSink.class);
-    private static final int ATTEMPTS = 3;
 
     /**
      * The table and how to reach it.
      *
-     * @param sink the sink's name, for messages
      * @param shownUrl the URL without its query string, for messages
-     * @param countedAs the key its writes are counted under ({@link SinkStatistics})
-     * @param deadLetterReason when not empty, every change goes to the dead letters with this reason (rows with a NULL key)
      */
-    record Target(String sink, String countedAs, String url, String shownUrl, String user, String password, String table, List<String> columns,
-            List<LogicalType> types, List<String> key, int batchSize, long flushIntervalMillis, String deadLetterReason)
+    record Target(SinkShape shape, String url, String shownUrl, String user, String password, String table)
             implements java.io.Serializable {
-        Target {
-            columns = List.copyOf(columns);
-            types = List.copyOf(types);
-            key = List.copyOf(key);
-        }
-
         @Override
         public String toString() {
-            return "JdbcSink.Target[sink=" + sink + ", url=" + shownUrl + ", table=" + table + ", key=" + key + "]";
+            return "JdbcSink.Target[sink=" + shape.sink() + ", url=" + shownUrl + ", table=" + table + ", key=" + shape.key() + "]";
         }
     }
+
+    /** The table beside a sink's table that keeps the rows the database refused: {@code <table>__dlq}. */
+    static final String DEAD_LETTER_SUFFIX = "__dlq";
+    /** Its columns: the hash of the refused change (its key), when, the SQLSTATE, why, and the change as JSON. */
+    static final List<String> DEAD_LETTER_COLUMNS = List.of("id", "failed_at", "sql_state", "reason", "row_json");
+    private static final List<LogicalType> DEAD_LETTER_TYPES = List.of(new org.apache.flink.table.types.logical.VarCharType(false, 64),
+            new org.apache.flink.table.types.logical.LocalZonedTimestampType(false, 3),
+            new org.apache.flink.table.types.logical.VarCharType(true, 5),
+            new org.apache.flink.table.types.logical.VarCharType(false, org.apache.flink.table.types.logical.VarCharType.MAX_LENGTH),
+            new org.apache.flink.table.types.logical.VarCharType(false, org.apache.flink.table.types.logical.VarCharType.MAX_LENGTH));
 
     private final Target target;
 
@@ -83,168 +69,60 @@ final class JdbcSink implements Sink<RowData> {
 
     @Override
     public SinkWriter<RowData> createWriter(WriterInitContext context) throws IOException {
-        return new Writer(target, context.getProcessingTimeService(), context.metricGroup().getNumRecordsSendCounter(),
-                context.metricGroup().getNumRecordsSendErrorsCounter(), SinkStatistics.of(target.countedAs()));
+        return new Writer(target, context);
     }
 
-    /** One change as the database gets it: the row's values for an upsert or insert, the key's values for a delete. */
-    private record Change(boolean delete, Object[] values) {}
-
-    /** The columns of {@code <table>__dlq}: the hash of the refused change (its key), when, the SQLSTATE, why, the row as JSON. */
-    static final List<String> DEAD_LETTER_COLUMNS = List.of("id", "failed_at", "sql_state", "reason", "row_json");
-    private static final List<LogicalType> DEAD_LETTER_TYPES = List.of(new org.apache.flink.table.types.logical.VarCharType(false, 64),
-            new org.apache.flink.table.types.logical.LocalZonedTimestampType(false, 3),
-            new org.apache.flink.table.types.logical.VarCharType(true, 5),
-            new org.apache.flink.table.types.logical.VarCharType(false, org.apache.flink.table.types.logical.VarCharType.MAX_LENGTH),
-            new org.apache.flink.table.types.logical.VarCharType(false, org.apache.flink.table.types.logical.VarCharType.MAX_LENGTH));
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
-
-    /** Whether the database refused the data of a row (SQLSTATE class 22 or 23), rather than the connection or the statement. */
-    static boolean refusesData(SQLException e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql) {
-                for (SQLException s = sql; s != null; s = s.getNextException()) {
-                    String state = s.getSQLState();
-                    if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
-    }
-
-    static final class Writer implements SinkWriter<RowData> {
+    static final class Writer extends BufferedSinkWriter {
         private final Target target;
         private final JdbcDialect dialect;
-        private final RowData.FieldGetter[] getters;
-        private final int[] keyFields;
-        private final ProcessingTimeService time;
-        private final Counter written;
-        private final Counter errors;
-        private final SinkStatistics statistics;
-        /** Keyed: the last change per key; appending: every row in order (keyed by its arrival). */
-        private final Map<Object, Change> pending = new LinkedHashMap<>();
-        private long appended;
-        private ScheduledFuture<?> timer;
         private Connection connection;
         private boolean tableReady;
 
-        Writer(Target target, ProcessingTimeService time, Counter written, Counter errors, SinkStatistics statistics) {
+        Writer(Target target, WriterInitContext context) {
+            super(target.shape(), context);
             this.target = target;
             this.dialect = JdbcDialect.of(target.url());
-            this.time = time;
-            this.written = written;
-            this.errors = errors;
-            this.statistics = statistics;
-            this.getters = new RowData.FieldGetter[target.types().size()];
-            for (int i = 0; i < getters.length; i++) {
-                getters[i] = RowData.createFieldGetter(target.types().get(i), i);
-            }
-            this.keyFields = target.key().stream().mapToInt(target.columns()::indexOf).toArray();
         }
 
         @Override
-        public void write(RowData row, Context context) throws IOException, InterruptedException {
-            Object[] values = new Object[getters.length];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = jdbcValue(getters[i].getFieldOrNull(row), target.types().get(i), dialect);
-            }
-            int before = pending.size();
-            if (!target.deadLetterReason().isEmpty()) {
-                boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;
-                pending.put(appended++, new Change(retract, values));
-            } else if (keyFields.length == 0) {
-                pending.put(appended++, new Change(false, values));
-            } else {
-                Object[] key = new Object[keyFields.length];
-                for (int i = 0; i < key.length; i++) {
-                    key[i] = values[keyFields[i]];
-                }
-                // arrays compare by identity: a binary key is held by its bytes' value, so its changes merge too
-                Object[] comparable = key.clone();
-                for (int i = 0; i < comparable.length; i++) {
-                    if (comparable[i] instanceof byte[] bytes) {
-                        comparable[i] = java.nio.ByteBuffer.wrap(bytes);
-                    }
-                }
-                List<Object> keyValue = java.util.Arrays.asList(comparable);
-                // an UPDATE_BEFORE whose UPDATE_AFTER does not follow (a filter over an updating query dropped it) retracts
-                // the row: it is a delete, which the UPDATE_AFTER, if it comes, replaces as the key's last change
-                boolean retract = row.getRowKind() == RowKind.DELETE || row.getRowKind() == RowKind.UPDATE_BEFORE;
-                pending.put(keyValue, retract ? new Change(true, key) : new Change(false, values));
-            }
-            statistics.buffered(pending.size() - before);
-            if (pending.size() >= target.batchSize()) {
-                writePending();
-            } else if (timer == null) {
-                timer = time.registerTimer(time.getCurrentProcessingTime() + target.flushIntervalMillis(), now -> {
-                    timer = null;
-                    writePending();
-                });
-            }
+        Object value(Object value, LogicalType type) {
+            return jdbcValue(value, type, dialect);
         }
 
         @Override
-        public void flush(boolean endOfInput) throws IOException, InterruptedException {
-            writePending();
+        String destination() {
+            return "table " + target.table() + " at " + target.shownUrl();
         }
 
-        private void writePending() throws IOException, InterruptedException {
-            if (pending.isEmpty()) {
-                return;
+        @Override
+        List<Refused> writeChanges(List<Change> changes) throws SQLException {
+            if (shape.deadLetters()) {
+                return writeRowByRow(changes);
             }
-            SQLException last = null;
-            for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
-                long start = System.nanoTime();
-                try {
-                    if (!target.deadLetterReason().isEmpty()) {
-                        writeRowByRow(start);
-                        return;
-                    }
-                    writeTransaction();
-                    written.inc(pending.size());
-                    statistics.written(pending.size(), System.nanoTime() - start);
-                    pending.clear();
-                    return;
-                } catch (SQLException e) {
-                    if (refusesData(e)) {
-                        try {
-                            writeRowByRow(start);
-                            return;
-                        } catch (SQLException again) {
-                            e = again; // the database or the connection failed meanwhile: tried again as any failed write
-                        }
-                    }
-                    last = e;
-                    errors.inc();
-                    statistics.failed(e.getMessage());
-                    closeConnection();
-                    LOG.warn("Sink '{}' could not write {} rows to {} at {} (attempt {} of {}): {}", target.sink(), pending.size(),
-                            target.table(), target.shownUrl(), attempt, ATTEMPTS, e.getMessage());
-                    if (attempt < ATTEMPTS) {
-                        Thread.sleep(500L * attempt);
-                    }
+            try {
+                writeTransaction(changes);
+                return List.of();
+            } catch (SQLException e) {
+                if (!refusesData(e)) {
+                    throw e;
                 }
+                return writeRowByRow(changes);
             }
-            throw new IOException("Cannot write " + pending.size() + " rows to table " + target.table() + " of sink '"
-                    + target.sink() + "' (" + target.shownUrl() + "): " + last.getMessage()
-                    + "; the pipeline restarts from its last checkpoint", last);
         }
 
-        private void writeTransaction() throws SQLException {
+        private void writeTransaction(List<Change> changes) throws SQLException {
             Connection c = connection();
             List<Change> upserts = new ArrayList<>();
             List<Change> deletes = new ArrayList<>();
-            pending.values().forEach(change -> (change.delete() ? deletes : upserts).add(change));
+            changes.forEach(change -> (change.delete() ? deletes : upserts).add(change));
             try {
                 if (!upserts.isEmpty()) {
-                    String sql = keyFields.length == 0 ? dialect.insert(target.table(), target.columns())
-                            : dialect.upsert(target.table(), target.columns(), target.key());
+                    String sql = shape.key().isEmpty() ? dialect.insert(target.table(), shape.columns())
+                            : dialect.upsert(target.table(), shape.columns(), shape.key());
                     execute(c, sql, upserts);
                 }
                 if (!deletes.isEmpty()) {
-                    execute(c, dialect.delete(target.table(), target.key()), deletes);
+                    execute(c, dialect.delete(target.table(), shape.key()), deletes);
                 }
                 c.commit();
             } catch (SQLException e) {
@@ -258,23 +136,19 @@ final class JdbcSink implements Sink<RowData> {
         }
 
         /**
-         * Writes the pending changes one at a time, each behind a savepoint, and the ones the database refuses for their
-         * data to {@code <table>__dlq}, all in one transaction.
+         * Writes the changes one at a time, each behind a savepoint, and the ones the database refuses for their data (all
+         * of them, for a dead-letter writer) to {@code <table>__dlq}, all in one transaction.
          */
-        private void writeRowByRow(long start) throws SQLException {
+        private List<Refused> writeRowByRow(List<Change> changes) throws SQLException {
             Connection c = connection();
-            String upsert = keyFields.length == 0 ? dialect.insert(target.table(), target.columns())
-                    : dialect.upsert(target.table(), target.columns(), target.key());
-            String delete = keyFields.length == 0 ? null : dialect.delete(target.table(), target.key());
-            List<Change> refused = new ArrayList<>();
-            List<Object[]> letters = new ArrayList<>();
-            Object failedAt = jdbcValue(TimestampData.fromInstant(java.time.Instant.now()), DEAD_LETTER_TYPES.get(1), dialect);
+            String upsert = shape.key().isEmpty() ? dialect.insert(target.table(), shape.columns())
+                    : dialect.upsert(target.table(), shape.columns(), shape.key());
+            String delete = shape.key().isEmpty() ? null : dialect.delete(target.table(), shape.key());
+            List<Refused> refused = new ArrayList<>();
             try {
-                for (Change change : pending.values()) {
-                    if (!target.deadLetterReason().isEmpty()) {
-                        refused.add(change);
-                        String json = changeJson(change);
-                        letters.add(new Object[] {sha256(json), failedAt, null, target.deadLetterReason(), json});
+                for (Change change : changes) {
+                    if (shape.deadLetters()) {
+                        refused.add(new Refused(change, null, shape.deadLetterReason()));
                         continue;
                     }
                     java.sql.Savepoint savepoint = c.setSavepoint();
@@ -286,25 +160,11 @@ final class JdbcSink implements Sink<RowData> {
                             throw e;
                         }
                         c.rollback(savepoint);
-                        refused.add(change);
-                        String json = changeJson(change);
-                        letters.add(new Object[] {sha256(json), failedAt, e.getSQLState(), reason(e), json});
+                        refused.add(new Refused(change, e.getSQLState(), reason(e)));
                     }
                 }
-                if (!letters.isEmpty()) {
-                    String table = target.table() + "__dlq";
-                    try (java.sql.Statement create = c.createStatement()) {
-                        create.execute(dialect.createTable(table, DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, List.of("id")));
-                    }
-                    try (PreparedStatement statement = c.prepareStatement(dialect.upsert(table, DEAD_LETTER_COLUMNS, List.of("id")))) {
-                        for (Object[] letter : letters) {
-                            for (int i = 0; i < letter.length; i++) {
-                                statement.setObject(i + 1, letter[i]);
-                            }
-                            statement.addBatch();
-                        }
-                        statement.executeBatch();
-                    }
+                if (!refused.isEmpty()) {
+                    writeDeadLetters(c, refused);
                 }
                 c.commit();
             } catch (SQLException e) {
@@ -315,58 +175,25 @@ final class JdbcSink implements Sink<RowData> {
                 }
                 throw e;
             }
-            int taken = pending.size() - refused.size();
-            written.inc(taken);
-            statistics.written(taken, System.nanoTime() - start);
-            if (!refused.isEmpty()) {
-                String reason = (String) letters.get(letters.size() - 1)[3];
-                statistics.deadLettered(refused.size(), reason);
-                LOG.warn("Sink '{}': {} of {} rows refused by {} at {}, kept in {}__dlq; the last reason: {}", target.sink(),
-                        refused.size(), pending.size(), target.table(), target.shownUrl(), target.table(), reason);
-            }
-            pending.clear();
+            return refused;
         }
 
-        /** The refused change as JSON: its columns' values (only the key's for a delete) and whether it deletes. */
-        private String changeJson(Change change) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            boolean keyOnly = change.delete() && target.deadLetterReason().isEmpty();
-            List<String> names = keyOnly ? target.key() : target.columns();
-            for (int i = 0; i < names.size(); i++) {
-                Object value = change.values()[i];
-                row.put(names.get(i), value == null || value instanceof Number || value instanceof Boolean ? value
-                        : value instanceof byte[] bytes ? java.util.Base64.getEncoder().encodeToString(bytes) : value.toString());
+        private void writeDeadLetters(Connection c, List<Refused> refused) throws SQLException {
+            String table = target.table() + DEAD_LETTER_SUFFIX;
+            try (java.sql.Statement create = c.createStatement()) {
+                create.execute(dialect.createTable(table, DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, List.of("id")));
             }
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("op", change.delete() ? "delete" : keyFields.length == 0 && target.deadLetterReason().isEmpty() ? "insert" : "upsert");
-            out.put("row", row);
-            try {
-                return JSON.writeValueAsString(out);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        /**
-         * The database's own words for the refusal: the last message of its chain that carries a class 22 or 23 state (a
-         * batch's exception wraps the server's error as its next one).
-         */
-        private static String reason(SQLException e) {
-            String reason = e.getMessage();
-            for (SQLException s = e; s != null; s = s.getNextException()) {
-                if (s.getSQLState() != null && (s.getSQLState().startsWith("22") || s.getSQLState().startsWith("23"))) {
-                    reason = s.getMessage();
+            Object failedAt = jdbcValue(TimestampData.fromInstant(java.time.Instant.now()), DEAD_LETTER_TYPES.get(1), dialect);
+            try (PreparedStatement statement = c.prepareStatement(dialect.upsert(table, DEAD_LETTER_COLUMNS, List.of("id")))) {
+                for (Refused letter : refused) {
+                    String json = changeJson(letter.change());
+                    Object[] values = {deadLetterId(json), failedAt, letter.code(), letter.reason(), json};
+                    for (int i = 0; i < values.length; i++) {
+                        statement.setObject(i + 1, values[i]);
+                    }
+                    statement.addBatch();
                 }
-            }
-            return reason;
-        }
-
-        private static String sha256(String text) {
-            try {
-                return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                        .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
+                statement.executeBatch();
             }
         }
 
@@ -393,9 +220,9 @@ final class JdbcSink implements Sink<RowData> {
                 Connection c = DriverManager.getConnection(url, properties);
                 try {
                     c.setAutoCommit(false);
-                    if (!tableReady) {
+                    if (!tableReady && !shape.deadLetters()) { // a dead-letter writer has no key: the sink's writer creates the table
                         try (java.sql.Statement create = c.createStatement()) {
-                            create.execute(dialect.createTable(target.table(), target.columns(), target.types(), target.key()));
+                            create.execute(dialect.createTable(target.table(), shape.columns(), shape.types(), shape.key()));
                             c.commit();
                         } catch (SQLException e) {
                             c.rollback();
@@ -426,26 +253,49 @@ final class JdbcSink implements Sink<RowData> {
             }
         }
 
-        private void closeConnection() {
+        @Override
+        void closeStore() {
             if (connection != null) {
                 try {
                     connection.close();
                 } catch (SQLException e) {
-                    LOG.debug("Closing the connection of sink '{}' failed", target.sink(), e);
+                    LOG.debug("Closing the connection of sink '{}' failed", shape.sink(), e);
                 }
                 connection = null;
             }
         }
+    }
 
-        @Override
-        public void close() {
-            if (timer != null) {
-                timer.cancel(false);
+    /** Whether the database refused the data of a row (SQLSTATE class 22 or 23), rather than the connection or the statement. */
+    static boolean refusesData(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql) {
+                for (SQLException s = sql; s != null; s = s.getNextException()) {
+                    if (dataState(s)) {
+                        return true;
+                    }
+                }
             }
-            closeConnection(); // rows not yet flushed are in no checkpoint: the restarted job writes them again
-            statistics.buffered(-pending.size());
-            pending.clear();
         }
+        return false;
+    }
+
+    private static boolean dataState(SQLException e) {
+        return e.getSQLState() != null && (e.getSQLState().startsWith("22") || e.getSQLState().startsWith("23"));
+    }
+
+    /**
+     * The database's own words for the refusal: the last message of its chain that carries a class 22 or 23 state (a
+     * batch's exception wraps the server's error as its next one).
+     */
+    static String reason(SQLException e) {
+        String reason = e.getMessage();
+        for (SQLException s = e; s != null; s = s.getNextException()) {
+            if (dataState(s)) {
+                reason = s.getMessage();
+            }
+        }
+        return reason;
     }
 
     /** A Flink value as the JDBC drivers take it. */

@@ -350,7 +350,8 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
      * saved state of an operator that now keeps other state, and Flink does not always notice: the job
      * then fails as it reads that state (an IndexOutOfBoundsException, say), and would fail again at
      * every restart. A job that fails before its first checkpoint from restored state is therefore
-     * stopped and its pipeline failed, with the way out (restart with --reset).
+     * stopped and its pipeline failed, with the way out (restart with --reset), unless a sink's store
+     * failed it (a store that is down is no sign of state that does not fit).
      */
     private PipelineStatus awaitStarted(Pipeline pipeline) {
         JobClient job = pipeline.job;
@@ -361,6 +362,13 @@ public final class PipelineRunner implements StreamProcessor, LiveTableSource {
         long deadline = System.nanoTime() + context.checkpointInterval().multipliedBy(3).plusSeconds(60).toNanos();
         while (System.nanoTime() < deadline && pipeline.job == job && pipeline.state.equals("RUNNING") && !closed) {
             Optional<String> failure = runtime.lastFailureDetail(id);
+            if (failure.isPresent() && BufferedSinkWriter.storeFailed(failure.get())) {
+                // a sink's store that is down as the job resumes tells nothing of the state: Flink restarts the job until
+                // the store is back, as it would later
+                LOG.info("Pipeline '{}' resumed while a sink's store refuses writes; it restarts until the store is back",
+                        pipeline.name());
+                break;
+            }
             if (failure.isPresent()) {
                 String detail = failure.get();
                 pipeline.stopping = true;

@@ -288,20 +288,25 @@ final class PipelineTables {
             throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": no sink '" + name + "' is declared; "
                     + "declare it in sinks/" + name + ".yaml (declared: " + new java.util.TreeSet<>(context.sinks().keySet()) + ")");
         }
-        io.watershed.spi.SinkSpec.Jdbc jdbc = (io.watershed.spi.SinkSpec.Jdbc) spec;
-        JdbcDialect dialect = JdbcDialect.of(jdbc.url());
+        // the type of a column the sink creates, per store; empty: the store cannot hold it
+        java.util.function.BiFunction<LogicalType, Boolean, Optional<String>> storeType;
+        if (spec instanceof io.watershed.spi.SinkSpec.Jdbc jdbc) {
+            storeType = JdbcDialect.of(jdbc.url())::type;
+        } else {
+            storeType = (type, key) -> CassandraSink.cqlType(type);
+        }
         ResolvedSchema schema = env.sqlQuery(query).getResolvedSchema();
-        List<String> missing = jdbc.key().stream().filter(k -> !schema.getColumnNames().contains(k)).toList();
+        List<String> missing = spec.key().stream().filter(k -> !schema.getColumnNames().contains(k)).toList();
         if (!missing.isEmpty()) {
-            throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": the sink is keyed by " + jdbc.key()
-                    + " (" + jdbc.location() + "), but the query has no column " + missing + "; its columns are "
+            throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": the sink is keyed by " + spec.key()
+                    + " (" + spec.location() + "), but the query has no column " + missing + "; its columns are "
                     + schema.getColumnNames());
         }
         org.apache.flink.table.api.Schema.Builder columns = org.apache.flink.table.api.Schema.newBuilder();
         for (org.apache.flink.table.catalog.Column column : schema.getColumns()) {
             LogicalType type = FlinkColumns.plain(column.getDataType().getLogicalType());
-            boolean key = jdbc.key().contains(column.getName());
-            if (dialect.type(type, key).isEmpty()) {
+            boolean key = spec.key().contains(column.getName());
+            if (storeType.apply(type, key).isEmpty()) {
                 throw new Pipeline.PipelineException(at + "INSERT INTO sinks." + name + ": column '" + column.getName()
                         + "' has type " + type.asSummaryString() + ", which sink '" + name + "' cannot write; cast it to a "
                         + "string, number, boolean, date, time, timestamp or bytes (JSON_STRING(...) for a structure)");
@@ -310,13 +315,17 @@ final class PipelineTables {
                     org.apache.flink.table.types.utils.TypeConversions.fromLogicalToDataType(type);
             columns.column(column.getName(), key ? dataType.notNull() : dataType);
         }
-        if (!jdbc.key().isEmpty()) {
-            columns.primaryKey(jdbc.key());
+        if (!spec.key().isEmpty()) {
+            columns.primaryKey(spec.key());
         }
-        env.createTemporaryTable(sinkTable(name), sinkDescriptor(name, jdbc, columns.build()).build());
+        String countedAs = SinkStatistics.key(liveViews.id(), name);
+        org.apache.flink.table.api.TableDescriptor table = spec instanceof io.watershed.spi.SinkSpec.Jdbc jdbc
+                ? JdbcSinkFactory.descriptor(jdbc, columns.build(), countedAs)
+                : CassandraSinkFactory.descriptor((io.watershed.spi.SinkSpec.Cassandra) spec, columns.build(), countedAs);
+        env.createTemporaryTable(sinkTable(name), table);
         // a row whose key is NULL cannot be written by its key: the Flink planner would fail the job on it (the key's
-        // columns are NOT NULL), so such rows go to a table of the same store that dead-letters them
-        List<String> nullable = schema.getColumns().stream().filter(c -> jdbc.key().contains(c.getName())
+        // columns are NOT NULL), so such rows go to a table on the same connector that dead-letters them
+        List<String> nullable = schema.getColumns().stream().filter(c -> spec.key().contains(c.getName())
                 && c.getDataType().getLogicalType().isNullable()).map(org.apache.flink.table.catalog.Column::getName).toList();
         if (nullable.isEmpty()) {
             nullableSinkKeys.remove(name);
@@ -327,9 +336,9 @@ final class PipelineTables {
             all.column(column.getName(), org.apache.flink.table.types.utils.TypeConversions.fromLogicalToDataType(
                     FlinkColumns.plain(column.getDataType().getLogicalType())));
         }
-        env.createTemporaryTable(sinkTable(name + NULL_KEY_SUFFIX), sinkDescriptor(name, jdbc, all.build())
-                .option(JdbcSinkFactory.DEAD_LETTER_REASON, "key column " + String.join(", ", nullable)
-                        + " is NULL: a row of sink '" + name + "' is written by its key " + jdbc.key())
+        env.createTemporaryTable(sinkTable(name + NULL_KEY_SUFFIX), table.toBuilder().schema(all.build())
+                .option(BufferedSinkFactory.DEAD_LETTER_REASON, "key column " + String.join(", ", nullable)
+                        + " is NULL: a row of sink '" + name + "' is written by its key " + spec.key())
                 .build());
         nullableSinkKeys.put(name, nullable);
     }
@@ -357,19 +366,6 @@ final class PipelineTables {
 
     private String sinkTable(String name) {
         return StreamTables.quote(context.catalogName()) + ".`" + SINKS + "`." + StreamTables.quote(name);
-    }
-
-    private org.apache.flink.table.api.TableDescriptor.Builder sinkDescriptor(String name, io.watershed.spi.SinkSpec.Jdbc jdbc,
-            org.apache.flink.table.api.Schema schema) {
-        return org.apache.flink.table.api.TableDescriptor.forConnector(JdbcSinkFactory.IDENTIFIER).schema(schema)
-                .option(JdbcSinkFactory.SINK, name)
-                .option(JdbcSinkFactory.COUNTED_AS, SinkStatistics.key(liveViews.id(), name))
-                .option(JdbcSinkFactory.URL, jdbc.url())
-                .option(JdbcSinkFactory.USER, jdbc.user())
-                .option(JdbcSinkFactory.PASSWORD, jdbc.password().reveal())
-                .option(JdbcSinkFactory.TABLE, jdbc.table())
-                .option(JdbcSinkFactory.BATCH_SIZE, jdbc.batchSize())
-                .option(JdbcSinkFactory.FLUSH_INTERVAL, jdbc.flushInterval());
     }
 
     private boolean tableExists(TableEnvironment env, String namespace, String table) {
