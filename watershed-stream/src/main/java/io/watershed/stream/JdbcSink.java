@@ -117,21 +117,29 @@ final class JdbcSink implements Sink<RowData> {
             changes.forEach(change -> (change.delete() ? deletes : upserts).add(change));
             try {
                 if (!upserts.isEmpty()) {
-                    String sql = shape.key().isEmpty() ? dialect.insert(target.table(), shape.columns())
-                            : dialect.upsert(target.table(), shape.columns(), shape.key());
-                    execute(c, sql, upserts);
+                    execute(c, upsertSql(), upserts);
                 }
                 if (!deletes.isEmpty()) {
                     execute(c, dialect.delete(target.table(), shape.key()), deletes);
                 }
                 c.commit();
             } catch (SQLException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException ignored) {
-                    // the connection is dropped; the database rolls back what it did not commit
-                }
+                rollback(c);
                 throw e;
+            }
+        }
+
+        /** Inserts a row, or with a key, upserts it in the database's syntax. */
+        private String upsertSql() {
+            return shape.key().isEmpty() ? dialect.insert(target.table(), shape.columns())
+                    : dialect.upsert(target.table(), shape.columns(), shape.key());
+        }
+
+        private static void rollback(Connection c) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the connection is dropped; the database rolls back what it did not commit
             }
         }
 
@@ -141,8 +149,7 @@ final class JdbcSink implements Sink<RowData> {
          */
         private List<Refused> writeRowByRow(List<Change> changes) throws SQLException {
             Connection c = connection();
-            String upsert = shape.key().isEmpty() ? dialect.insert(target.table(), shape.columns())
-                    : dialect.upsert(target.table(), shape.columns(), shape.key());
+            String upsert = upsertSql();
             String delete = shape.key().isEmpty() ? null : dialect.delete(target.table(), shape.key());
             List<Refused> refused = new ArrayList<>();
             try {
@@ -168,11 +175,7 @@ final class JdbcSink implements Sink<RowData> {
                 }
                 c.commit();
             } catch (SQLException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException ignored) {
-                    // the connection is dropped; the database rolls back what it did not commit
-                }
+                rollback(c);
                 throw e;
             }
             return refused;
