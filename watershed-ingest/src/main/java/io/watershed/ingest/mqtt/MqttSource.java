@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
 import org.eclipse.paho.mqttv5.client.MqttCallback;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
@@ -114,9 +115,13 @@ public final class MqttSource implements Source {
                 continue;
             }
             try {
+                if (client.isConnected()) {
+                    disconnectForcibly(); // a subscription was refused
+                }
                 connect();
                 backoff = Duration.ofSeconds(1);
             } catch (MqttException | RuntimeException e) {
+                connected = false;
                 if (!running) {
                     return;
                 }
@@ -145,26 +150,70 @@ public final class MqttSource implements Source {
             options.setPassword(spec.password().reveal().getBytes(StandardCharsets.UTF_8));
         }
         IMqttToken token = client.connect(options);
-        token.waitForCompletion(15_000);
+        try {
+            token.waitForCompletion(15_000);
+        } catch (MqttException e) {
+            if (client.isConnected()) {
+                disconnectForcibly();
+            }
+            throw e;
+        }
         boolean resumed = token.getSessionPresent();
+        connected = true;
+        lastError = null;
+        LOG.info("MQTT {}: connected to {} as {} ({} session)", name, spec.url(), spec.clientId(), resumed ? "resumed" : "new");
+        subscribe();
+    }
+
+    /**
+     * Subscribes without waiting: with a resumed session the broker sends what it kept before the SUBACK, and the
+     * subscription's answer is read only once those messages are published (they may wait for the bus).
+     */
+    private void subscribe() throws MqttException {
         MqttSubscription[] subscriptions = new MqttSubscription[spec.topics().size()];
         for (int i = 0; i < subscriptions.length; i++) {
             subscriptions[i] = new MqttSubscription(spec.topics().get(i), spec.qos());
             subscriptions[i].setRetainHandling(1); // a retained message is sent for a new subscription only, not at each connect
         }
-        IMqttToken subscribed = client.subscribe(subscriptions);
-        subscribed.waitForCompletion(15_000);
-        for (int code : subscribed.getReasonCodes()) {
-            if (code >= 0x80) {
-                client.disconnect().waitForCompletion(5_000);
-                throw new IllegalStateException("the broker refused the subscription to " + spec.topics() + " (reason code 0x"
-                        + Integer.toHexString(code) + ")");
+        client.subscribe(subscriptions, null, new MqttActionListener() {
+            @Override
+            public void onSuccess(IMqttToken subscribed) {
+                for (int code : subscribed.getReasonCodes()) {
+                    if (code >= 0x80) {
+                        refused("the broker refused the subscription to " + spec.topics() + " (reason code 0x"
+                                + Integer.toHexString(code) + ")");
+                        return;
+                    }
+                }
+                LOG.info("MQTT {}: subscribed to {} at QoS {}", name, spec.topics(), spec.qos());
             }
+
+            @Override
+            public void onFailure(IMqttToken subscribed, Throwable e) {
+                refused("Cannot subscribe to " + spec.topics() + ": " + e.getMessage());
+            }
+        }, new MqttProperties());
+    }
+
+    private void refused(String error) {
+        if (!running) {
+            return;
         }
-        connected = true;
-        lastError = null;
-        LOG.info("MQTT {}: connected to {} as {} ({} session), subscribed to {} at QoS {}", name, spec.url(), spec.clientId(),
-                resumed ? "resumed" : "new", spec.topics(), spec.qos());
+        lastError = error;
+        LOG.warn("MQTT {}: {}; connecting again", name, error);
+        publisher.error(name, stream.name(), "subscribe");
+        connected = false; // the supervisor drops the connection (not from Paho's thread, which must not disconnect)
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+    }
+
+    private void disconnectForcibly() {
+        try {
+            client.disconnectForcibly(0, 5_000, false);
+        } catch (MqttException e) {
+            LOG.debug("MQTT {}: cannot drop the connection: {}", name, e.toString());
+        }
     }
 
     private void lost(String why) {
@@ -191,6 +240,8 @@ public final class MqttSource implements Source {
                 message.getPayload());
         synchronized (publishing) {
             Duration pause = Duration.ofSeconds(1);
+            // a failed publish may still have committed (its acknowledgement lost): a retry looks for it like a redelivery
+            boolean repeat = message.isDuplicate();
             while (true) {
                 if (!running) {
                     return;
@@ -198,13 +249,14 @@ public final class MqttSource implements Source {
                 try {
                     if (key == null) {
                         publisher.publish(name, stream, List.of(event), null);
-                    } else if (message.isDuplicate()) {
+                    } else if (repeat) {
                         publisher.publish(name, stream, List.of(event), key);
                     } else {
                         publisher.publishFirstDelivery(name, stream, List.of(event), key);
                     }
                     break;
                 } catch (WatershedException e) {
+                    repeat = true;
                     lastError = "Cannot publish a message of " + topic + ": " + e.getMessage();
                     LOG.warn("MQTT {}: {}; trying again, the message stays unacknowledged meanwhile", name, lastError);
                     pause = e.retryAfter().filter(d -> !d.isZero()).orElse(pause);
