@@ -142,7 +142,7 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     @Override
     public Void mqtt(SourceSpec.Mqtt spec) {
         String name = stream.name() + ".mqtt" + (mqttCount > 1 ? String.valueOf(++mqttIndex) : "");
-        subscriptions.add(new MqttSource(name, stream, spec, publisher));
+        subscriptions.add(new MqttSource(name, stream, spec, publisher, dataDirectory.resolve("mqtt")));
         return null;
     }
 }

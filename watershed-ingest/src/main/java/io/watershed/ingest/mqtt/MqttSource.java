@@ -35,10 +35,11 @@ import org.slf4j.LoggerFactory;
  * <p>The session is persistent (clean start off, a session expiry of {@value #SESSION_EXPIRY_SECONDS}s, a client id
  * stable across restarts), so the broker keeps what is published while Watershed is down. Acknowledgements are manual:
  * a message is acknowledged (PUBACK, or PUBREC at QoS 2) only once its event is durable in the bus, so a crash loses
- * nothing; the broker then delivers the unacknowledged messages again, marked as duplicates. Each message is published
- * under an idempotency key of its packet id and a digest of its topic and payload; a duplicate whose key is already
- * durable is acknowledged without being published again. A first delivery is published without that lookup, since
- * the broker reuses a packet id once it is acknowledged.
+ * nothing; the broker then delivers the unacknowledged messages again. Each message is published under an
+ * idempotency key of its packet id and a digest of its topic and payload. A delivery whose packet id and digest are
+ * among the last {@value RecentDeliveries#SLOTS} the source started (kept on disk, see {@link RecentDeliveries}) may be
+ * a repeat: if its key is already durable it is acknowledged without being published again. Any other delivery is
+ * published without that lookup, since the broker reuses a packet id once it is acknowledged.
  *
  * <p>A payload that is not one JSON object goes to the stream's dead letters with the topic and the reason. When the
  * broker is away or drops the session, the source connects again (1s, doubling to 30s) and says why in its status.
@@ -57,6 +58,7 @@ public final class MqttSource implements Source {
     private final SourcePublisher publisher;
     private final MessageEvents events;
     private final MqttAsyncClient client;
+    private final RecentDeliveries recent;
     private final Object signal = new Object();
     /** Held while a message is published and acknowledged, so {@link #close()} returns only once none is. */
     private final Object publishing = new Object();
@@ -68,7 +70,8 @@ public final class MqttSource implements Source {
     private Thread supervisor;
 
     /** @throws IllegalArgumentException the url is no broker address Paho takes */
-    public MqttSource(String name, StreamSpec stream, SourceSpec.Mqtt spec, SourcePublisher publisher) {
+    /** @param directory where the source keeps its recent deliveries ({@code <client id>.deliveries}) */
+    public MqttSource(String name, StreamSpec stream, SourceSpec.Mqtt spec, SourcePublisher publisher, java.nio.file.Path directory) {
         this.name = name;
         this.stream = stream;
         this.spec = spec;
@@ -81,6 +84,7 @@ public final class MqttSource implements Source {
         }
         client.setManualAcks(true);
         client.setCallback(new Callback());
+        recent = new RecentDeliveries(directory.resolve(spec.clientId() + ".deliveries"));
     }
 
     @Override
@@ -236,12 +240,16 @@ public final class MqttSource implements Source {
     private void arrived(String topic, MqttMessage message) throws MqttException {
         long now = System.currentTimeMillis();
         EventBus.Event event = events.event(topic, message.getPayload(), now);
-        String key = message.getQos() == 0 ? null : "mqtt:" + spec.clientId() + ":" + message.getId() + ":" + digest(topic,
-                message.getPayload());
+        String delivery = message.getId() + ":" + digest(topic, message.getPayload());
+        String key = message.getQos() == 0 ? null : "mqtt:" + spec.clientId() + ":" + delivery;
         synchronized (publishing) {
             Duration pause = Duration.ofSeconds(1);
-            // a failed publish may still have committed (its acknowledgement lost): a retry looks for it like a redelivery
-            boolean repeat = message.isDuplicate();
+            // Paho drops the DUP flag: a delivery among the recent ones may be a repeat (its acknowledgement lost in a
+            // crash or a dropped connection), and a failed publish may still have committed; both look for the earlier one
+            boolean repeat = key != null && recent.seen(delivery);
+            if (key != null) {
+                recent.record(delivery);
+            }
             while (true) {
                 if (!running) {
                     return;
@@ -347,6 +355,7 @@ public final class MqttSource implements Source {
             LOG.debug("MQTT {}: cannot close the client: {}", name, e.toString());
         }
         connected = false;
+        recent.close();
     }
 
     private final class Callback implements MqttCallback {
