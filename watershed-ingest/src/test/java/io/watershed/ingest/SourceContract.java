@@ -151,10 +151,5 @@ abstract class SourceContract {
         public String cdc(SourceStatus.Cdc status) {
             return "cdc";
         }
-
-        @Override
-        public String mqtt(SourceStatus.Mqtt status) {
-            return "mqtt";
-        }
     };
 }

@@ -13,8 +13,7 @@ class SourceContractCoverageTest {
             SourceSpec.Forward.class, ForwardSourceContractTest.class,
             SourceSpec.FileTail.class, FileTailSourceContractTest.class,
             SourceSpec.Jdbc.class, JdbcImportSourceContractTest.class,
-            SourceSpec.Cdc.class, CdcSourceContractTest.class,
-            SourceSpec.Mqtt.class, MqttSourceContractTest.class);
+            SourceSpec.Cdc.class, CdcSourceContractTest.class);
 
     @Test
     void everyKindOfSourceHasItsContractTest() {
