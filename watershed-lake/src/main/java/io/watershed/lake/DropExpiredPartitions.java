@@ -9,6 +9,8 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.PartitionField;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.SnapshotSummary;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
@@ -74,7 +76,21 @@ final class DropExpiredPartitions {
             delete.commit();
             return null;
         });
-        return files;
+        return droppedBy(table, files);
+    }
+
+    /**
+     * The data files the retention commit removed. A writer may commit another old partition between the scan and the
+     * delete, which the row filter then drops as well, so the commit's own summary counts, not the scan.
+     */
+    private static int droppedBy(Table table, int planned) {
+        table.refresh();
+        for (Snapshot s = table.currentSnapshot(); s != null; s = s.parentId() == null ? null : table.snapshot(s.parentId())) {
+            if ("retention".equals(s.summary().get(TableUpkeep.OPERATION))) {
+                return Integer.parseInt(s.summary().getOrDefault(SnapshotSummary.DELETED_FILES_PROP, String.valueOf(planned)));
+            }
+        }
+        return planned;
     }
 
     private static OffsetDateTime truncate(OffsetDateTime time, ChronoUnit unit) {
