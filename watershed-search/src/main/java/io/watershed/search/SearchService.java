@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The search indexes of the streams that ask for one ({@code search:}), each in {@code <directory>/<stream>} with an
  * indexer thread reading the bus. Every instance of a project keeps its own indexes in its own data directory (no
- * lease): each answers searches from its local copy, which is as complete as the bus. Upkeep deletes the events past a
- * stream's search retention every minute (by a time range; dropping whole time-slice segments is left for later).
+ * lease): each answers searches from its local copy, which is as complete as the bus. Upkeep expires the events past a
+ * stream's search retention every minute: they are deleted at once, and each day wholly past it is dropped whole at
+ * the indexer's next commit (an index with a retention keeps one Lucene index per day of events, see {@link IndexSlices}).
  */
 public final class SearchService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SearchService.class);
@@ -44,7 +45,7 @@ public final class SearchService implements AutoCloseable {
     private record Indexed(StreamIndex index, StreamIndexer indexer, Thread thread) {}
 
     /** What {@link #stats} tells of one index. */
-    public record Stats(String stream, long documents, long bytes, long lag, long failures) {}
+    public record Stats(String stream, long documents, long bytes, long lag, long failures, int slices) {}
 
     public SearchService(Path directory, EventBus bus, Duration commitInterval, MeterRegistry meters, Clock clock) {
         this.directory = directory;
@@ -65,7 +66,9 @@ public final class SearchService implements AutoCloseable {
         Thread thread = new Thread(indexer, "search-indexer-" + stream.name());
         // a daemon: an indexer that does not stop in time must not keep the JVM alive (it resumes from its last commit)
         thread.setDaemon(true);
-        indexes.put(stream.name(), new Indexed(index, indexer, thread));
+        Indexed indexed = new Indexed(index, indexer, thread);
+        indexes.put(stream.name(), indexed);
+        expire(indexed); // before the indexer reads: what is past retention is not indexed again after a restart
         String name = stream.name();
         Gauge.builder("watershed.search.lag", indexer, StreamIndexer::lag).tag("stream", name)
                 .description("Records in the bus the stream's search index has not committed yet (-1 until known)").register(meters);
@@ -105,7 +108,7 @@ public final class SearchService implements AutoCloseable {
     public Map<String, Stats> stats() {
         Map<String, Stats> out = new TreeMap<>();
         indexes.forEach((name, i) -> out.put(name, new Stats(name, i.index().documents(), i.index().bytes(), i.indexer().lag(),
-                i.indexer().failures())));
+                i.indexer().failures(), i.index().slices())));
         return out;
     }
 
@@ -115,13 +118,17 @@ public final class SearchService implements AutoCloseable {
 
     /** Deletes, in every index with a retention, the events older than it; the indexer's next commit makes it durable. */
     void expire() {
-        indexes.values().forEach(i -> i.index().stream().search().flatMap(s -> s.retention()).ifPresent(retention -> {
+        indexes.values().forEach(this::expire);
+    }
+
+    private void expire(Indexed i) {
+        i.index().stream().search().flatMap(s -> s.retention()).ifPresent(retention -> {
             try {
                 i.index().expire(clock.millis() - retention.toMillis());
             } catch (RuntimeException e) {
                 LOG.warn("Cannot expire old events of the search index of '{}': {}", i.index().stream().name(), e.toString());
             }
-        }));
+        });
     }
 
     /** Stops the indexers (each commits what it read), then closes the indexes. */

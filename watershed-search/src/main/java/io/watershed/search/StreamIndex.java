@@ -76,7 +76,8 @@ import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.util.BytesRef;
 
 /**
- * One stream's Lucene index in its own directory. A document is one event: its JSON as stored, its place on the bus
+ * One stream's search index in its own directory: one Lucene index, or with a retention one per day of events
+ * ({@link IndexSlices}). A document is one event: its JSON as stored, its place on the bus
  * ({@code _partition}, {@code _offset}; the term {@code _id} = {@code partition:offset}, so indexing a record again
  * replaces it), its time ({@code _time}: the stream's {@code event_time} field when it has one and the event carries a
  * readable value, else when the bus took it), the search's text fields analysed into words and its keyword fields whole.
@@ -103,38 +104,17 @@ public final class StreamIndex implements AutoCloseable {
 
     private final StreamSpec stream;
     private final SearchSpec spec;
-    private final Path path;
     private final Analyzer analyzer;
-    private Directory directory;
-    private IndexWriter writer;
-    private SearcherManager searchers;
-    private Map<Integer, Long> committed;
+    private final IndexSlices slices;
 
     /** Opens the index in {@code path}, creating it when there is none. */
     public StreamIndex(Path path, StreamSpec stream) {
         this.stream = stream;
         this.spec = stream.search().orElseThrow(() -> new IllegalArgumentException("stream '" + stream.name() + "' has no search"));
-        this.path = path;
         Map<String, Analyzer> perField = new HashMap<>();
         spec.keywords().forEach(k -> perField.put(k, new KeywordAnalyzer()));
         this.analyzer = new PerFieldAnalyzerWrapper(new StandardAnalyzer(), perField);
-        open();
-    }
-
-    private synchronized void open() {
-        try {
-            directory = FSDirectory.open(path);
-            committed = DirectoryReader.indexExists(directory)
-                    ? decode(SegmentInfos.readLatestCommit(directory).getUserData().get(OFFSETS_KEY)) : Map.of();
-            IndexWriterConfig config = new IndexWriterConfig(analyzer).setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
-                    .setCommitOnClose(false) // only commits with offsets count; close() commits them itself
-                    // fewer, larger flushed segments than Lucene's 16 MB default, bounded by a sixteenth of the heap
-                    .setRAMBufferSizeMB(Math.max(16, Math.min(64, Runtime.getRuntime().maxMemory() / 16 / (1 << 20))));
-            writer = new IndexWriter(directory, config);
-            searchers = new SearcherManager(writer, null);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot open the search index of stream '" + stream.name() + "' in " + path, e);
-        }
+        this.slices = new IndexSlices(path, stream.name(), analyzer, spec.retention().isPresent());
     }
 
     public StreamSpec stream() {
@@ -142,8 +122,8 @@ public final class StreamIndex implements AutoCloseable {
     }
 
     /** Per partition, the next offset the last commit covers (the offset to resume at); empty for a new index. */
-    public synchronized Map<Integer, Long> committedOffsets() {
-        return committed;
+    public Map<Integer, Long> committedOffsets() {
+        return slices.committed();
     }
 
     /** Indexes one event record; a record of the same partition and offset indexed before is replaced. */
@@ -153,9 +133,13 @@ public final class StreamIndex implements AutoCloseable {
         doc.add(new StringField(ID, id, Field.Store.NO));
         doc.add(new StoredField(PARTITION, record.partition()));
         doc.add(new NumericDocValuesField(PARTITION, record.partition()));
+        long time = time(event, record.timestamp());
+        IndexWriter writer = slices.writer(time);
+        if (writer == null) {
+            return; // past retention
+        }
         doc.add(new StoredField(OFFSET, record.offset()));
         doc.add(new NumericDocValuesField(OFFSET, record.offset()));
-        long time = time(event, record.timestamp());
         doc.add(new LongPoint(TIME, time));
         doc.add(new NumericDocValuesField(TIME, time));
         doc.add(new StoredField(TIME, time));
@@ -173,20 +157,16 @@ public final class StreamIndex implements AutoCloseable {
             }
         }
         try {
-            writer().updateDocument(new Term(ID, id), doc);
+            writer.updateDocument(new Term(ID, id), doc);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot index event " + id + " of stream '" + stream.name() + "'", e);
         }
     }
 
     /** Commits what was added, recording {@code next} (per partition, the offset after the last record read). */
-    public synchronized void commit(Map<Integer, Long> next) {
-        Map<String, String> data = Map.of(OFFSETS_KEY, encode(next));
+    public void commit(Map<Integer, Long> next) {
         try {
-            writer.setLiveCommitData(data.entrySet());
-            writer.commit();
-            committed = Map.copyOf(next);
-            searchers.maybeRefresh();
+            slices.commit(next);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot commit the search index of stream '" + stream.name() + "'", e);
         }
@@ -195,28 +175,24 @@ public final class StreamIndex implements AutoCloseable {
     /** Makes what was added since the last refresh searchable (it is committed only by {@link #commit}). */
     public void refresh() {
         try {
-            searchers().maybeRefresh();
+            slices.refresh();
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot refresh the search index of stream '" + stream.name() + "'", e);
         }
     }
 
     /** Forgets everything added since the last commit (after a failure): the index is as that commit left it. */
-    public synchronized void rollback() {
-        try {
-            searchers.close();
-            writer.rollback();
-            directory.close();
-        } catch (IOException | RuntimeException e) {
-            // reopened below from the last commit either way
-        }
-        open();
+    public void rollback() {
+        slices.rollback();
     }
 
-    /** Deletes the events older than {@code cutoffMillis}; the next commit makes it durable. */
+    /**
+     * Deletes the events older than {@code cutoffMillis} and indexes none older any more; the next commit makes it
+     * durable and drops the days wholly older (with a retention, the index keeps a Lucene index per day of events).
+     */
     public void expire(long cutoffMillis) {
         try {
-            writer().deleteDocuments(LongPoint.newRangeQuery(TIME, Long.MIN_VALUE, cutoffMillis - 1));
+            slices.expire(cutoffMillis);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot expire events of the search index of stream '" + stream.name() + "'", e);
         }
@@ -224,41 +200,26 @@ public final class StreamIndex implements AutoCloseable {
 
     /** Whether something was added or deleted since the last commit. */
     public boolean changed() {
-        return writer().hasUncommittedChanges();
+        return slices.changed();
     }
 
     /** Events in the index (searchable or about to be). */
     public long documents() {
         try {
-            return writer().getDocStats().numDocs;
+            return slices.documents();
         } catch (org.apache.lucene.store.AlreadyClosedException reopening) {
             return -1; // after a failure, between the rollback and the reopen
         }
     }
 
     /** The bytes of the index's files. */
-    public synchronized long bytes() {
-        long total = 0;
-        try {
-            for (String file : directory.listAll()) {
-                try {
-                    total += directory.fileLength(file);
-                } catch (IOException gone) {
-                    // merged away meanwhile
-                }
-            }
-        } catch (IOException e) {
-            return -1;
-        }
-        return total;
+    public long bytes() {
+        return slices.bytes();
     }
 
-    private synchronized IndexWriter writer() {
-        return writer;
-    }
-
-    private synchronized SearcherManager searchers() {
-        return searchers;
+    /** The Lucene indexes the index is made of: one per day of events with a retention, else one. */
+    public int slices() {
+        return slices.count();
     }
 
     /** Answers a search. */
@@ -281,14 +242,8 @@ public final class StreamIndex implements AutoCloseable {
                         + spec.keywords());
             }
         }
-        SearcherManager manager = searchers();
-        IndexSearcher searcher;
-        try {
-            searcher = manager.acquire();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        try {
+        try (IndexSlices.Searcher slice = slices.searcher(request.from().orElse(Long.MIN_VALUE), request.to().orElse(Long.MAX_VALUE))) {
+            IndexSearcher searcher = slice.get();
             long[] bounds = bounds(searcher, request);
             long interval = bounds == null ? 0 : interval(bounds[1] - bounds[0]);
             List<SearchResult.Hit> hits = request.limit() <= 0 ? List.of() : hits(searcher, query, user, request);
@@ -311,12 +266,6 @@ public final class StreamIndex implements AutoCloseable {
             return new SearchResult(tally.total, hits, interval, tally.histogram(), tally.top());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot search stream '" + stream.name() + "'", e);
-        } finally {
-            try {
-                manager.release(searcher);
-            } catch (IOException | org.apache.lucene.store.AlreadyClosedException e) {
-                // the index was reopened meanwhile (after a failure) or closed
-            }
         }
     }
 
@@ -697,13 +646,7 @@ public final class StreamIndex implements AutoCloseable {
 
     /** Closes without committing: the owner commits with its offsets first. */
     @Override
-    public synchronized void close() {
-        try {
-            searchers.close();
-            writer.rollback(); // nothing uncommitted may outlive a close: it has no offsets
-            directory.close();
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot close the search index of stream '" + stream.name() + "'", e);
-        }
+    public void close() {
+        slices.close(); // nothing uncommitted may outlive a close: it has no offsets
     }
 }

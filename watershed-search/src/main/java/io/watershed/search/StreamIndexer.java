@@ -156,19 +156,37 @@ final class StreamIndexer implements Runnable {
             List<BusRecord> chunk = records.subList(from, Math.min(records.size(), from + size));
             others.add(workers().submit(() -> chunk.forEach(this::index)));
         }
+        RuntimeException failed = null;
         try {
             records.subList(0, size).forEach(this::index);
-        } finally {
-            for (java.util.concurrent.Future<?> other : others) {
+        } catch (RuntimeException e) {
+            failed = e;
+        }
+        // every chunk ends before this returns or throws: none may add to the index after a rollback reopened it
+        boolean interrupted = false;
+        for (java.util.concurrent.Future<?> other : others) {
+            while (true) {
                 try {
                     other.get();
+                    break;
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("Interrupted while indexing stream '" + index.stream().name() + "'", e);
+                    interrupted = true;
                 } catch (java.util.concurrent.ExecutionException e) {
-                    throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                    RuntimeException cause = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                    if (failed == null) {
+                        failed = cause;
+                    } else {
+                        failed.addSuppressed(cause);
+                    }
+                    break;
                 }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 

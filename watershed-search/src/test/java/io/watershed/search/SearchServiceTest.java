@@ -32,6 +32,8 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SearchServiceTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,6 +64,11 @@ class SearchServiceTest {
     }
 
     private static List<Log> generate(MemoryBus bus, int n, long seed) {
+        return generate(bus, n, seed, 7_000L);
+    }
+
+    /** {@code n} events about {@code step} ms apart from {@link #BASE}. */
+    private static List<Log> generate(MemoryBus bus, int n, long seed, long step) {
         Random random = new Random(seed);
         List<Log> logs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -72,7 +79,7 @@ class SearchServiceTest {
             for (int w = 0, words = 2 + random.nextInt(5); w < words; w++) {
                 message.append(w == 0 ? "" : " ").append(WORDS.get(random.nextInt(WORDS.size())));
             }
-            long ts = BASE + i * 7_000L + random.nextInt(5_000);
+            long ts = BASE + i * step + random.nextInt(5_000);
             ObjectNode event = JSON.createObjectNode().put("ts", ts).put("level", level).put("service", service)
                     .put("message", message.toString()).put("secret", "s" + i);
             long offset = bus.append("logs", partition, event.toString().getBytes(StandardCharsets.UTF_8));
@@ -96,11 +103,17 @@ class SearchServiceTest {
         }
     }
 
-    @Test
-    void countsHistogramsAndTopValuesOfThirtyQueriesEqualAScanOfTheSameEvents() {
+    /**
+     * Without a retention the index is one Lucene index; with one, an index per day of events: here over five days, a
+     * search's time range opening only the days it meets.
+     */
+    @ParameterizedTest(name = "daily slices: {0}")
+    @ValueSource(booleans = {false, true})
+    void countsHistogramsAndTopValuesOfThirtyQueriesEqualAScanOfTheSameEvents(boolean daily) {
         MemoryBus bus = new MemoryBus();
-        List<Log> logs = generate(bus, 3_000, 42);
-        long mid = BASE + 3_000 * 7_000L / 2;
+        long step = daily ? 150_000L : 7_000L;
+        List<Log> logs = generate(bus, 3_000, 42, step);
+        long mid = BASE + 3_000 * step / 2;
         List<Case> cases = new ArrayList<>();
         for (String level : LEVELS) {
             cases.add(new Case("level:" + level, l -> l.level().equals(level)));
@@ -136,8 +149,9 @@ class SearchServiceTest {
         assertThat(cases).hasSize(30);
 
         try (SearchService service = service(bus)) {
-            service.start(logs(Optional.empty()));
+            service.start(logs(daily ? Optional.of(Duration.ofDays(36_500)) : Optional.empty()));
             awaitIndexed(service, logs.size());
+            assertThat(service.stats("logs").orElseThrow().slices()).isEqualTo(daily ? 6 : 1);
             for (Case c : cases) {
                 List<Log> expected = logs.stream().filter(l -> c.from().map(f -> l.ts() >= f).orElse(true)
                         && c.to().map(t -> l.ts() < t).orElse(true)).filter(c.matches()).toList();
@@ -278,7 +292,7 @@ class SearchServiceTest {
     }
 
     @Test
-    void deadLettersAndNonObjectsAreSkippedAndRetentionDropsOldEvents() {
+    void deadLettersAndNonObjectsAreSkippedAndEventsPastRetentionAreNotIndexed() {
         MemoryBus bus = new MemoryBus();
         long now = System.currentTimeMillis();
         bus.publish("logs", List.of(EventBus.Event.deadLetter("not json".getBytes(StandardCharsets.UTF_8), "bad", now),
@@ -289,12 +303,71 @@ class SearchServiceTest {
         bus.append("logs", 0, "not json".getBytes(StandardCharsets.UTF_8));
         try (SearchService service = service(bus)) {
             service.start(logs(Optional.of(Duration.ofMinutes(30))));
-            awaitIndexed(service, 2);
-            service.expire();
+            // the event an hour old is past retention when the index starts: it is never indexed
             awaitIndexed(service, 1);
             assertThat(service.search("logs", SearchRequest.of("new")).hits()).singleElement()
                     .satisfies(h -> assertThat(h.time()).isEqualTo(now));
             assertThat(service.search("logs", SearchRequest.of("old")).total()).isZero();
+        }
+    }
+
+    /**
+     * With a retention, each day of events has its own Lucene index: a day wholly past the retention is dropped whole
+     * (its directory deleted at the indexer's next commit), the day the cutoff falls in loses only the older events,
+     * and a restart neither brings a dropped day back nor doubles anything.
+     */
+    @Test
+    void retentionDropsWholeDaysAndARestartKeepsThemDropped() throws Exception {
+        MemoryBus bus = new MemoryBus();
+        long day = 86_400_000L;
+        long now = System.currentTimeMillis();
+        long today = Math.floorDiv(now, day) * day;
+        // 10 and 5 days old, just past three days, just within three days, and now
+        long[] times = {today - 10 * day + 3_600_000, today - 5 * day + 3_600_000, now - 3 * day - 30_000, now - 3 * day + 30_000, now};
+        for (long t : times) {
+            bus.append("logs", 0, ("{\"ts\": " + t + ", \"message\": \"at " + t + "\"}").getBytes(StandardCharsets.UTF_8));
+        }
+        StreamSpec threeDays = logs(Optional.of(Duration.ofDays(3)));
+        try (SearchService service = service(bus)) {
+            service.start(threeDays);
+            // the start expires at once: the events past three days are never indexed, so their days are never made
+            awaitIndexed(service, 2);
+            assertThat(days()).hasSize(2);
+        }
+        java.nio.file.Files.walk(dir.resolve("logs")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        Set<Long> allDays = new HashSet<>();
+        for (long t : times) {
+            allDays.add(Math.floorDiv(t, day));
+        }
+        try (SearchService service = service(bus)) {
+            service.start(logs(Optional.of(Duration.ofDays(36_500))));
+            awaitIndexed(service, 5);
+            assertThat(days()).hasSize(allDays.size());
+            assertThat(service.stats("logs").orElseThrow().slices()).isEqualTo(allDays.size());
+        }
+        // the days 10 and 5 days old go whole; the day three days ago loses only its event past the cutoff
+        int kept = allDays.size() - 2;
+        try (SearchService service = service(bus)) {
+            service.start(threeDays);
+            Await.until("the days past retention dropped and the rest searchable", Duration.ofSeconds(30),
+                    () -> days().size() == kept && service.search("logs", SearchRequest.of("")).total() == 2);
+            assertThat(service.search("logs", SearchRequest.of("")).hits()).extracting(SearchResult.Hit::time)
+                    .containsExactly(now, times[3]);
+        }
+        try (SearchService service = service(bus)) {
+            service.start(threeDays);
+            awaitIndexed(service, 2);
+            assertThat(days()).hasSize(kept);
+            assertThat(service.search("logs", SearchRequest.of("")).total()).isEqualTo(2);
+        }
+    }
+
+    /** The day directories of the index of logs. */
+    private List<String> days() {
+        try (var children = java.nio.file.Files.list(dir.resolve("logs"))) {
+            return children.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(IndexSlices.DAY_PREFIX)).sorted().toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

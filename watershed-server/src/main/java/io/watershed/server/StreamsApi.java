@@ -82,6 +82,7 @@ final class StreamsApi implements Routes {
                 index.put("documents", i.documents());
                 index.put("bytes", i.bytes());
                 index.put("lag", i.lag());
+                index.put("slices", i.slices());
                 // what a search page offers: the searched fields the caller may read (none without a read grant)
                 Predicate<String> visible = SearchApi.visibleFields(principal, s.rawTable()).orElse(f -> false);
                 SearchSpec spec = s.search().orElseThrow();
