@@ -35,8 +35,13 @@ abstract class BrokerSourceConformance extends SourceConformance {
     /** Where the messages are published, as the event's topic field shows it; null when the source stores none. */
     abstract String publishedTo();
 
+    /**
+     * Publishes once the source is subscribed: a broker drops what is published to a topic nobody subscribed to, which
+     * until the source's first subscription is answered includes our stream.
+     */
     @Override
     void send(List<String> events) throws Exception {
+        Await.until("the " + sourceType() + " source subscribed", Duration.ofSeconds(60), () -> status(http).path("connected").asBoolean());
         publish(events);
     }
 

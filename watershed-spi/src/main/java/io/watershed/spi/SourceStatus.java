@@ -150,7 +150,8 @@ public sealed interface SourceStatus permits SourceStatus.Forward, SourceStatus.
     /**
      * An MQTT subscription.
      *
-     * @param connected the session is up (false while the source waits to connect again)
+     * @param connected the session is up and the broker has answered its subscription (false while the source waits to
+     *     connect again)
      * @param messages messages published to the stream since the start (dead letters included)
      * @param lastMessageAt when the last message was published (ISO-8601)
      * @param lastError the last connection or publishing problem; null once the session is up again

@@ -65,6 +65,8 @@ public final class MqttSource implements Source {
     private final AtomicLong messages = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean connected;
+    /** Whether the broker has answered this connection's subscription: before that, a message nobody else subscribed to is lost. */
+    private volatile boolean subscribed;
     private volatile String lastError;
     private volatile Instant lastMessageAt;
     private Thread supervisor;
@@ -106,7 +108,7 @@ public final class MqttSource implements Source {
     public SourceStatus.Mqtt status() {
         Instant last = lastMessageAt;
         return new SourceStatus.Mqtt(name, stream.name(), spec.url(), spec.topics(), spec.qos(), spec.clientId(),
-                spec.user().orElse(null), spec.password(), connected && running, messages.get(), last == null ? null : last.toString(),
+                spec.user().orElse(null), spec.password(), connected && subscribed && running, messages.get(), last == null ? null : last.toString(),
                 lastError);
     }
 
@@ -163,6 +165,7 @@ public final class MqttSource implements Source {
             throw e;
         }
         boolean resumed = token.getSessionPresent();
+        subscribed = false;
         connected = true;
         lastError = null;
         LOG.info("MQTT {}: connected to {} as {} ({} session)", name, spec.url(), spec.clientId(), resumed ? "resumed" : "new");
@@ -189,6 +192,7 @@ public final class MqttSource implements Source {
                         return;
                     }
                 }
+                subscribed = true;
                 LOG.info("MQTT {}: subscribed to {} at QoS {}", name, spec.topics(), spec.qos());
             }
 
@@ -225,6 +229,7 @@ public final class MqttSource implements Source {
             return;
         }
         connected = false;
+        subscribed = false;
         lastError = "Lost the connection to " + spec.url() + ": " + why;
         LOG.warn("MQTT {}: {}; connecting again", name, lastError);
         publisher.error(name, stream.name(), "connection_lost");
