@@ -192,7 +192,7 @@ public final class MqttSource implements Source {
                         return;
                     }
                 }
-                subscribed = true;
+                MqttSource.this.subscribed = true;
                 LOG.info("MQTT {}: subscribed to {} at QoS {}", name, spec.topics(), spec.qos());
             }
 
