@@ -5,11 +5,15 @@
 #   (librdkafka#4895) and which logs in with SASL/PLAIN instead.
 # - prometheus-alertmanager for AlertsIT, which starts its own on a free loopback port (the package's service, where
 #   systemd starts it, is not used).
+# - mosquitto and mosquitto-clients for MqttSourceIT, which starts its own broker on a free loopback port and publishes
+#   with mosquitto_pub (the package's service is not used).
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/kcat ] || missing+=(kcat)
 [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+[ -x /usr/bin/mosquitto_pub ] || missing+=(mosquitto-clients)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -27,3 +31,4 @@ export DEBIAN_FRONTEND=noninteractive
 /usr/bin/chromium --version
 /usr/bin/kcat -V | head -n 4 | tail -n 1
 /usr/bin/prometheus-alertmanager --version 2>&1 | head -n 1
+{ /usr/sbin/mosquitto -h 2>&1 || true; } | head -n 1

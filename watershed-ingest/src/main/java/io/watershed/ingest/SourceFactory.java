@@ -4,6 +4,7 @@ import io.watershed.ingest.cdc.CdcSource;
 import io.watershed.ingest.forward.ForwardServer;
 import io.watershed.ingest.forward.TagRouter;
 import io.watershed.ingest.jdbc.JdbcImportSource;
+import io.watershed.ingest.mqtt.MqttSource;
 import io.watershed.ingest.tail.FileTailSource;
 import io.watershed.spi.Settings;
 import io.watershed.spi.SourceSpec;
@@ -23,7 +24,8 @@ import java.util.Map;
  * {@code file} source and one import per {@code jdbc} source (named {@code <stream>.file}, {@code <stream>.jdbc},
  * numbered when a stream has several), one Debezium engine per database connection (url and user) for all the
  * {@code cdc} tables declared on it, and the one forward listener, which serves every stream's tags and runs
- * unless {@code ingest.forward_port} is -1. The sources are constructed, not started.
+ * unless {@code ingest.forward_port} is -1; one subscription per {@code mqtt} source ({@code <stream>.mqtt[N]}). The
+ * sources are constructed, not started.
  */
 final class SourceFactory implements SourceSpec.Cases<Void> {
     /** How often a file source looks for new lines when it found none. */
@@ -37,12 +39,15 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     private final List<Source> files = new ArrayList<>();
     private final List<Source> imports = new ArrayList<>();
     private final List<Source> cdc = new ArrayList<>();
+    private final List<Source> subscriptions = new ArrayList<>();
     private final Map<String, Map<SourceSpec.Cdc, StreamSpec>> cdcConnections = new LinkedHashMap<>();
     private StreamSpec stream;
     private int fileCount;
     private int fileIndex;
     private int importCount;
     private int importIndex;
+    private int mqttCount;
+    private int mqttIndex;
 
     private SourceFactory(SourcePublisher publisher, Path dataDirectory, io.watershed.spi.StateDatabase state) {
         this.state = state;
@@ -51,7 +56,7 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     }
 
     /**
-     * The sources of these streams: the forward listener first, then the file, jdbc and cdc sources.
+     * The sources of these streams: the forward listener first, then the file, jdbc, cdc and mqtt sources.
      *
      * @throws UncheckedIOException the forward port cannot be bound; whatever was built is closed
      */
@@ -75,8 +80,10 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
             stream = s;
             fileCount = (int) s.sources().stream().filter(source -> source instanceof SourceSpec.FileTail).count();
             importCount = (int) s.sources().stream().filter(source -> source instanceof SourceSpec.Jdbc).count();
+            mqttCount = (int) s.sources().stream().filter(source -> source instanceof SourceSpec.Mqtt).count();
             fileIndex = 0;
             importIndex = 0;
+            mqttIndex = 0;
             for (SourceSpec source : s.sources()) {
                 source.match(this);
             }
@@ -102,6 +109,7 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
         all.addAll(files);
         all.addAll(imports);
         all.addAll(cdc);
+        all.addAll(subscriptions);
         return List.copyOf(all);
     }
 
@@ -128,6 +136,13 @@ final class SourceFactory implements SourceSpec.Cases<Void> {
     @Override
     public Void cdc(SourceSpec.Cdc spec) {
         cdcConnections.computeIfAbsent(spec.url() + "\u0000" + spec.user(), k -> new LinkedHashMap<>()).put(spec, stream);
+        return null;
+    }
+
+    @Override
+    public Void mqtt(SourceSpec.Mqtt spec) {
+        String name = stream.name() + ".mqtt" + (mqttCount > 1 ? String.valueOf(++mqttIndex) : "");
+        subscriptions.add(new MqttSource(name, stream, spec, publisher, dataDirectory.resolve("mqtt")));
         return null;
     }
 }

@@ -56,6 +56,21 @@ public final class SourcePublisher {
      *     published then); the caller retries with the same id
      */
     public int publish(String source, StreamSpec stream, List<EventBus.Event> events, String batchId) {
+        return publish(source, stream, events, batchId, true);
+    }
+
+    /**
+     * Publishes under {@code batchId} without looking for an earlier batch of that id, and waits until durable: for a
+     * source whose ids come back legitimately (an MQTT packet id is reused once acknowledged), which looks for an
+     * earlier batch ({@link #publish}) only with input its peer says it delivers again.
+     *
+     * @throws WatershedException as {@link #publish}
+     */
+    public int publishFirstDelivery(String source, StreamSpec stream, List<EventBus.Event> events, String batchId) {
+        return publish(source, stream, events, java.util.Objects.requireNonNull(batchId), false);
+    }
+
+    private int publish(String source, StreamSpec stream, List<EventBus.Event> events, String batchId, boolean skipRepeat) {
         if (events.isEmpty()) {
             return 0;
         }
@@ -70,7 +85,7 @@ public final class SourcePublisher {
             } else {
                 ReentrantLock lock = keyLocks.lock(stream.topic(), batchId);
                 try {
-                    Optional<Integer> earlier = bus.publishedUnder(stream.topic(), batchId);
+                    Optional<Integer> earlier = skipRepeat ? bus.publishedUnder(stream.topic(), batchId) : Optional.empty();
                     if (earlier.isPresent()) {
                         counter("watershed.source.repeats", source, stream.name(), "Batches a source sent again that were "
                                 + "already durable, so not published twice").increment();

@@ -14,8 +14,9 @@ import java.util.Optional;
 
 /**
  * The project's collectors besides the HTTP API, each a {@link Source} that {@link SourceFactory} chose by the kind
- * of its spec: the Fluentd forward listener, file tailers, jdbc imports and CDC engines. Each publishes through the
- * same {@link SourcePublisher}; this class starts them, reports them and closes them (in the reverse order).
+ * of its spec: the Fluentd forward listener, file tailers, jdbc imports, CDC engines and MQTT subscriptions. Each
+ * publishes through the same {@link SourcePublisher}; this class starts them, reports them and closes them (in the
+ * reverse order).
  */
 public final class Sources implements SourceControl, AutoCloseable {
     private final List<Source> sources;
@@ -66,7 +67,7 @@ public final class Sources implements SourceControl, AutoCloseable {
         return Optional.empty();
     }
 
-    /** What each source reports, in the order they were built (the forward listener, files, jdbc imports, cdc). */
+    /** What each source reports, in the order they were built (the forward listener, files, jdbc imports, cdc, mqtt). */
     @Override
     public List<SourceStatus> statuses() {
         List<SourceStatus> statuses = new ArrayList<>(sources.size());
@@ -99,7 +100,7 @@ public final class Sources implements SourceControl, AutoCloseable {
         return false;
     }
 
-    /** Closes the sources in the reverse order of their start: CDC, imports, files, then the forward listener. */
+    /** Closes the sources in the reverse order of their start: MQTT, CDC, imports, files, then the forward listener. */
     @Override
     public void close() {
         for (int i = sources.size() - 1; i >= 0; i--) {

@@ -151,5 +151,10 @@ abstract class SourceContract {
         public String cdc(SourceStatus.Cdc status) {
             return "cdc";
         }
+
+        @Override
+        public String mqtt(SourceStatus.Mqtt status) {
+            return "mqtt";
+        }
     };
 }

@@ -13,7 +13,8 @@ class SourceContractCoverageTest {
             SourceSpec.Forward.class, ForwardSourceContractTest.class,
             SourceSpec.FileTail.class, FileTailSourceContractTest.class,
             SourceSpec.Jdbc.class, JdbcImportSourceContractTest.class,
-            SourceSpec.Cdc.class, CdcSourceContractTest.class);
+            SourceSpec.Cdc.class, CdcSourceContractTest.class,
+            SourceSpec.Mqtt.class, MqttSourceContractTest.class);
 
     @Test
     void everyKindOfSourceHasItsContractTest() {

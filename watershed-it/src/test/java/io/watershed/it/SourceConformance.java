@@ -28,7 +28,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * emoji, right-to-left text, nesting, numbers); input the source cannot decode is refused with a precise error or
  * lands in {@code raw.conf__dlq} with its reason, and is counted; a restart on the same data directory loses and
  * doubles nothing; a configured secret never appears in {@code /v1/sources}; a collector of the ingest part (a
- * {@code Source}: forward, file, jdbc, cdc) reports its status there with its kind's fields and the work it did. Each
+ * {@code Source}: forward, file, jdbc, cdc, mqtt) reports its status there with its kind's fields and the work it did. Each
  * source's IT extends this and adds what only it can do.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -39,7 +39,8 @@ abstract class SourceConformance {
     protected Path root;
     protected Platform platform;
     protected WatershedHttp http;
-    private int sent;
+    /** How many events of {@link #events} were sent: those from {@code e0} to {@code e<sent-1>}. */
+    protected int sent;
 
     /** The body of {@code streams/conf.yaml}: the source under test. */
     abstract String streamBody(Path root) throws Exception;
@@ -73,7 +74,9 @@ abstract class SourceConformance {
             "file", Set.of("name", "type", "stream", "paths", "files", "lag_bytes", "last_error"),
             "jdbc", Set.of("name", "type", "stream", "table", "user", "password", "mode", "watermark", "last_run", "last_run_rows",
                     "next_run", "running", "last_error"),
-            "cdc", Set.of("name", "type", "database", "user", "password", "tables", "running", "events", "last_event", "last_error"));
+            "cdc", Set.of("name", "type", "database", "user", "password", "tables", "running", "events", "last_event", "last_error"),
+            "mqtt", Set.of("name", "type", "stream", "url", "topics", "qos", "client_id", "user", "password", "connected", "messages",
+                    "last_message", "last_error"));
 
     /**
      * The kind of source under test as {@code /v1/sources} shows it ({@code forward}, {@code file}, {@code jdbc},
@@ -106,8 +109,17 @@ abstract class SourceConformance {
     }
 
     protected void restart() {
-        Path project = platform.project().directory();
+        stop();
+        startAgain();
+    }
+
+    /** Stops the platform; {@link #startAgain()} starts it on the same project and data directory. */
+    protected void stop() {
         platform.close();
+    }
+
+    protected void startAgain() {
+        Path project = root.resolve("project");
         platform = Platform.start(new io.watershed.project.ProjectLoader(java.util.Map.of()).load(project, null), root.resolve("data"));
         http = new WatershedHttp(platform.url(), platform.adminToken());
     }
@@ -124,10 +136,20 @@ abstract class SourceConformance {
     private void sendAndAwait(int count) throws Exception {
         send(events(sent, count));
         sent += count;
+        awaitEachSentEventOnce();
+    }
+
+    /** Waits until {@code raw.conf} holds each event sent so far, once. */
+    protected void awaitEachSentEventOnce() {
         int expected = sent;
-        Await.until(expected + " events in raw.conf, each once", Duration.ofSeconds(90),
-                () -> http.rows("SELECT count(*), count(DISTINCT id) FROM raw.conf WHERE id LIKE 'e%'"),
-                rows -> rows.equals(List.of(expected + " " + expected)));
+        try {
+            Await.until(expected + " events in raw.conf, each once", Duration.ofSeconds(90),
+                    () -> http.rows("SELECT count(*), count(DISTINCT id) FROM raw.conf WHERE id LIKE 'e%'"),
+                    rows -> rows.equals(List.of(expected + " " + expected)));
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; ids more than once: " + http.rows("SELECT id, count(*), min(_offset), "
+                    + "max(_offset) FROM raw.conf WHERE id LIKE 'e%' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 10"), e);
+        }
     }
 
     @Test
@@ -212,6 +234,11 @@ abstract class SourceConformance {
             case "cdc" -> {
                 assertThat(status.path("tables").path("public.conf").asText()).isEqualTo("conf");
                 assertThat(status.path("events").asLong()).as("changes published since the restart").isPositive();
+            }
+            case "mqtt" -> {
+                assertThat(status.path("stream").asText()).isEqualTo("conf");
+                assertThat(status.path("connected").asBoolean()).as("connected: %s", status).isTrue();
+                assertThat(status.path("messages").asLong()).as("messages published since the restart").isPositive();
             }
             default -> throw new AssertionError("no contract check for source type " + sourceType());
         }

@@ -137,7 +137,7 @@ public final class ProjectLoader {
         settings.metadata().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
         settings.lake().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
         settings.alerts().problems().forEach(p -> problems.add(new Problem(projectFile.toString(), 1, 1, p)));
-        Map<String, StreamSpec> streams = loadStreams(directory, settings, problems);
+        Map<String, StreamSpec> streams = loadStreams(directory, name, settings, problems);
         Map<String, PipelineSpec> pipelines = loadPipelines(directory, problems);
         ModelLoader models = new ModelLoader(this, directory, settings.models(), schedules, problems);
         Map<String, ModelSpec> modelSpecs = models.load(streams, pipelines);
@@ -232,7 +232,7 @@ public final class ProjectLoader {
         return pipelines;
     }
 
-    private Map<String, StreamSpec> loadStreams(Path directory, Settings settings, List<Problem> problems) {
+    private Map<String, StreamSpec> loadStreams(Path directory, String projectName, Settings settings, List<Problem> problems) {
         Map<String, StreamSpec> streams = new LinkedHashMap<>();
         Map<String, String> declaredIn = new HashMap<>();
         Map<String, String> tagOwners = new HashMap<>();
@@ -334,7 +334,7 @@ public final class ProjectLoader {
                             ? reader.convert(e.get("target_file_size").getValueNode(), SettingType.SIZE).map(Long.class::cast)
                             : Optional.empty());
             List<SourceSpec> sources = e.containsKey("sources")
-                    ? new SourceReader(reader, directory).read(e.get("sources").getValueNode())
+                    ? new SourceReader(reader, directory, projectName, name).read(e.get("sources").getValueNode())
                     : List.of();
             for (SourceSpec source : sources) {
                 if (source instanceof SourceSpec.Cdc cdc) {

@@ -18,13 +18,18 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 
 /** Reads a stream's {@code sources:} list, reporting every mistake at its {@code file:line:col}. */
 final class SourceReader {
-    static final Set<String> TYPES = Set.of("forward", "file", "jdbc", "cdc");
+    static final Set<String> TYPES = Set.of("forward", "file", "jdbc", "cdc", "mqtt");
     private static final Set<String> FORWARD_KEYS = Set.of("type", "tags", "tag_field", "time_field");
     private static final Set<String> FILE_KEYS = Set.of("type", "paths", "exclude", "format", "pattern", "multiline_start",
             "multiline_flush", "read_from", "path_field", "max_record_size");
     private static final Set<String> JDBC_KEYS = Set.of("type", "url", "user", "password", "table", "query", "mode", "column",
             "schedule", "batch_rows");
     private static final Set<String> CDC_KEYS = Set.of("type", "url", "user", "password", "table", "snapshot");
+    private static final Set<String> MQTT_KEYS = Set.of("type", "url", "topics", "qos", "client_id", "user", "password", "format",
+            "topic_field");
+    static final Pattern MQTT_URL = Pattern.compile("(tcp|ssl)://[^/:\\s]+:\\d{1,5}");
+    /** What a broker takes as a client id: MQTT 5 servers must take 1 to 23 of these, and mosquitto and others take more. */
+    private static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
     static final Pattern JDBC_URL = Pattern.compile("jdbc:(postgresql|mysql|mariadb)://[^/\\s]+/[^?\\s]+(\\?.*)?");
     static final Pattern QUALIFIED = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?");
     /** Fluentd tag parts: letters, digits, '_', '-', and the pattern characters. */
@@ -33,10 +38,15 @@ final class SourceReader {
 
     private final ProjectLoader.FileReader reader;
     private final Path projectDirectory;
+    private final String projectName;
+    private final String streamName;
+    private int mqttSources;
 
-    SourceReader(ProjectLoader.FileReader reader, Path projectDirectory) {
+    SourceReader(ProjectLoader.FileReader reader, Path projectDirectory, String projectName, String streamName) {
         this.reader = reader;
         this.projectDirectory = projectDirectory;
+        this.projectName = projectName;
+        this.streamName = streamName;
     }
 
     List<SourceSpec> read(Node node) {
@@ -68,6 +78,7 @@ final class SourceReader {
             case "file" -> file(reader.entries(m, FILE_KEYS, "a file source"));
             case "jdbc" -> jdbc(reader.entries(m, JDBC_KEYS, "a jdbc source"), m);
             case "cdc" -> cdc(reader.entries(m, CDC_KEYS, "a cdc source"), m);
+            case "mqtt" -> mqtt(reader.entries(m, MQTT_KEYS, "an mqtt source"), m);
             default -> {
                 reader.problem(typeEntry.getValueNode(), "unknown source type '" + type.get() + "'"
                         + ProjectLoader.suggestion(type.get(), TYPES) + "; use one of " + new TreeSet<>(TYPES)
@@ -283,6 +294,86 @@ final class SourceReader {
             return Optional.empty();
         }
         return Optional.of(new SourceSpec.Cdc(url.get(), user.get(), password, table.get(), snapshot));
+    }
+
+    private Optional<SourceSpec> mqtt(Map<String, NodeTuple> e, MappingNode at) {
+        int index = ++mqttSources;
+        Optional<String> url = required(e, "url", at, "an mqtt source");
+        if (url.isPresent() && !MQTT_URL.matcher(url.get()).matches()) {
+            reader.problem(e.get("url").getValueNode(), "url '" + url.get() + "' is not a broker address; use tcp://host:1883 "
+                    + "or ssl://host:8883");
+            url = Optional.empty();
+        }
+        List<String> topics = new ArrayList<>();
+        if (!e.containsKey("topics")) {
+            reader.problem(at, "an mqtt source needs topics: the topic filters it subscribes to, like [sensors/+/temperature]");
+        } else {
+            int before = problemsMarker();
+            for (Node t : reader.list(e.get("topics").getValueNode(), "topics").orElse(List.of())) {
+                reader.string(t).ifPresent(filter -> topicFilter(t, filter).ifPresent(topics::add));
+            }
+            if (topics.isEmpty() && problemsMarker() == before) {
+                reader.problem(e.get("topics").getValueNode(), "topics is empty; list at least one topic filter");
+            }
+        }
+        int qos = 1;
+        if (e.containsKey("qos")) {
+            Node n = e.get("qos").getValueNode();
+            Optional<Long> value = reader.convert(n, SettingType.INTEGER).map(Long.class::cast);
+            if (value.isPresent() && value.get() != 1 && value.get() != 2) {
+                reader.problem(n, "qos must be 1 or 2 (0 loses the messages sent while Watershed is away), got " + value.get());
+            } else if (value.isPresent()) {
+                qos = (int) (long) value.get();
+            }
+        }
+        String clientId = ("watershed-" + projectName + "-" + streamName + (index > 1 ? "-" + index : ""))
+                .replaceAll("[^A-Za-z0-9_.-]", "_");
+        if (e.containsKey("client_id")) {
+            Node n = e.get("client_id").getValueNode();
+            Optional<String> id = reader.string(n).map(String::trim);
+            if (id.isPresent() && !CLIENT_ID.matcher(id.get()).matches()) {
+                reader.problem(n, "client_id '" + id.get() + "' must be 1 to 128 letters, digits, '_', '-' or '.'");
+            } else if (id.isPresent()) {
+                clientId = id.get();
+            }
+        }
+        Optional<String> user = e.containsKey("user") ? reader.string(e.get("user").getValueNode()).map(String::trim)
+                .filter(u -> !u.isEmpty()) : Optional.empty();
+        io.watershed.spi.Secret password = io.watershed.spi.Secret.of(e.containsKey("password")
+                ? reader.string(e.get("password").getValueNode()).orElse("") : "");
+        if (!password.isEmpty() && user.isEmpty()) {
+            reader.problem(e.get("password").getValueNode(), "a password needs its user");
+        }
+        if (e.containsKey("format")) {
+            Node f = e.get("format").getValueNode();
+            reader.string(f).filter(text -> !text.equals("json")).ifPresent(text -> reader.problem(f, "unknown format '" + text
+                    + "'; an mqtt source takes json (one JSON object per message)"));
+        }
+        Optional<String> topicField = optionalField(e, "topic_field", "topic");
+        if (url.isEmpty() || topics.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new SourceSpec.Mqtt(url.get(), topics, qos, clientId, user, password, topicField));
+    }
+
+    /** An MQTT topic filter: levels split by '/', '+' alone in its level, '#' alone in the last. */
+    private Optional<String> topicFilter(Node node, String filter) {
+        String f = filter.trim();
+        String[] levels = f.split("/", -1);
+        for (int i = 0; i < levels.length; i++) {
+            String level = levels[i];
+            if ((level.contains("+") && !level.equals("+")) || (level.contains("#") && !(level.equals("#") && i == levels.length - 1))) {
+                reader.problem(node, "topic filter '" + filter + "' is not valid: '+' must fill a whole level and '#' the last "
+                        + "one, as in sensors/+/temperature or sensors/#");
+                return Optional.empty();
+            }
+        }
+        if (f.isEmpty() || f.startsWith("$")) {
+            reader.problem(node, "topic filter '" + filter + "' is not valid: " + (f.isEmpty() ? "it is empty"
+                    : "topics starting with $ are the broker's own"));
+            return Optional.empty();
+        }
+        return Optional.of(f);
     }
 
     private List<String> globs(Node node, String what, boolean resolve) {

@@ -239,7 +239,7 @@ class ProjectLoaderTest {
         write("streams/c.yaml", "sources:\n  - type: forward\n    tags: [app.*]\n");
         assertThat(problems(Map.of())).containsExactlyInAnyOrder(
                 "watershed.yaml:2:17: ingest.forward_port must be between -1 and 65535, got -2",
-                "streams/a.yaml:2:11: unknown source type 'fluentd'; use one of [cdc, file, forward, jdbc] (Kafka producers write to the stream's topic directly)",
+                "streams/a.yaml:2:11: unknown source type 'fluentd'; use one of [cdc, file, forward, jdbc, mqtt] (Kafka producers write to the stream's topic directly)",
                 "streams/a.yaml:4:12: tag pattern 'bad tag' is not valid: use dot-separated parts of letters, digits, '_' and '-', with * (one part), ** (any parts) or {a,b}",
                 "streams/a.yaml:4:23: tag pattern 'x.{y' has unbalanced braces",
                 "streams/a.yaml:6:13: '../etc/*.log' must not contain '..'; write the directory it means",
@@ -311,6 +311,68 @@ class ProjectLoaderTest {
                 "streams/orders.yaml:11:15: 'sometimes' is not a cron expression (minute hour day-of-month month day-of-week, UTC; or [@annually, @daily, @hourly, @midnight, @monthly, @weekly, @yearly]): Cron expression contains 1 parts but we expect one of [5]",
                 "streams/orders.yaml:15:12: table 'orders' must be schema.table (PostgreSQL) or database.table (MySQL, MariaDB)",
                 "streams/orders.yaml:2:3: a stream with a cdc source needs key: the table's primary key column, which state.orders is kept by");
+    }
+
+    @Test
+    void readsMqttSourcesAndReportsTheirMistakes() throws IOException {
+        write("watershed.yaml", "name: plant\n");
+        write("streams/readings.yaml", """
+                key: id
+                sources:
+                  - type: mqtt
+                    url: tcp://broker:1883
+                    topics: [sensors/+/reading, alerts/#]
+                    user: reader
+                    password: ${MQTT_PASSWORD}
+                  - type: mqtt
+                    url: ssl://broker:8883
+                    topics: [other]
+                    qos: 2
+                    client_id: plant-other
+                    topic_field: ''
+                    format: json
+                """);
+        Project project = new ProjectLoader(Map.of("MQTT_PASSWORD", "mqtt-pw")).load(dir, null);
+        var sources = project.streams().get("readings").sources();
+        var first = (io.watershed.spi.SourceSpec.Mqtt) sources.get(0);
+        assertThat(first.topics()).containsExactly("sensors/+/reading", "alerts/#");
+        assertThat(first.qos()).isEqualTo(1);
+        assertThat(first.clientId()).as("stable across restarts: from the project and the stream").isEqualTo("watershed-plant-readings");
+        assertThat(first.password().reveal()).isEqualTo("mqtt-pw");
+        assertThat(first.toString()).doesNotContain("mqtt-pw");
+        assertThat(first.topicField()).contains("topic");
+        var second = (io.watershed.spi.SourceSpec.Mqtt) sources.get(1);
+        assertThat(second.qos()).isEqualTo(2);
+        assertThat(second.clientId()).isEqualTo("plant-other");
+        assertThat(second.topicField()).isEmpty();
+
+        write("streams/readings.yaml", """
+                sources:
+                  - type: mqtt
+                    url: mqtt://broker
+                    topics: [a/b#, 'x+/y', $SYS/#]
+                    qos: 0
+                    password: secret
+                    format: csv
+                  - type: mqtt
+                    url: tcp://broker:1883
+                    client_id: 'has space'
+                  - type: mqtt
+                    url: tcp://broker:1883
+                    topics: [a]
+                    qos: 3
+                """);
+        assertThat(problems(Map.of())).containsExactlyInAnyOrder(
+                "streams/readings.yaml:3:10: url 'mqtt://broker' is not a broker address; use tcp://host:1883 or ssl://host:8883",
+                "streams/readings.yaml:4:14: topic filter 'a/b#' is not valid: '+' must fill a whole level and '#' the last one, as in sensors/+/temperature or sensors/#",
+                "streams/readings.yaml:4:20: topic filter 'x+/y' is not valid: '+' must fill a whole level and '#' the last one, as in sensors/+/temperature or sensors/#",
+                "streams/readings.yaml:4:28: topic filter '$SYS/#' is not valid: topics starting with $ are the broker's own",
+                "streams/readings.yaml:5:10: qos must be 1 or 2 (0 loses the messages sent while Watershed is away), got 0",
+                "streams/readings.yaml:6:15: a password needs its user",
+                "streams/readings.yaml:7:13: unknown format 'csv'; an mqtt source takes json (one JSON object per message)",
+                "streams/readings.yaml:8:5: an mqtt source needs topics: the topic filters it subscribes to, like [sensors/+/temperature]",
+                "streams/readings.yaml:10:16: client_id 'has space' must be 1 to 128 letters, digits, '_', '-' or '.'",
+                "streams/readings.yaml:14:10: qos must be 1 or 2 (0 loses the messages sent while Watershed is away), got 3");
     }
 
     @Test

@@ -92,4 +92,21 @@ final class SourceStatusJson implements SourceStatus.Cases<Map<String, Object>> 
         m.put("last_error", s.lastError());
         return m;
     }
+
+    @Override
+    public Map<String, Object> mqtt(SourceStatus.Mqtt s) {
+        Map<String, Object> m = head(s);
+        m.put("stream", s.stream());
+        m.put("url", s.url());
+        m.put("topics", s.topics());
+        m.put("qos", s.qos());
+        m.put("client_id", s.clientId());
+        m.put("user", s.user());
+        m.put("password", s.password().toString());
+        m.put("connected", s.connected());
+        m.put("messages", s.messages());
+        m.put("last_message", s.lastMessageAt());
+        m.put("last_error", s.lastError());
+        return m;
+    }
 }

@@ -9,9 +9,10 @@ import java.util.Optional;
  * {@code sources:} in {@code streams/<name>.yaml}. Every source publishes through the bus like the HTTP
  * API does: what it cannot decode goes to the stream's dead-letter table with the reason.
  */
-public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTail, SourceSpec.Jdbc, SourceSpec.Cdc {
+public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTail, SourceSpec.Jdbc, SourceSpec.Cdc,
+        SourceSpec.Mqtt {
 
-    /** {@code forward}, {@code file}, {@code jdbc} or {@code cdc}. */
+    /** {@code forward}, {@code file}, {@code jdbc}, {@code cdc} or {@code mqtt}. */
     String type();
 
     /** Calls the case of this source's kind. */
@@ -29,6 +30,8 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         R jdbc(Jdbc spec);
 
         R cdc(Cdc spec);
+
+        R mqtt(Mqtt spec);
     }
 
     /**
@@ -147,6 +150,35 @@ public sealed interface SourceSpec permits SourceSpec.Forward, SourceSpec.FileTa
         @Override
         public <R> R match(Cases<R> cases) {
             return cases.cdc(this);
+        }
+    }
+
+    /**
+     * Subscriptions on an MQTT broker (v5): each message on a matching topic is one JSON event. The session is persistent
+     * (the broker keeps what arrives while Watershed is down) and a message is acknowledged only once its event is durable
+     * in the bus; a message the broker delivers again after a crash is recognised and not published twice.
+     *
+     * @param url {@code tcp://host:port} (or {@code ssl://host:port})
+     * @param topics topic filters, with {@code +} (one level) and {@code #} (the rest)
+     * @param qos the subscriptions' quality of service: 1 (at least once from the broker) or 2
+     * @param clientId the session's client id: stable across restarts, so the broker knows the session again
+     * @param user empty: no login
+     * @param topicField field the message's topic is stored in (the message's own field of that name wins); empty: not stored
+     */
+    record Mqtt(String url, List<String> topics, int qos, String clientId, Optional<String> user, Secret password,
+            Optional<String> topicField) implements SourceSpec {
+        public Mqtt {
+            topics = List.copyOf(topics);
+        }
+
+        @Override
+        public String type() {
+            return "mqtt";
+        }
+
+        @Override
+        public <R> R match(Cases<R> cases) {
+            return cases.mqtt(this);
         }
     }
 }

@@ -9,12 +9,14 @@ import java.util.Map;
  * {@code GET /v1/sources}. A secret is carried as {@link Secret}, so whatever prints it shows {@code ****}. A text
  * field without a value (no run yet, no error) is null.
  */
-public sealed interface SourceStatus permits SourceStatus.Forward, SourceStatus.FileTail, SourceStatus.Jdbc, SourceStatus.Cdc {
+public sealed interface SourceStatus permits SourceStatus.Forward, SourceStatus.FileTail, SourceStatus.Jdbc, SourceStatus.Cdc,
+        SourceStatus.Mqtt {
 
-    /** The source's name: {@code forward}, {@code <stream>.file[N]}, {@code <stream>.jdbc[N]}, {@code cdc[N]}. */
+    /** The source's name: {@code forward}, {@code <stream>.file[N]}, {@code <stream>.jdbc[N]}, {@code cdc[N]},
+     * {@code <stream>.mqtt[N]}. */
     String name();
 
-    /** The kind, as in {@link SourceSpec#type()}: {@code forward}, {@code file}, {@code jdbc} or {@code cdc}. */
+    /** The kind, as in {@link SourceSpec#type()}: {@code forward}, {@code file}, {@code jdbc}, {@code cdc} or {@code mqtt}. */
     String type();
 
     /** Calls the case of this status's kind. */
@@ -32,6 +34,8 @@ public sealed interface SourceStatus permits SourceStatus.Forward, SourceStatus.
         R jdbc(Jdbc status);
 
         R cdc(Cdc status);
+
+        R mqtt(Mqtt status);
     }
 
     /**
@@ -140,6 +144,32 @@ public sealed interface SourceStatus permits SourceStatus.Forward, SourceStatus.
         @Override
         public <R> R match(Cases<R> cases) {
             return cases.cdc(this);
+        }
+    }
+
+    /**
+     * An MQTT subscription.
+     *
+     * @param connected the session is up and the broker has answered its subscription (false while the source waits to
+     *     connect again)
+     * @param messages messages published to the stream since the start (dead letters included)
+     * @param lastMessageAt when the last message was published (ISO-8601)
+     * @param lastError the last connection or publishing problem; null once the session is up again
+     */
+    record Mqtt(String name, String stream, String url, List<String> topics, int qos, String clientId, String user, Secret password,
+            boolean connected, long messages, String lastMessageAt, String lastError) implements SourceStatus {
+        public Mqtt {
+            topics = List.copyOf(topics);
+        }
+
+        @Override
+        public String type() {
+            return "mqtt";
+        }
+
+        @Override
+        public <R> R match(Cases<R> cases) {
+            return cases.mqtt(this);
         }
     }
 }
