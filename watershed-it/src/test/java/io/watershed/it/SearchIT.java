@@ -47,7 +47,8 @@ class SearchIT {
     @Test
     void searchSurvivesAKillAndAnswersAsGrantsAllow() throws Exception {
         Path project = TestProject.in(root.resolve("project")).commitInterval("500ms")
-                .stream("logs", "partitions: 3\nsearch:\n  text: [message]\n  keywords: [level, service]\n").write();
+                // with a retention: the index is kept in daily slices (IndexSlices), which the kill must not tear either
+                .stream("logs", "partitions: 3\nsearch:\n  text: [message]\n  keywords: [level, service]\n  retention: 30d\n").write();
         Path data = root.resolve("data");
         Path log = root.resolve("platform.log");
         AtomicLong next = new AtomicLong();
