@@ -229,6 +229,15 @@ abstract class BufferedSinkWriter implements SinkWriter<RowData> {
     /** Closes what the store's client holds open. */
     abstract void closeStore();
 
+    /** Closes a store's connection or session; a failure is only logged at debug level, since it is dropped either way. */
+    void closeQuietly(AutoCloseable store, String what) {
+        try {
+            store.close();
+        } catch (Exception e) {
+            LOG.debug("Closing the {} of sink '{}' failed", what, shape.sink(), e);
+        }
+    }
+
     @Override
     public void close() {
         if (timer != null) {

@@ -30,8 +30,6 @@ import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.types.logical.LogicalType;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Writes a pipeline's rows to a Cassandra table ({@code INSERT INTO sinks.<name>} of a {@code cassandra} sink) with the
@@ -46,7 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 final class CassandraSink implements Sink<RowData> {
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(CassandraSink.class);
     /** Schema changes wait for every node to agree: slower than a write. */
     private static final Duration SCHEMA_TIMEOUT = Duration.ofSeconds(60);
 
@@ -98,6 +95,8 @@ final class CassandraSink implements Sink<RowData> {
         private PreparedStatement upsert;
         private PreparedStatement delete;
         private boolean tableReady;
+        /** The insert into {@code <table>__dlq}, prepared once the table exists (for this session). */
+        private PreparedStatement deadLetterInsert;
 
         Writer(Target target, WriterInitContext context) {
             super(target.shape(), context);
@@ -128,10 +127,13 @@ final class CassandraSink implements Sink<RowData> {
         /** Every change of a dead-letter writer to {@code <table>__dlq}, keyed by its hash so a replay writes it once. */
         private List<Refused> writeDeadLetters(List<Change> changes) throws Exception {
             CqlSession s = session();
-            String table = quote(target.keyspace()) + "." + quote(target.table() + "__dlq");
-            s.execute(SimpleStatement.newInstance("CREATE TABLE IF NOT EXISTS " + table + " (id text PRIMARY KEY, "
-                    + "failed_at timestamp, reason text, row_json text)").setTimeout(SCHEMA_TIMEOUT));
-            PreparedStatement insert = s.prepare("INSERT INTO " + table + " (id, failed_at, reason, row_json) VALUES (?, ?, ?, ?)");
+            if (deadLetterInsert == null) {
+                String table = quote(target.keyspace()) + "." + quote(target.table() + "__dlq");
+                s.execute(SimpleStatement.newInstance("CREATE TABLE IF NOT EXISTS " + table + " (id text PRIMARY KEY, "
+                        + "failed_at timestamp, reason text, row_json text)").setTimeout(SCHEMA_TIMEOUT));
+                deadLetterInsert = s.prepare("INSERT INTO " + table + " (id, failed_at, reason, row_json) VALUES (?, ?, ?, ?)");
+            }
+            PreparedStatement insert = deadLetterInsert;
             java.time.Instant now = java.time.Instant.now();
             List<Refused> refused = new ArrayList<>();
             for (Change change : changes) {
@@ -207,12 +209,9 @@ final class CassandraSink implements Sink<RowData> {
         @Override
         void closeStore() {
             if (session != null) {
-                try {
-                    session.close();
-                } catch (RuntimeException e) {
-                    LOG.debug("Closing the session of sink '{}' failed", shape.sink(), e);
-                }
+                closeQuietly(session, "session");
                 session = null;
+                deadLetterInsert = null;
             }
         }
     }

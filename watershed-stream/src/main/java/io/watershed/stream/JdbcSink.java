@@ -19,8 +19,6 @@ import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.types.logical.LogicalType;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Writes a pipeline's rows to a database table over JDBC ({@code INSERT INTO sinks.<name>}), buffered as every sink's
@@ -36,7 +34,6 @@ import org.slf4j.LoggerFactory;
  */
 final class JdbcSink implements Sink<RowData> {
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(JdbcSink.class);
 
     /**
      * The table and how to reach it.
@@ -77,6 +74,8 @@ final class JdbcSink implements Sink<RowData> {
         private final JdbcDialect dialect;
         private Connection connection;
         private boolean tableReady;
+        /** Whether {@code <table>__dlq} exists for this connection: reset when a transaction that may have created it rolls back. */
+        private boolean deadLetterTableReady;
 
         Writer(Target target, WriterInitContext context) {
             super(target.shape(), context);
@@ -176,6 +175,7 @@ final class JdbcSink implements Sink<RowData> {
                 c.commit();
             } catch (SQLException e) {
                 rollback(c);
+                deadLetterTableReady = false; // PostgreSQL rolls a CREATE TABLE back with the rest
                 throw e;
             }
             return refused;
@@ -183,8 +183,11 @@ final class JdbcSink implements Sink<RowData> {
 
         private void writeDeadLetters(Connection c, List<Refused> refused) throws SQLException {
             String table = target.table() + DEAD_LETTER_SUFFIX;
-            try (java.sql.Statement create = c.createStatement()) {
-                create.execute(dialect.createTable(table, DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, List.of("id")));
+            if (!deadLetterTableReady) {
+                try (java.sql.Statement create = c.createStatement()) {
+                    create.execute(dialect.createTable(table, DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, List.of("id")));
+                }
+                deadLetterTableReady = true;
             }
             Object failedAt = jdbcValue(TimestampData.fromInstant(java.time.Instant.now()), DEAD_LETTER_TYPES.get(1), dialect);
             try (PreparedStatement statement = c.prepareStatement(dialect.upsert(table, DEAD_LETTER_COLUMNS, List.of("id")))) {
@@ -259,12 +262,9 @@ final class JdbcSink implements Sink<RowData> {
         @Override
         void closeStore() {
             if (connection != null) {
-                try {
-                    connection.close();
-                } catch (SQLException e) {
-                    LOG.debug("Closing the connection of sink '{}' failed", shape.sink(), e);
-                }
+                closeQuietly(connection, "connection");
                 connection = null;
+                deadLetterTableReady = false;
             }
         }
     }
