@@ -7,8 +7,6 @@ import io.watershed.spi.ErrorCode;
 import io.watershed.spi.WatershedException;
 import java.io.PrintStream;
 import java.net.URLEncoder;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,10 +35,10 @@ final class ModelsCommands {
     private ModelsCommands() {}
 
     static JsonNode request(ApiClient api, String method, String path, Object body) {
-        HttpResponse<String> response;
+        ApiClient.Response response;
         try {
-            response = method.equals("GET") ? api.get(path) : method.equals("DELETE") ? api.delete(path) : api.post(path, HttpRequest.BodyPublishers.ofString(
-                    ApiClient.JSON.writeValueAsString(body)), "application/json");
+            response = method.equals("GET") ? api.get(path) : method.equals("DELETE") ? api.delete(path)
+                    : api.post(path, ApiClient.JSON.writeValueAsString(body), "application/json");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -5,8 +5,6 @@ import io.watershed.spi.ErrorCode;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,7 +21,7 @@ final class PipelinesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        HttpResponse<String> response = new ApiClient(server).get("/v1/pipelines");
+        ApiClient.Response response = new ApiClient(server).get("/v1/pipelines");
         if (response.statusCode() != 200) {
             throw new WatershedException(ErrorCode.UNAVAILABLE, ApiClient.errorMessage(response));
         }
@@ -79,7 +77,7 @@ final class PipelinesCommand implements Callable<Integer> {
     }
 
     private static int post(ServerOptions server, String path) throws IOException {
-        HttpResponse<String> response = new ApiClient(server).post(path, HttpRequest.BodyPublishers.noBody(),
+        ApiClient.Response response = new ApiClient(server).post(path, "",
                 "application/json");
         if (response.statusCode() != 200) {
             ErrorCode code = response.statusCode() == 404 ? ErrorCode.UNKNOWN_PIPELINE

@@ -6,7 +6,6 @@ import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URLEncoder;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -98,7 +97,7 @@ final class SearchCommand implements Callable<Integer> {
     private JsonNode fetch(ApiClient api, String range, int max) throws IOException {
         String path = "/v1/search?stream=" + encode(stream) + "&q=" + encode(query) + "&limit=" + max + range
                 + (top.isEmpty() ? "" : "&top=" + encode(String.join(",", top)));
-        HttpResponse<String> response = api.get(path);
+        ApiClient.Response response = api.get(path);
         if (response.statusCode() != 200) {
             throw new WatershedException(ErrorCode.INVALID_INPUT, ApiClient.errorMessage(response));
         }

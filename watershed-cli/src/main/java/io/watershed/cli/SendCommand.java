@@ -5,8 +5,6 @@ import io.watershed.spi.WatershedException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,8 +80,8 @@ final class SendCommand implements Callable<Integer> {
     private int post(ApiClient api, String body, long firstLine) {
         String key = UUID.randomUUID().toString();
         for (int attempt = 1; ; attempt++) {
-            HttpResponse<String> response = api.post("/v1/streams/" + stream + "/events",
-                    HttpRequest.BodyPublishers.ofString(body), "application/x-ndjson", "Idempotency-Key", key);
+            ApiClient.Response response = api.post("/v1/streams/" + stream + "/events",
+                    body, "application/x-ndjson", "Idempotency-Key", key);
             if (response.statusCode() == 200) {
                 try {
                     return ApiClient.JSON.readTree(response.body()).path("accepted").asInt();
@@ -92,7 +90,7 @@ final class SendCommand implements Callable<Integer> {
                 }
             }
             if ((response.statusCode() == 429 || response.statusCode() == 503) && attempt < 10) {
-                long wait = response.headers().firstValueAsLong("Retry-After").orElse(1);
+                long wait = response.header("Retry-After").map(Long::parseLong).orElse(1L);
                 try {
                     Thread.sleep(wait * 1000);
                 } catch (InterruptedException e) {

@@ -5,8 +5,6 @@ import io.watershed.spi.ErrorCode;
 import io.watershed.spi.WatershedException;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,7 +73,7 @@ final class SqlCommand implements Callable<Integer> {
 
     private boolean run(ApiClient api, String sql, PrintStream out) throws IOException {
         String body = ApiClient.JSON.writeValueAsString(Map.of("sql", sql));
-        HttpResponse<String> response = api.post("/v1/sql", HttpRequest.BodyPublishers.ofString(body), "application/json",
+        ApiClient.Response response = api.post("/v1/sql", body, "application/json",
                 "Accept", format == Format.csv ? "text/csv" : "application/json");
         if (response.statusCode() != 200) {
             throw new WatershedException(ErrorCode.QUERY_INVALID, ApiClient.errorMessage(response));
