@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "A data platform in one program: ingest → Kafka → exactly-once Iceberg lake → SQL.",
         subcommands = {InitCommand.class, UpCommand.class, DemoCommand.class, ValidateCommand.class, SendCommand.class, SqlCommand.class,
                 SearchCommand.class, PipelinesCommand.class, TablesCommand.class, ModelsCommands.Models.class, ModelsCommands.Run.class, ModelsCommands.Backfill.class,
-                ModelsCommands.Runs.class, ModelsCommands.Test.class, ModelsCommands.Lineage.class, AccessCommand.class,
+                ModelsCommands.Runs.class, ModelsCommands.Test.class, ModelsCommands.Lineage.class, MlCommand.class, AccessCommand.class,
                 ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class WatershedCommand implements Runnable {
     @CommandLine.Spec
