@@ -156,7 +156,10 @@ final class MlApi implements Routes {
         m.put("label", v.label());
         List<Map<String, Object>> features = new ArrayList<>();
         for (Feature f : v.features()) {
-            features.add(Map.of("name", f.name(), "type", f.type()));
+            Map<String, Object> feature = new LinkedHashMap<>();
+            feature.put("name", f.name());
+            feature.put("type", f.type());
+            features.add(feature);
         }
         m.put("features", features);
         Map<String, String> snapshots = new LinkedHashMap<>();
