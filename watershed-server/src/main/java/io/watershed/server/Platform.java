@@ -274,6 +274,7 @@ public final class Platform implements AutoCloseable {
                 ml = java.util.Optional.of(new io.watershed.ml.MlService(project.ml(), query, lake, stateDatabase, this.dataDirectory,
                         java.time.Clock.systemUTC()));
                 started.push(ml.get());
+                started.push(new MlTrainings(ml.get().models(), ml.get()::train, leases, java.time.Clock.systemUTC()).start());
             }
             io.watershed.ingest.IngestGate gate = new io.watershed.ingest.IngestGate(this.dataDirectory, settings, backlog::of);
             ingest = new IngestService(bus, streams, settings, gate, meters);
