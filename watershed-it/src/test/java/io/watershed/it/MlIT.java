@@ -73,6 +73,7 @@ class MlIT {
                         objective: regression
                         promote_if:
                           rmse: "<= 0.5"
+                        schedule: "0 3 * * *"
                         """.formatted(points))
                 .load(), root.resolve("data"));
         http = new WatershedHttp(platform.url(), platform.adminToken());
@@ -193,6 +194,14 @@ class MlIT {
                 .startsWith("Cannot promote ml:guess version " + version + ": it does not meet promote_if in ml/guess.yaml:1:1 (rmse is ")
                 .endsWith(", needs <= 0.5); it stays a candidate");
         assertThat(ok(http.get("/v1/ml/guess/versions")).path("versions").get(0).path("stage").asText()).isEqualTo("candidate");
+        for (JsonNode model : ok(http.get("/v1/ml")).path("models")) {
+            String next = model.path("next_training_at").asText(null);
+            if (model.path("name").asText().equals("guess")) {
+                assertThat(next).endsWith("T03:00:00Z");
+            } else {
+                assertThat(next).isNull();
+            }
+        }
         WatershedHttp.Response noProduction = http.postJson("/v1/ml/guess/predict", Map.of("rows", List.of(Map.of("x1", 1, "x2", 1))));
         assertThat(noProduction.status()).isEqualTo(404);
     }

@@ -10,12 +10,14 @@ import io.watershed.ml.ModelVersion;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.MlSpec;
 import io.watershed.spi.WatershedException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.function.Supplier;
 
 /**
  * The ml models' HTTP API: the models with their production versions, a model's versions, training a version now,
@@ -24,18 +26,27 @@ import java.util.OptionalInt;
 final class MlApi implements Routes {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Optional<MlService> ml;
+    private final Supplier<Map<String, Instant>> nextTrainings;
 
-    /** @param ml the project's ml models, unless it has none */
-    MlApi(Optional<MlService> ml) {
+    /**
+     * @param ml the project's ml models, unless it has none
+     * @param nextTrainings when each model with a schedule trains next
+     */
+    MlApi(Optional<MlService> ml, Supplier<Map<String, Instant>> nextTrainings) {
         this.ml = ml;
+        this.nextTrainings = nextTrainings;
     }
 
     @Override
     public void register(Javalin app) {
         app.get("/v1/ml", ctx -> {
             List<Map<String, Object>> out = new ArrayList<>();
+            Map<String, Instant> next = nextTrainings.get();
             for (MlSpec spec : ml.map(MlService::models).orElse(List.of())) {
-                out.add(modelJson(spec, ml.get().production(spec.name()), ml.get().versions(spec.name()).stream().findFirst()));
+                Map<String, Object> model = modelJson(spec, ml.get().production(spec.name()),
+                        ml.get().versions(spec.name()).stream().findFirst());
+                model.put("next_training_at", Optional.ofNullable(next.get(spec.name())).map(Instant::toString).orElse(null));
+                out.add(model);
             }
             ctx.json(Map.of("models", out));
         });
