@@ -7,14 +7,14 @@ import java.util.Set;
 
 /**
  * What a grant allows, and on which kind of object: {@code read} tables ({@code table:raw.clicks}, optionally some
- * columns), {@code write} streams ({@code stream:clicks}), {@code run} models, {@code change} pipelines, models and saved queries,
+ * columns), {@code write} streams ({@code stream:clicks}), {@code run} models, {@code change} pipelines, models, saved queries and ml models ({@code ml:churn}: train, promote),
  * {@code admin} everything ({@code *}).
  */
 public enum Privilege {
     READ(Set.of("table")),
     WRITE(Set.of("stream")),
     RUN(Set.of("model")),
-    CHANGE(Set.of("pipeline", "model", "query")),
+    CHANGE(Set.of("pipeline", "model", "query", "ml")),
     ADMIN(Set.of("*"));
 
     private final Set<String> kinds;
@@ -34,7 +34,7 @@ public enum Privilege {
             }
         }
         throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot use privilege '" + text
-                + "': use read (tables), write (streams), run (models), change (pipelines, models, saved queries) or admin");
+                + "': use read (tables), write (streams), run (models), change (pipelines, models, saved queries, ml models) or admin");
     }
 
     /** Checks that the object ({@code kind:pattern}, or {@code *} for admin) fits this privilege. */

@@ -15,7 +15,7 @@ public final class WatershedCommand implements Runnable {
     static final List<Class<?>> SUBCOMMANDS = List.of(InitCommand.class, UpCommand.class, DemoCommand.class, ValidateCommand.class,
             SendCommand.class, SqlCommand.class, SearchCommand.class, PipelinesCommand.class, TablesCommand.class,
             ModelsCommands.Models.class, ModelsCommands.Run.class, ModelsCommands.Backfill.class, ModelsCommands.Runs.class,
-            ModelsCommands.Test.class, ModelsCommands.Lineage.class, AccessCommand.class, ConfigCommand.class,
+            ModelsCommands.Test.class, ModelsCommands.Lineage.class, MlCommand.class, AccessCommand.class, ConfigCommand.class,
             CommandLine.HelpCommand.class);
 
     public static void main(String[] args) {

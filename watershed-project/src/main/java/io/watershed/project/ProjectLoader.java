@@ -144,12 +144,13 @@ public final class ProjectLoader {
         List<CheckSpec> checks = new CheckLoader(this, directory.toAbsolutePath().normalize(), settings.models().namespace(), problems)
                 .load();
         Map<String, io.watershed.spi.SinkSpec> sinks = new SinkLoader(this, directory.toAbsolutePath().normalize(), problems).load();
+        Map<String, io.watershed.spi.MlSpec> ml = new MlLoader(this, directory.toAbsolutePath().normalize(), schedules, problems).load();
         problems.addAll(boards(directory).problems());
         if (!problems.isEmpty()) {
             throw new ProjectInvalidException(problems);
         }
         return new Project(directory.toAbsolutePath().normalize(), name, profile, settings, streams, pipelines, modelSpecs, checks,
-                schedules, sinks);
+                schedules, sinks, ml);
     }
 
     /** The saved queries and dashboards in the project directory now, with their problems (the console rereads them). */

@@ -54,6 +54,11 @@ final class Authorization {
         rule("DELETE /v1/queries/{name}", (ctx, p) -> p.require(Privilege.CHANGE, "query:" + ctx.pathParam("name")));
         rule("POST /v1/pipelines/{pipeline}/stop", (ctx, p) -> p.require(Privilege.CHANGE, "pipeline:" + ctx.pathParam("pipeline")));
         rule("POST /v1/pipelines/{pipeline}/restart", (ctx, p) -> p.require(Privilege.CHANGE, "pipeline:" + ctx.pathParam("pipeline")));
+        for (String route : new String[] {"GET /v1/ml", "GET /v1/ml/{name}/versions", "POST /v1/ml/{name}/predict"}) {
+            rule(route, GENERAL);
+        }
+        rule("POST /v1/ml/{name}/train", (ctx, p) -> p.require(Privilege.CHANGE, "ml:" + ctx.pathParam("name")));
+        rule("POST /v1/ml/{name}/versions/{version}/promote", (ctx, p) -> p.require(Privilege.CHANGE, "ml:" + ctx.pathParam("name")));
     }
 
     void rule(String route, Rule rule) {

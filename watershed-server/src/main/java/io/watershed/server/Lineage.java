@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * The project's lineage graph: streams land in raw tables; pipelines read streams and lake tables and
  * write tables, streams, live views and sinks; models read tables and write their own. Node ids are
  * {@code kind:name}: {@code stream:clicks}, {@code table:raw.clicks}, {@code pipeline:sessions},
- * {@code live:top_pages}, {@code sink:page_counts}, {@code model:daily_top}.
+ * {@code live:top_pages}, {@code sink:page_counts}, {@code model:daily_top}; ml models read tables ({@code ml:churn}).
  */
 final class Lineage {
     private static final Pattern STREAM_REFERENCE = Pattern.compile("(?i)(?<![\\w`])`?streams`?\\s*\\.\\s*`?([a-z][a-z0-9_]*)`?");
@@ -89,6 +89,10 @@ final class Lineage {
             }
             g.edge(id, g.node("table", model.table()));
         }
+        for (io.watershed.spi.MlSpec ml : project.ml().values()) {
+            String id = g.node("ml", ml.name());
+            ml.reads().forEach(table -> g.edge(g.node("table", table), id));
+        }
         return g;
     }
 
@@ -131,7 +135,7 @@ final class Lineage {
         if (nodes.containsKey(name)) {
             return Optional.of(name);
         }
-        for (String kind : List.of("table", "model", "pipeline", "stream", "live", "sink", "dashboard")) {
+        for (String kind : List.of("table", "model", "pipeline", "stream", "live", "sink", "dashboard", "ml")) {
             if (nodes.containsKey(kind + ":" + name)) {
                 return Optional.of(kind + ":" + name);
             }

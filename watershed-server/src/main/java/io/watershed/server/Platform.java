@@ -268,6 +268,17 @@ public final class Platform implements AutoCloseable {
                     started.push(builder); // stops first: cancels the builds in flight, whose steps then fail
                 }
             }
+            // the ml models: trained from the lake through the query engine, their versions in the state database
+            java.util.Optional<io.watershed.ml.MlService> ml = java.util.Optional.empty();
+            java.util.function.Supplier<java.util.Map<String, java.time.Instant>> nextTrainings = java.util.Map::of;
+            if (!project.ml().isEmpty()) {
+                ml = java.util.Optional.of(new io.watershed.ml.MlService(project.ml(), query, lake, stateDatabase, this.dataDirectory,
+                        java.time.Clock.systemUTC()));
+                started.push(ml.get());
+                MlTrainings trainings = new MlTrainings(ml.get().models(), ml.get()::train, leases, java.time.Clock.systemUTC()).start();
+                started.push(trainings);
+                nextTrainings = trainings::nextTrainings;
+            }
             io.watershed.ingest.IngestGate gate = new io.watershed.ingest.IngestGate(this.dataDirectory, settings, backlog::of);
             ingest = new IngestService(bus, streams, settings, gate, meters);
             sources = new Sources(project.streams().values(), settings, new SourcePublisher(bus, streams, meters, settings.ingest().produceTimeout(),
@@ -288,6 +299,7 @@ public final class Platform implements AutoCloseable {
                     new SourcesApi(sources, busAddress),
                     new SqlApi(query, settings.query()),
                     new ModelsApi(scheduler, project, streams, pipelines, boards),
+                    new MlApi(ml, nextTrainings),
                     new TablesApi(upkeep),
                     new ConsoleApi(inspector, project, streams, boards),
                     new AlertsApi(alerts)));

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  */
 class ArchitectureTest {
     private static final List<String> PARTS = List.of("project", "access", "bus", "ingest", "lake", "query", "stream", "schedule",
-            "search");
+            "search", "ml");
     private static final JavaClasses CLASSES = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.watershed");
 
@@ -37,7 +37,7 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("io.watershed.spi..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.watershed.project..", "io.watershed.bus..",
                         "io.watershed.ingest..", "io.watershed.lake..", "io.watershed.query..", "io.watershed.stream..", "io.watershed.schedule..",
-                        "io.watershed.search..",
+                        "io.watershed.search..", "io.watershed.ml..",
                         "io.watershed.access..",
                         "io.watershed.server..")
                 .because("the SPI holds contracts only").check(CLASSES);
