@@ -2,7 +2,6 @@ package io.watershed.project;
 
 import io.watershed.spi.CheckSpec;
 import io.watershed.spi.SettingType;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,18 +51,9 @@ final class CheckLoader {
 
     /** {@code checks/*.yaml}: a mapping of table name to its list of checks. */
     List<CheckSpec> load() {
-        Path dir = directory.resolve("checks");
         List<CheckSpec> checks = new ArrayList<>();
-        if (!Files.isDirectory(dir)) {
-            return checks;
-        }
         Set<String> names = new HashSet<>();
-        for (Path file : ModelLoader.regularFiles(dir)) {
-            String fileName = file.getFileName().toString();
-            if (!fileName.endsWith(".yaml") && !fileName.endsWith(".yml")) {
-                continue;
-            }
-            ProjectLoader.FileReader reader = loader.new FileReader(directory, file, problems);
+        for (ProjectLoader.FileReader reader : loader.yamlFiles(directory, "checks", problems)) {
             Optional<MappingNode> doc = reader.document();
             if (doc.isEmpty()) {
                 continue;

@@ -2,7 +2,6 @@ package io.watershed.project;
 
 import io.watershed.spi.MlSpec;
 import io.watershed.spi.StreamSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,24 +54,15 @@ final class MlLoader {
 
     Map<String, MlSpec> load() {
         Map<String, MlSpec> models = new TreeMap<>();
-        Path dir = directory.resolve("ml");
-        if (!Files.isDirectory(dir)) {
-            return models;
-        }
-        for (Path file : ModelLoader.regularFiles(dir)) {
-            String fileName = file.getFileName().toString();
-            if (!fileName.endsWith(".yaml") && !fileName.endsWith(".yml")) {
-                continue;
-            }
-            ProjectLoader.FileReader reader = loader.new FileReader(directory, file, problems);
-            String stem = fileName.replaceFirst("\\.ya?ml$", "");
+        for (ProjectLoader.FileReader reader : loader.yamlFiles(directory, "ml", problems)) {
+            String stem = reader.stem();
             Optional<MappingNode> doc = reader.document();
             if (doc.isEmpty()) {
                 reader.problem(null, "empty ml file; declare its sql, label and objective");
                 continue;
             }
             int before = reader.problemCount();
-            Optional<MlSpec> model = model(reader, file, doc.get(), stem);
+            Optional<MlSpec> model = model(reader, reader.file(), doc.get(), stem);
             if (model.isPresent() && reader.problemCount() == before) {
                 if (models.containsKey(stem)) {
                     reader.problem(doc.get(), "ml model '" + stem + "' is already declared in " + models.get(stem).location());

@@ -434,6 +434,24 @@ public final class ProjectLoader {
     }
 
     /** Reads one YAML file, recording problems with positions relative to the project folder. */
+    /**
+     * A reader of each YAML file ({@code .yaml} or {@code .yml}) in the project's {@code folder}, in name order; none when
+     * the folder does not exist.
+     */
+    List<FileReader> yamlFiles(Path projectDir, String folder, List<Problem> problems) {
+        Path dir = projectDir.resolve(folder);
+        List<FileReader> readers = new ArrayList<>();
+        if (Files.isDirectory(dir)) {
+            for (Path file : ModelLoader.regularFiles(dir)) {
+                String name = file.getFileName().toString();
+                if (name.endsWith(".yaml") || name.endsWith(".yml")) {
+                    readers.add(new FileReader(projectDir, file, problems));
+                }
+            }
+        }
+        return readers;
+    }
+
     final class FileReader {
         private final String displayName;
         private final Path file;
@@ -444,6 +462,15 @@ public final class ProjectLoader {
             this.file = file;
             this.displayName = projectDir.relativize(file).toString();
             this.problems = problems;
+        }
+
+        Path file() {
+            return file;
+        }
+
+        /** The file's name without its extension: the name of what it declares. */
+        String stem() {
+            return file.getFileName().toString().replaceFirst("\\.ya?ml$", "");
         }
 
         Optional<MappingNode> document() {

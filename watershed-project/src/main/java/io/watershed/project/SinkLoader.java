@@ -4,7 +4,6 @@ import io.watershed.spi.Secret;
 import io.watershed.spi.SettingType;
 import io.watershed.spi.SinkSpec;
 import io.watershed.spi.StreamSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,17 +48,8 @@ final class SinkLoader {
 
     Map<String, SinkSpec> load() {
         Map<String, SinkSpec> sinks = new TreeMap<>();
-        Path dir = directory.resolve("sinks");
-        if (!Files.isDirectory(dir)) {
-            return sinks;
-        }
-        for (Path file : ModelLoader.regularFiles(dir)) {
-            String fileName = file.getFileName().toString();
-            if (!fileName.endsWith(".yaml") && !fileName.endsWith(".yml")) {
-                continue;
-            }
-            ProjectLoader.FileReader reader = loader.new FileReader(directory, file, problems);
-            String stem = fileName.replaceFirst("\\.ya?ml$", "");
+        for (ProjectLoader.FileReader reader : loader.yamlFiles(directory, "sinks", problems)) {
+            String stem = reader.stem();
             Optional<MappingNode> doc = reader.document();
             if (doc.isEmpty()) {
                 reader.problem(null, "empty sink file; declare its type (" + new TreeSet<>(TYPES) + ") and connection");
