@@ -7,12 +7,13 @@ import java.util.Set;
 
 /**
  * What a grant allows, and on which kind of object: {@code read} tables ({@code table:raw.clicks}, optionally some
- * columns), {@code write} streams ({@code stream:clicks}), {@code run} models, {@code change} pipelines, models and saved queries,
+ * columns), {@code write} streams ({@code stream:clicks}) and, through the Iceberg REST catalog, tables other than
+ * Watershed's own ({@code table:ext.*}), {@code run} models, {@code change} pipelines, models and saved queries,
  * {@code admin} everything ({@code *}).
  */
 public enum Privilege {
     READ(Set.of("table")),
-    WRITE(Set.of("stream")),
+    WRITE(Set.of("stream", "table")),
     RUN(Set.of("model")),
     CHANGE(Set.of("pipeline", "model", "query")),
     ADMIN(Set.of("*"));
