@@ -232,6 +232,9 @@ public final class IcebergRestCatalog implements AutoCloseable {
         if (parent != null && !parent.isEmpty()) {
             Namespace p = RESTUtil.namespaceFromQueryParam(parent);
             requireVisible(p);
+            if (!lake.catalog().namespaceExists(p)) {
+                throw new NoSuchNamespaceException("Namespace does not exist: %s", p);
+            }
             return ok(audit, ListNamespacesResponse.builder().build()); // the lake's namespaces have one level
         }
         List<Namespace> out = new ArrayList<>();
@@ -476,6 +479,12 @@ public final class IcebergRestCatalog implements AutoCloseable {
         audit[1] = object(request.source()) + "," + object(request.destination());
         requireVisible(request.source().namespace());
         requireVisible(request.destination().namespace());
+        if (!lake.catalog().tableExists(request.source())) {
+            throw new NoSuchTableException("Table does not exist: %s", request.source());
+        }
+        if (!lake.catalog().namespaceExists(request.destination().namespace())) {
+            throw new NoSuchNamespaceException("Namespace does not exist: %s", request.destination().namespace());
+        }
         requireWritable(request.source(), caller, "rename table");
         requireWritable(request.destination(), caller, "rename a table to");
         lake.commit(() -> {
@@ -569,7 +578,7 @@ public final class IcebergRestCatalog implements AutoCloseable {
         int status;
         String type = e.getClass().getSimpleName();
         if (e instanceof NoSuchNamespaceException || e instanceof NoSuchTableException || e instanceof NoSuchViewException
-                || e instanceof NoSuchIcebergTableException) {
+                || e instanceof NoSuchIcebergTableException || e instanceof org.apache.iceberg.exceptions.NotFoundException) {
             status = 404;
         } else if (e instanceof AlreadyExistsException || e instanceof CommitFailedException || e instanceof NamespaceNotEmptyException) {
             status = 409;
