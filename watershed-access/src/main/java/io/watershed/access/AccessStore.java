@@ -350,6 +350,12 @@ public final class AccessStore implements AutoCloseable {
             throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot grant " + privilege.label() + " on " + target
                     + ": the audit log is for admins only (grant the admin role instead)");
         }
+        String lower = target.toLowerCase(java.util.Locale.ROOT);
+        if (privilege == Privilege.WRITE && (lower.startsWith("table:raw.") || lower.startsWith("table:state."))) {
+            throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot grant write on " + target + ": raw and state tables are "
+                    + "written by Watershed only (outside engines read them); grant write on tables of another namespace, "
+                    + "e.g. table:ext.*");
+        }
         for (String c : columns) {
             if (c.isBlank()) {
                 throw new WatershedException(ErrorCode.INVALID_INPUT, "Cannot grant an empty column name on " + target);

@@ -7,12 +7,14 @@ import java.util.Set;
 
 /**
  * What a grant allows, and on which kind of object: {@code read} tables ({@code table:raw.clicks}, optionally some
- * columns), {@code write} streams ({@code stream:clicks}), {@code run} models, {@code change} pipelines, models, saved queries and ml models ({@code ml:churn}: train, promote),
+ * columns), {@code write} streams ({@code stream:clicks}) and, through the Iceberg REST catalog, tables other than
+ * Watershed's own ({@code table:ext.*}), {@code run} models, {@code change} pipelines, models, saved queries and ml
+ * models ({@code ml:churn}: train, promote),
  * {@code admin} everything ({@code *}).
  */
 public enum Privilege {
     READ(Set.of("table")),
-    WRITE(Set.of("stream")),
+    WRITE(Set.of("stream", "table")),
     RUN(Set.of("model")),
     CHANGE(Set.of("pipeline", "model", "query", "ml")),
     ADMIN(Set.of("*"));

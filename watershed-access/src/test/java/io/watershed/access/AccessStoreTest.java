@@ -148,7 +148,9 @@ class AccessStoreTest {
     void mistakesAreRefusedWithTheirReason() {
         try (AccessStore store = open(Clock.systemUTC(), 100)) {
             store.createRole("r");
-            assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "table:raw.x", List.of())).hasMessageContaining("write applies to stream:");
+            assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "model:x", List.of())).hasMessageContaining("write applies to stream:<name> or table:<name>");
+            assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "table:raw.x", List.of())).hasMessageContaining("written by Watershed only");
+            assertThat(store.grant("r", Privilege.WRITE, "table:ext.*", List.of()).object()).isEqualTo("table:ext.*");
             assertThatThrownBy(() -> store.grant("r", Privilege.WRITE, "stream:x", List.of("a"))).hasMessageContaining("only read grants");
             assertThatThrownBy(() -> store.grant("r", Privilege.READ, "table:raw.watershed_audit", List.of())).hasMessageContaining("admins only");
             assertThatThrownBy(() -> store.grant("nobody", Privilege.READ, "table:raw.x", List.of())).hasMessageContaining("Cannot find role");

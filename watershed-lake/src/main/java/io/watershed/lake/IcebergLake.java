@@ -210,6 +210,22 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         TableIdentifier id = TableIdentifier.of(Namespace.of(namespace), table);
         if (catalog.tableExists(id)) {
             changed.put(id, catalog.loadTable(id));
+        } else {
+            forget(id);
+        }
+    }
+
+    /** A table dropped or renamed (by an outside engine, through the REST catalog): queries no longer see it. */
+    private void forget(TableIdentifier id) {
+        synchronized (changed) {
+            changed.remove(id);
+            synchronized (viewVersion) {
+                views.remove(id);
+                viewVersion.remove(id);
+            }
+        }
+        if (cache != null) {
+            cache.release(id);
         }
     }
 

@@ -106,12 +106,17 @@ final class LakeViews {
                 }
             }
             List<LiveTable> liveTables = live.tables();
-            if (!stale(tables) && !live.stale(liveTables) && !tails.changed(fresh) && !tailLost && unread.isEmpty()) {
+            Set<String> gone = new HashSet<>(viewSnapshots.keySet()); // dropped or renamed (through the REST catalog)
+            tables.forEach(t -> gone.remove(t.qualifiedName()));
+            if (gone.isEmpty() && !stale(tables) && !live.stale(liveTables) && !tails.changed(fresh) && !tailLost && unread.isEmpty()) {
                 return;
             }
             viewLock.writeLock().lock();
             try (Statement s = connection.createStatement()) {
                 Set<String> tailReplaced = new HashSet<>();
+                for (String name : gone) {
+                    drop(s, name);
+                }
                 for (String name : unread) {
                     tails.drop(s, name);
                     tailReplaced.add(name);
@@ -165,6 +170,18 @@ final class LakeViews {
                     table.qualifiedName(), table.snapshotId(), e.getMessage());
             viewSnapshots.put(table.qualifiedName(), table.snapshotId());
         }
+    }
+
+    /** Drops the views of a table the lake no longer has. */
+    private void drop(Statement s, String qualifiedName) throws SQLException {
+        int dot = qualifiedName.indexOf('.');
+        String name = DuckDbSql.identifier(qualifiedName.substring(0, dot)) + "." + DuckDbSql.identifier(qualifiedName.substring(dot + 1));
+        if (tails.has(qualifiedName)) {
+            tails.drop(s, qualifiedName);
+        }
+        s.execute("DROP VIEW IF EXISTS " + name);
+        s.execute("DROP VIEW IF EXISTS " + COMMITTED + "." + name);
+        viewSnapshots.remove(qualifiedName);
     }
 
     private boolean stale(List<LakeTableView> tables) {

@@ -20,7 +20,8 @@ import java.util.Map;
 final class Authorization {
     static final String PRINCIPAL = "watershed.principal";
     /** Health, and the way to the console (whose static files are not endpoints: they carry no data). */
-    private static final java.util.Set<String> OPEN = java.util.Set.of("GET /v1/health", "GET /");
+    private static final java.util.Set<String> OPEN = java.util.Set.of("GET /v1/health", "GET /",
+            "POST " + IcebergCatalogApi.TOKENS); // the Iceberg catalog's OAuth2 exchange: its client secret is the token
 
     private final AccessStore store;
     private final RateLimits limits = new RateLimits();
@@ -48,6 +49,9 @@ final class Authorization {
                 "GET /v1/tables/{table}", "GET /v1/tables/{table}/rows", "GET /v1/queries", "GET /v1/dashboards",
                 "GET /v1/dashboards/{name}", "GET /v1/dashboards/{name}/grafana", "GET /v1/search"}) {
             rule(route, GENERAL);
+        }
+        for (String method : new String[] {"GET", "HEAD", "POST", "DELETE"}) {
+            rule(method + " " + IcebergCatalogApi.CATALOG, GENERAL); // the catalog checks each table against the grants
         }
         rule("POST /v1/streams/{stream}/events", (ctx, p) -> p.require(Privilege.WRITE, "stream:" + ctx.pathParam("stream")));
         rule("PUT /v1/queries/{name}", (ctx, p) -> p.require(Privilege.CHANGE, "query:" + ctx.pathParam("name")));

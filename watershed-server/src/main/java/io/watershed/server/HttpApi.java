@@ -80,6 +80,10 @@ final class HttpApi implements AutoCloseable {
         if (e.code().category() == io.watershed.spi.ErrorCategory.INTERNAL) {
             LOG.error("{}", e.getMessage(), e);
         }
+        if (ctx.path().startsWith(IcebergCatalogApi.PREFIX + "/")) {
+            IcebergCatalogApi.error(ctx, e); // Iceberg's clients read the spec's error shape
+            return;
+        }
         ctx.status(e.code().httpStatus()).json(Map.of("error", error));
     }
 

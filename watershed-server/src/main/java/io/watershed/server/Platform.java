@@ -290,6 +290,9 @@ public final class Platform implements AutoCloseable {
                     settings.alerts().deadLettersWindow(), java.time.Clock.systemUTC());
             java.util.function.Supplier<io.watershed.project.Boards> boards =
                     () -> io.watershed.project.ProjectLoader.withSystemEnvironment().boards(project.directory());
+            io.watershed.lake.IcebergRestCatalog restCatalog = new io.watershed.lake.IcebergRestCatalog(lake,
+                    IcebergCatalogApi.managed(project), io.watershed.lake.IcebergRestCatalog.clientDefaults(lake));
+            started.push(restCatalog);
             http = new HttpApi(settings.http(), new Authorization(access), audit, List.of(
                     new StatusApi(project.name(), this::uptime, busAddress, streams, meters, leases),
                     new AccessApi(access),
@@ -302,7 +305,8 @@ public final class Platform implements AutoCloseable {
                     new MlApi(ml, nextTrainings),
                     new TablesApi(upkeep),
                     new ConsoleApi(inspector, project, streams, boards),
-                    new AlertsApi(alerts)));
+                    new AlertsApi(alerts),
+                    new IcebergCatalogApi(restCatalog, access)));
             started.push(http);
             if (settings.alerts().notifies()) {
                 startAlertNotifier(settings.alerts(), alerts);
