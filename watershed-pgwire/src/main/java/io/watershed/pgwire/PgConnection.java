@@ -627,6 +627,16 @@ final class PgConnection {
         return parts;
     }
 
+    /** Closes the socket only: the connection's thread, blocked on it, then ends and closes the rest. */
+    void disconnect() {
+        closed = true;
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // gone already
+        }
+    }
+
     void close() {
         closed = true;
         closePortals();

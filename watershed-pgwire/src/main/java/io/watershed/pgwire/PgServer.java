@@ -144,6 +144,7 @@ public final class PgServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("Cannot close the Postgres listener: {}", e.toString());
         }
-        byProcessId.values().forEach(PgConnection::close);
+        // each connection's own thread then finds its socket closed and closes what it has open
+        byProcessId.values().forEach(PgConnection::disconnect);
     }
 }

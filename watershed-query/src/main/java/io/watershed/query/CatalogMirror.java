@@ -36,12 +36,16 @@ final class CatalogMirror implements QueryEngine.Catalog {
     /**
      * What psql and JDBC read that DuckDB's {@code pg_catalog} lacks or answers in its own terms, made in {@code main}
      * (which an unqualified name finds first; the rewrite drops {@code pg_catalog.}): functions, the empty catalogs of
-     * features the lake has not (policies, publications, inheritance, triggers, roles), {@code pg_class} without these
-     * helpers, and {@code pg_attribute}, {@code pg_type} and {@code format_type} in Postgres' type oids and names.
+     * features the lake has not (policies, publications, inheritance, triggers, roles), {@code pg_class} and {@code information_schema}'s
+     * tables, columns, views and schemata without these helpers, and {@code pg_attribute}, {@code pg_type} and {@code format_type} in Postgres' type oids and names.
      */
     private static final List<String> MACROS = List.of(
             "CREATE MACRO pg_get_userbyid(id) AS 'watershed'",
             "CREATE MACRO pg_table_is_visible(id) AS true",
+            "CREATE VIEW information_schema_tables AS SELECT * FROM information_schema.tables WHERE table_schema <> 'main'",
+            "CREATE VIEW information_schema_columns AS SELECT * FROM information_schema.columns WHERE table_schema <> 'main'",
+            "CREATE VIEW information_schema_views AS SELECT * FROM information_schema.views WHERE table_schema <> 'main'",
+            "CREATE VIEW information_schema_schemata AS SELECT * FROM information_schema.schemata WHERE schema_name <> 'main'",
             "CREATE MACRO pg_get_expr(expr, relation) AS NULL::VARCHAR, (expr, relation, pretty) AS NULL::VARCHAR",
             "CREATE MACRO pg_encoding_to_char(e) AS 'UTF8'",
             "CREATE MACRO pg_get_statisticsobjdef_columns(id) AS NULL::VARCHAR",
@@ -49,7 +53,7 @@ final class CatalogMirror implements QueryEngine.Catalog {
             "CREATE MACRO pg_partition_ancestors(id) AS NULL::BIGINT",
             "CREATE MACRO pg_get_indexdef(a, b, c) AS NULL::VARCHAR",
             "CREATE MACRO array_upper(a, d) AS len(a)",
-            "CREATE VIEW pg_class AS SELECT *, false AS relforcerowsecurity FROM pg_catalog.pg_class WHERE NOT (relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'main') AND relname LIKE 'pg_%')",
+            "CREATE VIEW pg_class AS SELECT *, false AS relforcerowsecurity FROM pg_catalog.pg_class WHERE relnamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'main')",
             "CREATE TABLE pg_policy(polname VARCHAR, polpermissive BOOLEAN, polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR, polcmd VARCHAR, polrelid BIGINT)",
             "CREATE TABLE pg_statistic_ext(oid BIGINT, stxrelid BIGINT, stxnamespace BIGINT, stxname VARCHAR, stxkind VARCHAR[], stxstattarget INTEGER)",
             "CREATE TABLE pg_publication(oid BIGINT, pubname VARCHAR, puballtables BOOLEAN)",
@@ -67,6 +71,7 @@ final class CatalogMirror implements QueryEngine.Catalog {
     private static final Pattern COLLATE = Pattern.compile("(?i)\\s+COLLATE\\s+pg_catalog\\.\"?default\"?");
     private static final Pattern REGCLASS_LITERAL = Pattern.compile("(?i)'([a-z_]+)'\\s*::\\s*(pg_catalog\\.)?regclass");
     private static final Pattern OID_TYPES = Pattern.compile("(?i)::\\s*(pg_catalog\\.)?(regclass|regproc|regprocedure|regtype|regnamespace|regrole|oid)\\b");
+    private static final Pattern INFORMATION_SCHEMA = Pattern.compile("(?i)\\binformation_schema\\s*\\.\\s*(tables|columns|views|schemata)\\b");
     private static final Pattern QUALIFIER = Pattern.compile("(?i)\\bpg_catalog\\s*\\.\\s*");
 
     private final Supplier<List<Table>> readable;
@@ -92,7 +97,8 @@ final class CatalogMirror implements QueryEngine.Catalog {
     public synchronized Cursor open(String sql, List<Object> parameters) {
         try {
             DuckDBConnection mirror = current();
-            return DuckDbCursor.open(mirror.duplicate(), checked(sql), parameters, timeout, List.of(), () -> {});
+            return DuckDbCursor.open(mirror.duplicate(), checked(sql), parameters, timeout, List.of(),
+                    new java.util.concurrent.locks.ReentrantLock(), () -> {});
         } catch (SQLException e) {
             throw DuckDbSql.translate(e);
         }
@@ -113,6 +119,7 @@ final class CatalogMirror implements QueryEngine.Catalog {
         s = REGCLASS_LITERAL.matcher(s).replaceAll(m -> "(SELECT oid FROM pg_class WHERE relname = '" + m.group(1) + "')");
         s = OID_TYPES.matcher(s).replaceAll("::BIGINT");
         s = QUALIFIER.matcher(s).replaceAll("");
+        s = INFORMATION_SCHEMA.matcher(s).replaceAll(m -> "information_schema_" + m.group(1).toLowerCase(java.util.Locale.ROOT));
         return s;
     }
 

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.concurrent.locks.Lock;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.duckdb.DuckDBConnection;
@@ -34,30 +35,36 @@ final class DuckDbCursor implements Cursor {
 
     private final DuckDBConnection session;
     private final PreparedStatement statement;
-    private final ResultSet rows;
+    private final Duration timeout;
+    /** Held while the statement starts running: the lake's views are not replaced meanwhile. */
+    private final Lock starting;
+    /** The result, once the first rows are asked for: the statement runs then, so that a cancel can reach it. */
+    private ResultSet rows;
     private final Description description;
     private final List<String> tables;
     private final Runnable release;
     private volatile boolean cancelled;
     private boolean closed;
 
-    private DuckDbCursor(DuckDBConnection session, PreparedStatement statement, ResultSet rows, Description description,
-            List<String> tables, Runnable release) {
+    private DuckDbCursor(DuckDBConnection session, PreparedStatement statement, Duration timeout, Lock starting,
+            Description description, List<String> tables, Runnable release) {
         this.session = session;
         this.statement = statement;
-        this.rows = rows;
+        this.timeout = timeout;
+        this.starting = starting;
         this.description = description;
         this.tables = tables;
         this.release = release;
     }
 
     /**
-     * Runs {@code sql} on {@code session} (which the cursor closes, then runs {@code release}).
+     * Prepares {@code sql} on {@code session} (which the cursor closes, then runs {@code release}) with its parameters
+     * bound; it runs at the first {@link #next}.
      *
-     * @throws SQLException when it cannot run; the session is closed then, {@code release} is the caller's
+     * @throws SQLException when it cannot be prepared; the session is closed then, {@code release} is the caller's
      */
     static DuckDbCursor open(DuckDBConnection session, String sql, List<Object> parameters, Duration timeout, List<String> tables,
-            Runnable release) throws SQLException {
+            Lock starting, Runnable release) throws SQLException {
         PreparedStatement statement = null;
         try {
             statement = session.prepareStatement(sql);
@@ -70,9 +77,8 @@ final class DuckDbCursor implements Cursor {
                 statement.setObject(i + 1, parameters.get(i));
             }
             statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
-            ResultSet rows = statement.executeQuery();
-            Description description = describe(rows.getMetaData(), prepared.parameterTypes());
-            return new DuckDbCursor(session, statement, rows, description, tables, release);
+            Description description = describe(statement.getMetaData(), prepared.parameterTypes());
+            return new DuckDbCursor(session, statement, timeout, starting, description, tables, release);
         } catch (SQLException | RuntimeException e) {
             if (statement != null) {
                 statement.close();
@@ -131,7 +137,19 @@ final class DuckDbCursor implements Cursor {
     public List<Object[]> next(int max) {
         List<Object[]> batch = new ArrayList<>(Math.min(max, 4096));
         List<String> types = description.types();
+        long started = System.nanoTime();
         try {
+            if (rows == null) {
+                if (cancelled) {
+                    throw cancelledError(null);
+                }
+                starting.lock();
+                try {
+                    rows = statement.executeQuery();
+                } finally {
+                    starting.unlock();
+                }
+            }
             while (batch.size() < max) {
                 if (cancelled) {
                     throw cancelledError(null);
@@ -147,7 +165,14 @@ final class DuckDbCursor implements Cursor {
             }
             return batch;
         } catch (SQLException e) {
-            throw cancelled ? cancelledError(e) : DuckDbSql.translate(e);
+            if (cancelled) {
+                throw cancelledError(e);
+            }
+            if (Duration.ofNanos(System.nanoTime() - started).compareTo(timeout) >= 0) {
+                throw new WatershedException(ErrorCode.QUERY_TIMEOUT, "Cannot finish the query: it ran longer than query.timeout ("
+                        + timeout.toSeconds() + "s) and was cancelled; narrow it with WHERE or LIMIT", e);
+            }
+            throw DuckDbSql.translate(e);
         }
     }
 
@@ -205,7 +230,9 @@ final class DuckDbCursor implements Cursor {
         }
         closed = true;
         try {
-            rows.close();
+            if (rows != null) {
+                rows.close();
+            }
             statement.close();
             session.close();
         } catch (SQLException e) {

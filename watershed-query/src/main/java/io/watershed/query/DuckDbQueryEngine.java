@@ -201,19 +201,20 @@ public final class DuckDbQueryEngine implements QueryEngine {
     public Cursor open(String sql, List<Object> parameters, ReadScope scope) {
         Checked checked = check(sql, scope);
         views.sync(checked.named());
+        // the views' snapshots stay until the cursor is closed (expiry keeps the files it reads); the read lock is held
+        // while it prepares and while it starts running, as a whole query holds it, but not while the client reads
         viewLock.readLock().lock();
-        // the views' snapshots and the read lock stay until the cursor is closed: expiry keeps the files it reads
-        List<LakeCatalog.Hold> holds = views.holdSnapshots();
-        Runnable release = () -> {
-            holds.forEach(LakeCatalog.Hold::close);
-            viewLock.readLock().unlock();
-        };
         try {
-            return DuckDbCursor.open((DuckDBConnection) connection.duplicate(), checked.sql(), parameters, timeout, checked.tables(),
-                    release);
-        } catch (SQLException | RuntimeException e) {
-            release.run();
-            throw e instanceof SQLException sql2 ? DuckDbSql.translate(sql2) : (RuntimeException) e;
+            List<LakeCatalog.Hold> holds = views.holdSnapshots();
+            try {
+                return DuckDbCursor.open((DuckDBConnection) connection.duplicate(), checked.sql(), parameters, timeout,
+                        checked.tables(), viewLock.readLock(), () -> holds.forEach(LakeCatalog.Hold::close));
+            } catch (SQLException | RuntimeException e) {
+                holds.forEach(LakeCatalog.Hold::close);
+                throw e instanceof SQLException failed ? DuckDbSql.translate(failed) : (RuntimeException) e;
+            }
+        } finally {
+            viewLock.readLock().unlock();
         }
     }
 

@@ -31,10 +31,10 @@ public interface QueryEngine extends AutoCloseable {
     }
 
     /**
-     * Runs the statement with its parameters bound ({@code $1} is {@code parameters.get(0)}; a String is cast to the
-     * parameter's type) and returns its rows as a cursor, read in batches: nothing is capped and the whole result is
-     * never held. Nested values (lists, structs, maps) come as JSON text of type {@code JSON}. The cursor holds the
-     * snapshots it reads until closed.
+     * Prepares the statement with its parameters bound ({@code $1} is {@code parameters.get(0)}; a String is cast to the
+     * parameter's type) and returns a cursor over its rows: the statement runs at the first {@link Cursor#next}, and its
+     * rows are read in batches, so nothing is capped and the whole result is never held. Nested values (lists, structs,
+     * maps) come as JSON text of type {@code JSON}. The cursor holds the snapshots it reads until closed.
      *
      * @throws WatershedException as {@link #query}
      */
