@@ -39,7 +39,7 @@ class CatalogMirrorTest {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         List<String> queries = Arrays.stream(text.split(";\\s*\\n")).filter(q -> !q.isBlank()).toList();
-        try (CatalogMirror mirror = new CatalogMirror(() -> readable, Duration.ofSeconds(10))) {
+        try (CatalogMirror mirror = new CatalogMirror(() -> List.copyOf(readable), Duration.ofSeconds(10))) {
             assertThat(rows(mirror, queries.get(0))).containsExactly("raw|clicks|table|watershed");
             String oid = rows(mirror, queries.get(1)).get(0).split("\\|")[0];
             for (String query : queries) {
@@ -54,7 +54,7 @@ class CatalogMirrorTest {
 
     @Test
     void theCatalogFollowsWhatTheUserMayRead() {
-        try (CatalogMirror mirror = new CatalogMirror(() -> readable, Duration.ofSeconds(10))) {
+        try (CatalogMirror mirror = new CatalogMirror(() -> List.copyOf(readable), Duration.ofSeconds(10))) {
             String tables = "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1";
             assertThat(rows(mirror, tables)).containsExactly("raw.clicks");
             readable.add(new CatalogMirror.Table("models", "daily", List.of(new CatalogMirror.Column("n", "BIGINT"))));
@@ -64,7 +64,7 @@ class CatalogMirrorTest {
 
     @Test
     void onlyASelectRunsThere() {
-        try (CatalogMirror mirror = new CatalogMirror(() -> readable, Duration.ofSeconds(10))) {
+        try (CatalogMirror mirror = new CatalogMirror(() -> List.copyOf(readable), Duration.ofSeconds(10))) {
             assertThatThrownBy(() -> mirror.open("CREATE TABLE pg_x AS SELECT 1", List.of())).isInstanceOf(WatershedException.class);
             assertThatThrownBy(() -> mirror.open("SELECT * FROM read_text('/etc/hostname') WHERE 'pg_x' = 'pg_x'", List.of()))
                     .isInstanceOf(WatershedException.class);
