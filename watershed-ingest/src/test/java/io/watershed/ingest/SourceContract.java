@@ -56,7 +56,7 @@ abstract class SourceContract {
         Settings d = Settings.defaults();
         Settings.Ingest i = d.ingest();
         return new Settings(d.http(), d.auth(), new Settings.Ingest(false, i.defaultPartitions(), i.maxInFlightRequests(), 0, 0,
-                Duration.ofSeconds(5), "127.0.0.1", port, i.forwardSharedKey()), d.bus(), d.lake(), d.query(), d.pipelines(), d.models(),
+                Duration.ofSeconds(5), "127.0.0.1", port, i.forwardSharedKey()), d.bus(), d.lake(), d.query(), d.pg(), d.pipelines(), d.models(),
                 d.metadata(), d.alerts());
     }
 

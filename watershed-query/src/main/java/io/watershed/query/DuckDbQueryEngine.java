@@ -3,12 +3,14 @@ package io.watershed.query;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.watershed.spi.ErrorCode;
 import io.watershed.spi.LakeCatalog;
+import io.watershed.spi.LakeTableView;
 import io.watershed.spi.LakeTail;
 import io.watershed.spi.LiveTableSource;
 import io.watershed.spi.QueryEngine;
 import io.watershed.spi.ReadScope;
 import io.watershed.spi.WatershedException;
 import java.nio.file.Path;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
@@ -86,41 +88,11 @@ public final class DuckDbQueryEngine implements QueryEngine {
 
     @Override
     public QueryResult query(String sql, int maxRows, ReadScope scope) {
-        if (sql == null || sql.isBlank()) {
-            throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run an empty statement; send {\"sql\": \"SELECT ...\"}");
-        }
         long started = System.nanoTime();
-        Set<String> named;
-        List<String> read;
-        try (DuckDBConnection parser = (DuckDBConnection) connection.duplicate()) {
-            JsonNode parsed = DuckDbSql.checkSingleSelect(parser, sql);
-            named = new HashSet<>();
-            DuckDbSql.collectTables(parsed, named);
-            read = new ArrayList<>(new TreeSet<>(named));
-            if (!scope.unrestricted()) {
-                Set<String> known = knownTables();
-                TableGrants grants = new TableGrants(scope, known, grantViews.made());
-                grants.check(parsed);
-                read = List.copyOf(grants.tables);
-                if (!grants.limited.isEmpty()) {
-                    Map<String, String> replacements = grantViews.views(grants.limited);
-                    Set<List<String>> strip = new HashSet<>();
-                    TableGrants.rewrite(parsed, replacements, strip);
-                    TableGrants.stripColumnReferences(parsed, strip);
-                    sql = DuckDbSql.deserialize(parser, parsed);
-                    TableGrants again = new TableGrants(scope, known, grantViews.made());
-                    again.check(DuckDbSql.checkSingleSelect(parser, sql));
-                    if (!again.limited.isEmpty()) {
-                        throw new WatershedException(ErrorCode.QUERY_FORBIDDEN, "Cannot run the query: it reads "
-                                + again.limited.keySet() + " in a way the column grants cannot be applied to; name the columns "
-                                + "you may read in a plain SELECT");
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            throw DuckDbSql.translate(e);
-        }
-        views.sync(named);
+        Checked checked = check(sql, scope);
+        sql = checked.sql();
+        List<String> read = checked.tables();
+        views.sync(checked.named());
         viewLock.readLock().lock();
         // the views' snapshots stay until the query ends: expiry keeps them and the files they read
         List<LakeCatalog.Hold> holds = views.holdSnapshots();
@@ -128,7 +100,7 @@ public final class DuckDbQueryEngine implements QueryEngine {
             try (Statement statement = session.createStatement()) {
                 statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
                 // the cap is applied inside DuckDB, so a huge result is never built only to be cut
-                try (ResultSet rs = statement.executeQuery("SELECT * FROM (" + DuckDbSql.stripTrailingSemicolons(sql) + "\n) LIMIT "
+                try (ResultSet rs = statement.executeQuery("SELECT * FROM (" + sql + "\n) LIMIT "
                         + ((long) maxRows + 1))) {
                     ResultSetMetaData meta = rs.getMetaData();
                     List<String> columns = new ArrayList<>();
@@ -162,6 +134,121 @@ public final class DuckDbQueryEngine implements QueryEngine {
             holds.forEach(LakeCatalog.Hold::close);
             viewLock.readLock().unlock();
         }
+    }
+
+    /** A statement checked against the sandbox and the user's grants, rewritten to read the views of column grants. */
+    record Checked(String sql, Set<String> named, List<String> tables) {}
+
+    /**
+     * Parses and checks {@code sql} as one read-only SELECT the user may run; a column-limited table is replaced by
+     * the view of its granted columns.
+     *
+     * @throws WatershedException QUERY_INVALID, QUERY_FORBIDDEN
+     */
+    Checked check(String sql, ReadScope scope) {
+        if (sql == null || sql.isBlank()) {
+            throw new WatershedException(ErrorCode.QUERY_INVALID, "Cannot run an empty statement; send {\"sql\": \"SELECT ...\"}");
+        }
+        Set<String> named;
+        List<String> read;
+        try (DuckDBConnection parser = (DuckDBConnection) connection.duplicate()) {
+            JsonNode parsed = DuckDbSql.checkSingleSelect(parser, sql);
+            named = new HashSet<>();
+            DuckDbSql.collectTables(parsed, named);
+            read = new ArrayList<>(new TreeSet<>(named));
+            if (!scope.unrestricted()) {
+                Set<String> known = knownTables();
+                TableGrants grants = new TableGrants(scope, known, grantViews.made());
+                grants.check(parsed);
+                read = List.copyOf(grants.tables);
+                if (!grants.limited.isEmpty()) {
+                    Map<String, String> replacements = grantViews.views(grants.limited);
+                    Set<List<String>> strip = new HashSet<>();
+                    TableGrants.rewrite(parsed, replacements, strip);
+                    TableGrants.stripColumnReferences(parsed, strip);
+                    sql = DuckDbSql.deserialize(parser, parsed);
+                    TableGrants again = new TableGrants(scope, known, grantViews.made());
+                    again.check(DuckDbSql.checkSingleSelect(parser, sql));
+                    if (!again.limited.isEmpty()) {
+                        throw new WatershedException(ErrorCode.QUERY_FORBIDDEN, "Cannot run the query: it reads "
+                                + again.limited.keySet() + " in a way the column grants cannot be applied to; name the columns "
+                                + "you may read in a plain SELECT");
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw DuckDbSql.translate(e);
+        }
+        return new Checked(DuckDbSql.stripTrailingSemicolons(sql), named, read);
+    }
+
+    @Override
+    public Description describe(String sql, ReadScope scope) {
+        Checked checked = check(sql, scope);
+        views.sync(checked.named());
+        viewLock.readLock().lock();
+        try (DuckDBConnection session = (DuckDBConnection) connection.duplicate();
+                PreparedStatement statement = session.prepareStatement(checked.sql())) {
+            return DuckDbCursor.describe(statement, true);
+        } catch (SQLException e) {
+            throw DuckDbSql.translate(e);
+        } finally {
+            viewLock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Cursor open(String sql, List<Object> parameters, ReadScope scope) {
+        Checked checked = check(sql, scope);
+        views.sync(checked.named());
+        // the views' snapshots stay until the cursor is closed (expiry keeps the files it reads); the read lock is held
+        // while it prepares and while it starts running, as a whole query holds it, but not while the client reads
+        viewLock.readLock().lock();
+        try {
+            List<LakeCatalog.Hold> holds = views.holdSnapshots();
+            try {
+                return DuckDbCursor.open((DuckDBConnection) connection.duplicate(), checked.sql(), parameters, timeout,
+                        checked.tables(), viewLock.readLock(), () -> holds.forEach(LakeCatalog.Hold::close));
+            } catch (SQLException | RuntimeException e) {
+                holds.forEach(LakeCatalog.Hold::close);
+                throw e instanceof SQLException failed ? DuckDbSql.translate(failed) : (RuntimeException) e;
+            }
+        } finally {
+            viewLock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Catalog catalog(ReadScope scope) {
+        return new CatalogMirror(() -> readableTables(scope), timeout);
+    }
+
+    /** The lake and live tables {@code scope} may read, each with the columns it may read and their types. */
+    private List<CatalogMirror.Table> readableTables(ReadScope scope) {
+        List<CatalogMirror.Table> tables = new ArrayList<>();
+        for (LakeTableView t : lake.tables()) {
+            readable(scope, t.namespace(), t.name(), t.columns().stream().map(c -> new CatalogMirror.Column(c.name(), c.sqlType())).toList())
+                    .ifPresent(tables::add);
+        }
+        for (LiveTableSource.LiveTable t : live.tables()) {
+            readable(scope, t.namespace(), t.name(), t.columns().stream().map(c -> new CatalogMirror.Column(c.name(), c.sqlType())).toList())
+                    .ifPresent(tables::add);
+        }
+        return tables;
+    }
+
+    private static java.util.Optional<CatalogMirror.Table> readable(ReadScope scope, String schema, String name,
+            List<CatalogMirror.Column> columns) {
+        if (schema.startsWith("_")) {
+            return java.util.Optional.empty();
+        }
+        java.util.Optional<Set<String>> granted = scope.columns((schema + "." + name).toLowerCase(Locale.ROOT));
+        if (granted.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        List<CatalogMirror.Column> shown = granted.get().isEmpty() ? columns
+                : columns.stream().filter(c -> granted.get().contains(c.name().toLowerCase(Locale.ROOT))).toList();
+        return shown.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(new CatalogMirror.Table(schema, name, shown));
     }
 
     /** Every lake and live table, lower-case {@code schema.table}. */

@@ -39,6 +39,8 @@ final class DuckDbSandbox {
             properties.setProperty("memory_limit", memoryLimit);
             properties.setProperty("autoinstall_known_extensions", "false");
             properties.setProperty("autoload_known_extensions", "false");
+            // results are fetched chunk by chunk as the reader asks (cursors of the Postgres wire), never built whole first
+            properties.setProperty("jdbc_stream_results", "true");
             DuckDBConnection connection = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:", properties);
             removeExtractedLibrary();
             try (Statement s = connection.createStatement()) {

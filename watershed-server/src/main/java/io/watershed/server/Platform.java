@@ -76,6 +76,8 @@ public final class Platform implements AutoCloseable {
     private final Sources sources;
     private final DuckDbQueryEngine query;
     private final HttpApi http;
+    /** The Postgres wire listener, unless pg.port is -1 or was taken. */
+    private final java.util.Optional<io.watershed.pgwire.PgServer> pg;
     private final AccessStore access;
     private final String adminToken;
     private final AuditLog audit;
@@ -308,6 +310,7 @@ public final class Platform implements AutoCloseable {
                     new AlertsApi(alerts),
                     new IcebergCatalogApi(restCatalog, access)));
             started.push(http);
+            pg = startPg(settings, new PgLogins(access, audit));
             if (settings.alerts().notifies()) {
                 startAlertNotifier(settings.alerts(), alerts);
             }
@@ -527,6 +530,55 @@ public final class Platform implements AutoCloseable {
 
     public int port() {
         return http.port();
+    }
+
+    /** The port Postgres clients connect to, unless the listener is off ({@code pg.port: -1}) or its port was taken. */
+    public java.util.Optional<Integer> pgPort() {
+        return pg.map(io.watershed.pgwire.PgServer::port);
+    }
+
+    /**
+     * The Postgres wire listener, with TLS from http.tls_keystore when set. A port taken (the default 15432, by another
+     * platform on the machine) leaves it off rather than failing the start: it is an extra door, not the platform's own.
+     */
+    private java.util.Optional<io.watershed.pgwire.PgServer> startPg(Settings settings, PgLogins logins) {
+        Settings.Pg pgSettings = settings.pg();
+        if (pgSettings.port() < 0) {
+            return java.util.Optional.empty();
+        }
+        java.util.Optional<javax.net.ssl.SSLContext> tls = settings.http().tlsKeystore()
+                .map(keystore -> tlsContext(Path.of(keystore), settings.http().tlsKeystorePassword()));
+        try {
+            io.watershed.pgwire.PgServer server = new io.watershed.pgwire.PgServer(pgSettings.host(), pgSettings.port(),
+                    pgSettings.maxConnections(), query, logins, tls);
+            started.push(server);
+            if (!isLoopback(pgSettings.host()) && tls.isEmpty()) {
+                LOG.warn("Postgres clients on {}:{} send their tokens in clear text: set http.tls_keystore so that they can use TLS",
+                        pgSettings.host(), server.port());
+            }
+            LOG.info("Postgres clients connect to {}:{} (password: a token){}", pgSettings.host(), server.port(),
+                    tls.isPresent() ? ", TLS with http.tls_keystore" : "");
+            return java.util.Optional.of(server);
+        } catch (WatershedException e) {
+            LOG.warn("{}; the platform runs without it", e.getMessage());
+            return java.util.Optional.empty();
+        }
+    }
+
+    private static javax.net.ssl.SSLContext tlsContext(Path keystore, io.watershed.spi.Secret password) {
+        try (java.io.InputStream in = Files.newInputStream(keystore)) {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(in, password.reveal().toCharArray());
+            javax.net.ssl.KeyManagerFactory keys = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(store, password.reveal().toCharArray());
+            javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), null, null);
+            return context;
+        } catch (IOException | java.security.GeneralSecurityException e) {
+            throw new WatershedException(ErrorCode.INVALID_CONFIG, "Cannot serve Postgres clients over TLS: http.tls_keystore "
+                    + keystore + " cannot be read (" + e.getMessage() + ")", e);
+        }
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.Set;
  * description; {@link SettingsSchema} binds, validates, documents and masks from there. Adding a setting is adding one
  * annotated component.
  */
-public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, Query query, Pipelines pipelines, Models models,
+public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, Query query, Pg pg, Pipelines pipelines, Models models,
         Metadata metadata, Alerts alerts) {
 
     /** {@code http:}, the API and console. */
@@ -291,6 +291,18 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
                     + "always does).")
             boolean freshTail) {}
 
+    /** {@code pg:}, the Postgres wire protocol listener (psql, JDBC, BI tools) in front of the SQL engine. */
+    public record Pg(
+            @Setting(value = "127.0.0.1", doc = "Address the Postgres wire listener binds. Loopback by default; clients log in with "
+                    + "a token as the password, sent in clear text unless http.tls_keystore is set and the client asks for TLS.")
+            String host,
+            @Setting(value = "15432", min = -1, max = 65535, doc = "Postgres wire protocol port for psql, JDBC, node pg and BI "
+                    + "tools (user: any, password: a token); 0 picks a free port, -1 turns the listener off. When the port is taken, "
+                    + "the platform starts without it and says so.")
+            int port,
+            @Setting(value = "64", min = 1, doc = "Postgres wire connections open at once; more are refused with SQLSTATE 53300.")
+            int maxConnections) {}
+
     /** {@code pipelines:}, the speed layer. */
     public record Pipelines(
             @Setting(value = "10s", doc = "A stream partition without records this long stops holding back event time in "
@@ -467,6 +479,6 @@ public record Settings(Http http, Auth auth, Ingest ingest, Bus bus, Lake lake, 
 
     public Settings withPort(int newPort) {
         return new Settings(new Http(http.host(), newPort, http.maxBody(), http.maxHeader(), http.tlsKeystore(), http.tlsKeystorePassword()),
-                auth, ingest, bus, lake, query, pipelines, models, metadata, alerts);
+                auth, ingest, bus, lake, query, pg, pipelines, models, metadata, alerts);
     }
 }

@@ -103,7 +103,7 @@ class SettingsSchemaTest {
         assertThat(SettingsSchema.PLATFORM.all()).filteredOn(SettingsSchema.Definition::sensitive)
                 .extracting(SettingsSchema.Definition::name).contains("http.tls_keystore_password", "ingest.forward_shared_key",
                         "bus.sasl_password", "metadata.password", "alerts.webhooks", "alerts.alertmanager");
-        assertThat(SettingsSchema.PLATFORM.sections()).containsExactly("http", "auth", "ingest", "bus", "lake", "query", "pipelines",
+        assertThat(SettingsSchema.PLATFORM.sections()).containsExactly("http", "auth", "ingest", "bus", "lake", "query", "pg", "pipelines",
                 "models", "metadata", "alerts");
         assertThatThrownBy(() -> SettingsSchema.PLATFORM.find("models.namespace").orElseThrow().parse("raw"))
                 .hasMessageContaining("models.namespace 'raw' is not valid");

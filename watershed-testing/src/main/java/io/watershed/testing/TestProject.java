@@ -114,7 +114,7 @@ public final class TestProject {
                 Files.writeString(directory.resolve("pipelines").resolve(p.getKey() + ".sql"), p.getValue());
             }
             Files.createDirectories(directory.resolve("streams"));
-            Files.writeString(directory.resolve("watershed.yaml"), yaml + "http:\n" + http + "bus:\n" + bus + "ingest:\n" + ingest + "lake:\n  commit_interval: "
+            Files.writeString(directory.resolve("watershed.yaml"), yaml + "http:\n" + http + "bus:\n" + bus + "ingest:\n" + ingest + "pg:\n  port: 0\n" + "lake:\n  commit_interval: "
                     + commitInterval + "\n" + lake);
             for (Map.Entry<String, String> s : streams.entrySet()) {
                 Files.writeString(directory.resolve("streams").resolve(s.getKey() + ".yaml"), "name: " + s.getKey() + "\n" + s.getValue());
