@@ -131,7 +131,7 @@ class ProjectLoaderTest {
                 "streams/orders.yaml:3:6: key refers to field 'customer', which is not among the declared fields [amount]",
                 "streams/orders.yaml:4:1: unknown key 'colour' in a stream; allowed: [description, dlq_retention, event_time, fields, key, lake_retention, lateness, name, partitions, retention, retention_size, search, sources, target_file_size]",
                 "streams/orders.yaml:6:11: unknown type 'money' for field 'amount'; expected one of [boolean, double, int, json, long, string, timestamp]",
-                "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [alerts, auth, bus, http, ingest, lake, metadata, models, name, pipelines, profile, profiles, query, schedules]",
+                "watershed.yaml:2:1: unknown key 'htp' in watershed.yaml (did you mean 'http'?); allowed: [alerts, auth, bus, http, ingest, lake, metadata, models, name, pg, pipelines, profile, profiles, query, schedules]",
                 "watershed.yaml:5:9: http.port: expected an integer, got 'lots'",
                 "watershed.yaml:6:13: http.max_body: expected a size such as 16MiB, 256MB or 1048576, got '12 parsecs'",
                 "watershed.yaml:8:20: ${SECRET_INTERVAL}: set SECRET_INTERVAL to the commit interval");
