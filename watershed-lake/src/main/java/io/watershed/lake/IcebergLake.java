@@ -353,7 +353,13 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
                     && (sequence < known.sequence() || sequence == known.sequence() && schemaId == known.schemaId())) {
                 return;
             }
-            views.put(id, viewOf(id, table));
+            try {
+                views.put(id, viewOf(id, table));
+            } catch (ForeignFiles e) {
+                // written from outside (the REST catalog) to read files of another place: SQL does not see the table
+                views.remove(id);
+                org.slf4j.LoggerFactory.getLogger(IcebergLake.class).warn("{}: not queryable: {}", id, e.getMessage());
+            }
             viewVersion.put(id, new ViewVersion(table.uuid(), sequence, schemaId));
         }
     }
@@ -396,9 +402,15 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         }
         List<LakeTableView.DataFile> files = new ArrayList<>();
         Snapshot current = table.currentSnapshot();
+        String own = normalized(table.location());
         if (current != null) {
             try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
                 for (FileScanTask task : tasks) {
+                    // SQL reads a table's files as the server does: never one outside the table's own directory
+                    if (!normalized(task.file().location()).startsWith(own + "/")) {
+                        throw new ForeignFiles("its data file " + task.file().location() + " is outside its location "
+                                + table.location());
+                    }
                     files.add(new LakeTableView.DataFile(local.apply(task.file()), task.file().recordCount()));
                 }
             } catch (IOException e) {
@@ -407,6 +419,27 @@ public final class IcebergLake implements LakeCatalog, AutoCloseable {
         }
         return new LakeTableView(id.namespace().toString(), id.name(), current == null ? -1 : current.snapshotId(),
                 columns, files, CommittedOffsets.of(table));
+    }
+
+    /** A table whose data files are not all below its own location. */
+    static final class ForeignFiles extends IllegalStateException {
+        ForeignFiles(String message) {
+            super(message);
+        }
+    }
+
+    /** A location with its percent-escapes decoded and its {@code .} and {@code ..} steps resolved, without a trailing slash. */
+    static String normalized(String location) {
+        String path;
+        try {
+            java.net.URI uri = java.net.URI.create(location);
+            String decoded = Path.of(uri.getPath()).normalize().toString(); // decoded first, so %2e%2e is a step up too
+            path = uri.getScheme() == null || uri.getScheme().equals("file") ? decoded
+                    : uri.getScheme() + "://" + uri.getAuthority() + decoded;
+        } catch (IllegalArgumentException e) {
+            path = Path.of(location).normalize().toString();
+        }
+        return path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     }
 
     private static String localPath(String location) {

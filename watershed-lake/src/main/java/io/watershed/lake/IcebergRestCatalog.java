@@ -521,11 +521,19 @@ public final class IcebergRestCatalog implements AutoCloseable {
 
     /** Refuses a location outside the warehouse: Watershed's SQL reads a table's files as the server does. */
     private void requireInWarehouse(TableIdentifier id, String location, String what) {
-        if (!inWarehouse(location)) {
+        if (!inWarehouse(location) || !IcebergLake.normalized(location).startsWith(IcebergLake.normalized(ownDirectory(id)))) {
             throw new ForbiddenException("%s", "Cannot write table " + id + ": " + what + " (" + location + ") is outside the "
-                    + "lake's warehouse (" + lake.catalogProperties().get(CatalogProperties.WAREHOUSE_LOCATION) + "); tables of "
-                    + "Watershed's catalog keep every file below it");
+                    + "table's own directory (" + ownDirectory(id) + "); tables of Watershed's catalog keep every file there");
         }
+    }
+
+    /**
+     * Where the catalog puts the table by default ({@code <warehouse>/<namespace>/<table>}): an outside table keeps every
+     * file below it, so that it can name no file of another table (whose grants may differ).
+     */
+    private String ownDirectory(TableIdentifier id) {
+        String root = lake.catalogProperties().get(CatalogProperties.WAREHOUSE_LOCATION);
+        return (root.endsWith("/") ? root : root + "/") + id.namespace() + "/" + id.name();
     }
 
     boolean inWarehouse(String location) {

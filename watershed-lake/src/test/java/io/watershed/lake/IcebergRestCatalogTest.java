@@ -83,7 +83,11 @@ class IcebergRestCatalogTest {
         IcebergRestCatalog.Response outside = post("namespaces/ext/tables", "{\"name\":\"t\",\"location\":\"file:/tmp/elsewhere\","
                 + "\"schema\":" + SCHEMA + "}");
         assertThat(outside.status()).as(outside.body()).isEqualTo(403);
-        assertThat(outside.body()).contains("outside the lake's warehouse").contains("\"type\":\"ForbiddenException\"");
+        assertThat(outside.body()).contains("outside the table's own directory").contains("\"type\":\"ForbiddenException\"");
+        // inside the warehouse, but in another table's directory: its files could be named, whatever that table's grants
+        IcebergRestCatalog.Response another = post("namespaces/ext/tables", "{\"name\":\"t\",\"location\":\""
+                + lake.warehouse().resolve("raw/clicks").toUri() + "\",\"schema\":" + SCHEMA + "}");
+        assertThat(another.status()).as(another.body()).isEqualTo(403);
         IcebergRestCatalog.Response dataPath = post("namespaces/ext/tables", "{\"name\":\"t\",\"schema\":" + SCHEMA
                 + ",\"properties\":{\"write.data.path\":\"/tmp/elsewhere\"}}");
         assertThat(dataPath.status()).as(dataPath.body()).isEqualTo(403);

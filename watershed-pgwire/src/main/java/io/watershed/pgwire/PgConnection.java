@@ -102,6 +102,7 @@ final class PgConnection {
 
     void run(boolean admitted) throws IOException {
         socket.setTcpNoDelay(true);
+        socket.setSoTimeout(LOGIN_TIMEOUT_MS); // a silent client that never logs in gives its slot back
         in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 65536));
         out = new BufferedOutputStream(socket.getOutputStream(), 65536);
         Map<String, String> parameters = startup();
@@ -115,6 +116,7 @@ final class PgConnection {
         if (!login(parameters)) {
             return;
         }
+        socket.setSoTimeout(0); // a logged-in client may think between statements
         secret = server.register(this);
         sendParameterStatus(parameters);
         message.begin('K').int32(processId).int32(secret).send(out);
@@ -172,7 +174,7 @@ final class PgConnection {
         message.begin('R').int32(3).send(out);
         out.flush();
         char type = (char) in.readUnsignedByte();
-        byte[] body = body();
+        byte[] body = body(MAX_LOGIN_MESSAGE);
         if (type != 'p') {
             fatal("08P01", "Cannot log in: expected a password message, got '" + type + "'");
             return false;
@@ -605,10 +607,21 @@ final class PgConnection {
         out.flush();
     }
 
+    /** Before a login no message needs more than a password's few bytes; after it, a statement and its parameters. */
+    private static final int MAX_LOGIN_MESSAGE = 10_000;
+    private static final int MAX_MESSAGE = 64 << 20;
+    /** How long a client that has not logged in yet may keep its connection silent. */
+    private static final int LOGIN_TIMEOUT_MS = 30_000;
+
     private byte[] body() throws IOException {
+        return body(MAX_MESSAGE);
+    }
+
+    /** A message's body, refused past {@code max} bytes before anything is allocated for it. */
+    private byte[] body(int max) throws IOException {
         int length = in.readInt();
-        if (length < 4 || length > (1 << 30)) {
-            throw new IOException("message of " + length + " bytes");
+        if (length < 4 || length - 4 > max) {
+            throw new IOException("message of " + length + " bytes (at most " + max + " taken here)");
         }
         byte[] body = new byte[length - 4];
         in.readFully(body);
@@ -630,6 +643,10 @@ final class PgConnection {
     /** Closes the socket only: the connection's thread, blocked on it, then ends and closes the rest. */
     void disconnect() {
         closed = true;
+        Cursor cursor = running;
+        if (cursor != null) {
+            cursor.cancel(); // a statement under way stops with the platform
+        }
         try {
             socket.close();
         } catch (IOException e) {

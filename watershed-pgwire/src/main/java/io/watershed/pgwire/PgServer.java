@@ -36,6 +36,8 @@ public final class PgServer implements AutoCloseable {
     private final AtomicInteger open = new AtomicInteger();
     /** Open connections by their process id, for cancel requests (which come on a connection of their own). */
     private final Map<Integer, PgConnection> byProcessId = new ConcurrentHashMap<>();
+    /** Every connection from its accept on, logged in or not: what close() disconnects. */
+    private final java.util.Set<PgConnection> connections = ConcurrentHashMap.newKeySet();
     private final SecureRandom random = new SecureRandom();
     private final Thread acceptor;
     private volatile boolean closed;
@@ -77,18 +79,43 @@ public final class PgServer implements AutoCloseable {
             } catch (IOException e) {
                 if (!closed) {
                     LOG.warn("Cannot accept a Postgres client: {}", e.toString());
+                    pause(); // out of file descriptors, say: do not spin
                 }
                 continue;
             }
-            boolean admitted = open.incrementAndGet() <= maxConnections;
+            int now = open.incrementAndGet();
+            if (now > 2 * maxConnections + 16) {
+                // past the limit a client still gets its refusal (53300) from a thread of its own, but only so many
+                open.decrementAndGet();
+                closeQuietly(client);
+                continue;
+            }
+            boolean admitted = now <= maxConnections;
             Thread t = new Thread(() -> serve(client, admitted), "pgwire-" + client.getPort());
             t.setDaemon(true);
             t.start();
         }
     }
 
+    private void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(Socket client) {
+        try {
+            client.close();
+        } catch (IOException e) {
+            // gone already
+        }
+    }
+
     private void serve(Socket client, boolean admitted) {
         PgConnection connection = new PgConnection(client, this);
+        connections.add(connection);
         try {
             connection.run(admitted);
         } catch (SocketException e) {
@@ -97,6 +124,7 @@ public final class PgServer implements AutoCloseable {
             LOG.debug("Postgres client {} ended: {}", client.getRemoteSocketAddress(), e.toString());
         } finally {
             open.decrementAndGet();
+            connections.remove(connection);
             byProcessId.remove(connection.processId(), connection);
             connection.close();
         }
@@ -144,7 +172,7 @@ public final class PgServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("Cannot close the Postgres listener: {}", e.toString());
         }
-        // each connection's own thread then finds its socket closed and closes what it has open
-        byProcessId.values().forEach(PgConnection::disconnect);
+        // each connection's own thread then finds its socket closed and closes what it has open; logged in or not
+        connections.forEach(PgConnection::disconnect);
     }
 }

@@ -108,7 +108,16 @@ final class CatalogMirror implements QueryEngine.Catalog {
     private String checked(String sql) throws SQLException {
         String rewritten = rewrite(sql);
         try (DuckDBConnection parser = database.duplicate()) {
-            DuckDbSql.checkSingleSelect(parser, rewritten);
+            java.util.Set<String> named = new java.util.HashSet<>();
+            DuckDbSql.collectTables(DuckDbSql.checkSingleSelect(parser, rewritten), named);
+            // the mirror's tables are empty: a lake table beside the catalog would answer no rows, silently
+            for (Table table : shown) {
+                if (named.contains((table.schema() + "." + table.name()).toLowerCase(java.util.Locale.ROOT))) {
+                    throw new io.watershed.spi.WatershedException(io.watershed.spi.ErrorCode.QUERY_INVALID, "Cannot read "
+                            + table.schema() + "." + table.name() + " in a statement that also asks the catalog (pg_*, "
+                            + "information_schema, version(), current_user): ask them in two statements");
+                }
+            }
         }
         return DuckDbSql.stripTrailingSemicolons(rewritten);
     }
@@ -134,6 +143,9 @@ final class CatalogMirror implements QueryEngine.Catalog {
         properties.setProperty("autoinstall_known_extensions", "false");
         properties.setProperty("autoload_known_extensions", "false");
         properties.setProperty("jdbc_stream_results", "true");
+        // a connection's copy of the catalog: small, and never a way around query.memory_limit
+        properties.setProperty("memory_limit", "64MB");
+        properties.setProperty("threads", "1");
         DuckDBConnection made = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:", properties);
         try (Statement s = made.createStatement()) {
             for (String schema : now.stream().map(Table::schema).distinct().sorted().toList()) {

@@ -26,9 +26,10 @@ import java.util.stream.Collectors;
 import org.duckdb.DuckDBConnection;
 
 /**
- * A result of DuckDB read in batches, from a streaming result set (the connection streams: {@link DuckDbSandbox}). Nested
- * columns are read as JSON ({@code to_json}); other values as the plain Java types {@link Cursor} lists. The statement's
- * timeout covers its execution up to the first rows; a cancel stops it wherever it is.
+ * A result of DuckDB handed out in batches. DuckDB builds the result before the first batch (streamed results lose the
+ * reason of an error raised while they run, see {@link DuckDbSandbox}), so the client's memory stays bounded, DuckDB's
+ * holds the result. Nested columns are read as JSON ({@code to_json}); other values as the plain Java types
+ * {@link Cursor} lists. The statement's timeout covers its whole execution; a cancel stops it.
  */
 final class DuckDbCursor implements Cursor {
     private static final Pattern NESTED = Pattern.compile("(?i)(STRUCT|MAP|UNION)\\(.*|.*\\[\\d*\\]");

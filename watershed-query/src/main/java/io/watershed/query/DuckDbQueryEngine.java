@@ -47,6 +47,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class DuckDbQueryEngine implements QueryEngine {
     private static final Logger LOG = LoggerFactory.getLogger(DuckDbQueryEngine.class);
+    /** Cancels the statements that run past query.timeout. */
+    private static final java.util.concurrent.ScheduledExecutorService TIMEOUTS = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "duckdb-query-timeouts");
+                t.setDaemon(true);
+                return t;
+            });
 
     private final LakeCatalog lake;
     private final Duration timeout;
@@ -96,9 +103,21 @@ public final class DuckDbQueryEngine implements QueryEngine {
         viewLock.readLock().lock();
         // the views' snapshots stay until the query ends: expiry keeps them and the files they read
         List<LakeCatalog.Hold> holds = views.holdSnapshots();
+        java.util.concurrent.atomic.AtomicBoolean timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ScheduledFuture<?> guard = null;
         try (DuckDBConnection session = (DuckDBConnection) connection.duplicate()) {
             try (Statement statement = session.createStatement()) {
                 statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
+                // JDBC's timeout covers a statement until its result set is open; the whole answer, rows included, must
+                // come within query.timeout
+                guard = TIMEOUTS.schedule(() -> {
+                    timedOut.set(true);
+                    try {
+                        statement.cancel();
+                    } catch (SQLException | RuntimeException e) {
+                        LOG.debug("Cannot cancel a query past query.timeout: {}", e.toString());
+                    }
+                }, timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
                 // the cap is applied inside DuckDB, so a huge result is never built only to be cut
                 try (ResultSet rs = statement.executeQuery("SELECT * FROM (" + sql + "\n) LIMIT "
                         + ((long) maxRows + 1))) {
@@ -125,12 +144,16 @@ public final class DuckDbQueryEngine implements QueryEngine {
                     return new QueryResult(columns, types, rows, truncated, (System.nanoTime() - started) / 1_000_000, read);
                 }
             }
-        } catch (SQLTimeoutException e) {
-            throw new WatershedException(ErrorCode.QUERY_TIMEOUT, "Cannot finish the query: it ran longer than query.timeout ("
-                    + timeout.toSeconds() + "s) and was cancelled; narrow it with WHERE or LIMIT", e);
         } catch (SQLException e) {
+            if (e instanceof SQLTimeoutException || timedOut.get()) {
+                throw new WatershedException(ErrorCode.QUERY_TIMEOUT, "Cannot finish the query: it ran longer than query.timeout ("
+                        + timeout.toSeconds() + "s) and was cancelled; narrow it with WHERE or LIMIT", e);
+            }
             throw DuckDbSql.translate(e);
         } finally {
+            if (guard != null) {
+                guard.cancel(false);
+            }
             holds.forEach(LakeCatalog.Hold::close);
             viewLock.readLock().unlock();
         }
